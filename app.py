@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""The CDK app: one OrderFulfillment stack (name and switches from CDK context)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from infra import names
+from infra.stack import OrderFulfillmentStack
+
+
+def build_app(app: cdk.App | None = None) -> cdk.App:
+    app = app or cdk.App()
+    context = app.node.try_get_context
+    fault_injection = str(context(names.CONTEXT_FAULT_INJECTION) or "false").lower() == "true"
+    production = str(context(names.CONTEXT_ENVIRONMENT) or "").lower() == names.PRODUCTION
+    OrderFulfillmentStack(
+        app,
+        str(context(names.CONTEXT_STACK_NAME) or names.DEFAULT_STACK_NAME),
+        fault_injection=fault_injection,
+        production=production,
+        synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+        description="Order fulfillment saga for pharmacies (Step Functions, EventBridge, DynamoDB)",
+    )
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

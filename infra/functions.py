@@ -1,0 +1,166 @@
+"""The Lambda functions: one per handler, each with its own role and only the permissions it uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra import names
+from infra.order_events import OrderEvents
+from infra.tables import BusinessTables, EventStore
+from lambdas import config
+from lambdas.domain.states import Compensation, Step
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TASK_TIMEOUT = Duration.seconds(30)
+START_TIMEOUT = Duration.seconds(30)
+
+EVENT_READ = ["dynamodb:Query", "dynamodb:GetItem"]
+EVENT_APPEND = ["dynamodb:PutItem"]
+"""A transactional append (TransactWriteItems) is authorised by PutItem on each item."""
+KEY_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+
+
+def lambda_code() -> lambda_.Code:
+    """The `lambdas/` package alone: no tests, tooling or infrastructure in the asset."""
+    return lambda_.Code.from_asset(
+        str(PROJECT_ROOT),
+        exclude=["*", f"!{names.LAMBDA_PACKAGE}", f"!{names.LAMBDA_PACKAGE}/**", "**/__pycache__", "**/*.pyc"],
+    )
+
+
+class Functions(Construct):
+    """Every function of the saga, keyed by handler name (see `infra.names.ALL_FUNCTIONS`)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        store: EventStore,
+        business: BusinessTables,
+        order_events: OrderEvents,
+        fault_parameter: ssm.IStringParameter | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._key = key
+        self._code = lambda_code()
+        self.functions: dict[str, lambda_.Function] = {}
+        self.policies: dict[str, iam.ManagedPolicy] = {}
+
+        for name in names.ALL_FUNCTIONS:
+            self._function(name)
+
+        event_store = store.events
+        for name in (*names.STEP_FUNCTIONS, *names.COMPENSATION_FUNCTIONS, names.RECORD_COMPENSATION_FAILURE):
+            self._uses_event_store(name, event_store, append=True)
+            if fault_parameter is not None and name != names.RECORD_COMPENSATION_FAILURE:
+                self._environment(name, config.FAULT_INJECTION_PARAMETER, fault_parameter.parameter_name)
+                self._permit(name, ["ssm:GetParameter"], [fault_parameter.parameter_arn])
+
+        # Each step and compensation touches exactly the business tables it needs.
+        create_rx, reserve, ship = Step.CREATE_PRESCRIPTION, Step.RESERVE_INVENTORY, Step.INITIATE_SHIPMENT
+        cancel_rx, release = Compensation.CANCEL_PRESCRIPTION, Compensation.RELEASE_INVENTORY
+        self._uses_table(create_rx, config.CATALOGUE_TABLE, business.catalogue, ["dynamodb:BatchGetItem"])
+        self._uses_table(create_rx, config.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:PutItem"])
+        self._uses_table(cancel_rx, config.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:UpdateItem"])
+        self._uses_table(reserve, config.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
+        self._uses_table(reserve, config.RESERVATIONS_TABLE, business.reservations, ["dynamodb:PutItem"])
+        self._uses_table(release, config.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
+        self._uses_table(
+            release, config.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        )
+        self._uses_table(ship, config.SHIPMENTS_TABLE, business.shipments, ["dynamodb:PutItem"])
+
+        # The saga starter records the start (or the rejection) and starts the execution.
+        self._uses_event_store(names.START_SAGA, event_store, append=True)
+        self.functions[names.START_SAGA].add_event_source(
+            sources.SqsEventSource(order_events.start_queue, batch_size=10, report_batch_item_failures=True)
+        )
+        self._permit(names.START_SAGA, KEY_USE, [key.key_arn])
+
+        # The projector and the publisher read the event store's stream.
+        self._uses_event_store(names.PROJECTOR, event_store, append=False)
+        self._uses_table(
+            names.PROJECTOR, config.SAGA_TABLE, store.sagas, ["dynamodb:GetItem", "dynamodb:PutItem"]
+        )
+        self._environment(names.PUBLISHER, config.EVENT_BUS_NAME, order_events.bus.event_bus_name)
+        self._permit(names.PUBLISHER, ["events:PutEvents"], [order_events.bus.event_bus_arn])
+        for name in (names.PROJECTOR, names.PUBLISHER):
+            self._reads_stream(name, event_store)
+
+    # --- building blocks ----------------------------------------------------------------
+
+    def _function(self, name: str) -> lambda_.Function:
+        construct_id = names.construct_id(name)
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=self._key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Runs the {name} function of the order fulfillment saga",
+        )
+        policy = iam.ManagedPolicy(self, f"{construct_id}Policy", roles=[role])
+        self.policies[name] = policy
+        function = lambda_.Function(
+            self,
+            construct_id,
+            description=f"Order fulfillment saga: {name.replace('_', ' ')}",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            code=self._code,
+            handler=names.handler_path(name),
+            memory_size=256,
+            timeout=START_TIMEOUT if name == names.START_SAGA else TASK_TIMEOUT,
+            tracing=lambda_.Tracing.ACTIVE,
+            role=role,
+            log_group=log_group,
+            environment={"POWERTOOLS_LOG_LEVEL": "INFO"},
+        )
+        # Logs and traces: what AWSLambdaBasicExecutionRole grants, scoped to this function.
+        self._permit(name, ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.log_group_arn}:*"])
+        self._permit(name, ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
+        self.functions[name] = function
+        return function
+
+    def _permit(self, name: str, actions: list[str], resources: list[str]) -> None:
+        self.policies[name].add_statements(iam.PolicyStatement(actions=actions, resources=resources))
+
+    def _environment(self, name: str, variable: str, value: str) -> None:
+        self.functions[name].add_environment(variable, value)
+
+    def _uses_table(self, name: str, variable: str, table: ddb.ITable, actions: list[str]) -> None:
+        self._environment(name, variable, table.table_name)
+        self._permit(name, actions, [table.table_arn])
+        self._permit(name, KEY_USE, [self._key.key_arn])
+
+    def _uses_event_store(self, name: str, table: ddb.ITable, *, append: bool) -> None:
+        self._uses_table(name, config.EVENT_STORE_TABLE, table, EVENT_READ + (EVENT_APPEND if append else []))
+
+    def _reads_stream(self, name: str, table: ddb.Table) -> None:
+        self.functions[name].add_event_source(
+            sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=100,
+                retry_attempts=10,
+                bisect_batch_on_error=True,
+                report_batch_item_failures=True,
+            )
+        )

@@ -1,0 +1,57 @@
+"""Names and constants of the stack: construct ids, outputs, context keys, handler paths."""
+
+from __future__ import annotations
+
+from lambdas.domain.states import Compensation, Step
+
+DEFAULT_STACK_NAME = "OrderFulfillment"
+
+# CDK context keys (cdk.json or `-c key=value`)
+CONTEXT_STACK_NAME = "stack_name"
+CONTEXT_FAULT_INJECTION = "fault_injection"
+CONTEXT_ENVIRONMENT = "environment"
+PRODUCTION = "production"
+
+# The order events contract
+ORDER_SOURCE = "pharmacy.orders"
+ORDER_DETAIL_TYPE = "OrderCreated"
+
+# Stack outputs (the public contract: the CLI and the local cloud read these)
+OUTPUT_EVENT_BUS = "EventBusName"
+OUTPUT_STATE_MACHINE = "StateMachineArn"
+OUTPUT_EVENT_STORE_TABLE = "EventStoreTableName"
+OUTPUT_SAGA_TABLE = "SagaTableName"
+OUTPUT_INVENTORY_TABLE = "InventoryTableName"
+OUTPUT_CATALOGUE_TABLE = "CatalogueTableName"
+OUTPUT_START_QUEUE = "StartQueueUrl"
+OUTPUT_DEAD_LETTER_QUEUE = "DeadLetterQueueUrl"
+OUTPUT_DASHBOARD = "DashboardName"
+OUTPUT_DOMAIN_EVENTS_QUEUE = "DomainEventsQueueUrl"
+OUTPUT_FAULT_INJECTION_PARAMETER = "FaultInjectionParameterName"
+
+LAMBDA_PACKAGE = "lambdas"
+START_SAGA = "start_saga"
+PROJECTOR = "projector"
+PUBLISHER = "publisher"
+RECORD_COMPENSATION_FAILURE = "record_compensation_failure"
+
+STEP_FUNCTIONS = tuple(step.value for step in Step)
+COMPENSATION_FUNCTIONS = tuple(c.value for c in Compensation)
+ALL_FUNCTIONS = (
+    START_SAGA,
+    *STEP_FUNCTIONS,
+    *COMPENSATION_FUNCTIONS,
+    RECORD_COMPENSATION_FAILURE,
+    PROJECTOR,
+    PUBLISHER,
+)
+
+
+def handler_path(function: str) -> str:
+    """The Lambda `Handler` setting for a function: module path inside the asset, then `.handler`."""
+    return f"{LAMBDA_PACKAGE}.handlers.{function}.handler"
+
+
+def construct_id(function: str) -> str:
+    """`create_prescription` -> `CreatePrescription`."""
+    return "".join(part.title() for part in function.split("_"))

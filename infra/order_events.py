@@ -1,0 +1,87 @@
+"""The event bus: OrderCreated in through a buffered start queue, domain events out."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import names
+from lambdas.logic.publish import DOMAIN_EVENT_SOURCE
+
+START_MAX_RECEIVES = 3
+"""A message that failed this many times goes to the dead-letter queue."""
+
+
+def _queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object) -> sqs.Queue:
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class OrderEvents(Construct):
+    def __init__(self, scope: Construct, construct_id: str, key: kms.IKey, start_visibility: Duration) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus")
+
+        self.dead_letter_queue = _queue(self, "DeadLetterQueue", key, retention_period=Duration.days(14))
+        self.start_queue = _queue(
+            self,
+            "StartQueue",
+            key,
+            visibility_timeout=start_visibility,
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=START_MAX_RECEIVES),
+        )
+        self.order_created = events.Rule(
+            self,
+            "OrderCreated",
+            event_bus=self.bus,
+            description="OrderCreated events start a saga through the start queue",
+            event_pattern=events.EventPattern(source=[names.ORDER_SOURCE], detail_type=[names.ORDER_DETAIL_TYPE]),
+            targets=[
+                targets.SqsQueue(
+                    self.start_queue,
+                    dead_letter_queue=self.dead_letter_queue,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+
+        domain_events = events.EventPattern(source=[DOMAIN_EVENT_SOURCE])
+        self.archive = events.Archive(
+            self,
+            "DomainEventsArchive",
+            source_event_bus=self.bus,
+            event_pattern=domain_events,
+            description="Every published domain event, for replay",
+            retention=Duration.days(365),
+        )
+        # A tap integrators (and the local cloud's tests) can read the published events from.
+        self.domain_events_dead_letter_queue = _queue(
+            self, "DomainEventsDeadLetterQueue", key, retention_period=Duration.days(14)
+        )
+        self.domain_events_queue = _queue(
+            self,
+            "DomainEventsQueue",
+            key,
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.domain_events_dead_letter_queue, max_receive_count=5),
+        )
+        events.Rule(
+            self,
+            "DomainEventsTap",
+            event_bus=self.bus,
+            description="Copies every published domain event to the domain events queue",
+            event_pattern=domain_events,
+            targets=[targets.SqsQueue(self.domain_events_queue)],
+        )

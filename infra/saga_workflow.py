@@ -1,0 +1,157 @@
+"""The saga's Step Functions state machine (Standard, JSONPath).
+
+It reads like the business process: three steps, each registered next to where its
+failure leads, and the compensations chained in reverse order. A business refusal
+compensates the steps before it; any other error (after retries) also undoes the step
+itself, which may have done its work before it crashed (undoing what never happened is
+a no-op). A compensation that still fails after its retries parks the saga.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra import names
+from lambdas.domain import errors
+from lambdas.domain.states import Compensation, Step
+
+STEP_RETRY: dict[str, Any] = {
+    "errors": list(errors.TRANSIENT_ERRORS),
+    "interval": Duration.seconds(1),
+    "max_attempts": 3,
+    "backoff_rate": 2.0,
+    "jitter_strategy": sfn.JitterType.FULL,
+}
+"""Transient errors only: a business refusal or a bug is not cured by trying again."""
+
+COMPENSATION_RETRY: dict[str, Any] = {
+    "errors": [errors.ALL_ERRORS],
+    "interval": Duration.seconds(2),
+    "max_attempts": 6,
+    "backoff_rate": 2.0,
+    "max_delay": Duration.seconds(60),
+    "jitter_strategy": sfn.JitterType.FULL,
+}
+"""Compensations must get through: every error is retried, longer, before the saga is parked."""
+TASK_TIMEOUT = Duration.minutes(1)
+EXECUTION_TIMEOUT = Duration.minutes(15)
+
+SAGA_FAILED = "Saga Failed"
+COMPENSATION_FAILED = "Compensation Failed"
+RECORD_COMPENSATION_FAILURE = "Record Compensation Failure"
+
+STEP_RESULT: dict[Step, str] = {
+    Step.CREATE_PRESCRIPTION: "$.prescription",
+    Step.RESERVE_INVENTORY: "$.reservation",
+    Step.INITIATE_SHIPMENT: "$.shipment",
+}
+
+BUSINESS_FAILURE: dict[Step, str] = {
+    Step.CREATE_PRESCRIPTION: errors.PRESCRIPTION_FAILED,
+    Step.RESERVE_INVENTORY: errors.INVENTORY_RESERVATION_FAILED,
+    Step.INITIATE_SHIPMENT: errors.SHIPMENT_INITIATION_FAILED,
+}
+
+
+def _payload(error_path: str | None) -> sfn.TaskInput:
+    """Tasks get ids and the attempt number only: the order itself stays in the event store."""
+    payload = {
+        "order_id": sfn.JsonPath.string_at("$.order_id"),
+        "attempt": sfn.JsonPath.number_at("$$.State.RetryCount"),
+        "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+    }
+    if error_path:
+        payload["error"] = sfn.JsonPath.object_at(error_path)
+    return sfn.TaskInput.from_object(payload)
+
+
+class SagaWorkflow(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, functions: dict[str, lambda_.IFunction], key: kms.IKey
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._functions = functions
+
+        # Compensations, last first, each continuing to the one before it.
+        saga_failed = sfn.Fail(
+            self, SAGA_FAILED, error="OrderFulfillmentFailed", cause="The order failed; its completed steps were undone"
+        )
+        park = self._task(
+            RECORD_COMPENSATION_FAILURE,
+            names.RECORD_COMPENSATION_FAILURE,
+            error_path="$.compensation_error",
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        park.add_retry(**COMPENSATION_RETRY)
+        compensation_failed = sfn.Fail(
+            self, COMPENSATION_FAILED, error="CompensationFailed", cause="A compensation kept failing; the saga is parked"
+        )
+        park.add_catch(compensation_failed, errors=[errors.ALL_ERRORS], result_path="$.park_error")
+        park.next(compensation_failed)
+
+        cancel_order = self._compensation(Compensation.CANCEL_ORDER, park).next(saga_failed)
+        cancel_prescription = self._compensation(Compensation.CANCEL_PRESCRIPTION, park).next(cancel_order)
+        release_inventory = self._compensation(Compensation.RELEASE_INVENTORY, park).next(cancel_prescription)
+
+        # The steps: on a business refusal, undo what came before; on any other error, also this step.
+        create_prescription = self._step(Step.CREATE_PRESCRIPTION, refused=cancel_order, crashed=cancel_prescription)
+        reserve_inventory = self._step(
+            Step.RESERVE_INVENTORY, refused=cancel_prescription, crashed=release_inventory
+        )
+        initiate_shipment = self._step(Step.INITIATE_SHIPMENT, refused=release_inventory, crashed=release_inventory)
+
+        definition = create_prescription.next(reserve_inventory).next(initiate_shipment)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            comment="Order fulfillment saga: prescription, inventory, shipment, compensated in reverse",
+            timeout=EXECUTION_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
+        )
+
+    def _task(self, state_name: str, function: str, *, error_path: str | None, result_path: str) -> tasks.LambdaInvoke:
+        return tasks.LambdaInvoke(
+            self,
+            state_name,
+            lambda_function=self._functions[function],
+            payload=_payload(error_path),
+            result_path=result_path,
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+            task_timeout=sfn.Timeout.duration(TASK_TIMEOUT),
+        )
+
+    def _step(self, step: Step, *, refused: sfn.IChainable, crashed: sfn.IChainable) -> tasks.LambdaInvoke:
+        task = self._task(step.console_name, step.value, error_path=None, result_path=STEP_RESULT[step])
+        task.add_retry(**STEP_RETRY)
+        task.add_catch(refused, errors=[BUSINESS_FAILURE[step]], result_path="$.error")
+        task.add_catch(crashed, errors=[errors.ALL_ERRORS], result_path="$.error")
+        return task
+
+    def _compensation(self, compensation: Compensation, park: sfn.IChainable) -> tasks.LambdaInvoke:
+        # A compensation's result is not needed downstream: keep the input (and its $.error).
+        task = self._task(
+            compensation.console_name, compensation.value, error_path="$.error", result_path=sfn.JsonPath.DISCARD
+        )
+        task.add_retry(**COMPENSATION_RETRY)
+        task.add_catch(park, errors=[errors.ALL_ERRORS], result_path="$.compensation_error")
+        return task

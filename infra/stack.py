@@ -1,0 +1,91 @@
+"""The OrderFulfillment stack: composes the constructs and exports the public outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra import names
+from infra.functions import START_TIMEOUT, Functions
+from infra.monitoring import Monitoring
+from infra.order_events import OrderEvents
+from infra.saga_workflow import SagaWorkflow
+from infra.security import DataKey
+from infra.tables import BusinessTables, EventStore
+from lambdas import config
+
+
+class FaultInjectionNotAllowed(ValueError):
+    """Fault injection was requested for a production stack."""
+
+
+class OrderFulfillmentStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, fault_injection: bool = False, production: bool = False, **kwargs: Any
+    ) -> None:
+        if fault_injection and production:
+            raise FaultInjectionNotAllowed("fault injection cannot be enabled on a production stack")
+        super().__init__(scope, construct_id, **kwargs)
+
+        key = DataKey(self, "DataKey").key
+        store = EventStore(self, "EventStore", key)
+        business = BusinessTables(self, "BusinessTables", key)
+        order_events = OrderEvents(self, "OrderEvents", key, start_visibility=START_TIMEOUT.plus(START_TIMEOUT).plus(
+            START_TIMEOUT).plus(START_TIMEOUT).plus(START_TIMEOUT).plus(START_TIMEOUT))
+
+        fault_parameter = None
+        if fault_injection:
+            fault_parameter = ssm.StringParameter(
+                self,
+                "FaultInjectionPlan",
+                description="Fault injection plan (JSON) for chaos tests; this stack was synthesized with it enabled",
+                string_value=json.dumps({}),
+            )
+            CfnOutput(self, names.OUTPUT_FAULT_INJECTION_PARAMETER, value=fault_parameter.parameter_name)
+
+        functions = Functions(
+            self,
+            "Functions",
+            key=key,
+            store=store,
+            business=business,
+            order_events=order_events,
+            fault_parameter=fault_parameter,
+        )
+        workflow = SagaWorkflow(self, "Saga", functions.functions, key)
+        state_machine = workflow.state_machine
+
+        start_saga = functions.functions[names.START_SAGA]
+        start_saga.add_environment(config.STATE_MACHINE_ARN, state_machine.state_machine_arn)
+        functions.policies[names.START_SAGA].add_statements(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machine.state_machine_arn])
+        )
+
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            state_machine=state_machine,
+            functions=functions.functions,
+            start_queue=order_events.start_queue,
+            dead_letter_queue=order_events.dead_letter_queue,
+        )
+
+        outputs = {
+            names.OUTPUT_EVENT_BUS: order_events.bus.event_bus_name,
+            names.OUTPUT_STATE_MACHINE: state_machine.state_machine_arn,
+            names.OUTPUT_EVENT_STORE_TABLE: store.events.table_name,
+            names.OUTPUT_SAGA_TABLE: store.sagas.table_name,
+            names.OUTPUT_INVENTORY_TABLE: business.inventory.table_name,
+            names.OUTPUT_CATALOGUE_TABLE: business.catalogue.table_name,
+            names.OUTPUT_START_QUEUE: order_events.start_queue.queue_url,
+            names.OUTPUT_DEAD_LETTER_QUEUE: order_events.dead_letter_queue.queue_url,
+            names.OUTPUT_DASHBOARD: monitoring.dashboard.dashboard_name,
+            names.OUTPUT_DOMAIN_EVENTS_QUEUE: order_events.domain_events_queue.queue_url,
+        }
+        for output_name, value in outputs.items():
+            CfnOutput(self, output_name, value=value)

@@ -1,0 +1,49 @@
+"""Boto3 clients (created lazily, once per process) and the small Step Functions/EventBridge adapters."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from lambdas.domain.errors import TransientError
+
+# Retries of throttling are botocore's job ("standard" mode); ours are the state machine's.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+class StepFunctionsStarter:
+    def __init__(self, sfn_client: Any, state_machine_arn: str) -> None:
+        self._client = sfn_client
+        self._arn = state_machine_arn
+
+    def start(self, order_id: str) -> bool:
+        try:
+            self._client.start_execution(
+                stateMachineArn=self._arn, name=order_id, input=json.dumps({"order_id": order_id})
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
+
+class EventBridgePublisher:
+    def __init__(self, events_client: Any) -> None:
+        self._client = events_client
+
+    def put(self, entry: dict[str, Any]) -> None:
+        response = self._client.put_events(Entries=[entry])
+        if response.get("FailedEntryCount"):
+            failure = response["Entries"][0]
+            raise TransientError(f"PutEvents refused the entry: {failure.get('ErrorCode')}")

@@ -1,0 +1,187 @@
+"""Catalogue, prescriptions, inventory reservations and shipments on DynamoDB.
+
+Every write is conditional, so each operation done twice has the effect of doing it once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFailed
+from lambdas.domain.order import OrderLine
+from lambdas.domain.rules import CatalogueEntry
+
+ACTIVE = "ACTIVE"
+CANCELLED = "CANCELLED"
+RESERVED = "RESERVED"
+RELEASED = "RELEASED"
+INITIATED = "INITIATED"
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response["Error"]["Code"])
+
+
+def _lines_json(lines: Sequence[OrderLine]) -> str:
+    return json.dumps([line.model_dump() for line in lines], separators=(",", ":"))
+
+
+class DynamoDBCatalogue:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def entries(self, medication_ids: Sequence[str]) -> Mapping[str, CatalogueEntry]:
+        keys = [{"medication_id": {"S": med}} for med in dict.fromkeys(medication_ids)]
+        found: dict[str, CatalogueEntry] = {}
+        request: dict[str, Any] = {self._table: {"Keys": keys}}
+        while request:
+            response = self._client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(self._table, []):
+                entry = CatalogueEntry(item["medication_id"]["S"], int(item["max_per_prescription"]["N"]))
+                found[entry.medication_id] = entry
+            request = response.get("UnprocessedKeys") or {}
+        return found
+
+
+class DynamoDBPrescriptions:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "prescription_id": {"S": prescription_id},
+                    "order_id": {"S": order_id},
+                    "status": {"S": ACTIVE},
+                    "lines": {"S": _lines_json(lines)},
+                },
+                ConditionExpression="attribute_not_exists(prescription_id)",
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def cancel(self, prescription_id: str) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"prescription_id": {"S": prescription_id}},
+                UpdateExpression="SET #status = :cancelled",
+                ConditionExpression="#status = :active",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":cancelled": {"S": CANCELLED}, ":active": {"S": ACTIVE}},
+            )
+            return True
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+
+class DynamoDBInventory:
+    """Stock per medication (`available`, `reserved`) and the reservations that hold it."""
+
+    def __init__(self, client: Any, inventory_table: str, reservations_table: str) -> None:
+        self._client = client
+        self._inventory = inventory_table
+        self._reservations = reservations_table
+
+    def reserve(self, reservation_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+        record = {
+            "Put": {
+                "TableName": self._reservations,
+                "Item": {
+                    "reservation_id": {"S": reservation_id},
+                    "order_id": {"S": order_id},
+                    "status": {"S": RESERVED},
+                    "lines": {"S": _lines_json(lines)},
+                },
+                "ConditionExpression": "attribute_not_exists(reservation_id)",
+            }
+        }
+        takes = [self._stock_change(line, -line.quantity, guard=True) for line in lines]
+        try:
+            self._client.transact_write_items(TransactItems=[record, *takes])
+        except ClientError as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if _code(error) != "TransactionCanceledException":
+                raise
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return  # this reservation exists already: reserving again changes nothing
+            short = [n for n, code in enumerate(reasons[1:], start=1) if code == "ConditionalCheckFailed"]
+            if short:
+                raise InventoryReservationFailed(f"line {short[0]}: not enough stock") from error
+            if "TransactionConflict" in reasons:
+                raise ConcurrencyConflict("inventory changed during the reservation") from error
+            raise
+
+    def release(self, reservation_id: str) -> bool:
+        found = self._client.get_item(
+            TableName=self._reservations, Key={"reservation_id": {"S": reservation_id}}, ConsistentRead=True
+        ).get("Item")
+        if not found or found["status"]["S"] != RESERVED:
+            return False
+        lines = [OrderLine.model_validate(line) for line in json.loads(found["lines"]["S"])]
+        mark_released = {
+            "Update": {
+                "TableName": self._reservations,
+                "Key": {"reservation_id": {"S": reservation_id}},
+                "UpdateExpression": "SET #status = :released",
+                "ConditionExpression": "#status = :reserved",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":released": {"S": RELEASED}, ":reserved": {"S": RESERVED}},
+            }
+        }
+        returns = [self._stock_change(line, line.quantity, guard=False) for line in lines]
+        try:
+            self._client.transact_write_items(TransactItems=[mark_released, *returns])
+        except ClientError as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if _code(error) == "TransactionCanceledException" and reasons and reasons[0] == "ConditionalCheckFailed":
+                return False  # released by a concurrent run of this compensation
+            if _code(error) == "TransactionCanceledException" and "TransactionConflict" in reasons:
+                raise ConcurrencyConflict("inventory changed during the release") from error
+            raise
+        return True
+
+    def _stock_change(self, line: OrderLine, delta: int, *, guard: bool) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self._inventory,
+            "Key": {"medication_id": {"S": line.medication_id}},
+            "UpdateExpression": "SET available = available + :delta, reserved = reserved - :delta",
+            "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+        }
+        if guard:
+            update["ConditionExpression"] = "available >= :quantity"
+            update["ExpressionAttributeValues"][":quantity"] = {"N": str(-delta)}
+        return {"Update": update}
+
+
+class DynamoDBShipments:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "shipment_id": {"S": shipment_id},
+                    "order_id": {"S": order_id},
+                    "ships_to": {"S": ships_to},
+                    "status": {"S": INITIATED},
+                },
+                ConditionExpression="attribute_not_exists(shipment_id)",
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise

@@ -1,0 +1,93 @@
+"""The saga's error vocabulary: the Lambdas raise these, the state machine matches their names.
+
+Step Functions matches a Catch or Retry clause on the exception's class name, exactly
+(no inheritance), so the infrastructure imports the name lists at the bottom of this
+module instead of spelling error names itself.
+"""
+
+from __future__ import annotations
+
+
+class SagaError(Exception):
+    """Base of every error the saga raises on purpose."""
+
+
+# --- business failures: the step cannot succeed for this order; compensate ---------
+
+
+class BusinessFailure(SagaError):
+    """A step refused the order for a business reason. Never retried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PrescriptionFailed(BusinessFailure):
+    """A medication is unknown or a quantity is above its per-prescription maximum."""
+
+
+class InventoryReservationFailed(BusinessFailure):
+    """At least one line lacks stock; nothing was reserved."""
+
+
+class ShipmentInitiationFailed(BusinessFailure):
+    """The shipping address is not deliverable."""
+
+
+# --- transient failures: retry the same step ------------------------------------------
+
+
+class TransientError(SagaError):
+    """A failure that is expected to pass: retry with backoff."""
+
+
+class ConcurrencyConflict(TransientError):
+    """Another writer appended to the same event stream first (optimistic concurrency)."""
+
+
+class InjectedTransientFault(TransientError):
+    """A transient failure raised on purpose by fault injection (chaos tests, demos)."""
+
+
+# --- permanent failures that are not the order's fault ----------------------------------
+
+
+class InjectedPermanentFault(SagaError):
+    """A permanent failure raised on purpose by fault injection (chaos tests, demos)."""
+
+
+class IllegalTransition(SagaError):
+    """The saga aggregate refused a state change that the saga's rules do not allow."""
+
+
+class SagaNotFound(SagaError):
+    """A step ran for an order whose saga was never started."""
+
+
+class InvalidOrder(SagaError):
+    """An OrderCreated message failed validation (recorded as a REJECTED saga)."""
+
+
+# --- the names Step Functions sees ------------------------------------------------------
+
+LAMBDA_SERVICE_ERRORS: tuple[str, ...] = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+)
+
+TRANSIENT_ERRORS: tuple[str, ...] = LAMBDA_SERVICE_ERRORS + (
+    TransientError.__name__,
+    ConcurrencyConflict.__name__,
+    InjectedTransientFault.__name__,
+)
+"""Retried on every step and compensation."""
+
+PRESCRIPTION_FAILED = PrescriptionFailed.__name__
+INVENTORY_RESERVATION_FAILED = InventoryReservationFailed.__name__
+SHIPMENT_INITIATION_FAILED = ShipmentInitiationFailed.__name__
+
+ALL_ERRORS = "States.ALL"

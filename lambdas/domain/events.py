@@ -1,0 +1,266 @@
+"""Domain events: pydantic models, one registry of type keys, the stored envelope, upcasting.
+
+The registry is the one place that maps a type key to its model; replay, the projector
+and the publisher all go through it. A model that changes shape bumps `schema_version`
+and registers an upcaster from the old shape, so stored history is never rewritten.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.domain.order import OrderLine, ShippingAddress
+from lambdas.domain.states import SagaState
+
+Payload = dict[str, Any]
+Upcaster = Callable[[Payload], Payload]
+
+
+class DomainEvent(BaseModel):
+    """Base of every event. Subclasses declare their type key and which fields are private."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    TYPE_KEY: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+    PRIVATE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    """Fields holding patient data: kept in the encrypted event store, never published."""
+
+    order_id: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "TYPE_KEY" in cls.__dict__:
+            register(cls)
+
+    def public_payload(self) -> Payload:
+        """The payload as published on the bus: ids and outcomes, no patient data."""
+        return self.model_dump(mode="json", exclude=set(self.PRIVATE_FIELDS))
+
+
+_REGISTRY: dict[str, type[DomainEvent]] = {}
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def register(model: type[DomainEvent]) -> None:
+    existing = _REGISTRY.get(model.TYPE_KEY)
+    if existing is not None and existing is not model:
+        raise ValueError(f"type key {model.TYPE_KEY!r} is already registered to {existing.__name__}")
+    _REGISTRY[model.TYPE_KEY] = model
+
+
+def register_upcaster(type_key: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register a function turning a stored payload of `from_version` into `from_version + 1`."""
+
+    def decorator(function: Upcaster) -> Upcaster:
+        _UPCASTERS[(type_key, from_version)] = function
+        return function
+
+    return decorator
+
+
+def registered_types() -> dict[str, type[DomainEvent]]:
+    return dict(_REGISTRY)
+
+
+def model_for(type_key: str) -> type[DomainEvent]:
+    try:
+        return _REGISTRY[type_key]
+    except KeyError:
+        raise KeyError(f"unknown event type key {type_key!r}") from None
+
+
+# --- the saga's own events ----------------------------------------------------------------
+
+
+class OrderFulfillmentSagaStarted(DomainEvent):
+    TYPE_KEY = "order_fulfillment_saga.started"
+    PRIVATE_FIELDS = frozenset({"patient_id", "medications", "shipping_address", "order_metadata"})
+
+    patient_id: str
+    medications: list[OrderLine]
+    shipping_address: ShippingAddress | None = None
+    order_metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class OrderFulfillmentSagaStateChanged(DomainEvent):
+    TYPE_KEY = "order_fulfillment_saga.state_changed"
+
+    from_state: SagaState | None
+    to_state: SagaState
+    reason: str | None = None
+
+
+class CompensationRecorded(DomainEvent):
+    TYPE_KEY = "order_fulfillment_saga.compensation_recorded"
+
+    compensation: str
+    had_effect: bool
+    """False when the step being undone had never happened (the compensation was a no-op)."""
+
+
+class OrderFulfillmentSagaFailed(DomainEvent):
+    TYPE_KEY = "order_fulfillment_saga.failed"
+
+    failed_step: str | None
+    reason: str
+
+
+class OrderFulfillmentSagaCompleted(DomainEvent):
+    TYPE_KEY = "order_fulfillment_saga.completed"
+
+
+class OrderRejected(DomainEvent):
+    """An OrderCreated message that failed validation; the raw message is kept, privately."""
+
+    TYPE_KEY = "order_fulfillment_saga.rejected"
+    PRIVATE_FIELDS = frozenset({"raw_message"})
+
+    reasons: list[str]
+    raw_message: str
+
+
+class CompensationFailed(DomainEvent):
+    """A compensation still failed after its retries: the saga is parked for an operator."""
+
+    TYPE_KEY = "order_fulfillment_saga.compensation_failed"
+
+    compensation: str
+    error: str
+    cause: str | None = None
+
+
+class SagaResumed(DomainEvent):
+    """An operator resumed a parked saga's remaining compensations."""
+
+    TYPE_KEY = "order_fulfillment_saga.resumed"
+
+    execution_name: str
+
+
+# --- the order's events -------------------------------------------------------------------
+
+
+class PrescriptionCreated(DomainEvent):
+    TYPE_KEY = "order.prescription_created"
+
+    prescription_id: str
+
+
+class PrescriptionFailed(DomainEvent):
+    TYPE_KEY = "order.prescription_failed"
+
+    reason: str
+
+
+class InventoryReserved(DomainEvent):
+    TYPE_KEY = "order.inventory_reserved"
+    PRIVATE_FIELDS = frozenset({"medications"})
+
+    reservation_id: str
+    medications: list[OrderLine]
+
+
+class InventoryReservationFailed(DomainEvent):
+    TYPE_KEY = "order.inventory_reservation_failed"
+
+    reason: str
+
+
+class ShipmentInitiated(DomainEvent):
+    TYPE_KEY = "order.shipment_initiated"
+
+    shipment_id: str
+    ships_to: str
+    """`order_address` or `address_on_file`; never the address itself."""
+
+
+class ShipmentInitiationFailed(DomainEvent):
+    TYPE_KEY = "order.shipment_initiation_failed"
+
+    reason: str
+
+
+class PrescriptionCancelled(DomainEvent):
+    TYPE_KEY = "order.prescription_cancelled"
+
+    prescription_id: str
+
+
+class InventoryReleased(DomainEvent):
+    TYPE_KEY = "order.inventory_released"
+
+    reservation_id: str
+
+
+class OrderCancelled(DomainEvent):
+    TYPE_KEY = "order.cancelled"
+
+    reason: str
+
+
+# --- the stored envelope ------------------------------------------------------------------
+
+
+class EventMetadata(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    correlation_id: str
+    """The order id: every event of one saga shares it."""
+    causation_id: str | None = None
+    """What caused this event: the message id, execution id or event id before it."""
+    source: str
+
+
+class StoredEvent(BaseModel):
+    """One event as the event store holds it: position, time, type, payload, metadata."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    type: str
+    stream_id: str
+    version: int
+    occurred_at: datetime
+    schema_version: int
+    payload: Payload
+    metadata: EventMetadata
+
+    def to_domain(self) -> DomainEvent:
+        """The typed event, upcast from whatever shape it was stored in."""
+        model = model_for(self.type)
+        payload = dict(self.payload)
+        version = self.schema_version
+        while version < model.SCHEMA_VERSION:
+            upcaster = _UPCASTERS.get((self.type, version))
+            if upcaster is None:
+                raise ValueError(f"no upcaster for {self.type} v{version} -> v{version + 1}")
+            payload = upcaster(payload)
+            version += 1
+        return model.model_validate(payload)
+
+
+def new_stored_event(
+    event: DomainEvent,
+    *,
+    stream_id: str,
+    version: int,
+    causation_id: str | None,
+    source: str,
+    occurred_at: datetime | None = None,
+) -> StoredEvent:
+    return StoredEvent(
+        event_id=str(uuid.uuid4()),
+        type=event.TYPE_KEY,
+        stream_id=stream_id,
+        version=version,
+        occurred_at=occurred_at or datetime.now(UTC),
+        schema_version=event.SCHEMA_VERSION,
+        payload=event.model_dump(mode="json"),
+        metadata=EventMetadata(correlation_id=event.order_id, causation_id=causation_id, source=source),
+    )

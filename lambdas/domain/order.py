@@ -1,0 +1,86 @@
+"""The OrderCreated contract: what a pharmacy sends, validated and normalised."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
+"""The order id becomes the Step Functions execution name, hence the tight pattern."""
+
+MAX_LINES = 25
+"""A reservation is one DynamoDB transaction: lines plus the reservation record must fit."""
+
+MAX_QUANTITY = 1000
+
+_ORDER_ID = re.compile(ORDER_ID_PATTERN)
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    medication_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)] = 1
+
+
+class ShippingAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line1: Annotated[str, Field(min_length=1, max_length=200)]
+    line2: Annotated[str | None, Field(max_length=200)] = None
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
+    country: Annotated[str, Field(min_length=2, max_length=2)]
+
+
+class OrderCreated(BaseModel):
+    """The `detail` of an EventBridge `OrderCreated` event, normalised.
+
+    `medications` accepts bare ids (quantity 1) or `{medication_id, quantity}` objects;
+    the same medication listed twice is merged into one line with the summed quantity.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_id: Annotated[str, Field(pattern=ORDER_ID_PATTERN)]
+    patient_id: Annotated[str, Field(min_length=1, max_length=128)]
+    medications: Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_LINES)]
+    shipping_address: ShippingAddress | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("medications", mode="before")
+    @classmethod
+    def _lines_from_ids_or_objects(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [{"medication_id": item} if isinstance(item, str) else item for item in value]
+
+    @field_validator("medications", mode="after")
+    @classmethod
+    def _merge_repeated_medications(cls, lines: list[OrderLine]) -> list[OrderLine]:
+        merged: dict[str, int] = {}
+        for line in lines:
+            merged[line.medication_id] = merged.get(line.medication_id, 0) + line.quantity
+        if any(quantity > MAX_QUANTITY for quantity in merged.values()):
+            raise ValueError(f"a medication's total quantity is above {MAX_QUANTITY}")
+        return [OrderLine(medication_id=med, quantity=qty) for med, qty in merged.items()]
+
+
+def usable_order_id(detail: Any) -> str | None:
+    """The order id of a raw detail, if it is one we can name a saga after."""
+    if isinstance(detail, dict):
+        order_id = detail.get("order_id")
+        if isinstance(order_id, str) and _ORDER_ID.match(order_id):
+            return order_id
+    return None
+
+
+def validation_reasons(error: ValidationError) -> list[str]:
+    """Readable reasons for a rejected order, without echoing the input (it is patient data)."""
+    reasons = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        location = ".".join(str(part) for part in item["loc"]) or "order"
+        reasons.append(f"{location}: {item['msg']}")
+    return reasons

@@ -1,0 +1,89 @@
+"""The saga read model: one row per order, folded from the event stream, idempotent by version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from lambdas.domain import events as ev
+from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES, SagaState, Step
+
+
+class SagaView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    state: SagaState
+    version: int
+    """The last event version applied: an event at or below it is a repeat and is skipped."""
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None = None
+    duration_seconds: float | None = None
+    steps_completed: tuple[str, ...] = ()
+    compensations_run: tuple[str, ...] = ()
+    failed_step: str | None = None
+    failure_reason: str | None = None
+
+
+class VersionGap(Exception):
+    """An event arrived before one it follows: the row must be rebuilt from the stream."""
+
+
+def apply(view: SagaView | None, stored: ev.StoredEvent) -> SagaView | None:
+    """The view after `stored`; the same view when the event was already applied."""
+    if view is not None and stored.version <= view.version:
+        return view
+    expected = 1 if view is None else view.version + 1
+    if stored.version != expected:
+        raise VersionGap(f"{stored.stream_id}: got version {stored.version}, expected {expected}")
+    event = stored.to_domain()
+    at = stored.occurred_at
+    if view is None:
+        state = SagaState.REJECTED if isinstance(event, ev.OrderRejected) else SagaState.STARTED
+        view = SagaView(order_id=event.order_id, state=state, version=0, started_at=at, updated_at=at)
+    changes: dict[str, object] = {"version": stored.version, "updated_at": at}
+    match event:
+        case ev.OrderRejected():
+            changes["failure_reason"] = "; ".join(event.reasons)
+        case ev.OrderFulfillmentSagaStateChanged():
+            changes["state"] = event.to_state
+            if event.to_state in TERMINAL_STATES | PARKED_STATES:
+                changes["ended_at"] = at
+                changes["duration_seconds"] = round((at - view.started_at).total_seconds(), 3)
+            elif view.ended_at is not None:  # a parked saga resumed
+                changes["ended_at"] = None
+                changes["duration_seconds"] = None
+        case ev.PrescriptionCreated() | ev.InventoryReserved() | ev.ShipmentInitiated():
+            changes["steps_completed"] = (*view.steps_completed, _STEP_OF[type(event)])
+        case ev.PrescriptionFailed() | ev.InventoryReservationFailed() | ev.ShipmentInitiationFailed():
+            changes["failed_step"] = _STEP_OF[type(event)]
+            changes["failure_reason"] = event.reason
+        case ev.CompensationRecorded():
+            changes["compensations_run"] = (*view.compensations_run, event.compensation)
+        case ev.OrderFulfillmentSagaFailed():
+            changes["failure_reason"] = event.reason
+        case _:
+            pass
+    if view.state is SagaState.REJECTED and isinstance(event, ev.OrderRejected):
+        changes["ended_at"] = at
+        changes["duration_seconds"] = 0.0
+    return view.model_copy(update=changes)
+
+
+_STEP_OF: dict[type[ev.DomainEvent], str] = {
+    ev.PrescriptionCreated: Step.CREATE_PRESCRIPTION.value,
+    ev.PrescriptionFailed: Step.CREATE_PRESCRIPTION.value,
+    ev.InventoryReserved: Step.RESERVE_INVENTORY.value,
+    ev.InventoryReservationFailed: Step.RESERVE_INVENTORY.value,
+    ev.ShipmentInitiated: Step.INITIATE_SHIPMENT.value,
+    ev.ShipmentInitiationFailed: Step.INITIATE_SHIPMENT.value,
+}
+
+
+def rebuild(history: list[ev.StoredEvent]) -> SagaView | None:
+    view: SagaView | None = None
+    for stored in history:
+        view = apply(view, stored)
+    return view

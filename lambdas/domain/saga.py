@@ -1,0 +1,242 @@
+"""The order-fulfillment saga aggregate: state folded from its events, and its decisions.
+
+Every command returns the new events to append (possibly none: running a command a
+second time decides nothing new, which is what makes the handlers idempotent). The
+aggregate refuses transitions the saga's rules do not allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lambdas.domain import events as ev
+from lambdas.domain.errors import IllegalTransition
+from lambdas.domain.order import OrderCreated, OrderLine, ShippingAddress
+from lambdas.domain.states import (
+    PENDING_STATES,
+    Compensation,
+    SagaState,
+    Step,
+    compensation_plan,
+    is_legal,
+)
+
+
+_STEP_PENDING_IN = {step.pending_state: step for step in Step}
+
+
+@dataclass
+class OrderFulfillmentSaga:
+    order_id: str
+    state: SagaState | None = None
+    version: int = 0
+    patient_id: str | None = None
+    medications: list[OrderLine] = field(default_factory=list)
+    shipping_address: ShippingAddress | None = None
+    prescription_id: str | None = None
+    reservation_id: str | None = None
+    shipment_id: str | None = None
+    completed_steps: list[Step] = field(default_factory=list)
+    compensations_done: list[Compensation] = field(default_factory=list)
+    failed_step: Step | None = None
+    failure_reason: str | None = None
+    step_in_flight: Step | None = None
+    _pending: list[ev.DomainEvent] = field(default_factory=list, repr=False)
+
+    # --- folding history ----------------------------------------------------------------
+
+    @classmethod
+    def from_history(cls, order_id: str, history: Iterable[ev.DomainEvent]) -> OrderFulfillmentSaga:
+        saga = cls(order_id=order_id)
+        for event in history:
+            saga._apply(event)
+            saga.version += 1
+        return saga
+
+    def _apply(self, event: ev.DomainEvent) -> None:  # noqa: C901 - one branch per event type
+        match event:
+            case ev.OrderFulfillmentSagaStarted():
+                self.state = SagaState.STARTED
+                self.patient_id = event.patient_id
+                self.medications = list(event.medications)
+                self.shipping_address = event.shipping_address
+            case ev.OrderRejected():
+                self.state = SagaState.REJECTED
+                self.failure_reason = "; ".join(event.reasons)
+            case ev.OrderFulfillmentSagaStateChanged():
+                self.state = event.to_state
+                self.step_in_flight = _STEP_PENDING_IN.get(event.to_state, self.step_in_flight)
+            case ev.PrescriptionCreated():
+                self.prescription_id = event.prescription_id
+                self.completed_steps.append(Step.CREATE_PRESCRIPTION)
+            case ev.InventoryReserved():
+                self.reservation_id = event.reservation_id
+                self.completed_steps.append(Step.RESERVE_INVENTORY)
+            case ev.ShipmentInitiated():
+                self.shipment_id = event.shipment_id
+                self.completed_steps.append(Step.INITIATE_SHIPMENT)
+            case ev.PrescriptionFailed():
+                self._record_failure(Step.CREATE_PRESCRIPTION, event.reason)
+            case ev.InventoryReservationFailed():
+                self._record_failure(Step.RESERVE_INVENTORY, event.reason)
+            case ev.ShipmentInitiationFailed():
+                self._record_failure(Step.INITIATE_SHIPMENT, event.reason)
+            case ev.CompensationRecorded():
+                self.compensations_done.append(Compensation(event.compensation))
+            case ev.OrderFulfillmentSagaFailed():
+                self.failure_reason = event.reason
+            case _:
+                pass  # completed, cancelled, compensation failed, resumed: no state beyond the state change
+
+    def _record_failure(self, step: Step, reason: str) -> None:
+        self.failed_step = step
+        self.failure_reason = reason
+
+    def _emit(self, *new_events: ev.DomainEvent) -> None:
+        for event in new_events:
+            if isinstance(event, ev.OrderFulfillmentSagaStateChanged) and not is_legal(self.state, event.to_state):
+                raise IllegalTransition(f"saga {self.order_id}: {self.state} -> {event.to_state} is not allowed")
+            self._apply(event)
+            self._pending.append(event)
+
+    def _change_state(self, to_state: SagaState, reason: str | None = None) -> None:
+        self._emit(
+            ev.OrderFulfillmentSagaStateChanged(
+                order_id=self.order_id, from_state=self.state, to_state=to_state, reason=reason
+            )
+        )
+
+    def take_new_events(self) -> list[ev.DomainEvent]:
+        """The events decided since loading, in order; the caller appends them."""
+        new_events, self._pending = self._pending, []
+        return new_events
+
+    # --- questions ----------------------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        return self.state is not None
+
+    @property
+    def remaining_compensations(self) -> list[Compensation]:
+        """What is still to undo, in order: the plan for the completed steps minus what ran."""
+        steps = list(self.completed_steps)
+        # The step that was running when the saga failed may have done its work before
+        # crashing; undoing a step that never happened is a no-op, so undo it too.
+        if self.step_in_flight is not None and self.step_in_flight not in steps:
+            steps.append(self.step_in_flight)
+        return [c for c in compensation_plan(steps) if c not in self.compensations_done]
+
+    # --- commands -----------------------------------------------------------------------
+
+    def start(self, order: OrderCreated) -> None:
+        if self.exists:
+            return
+        self._emit(
+            ev.OrderFulfillmentSagaStarted(
+                order_id=self.order_id,
+                patient_id=order.patient_id,
+                medications=list(order.medications),
+                shipping_address=order.shipping_address,
+                order_metadata=order.metadata,
+            )
+        )
+        self._change_state(SagaState.PENDING_PRESCRIPTION, "execution starting")
+
+    def reject(self, reasons: list[str], raw_message: str) -> None:
+        if self.exists:
+            return
+        self._emit(ev.OrderRejected(order_id=self.order_id, reasons=reasons, raw_message=raw_message))
+
+    def record_prescription_created(self, prescription_id: str) -> None:
+        if Step.CREATE_PRESCRIPTION in self.completed_steps:
+            return
+        self._require(Step.CREATE_PRESCRIPTION)
+        self._emit(ev.PrescriptionCreated(order_id=self.order_id, prescription_id=prescription_id))
+        self._change_state(SagaState.PENDING_INVENTORY)
+
+    def record_inventory_reserved(self, reservation_id: str) -> None:
+        if Step.RESERVE_INVENTORY in self.completed_steps:
+            return
+        self._require(Step.RESERVE_INVENTORY)
+        self._emit(
+            ev.InventoryReserved(order_id=self.order_id, reservation_id=reservation_id, medications=self.medications)
+        )
+        self._change_state(SagaState.PENDING_SHIPMENT)
+
+    def record_shipment_initiated(self, shipment_id: str, ships_to: str) -> None:
+        if Step.INITIATE_SHIPMENT in self.completed_steps:
+            return
+        self._require(Step.INITIATE_SHIPMENT)
+        self._emit(ev.ShipmentInitiated(order_id=self.order_id, shipment_id=shipment_id, ships_to=ships_to))
+        self._change_state(SagaState.COMPLETED)
+        self._emit(ev.OrderFulfillmentSagaCompleted(order_id=self.order_id))
+
+    def record_step_failed(self, step: Step, reason: str) -> None:
+        """A business rule refused the step: record why and start compensating."""
+        if self.failed_step is not None:
+            return
+        self._require(step)
+        failure: ev.DomainEvent
+        match step:
+            case Step.CREATE_PRESCRIPTION:
+                failure = ev.PrescriptionFailed(order_id=self.order_id, reason=reason)
+            case Step.RESERVE_INVENTORY:
+                failure = ev.InventoryReservationFailed(order_id=self.order_id, reason=reason)
+            case Step.INITIATE_SHIPMENT:
+                failure = ev.ShipmentInitiationFailed(order_id=self.order_id, reason=reason)
+        self._emit(failure)
+        self._change_state(SagaState.COMPENSATING, reason)
+
+    def record_compensation(self, compensation: Compensation, *, had_effect: bool, reason: str | None) -> None:
+        """Record that a compensation ran; Cancel Order, always last, ends the saga FAILED.
+
+        A compensation may be the first thing to learn that the saga failed (the step
+        crashed or timed out instead of refusing): it then moves the saga to COMPENSATING.
+        """
+        if compensation in self.compensations_done:
+            return
+        if self.state in PENDING_STATES or self.state is SagaState.COMPENSATION_FAILED:
+            self._change_state(SagaState.COMPENSATING, reason)
+        elif self.state is not SagaState.COMPENSATING:
+            raise IllegalTransition(f"saga {self.order_id} is {self.state}: nothing to compensate")
+        if compensation is Compensation.CANCEL_PRESCRIPTION and self.prescription_id and had_effect:
+            self._emit(ev.PrescriptionCancelled(order_id=self.order_id, prescription_id=self.prescription_id))
+        if compensation is Compensation.RELEASE_INVENTORY and self.reservation_id and had_effect:
+            self._emit(ev.InventoryReleased(order_id=self.order_id, reservation_id=self.reservation_id))
+        if compensation is Compensation.CANCEL_ORDER:
+            self._emit(ev.OrderCancelled(order_id=self.order_id, reason=self.failure_reason or reason or "failed"))
+        self._emit(ev.CompensationRecorded(order_id=self.order_id, compensation=compensation, had_effect=had_effect))
+        if compensation is Compensation.CANCEL_ORDER:
+            failure_reason = self.failure_reason or reason or "the saga failed"
+            self._emit(
+                ev.OrderFulfillmentSagaFailed(
+                    order_id=self.order_id,
+                    failed_step=self.failed_step.value if self.failed_step else None,
+                    reason=failure_reason,
+                )
+            )
+            self._change_state(SagaState.FAILED, failure_reason)
+
+    def record_compensation_failed(self, compensation: Compensation, error: str, cause: str | None) -> None:
+        if self.state is SagaState.COMPENSATION_FAILED:
+            return
+        if self.state in PENDING_STATES:
+            self._change_state(SagaState.COMPENSATING, error)
+        self._emit(
+            ev.CompensationFailed(order_id=self.order_id, compensation=compensation, error=error, cause=cause)
+        )
+        self._change_state(SagaState.COMPENSATION_FAILED, f"{compensation.console_name} failed: {error}")
+
+    def record_resumed(self, execution_name: str) -> None:
+        if self.state is not SagaState.COMPENSATION_FAILED:
+            raise IllegalTransition(f"saga {self.order_id} is {self.state}: only a parked saga can be resumed")
+        self._emit(ev.SagaResumed(order_id=self.order_id, execution_name=execution_name))
+        self._change_state(SagaState.COMPENSATING, "resumed by an operator")
+
+    def _require(self, step: Step) -> None:
+        if self.state is not step.pending_state:
+            raise IllegalTransition(
+                f"saga {self.order_id} is {self.state}: {step.console_name} needs {step.pending_state}"
+            )

@@ -1,0 +1,97 @@
+"""Saga states, the legal transitions between them, and the steps with their compensations.
+
+This is the one place that names states, steps and compensations; the state machine's
+console names and the Lambda handler names are derived from it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SagaState(StrEnum):
+    STARTED = "STARTED"
+    PENDING_PRESCRIPTION = "PENDING_PRESCRIPTION"
+    PENDING_INVENTORY = "PENDING_INVENTORY"
+    PENDING_SHIPMENT = "PENDING_SHIPMENT"
+    COMPLETED = "COMPLETED"
+    COMPENSATING = "COMPENSATING"
+    FAILED = "FAILED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"
+    REJECTED = "REJECTED"
+
+
+PENDING_STATES = frozenset(
+    {SagaState.STARTED, SagaState.PENDING_PRESCRIPTION, SagaState.PENDING_INVENTORY, SagaState.PENDING_SHIPMENT}
+)
+TERMINAL_STATES = frozenset({SagaState.COMPLETED, SagaState.FAILED, SagaState.REJECTED})
+PARKED_STATES = frozenset({SagaState.COMPENSATION_FAILED})
+"""Not moving, but not finished either: an operator resumes them."""
+
+LEGAL_TRANSITIONS: dict[SagaState | None, frozenset[SagaState]] = {
+    None: frozenset({SagaState.STARTED, SagaState.REJECTED}),
+    SagaState.STARTED: frozenset({SagaState.PENDING_PRESCRIPTION, SagaState.COMPENSATING}),
+    SagaState.PENDING_PRESCRIPTION: frozenset({SagaState.PENDING_INVENTORY, SagaState.COMPENSATING}),
+    SagaState.PENDING_INVENTORY: frozenset({SagaState.PENDING_SHIPMENT, SagaState.COMPENSATING}),
+    SagaState.PENDING_SHIPMENT: frozenset({SagaState.COMPLETED, SagaState.COMPENSATING}),
+    SagaState.COMPENSATING: frozenset({SagaState.FAILED, SagaState.COMPENSATION_FAILED}),
+    SagaState.COMPENSATION_FAILED: frozenset({SagaState.COMPENSATING}),
+    SagaState.COMPLETED: frozenset(),
+    SagaState.FAILED: frozenset(),
+    SagaState.REJECTED: frozenset(),
+}
+
+
+def is_legal(source: SagaState | None, target: SagaState) -> bool:
+    return target in LEGAL_TRANSITIONS[source]
+
+
+class Step(StrEnum):
+    """The forward steps, in order. The value is the handler's name."""
+
+    CREATE_PRESCRIPTION = "create_prescription"
+    RESERVE_INVENTORY = "reserve_inventory"
+    INITIATE_SHIPMENT = "initiate_shipment"
+
+    @property
+    def console_name(self) -> str:
+        return self.value.replace("_", " ").title()
+
+    @property
+    def pending_state(self) -> SagaState:
+        return _PENDING_STATE[self]
+
+
+class Compensation(StrEnum):
+    """The compensations. The value is the handler's name."""
+
+    RELEASE_INVENTORY = "release_inventory"
+    CANCEL_PRESCRIPTION = "cancel_prescription"
+    CANCEL_ORDER = "cancel_order"
+
+    @property
+    def console_name(self) -> str:
+        return self.value.replace("_", " ").title()
+
+
+STEPS: tuple[Step, ...] = (Step.CREATE_PRESCRIPTION, Step.RESERVE_INVENTORY, Step.INITIATE_SHIPMENT)
+
+UNDOES: dict[Step, Compensation | None] = {
+    Step.CREATE_PRESCRIPTION: Compensation.CANCEL_PRESCRIPTION,
+    Step.RESERVE_INVENTORY: Compensation.RELEASE_INVENTORY,
+    # The last step has nothing after it that can fail, so nothing ever undoes it.
+    Step.INITIATE_SHIPMENT: None,
+}
+"""Each step registered next to the compensation that undoes it."""
+
+_PENDING_STATE = {
+    Step.CREATE_PRESCRIPTION: SagaState.PENDING_PRESCRIPTION,
+    Step.RESERVE_INVENTORY: SagaState.PENDING_INVENTORY,
+    Step.INITIATE_SHIPMENT: SagaState.PENDING_SHIPMENT,
+}
+
+
+def compensation_plan(steps_to_undo: list[Step] | tuple[Step, ...]) -> list[Compensation]:
+    """The compensations for these steps in reverse order, always ending with Cancel Order."""
+    plan = [UNDOES[step] for step in reversed(steps_to_undo)]
+    return [c for c in plan if c is not None] + [Compensation.CANCEL_ORDER]

@@ -1,0 +1,43 @@
+"""Lambda handler: event-store stream -> EventBridge (the outbox: stored means published)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.domain import events as ev
+from lambdas.handlers.stream import stored_event
+from lambdas.handlers.wiring import LambdaServices
+from lambdas.logic.publish import bus_entry
+from lambdas.observability import logger, metrics, tracer
+
+_OUTCOME_METRICS = {
+    ev.OrderFulfillmentSagaCompleted.TYPE_KEY: "SagasCompleted",
+    ev.OrderFulfillmentSagaFailed.TYPE_KEY: "SagasFailed",
+    ev.OrderRejected.TYPE_KEY: "SagasRejected",
+    ev.CompensationRecorded.TYPE_KEY: "CompensationsRun",
+    ev.CompensationFailed.TYPE_KEY: "CompensationFailures",
+}
+
+
+def _publish_one(record: DynamoDBRecord) -> None:
+    stored = stored_event(record)
+    if stored is None:
+        return
+    services = LambdaServices(source="publisher")
+    services.publisher.put(bus_entry(stored, services.bus_name))
+    metric = _OUTCOME_METRICS.get(stored.type)
+    if metric:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    return process_partial_response(event=event, record_handler=_publish_one, processor=processor, context=context)

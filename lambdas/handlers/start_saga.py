@@ -1,0 +1,46 @@
+"""Lambda handler: OrderCreated messages from the start queue -> one saga per order id.
+
+SQS partial-batch failures: a message we cannot use fails alone, is retried, and then lands
+in the dead-letter queue; the other messages of the batch go on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.handlers.wiring import LambdaServices
+from lambdas.logic.start import StartOutcome, UnusableMessage, start_saga
+from lambdas.observability import logger, metrics, tracer
+
+_METRIC = {
+    StartOutcome.STARTED: "SagasStarted",
+    StartOutcome.DUPLICATE: "DuplicateOrders",
+    StartOutcome.REJECTED: "SagasRejected",
+}
+
+
+def _start_one(record: SQSRecord) -> StartOutcome:
+    services = LambdaServices(source="start_saga")
+    try:
+        outcome = start_saga(services.repository, services.starter, record.body, record.message_id)
+    except UnusableMessage as unusable:
+        # The body may hold patient data: log the reason and the message id only.
+        logger.error("unusable order message", extra={"reason": str(unusable), "message_id": record.message_id})
+        metrics.add_metric(name="UnusableOrderMessages", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name=_METRIC[outcome], unit=MetricUnit.Count, value=1)
+    logger.info("order handled", extra={"outcome": outcome.value, "message_id": record.message_id})
+    return outcome
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=_start_one, processor=processor, context=context)

@@ -1,0 +1,17 @@
+"""Decoding event-store stream records: only INSERTs are events (the store is append-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from lambdas.adapters.event_codec import from_item
+from lambdas.domain.events import StoredEvent
+
+
+def stored_event(record: DynamoDBRecord) -> StoredEvent | None:
+    if record.event_name is None or record.event_name.name != "INSERT":
+        return None
+    image: dict[str, Any] = record.raw_event["dynamodb"]["NewImage"]
+    return from_item(image)

@@ -1,0 +1,60 @@
+"""The decorator stack every state-machine task shares: parse, log context, metrics, tracing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.domain.order import ORDER_ID_PATTERN
+from lambdas.handlers.wiring import LambdaServices
+from lambdas.logic.saga_steps import Invocation
+from lambdas.observability import logger, metrics, tracer
+
+TaskFunction = Callable[[LambdaServices, Invocation], dict[str, Any]]
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+class TaskInput(BaseModel):
+    """The Payload every Task state sends (see infra/saga_workflow.py)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str = Field(pattern=ORDER_ID_PATTERN)
+    attempt: int = Field(default=0, ge=0)
+    execution_id: str | None = None
+    error: dict[str, Any] | None = None
+
+
+def task_handler(name: str, run: TaskFunction) -> Handler:
+    """A Lambda handler for one saga task called `name` that runs `run`."""
+
+    @logger.inject_lambda_context(log_event=False)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        task = parse(event=event, model=TaskInput)
+        logger.thread_safe_append_keys(correlation_id=task.order_id, task=name, attempt=task.attempt)
+        try:
+            result = run(
+                LambdaServices(source=name),
+                Invocation(
+                    order_id=task.order_id,
+                    attempt=task.attempt,
+                    causation_id=task.execution_id,
+                    error=task.error,
+                ),
+            )
+            logger.info("task done", extra={"outcome": "succeeded"})
+            return result
+        except Exception as error:
+            logger.warning("task failed", extra={"outcome": type(error).__name__})
+            raise
+        finally:
+            logger.thread_safe_clear_keys()
+
+    handler.__name__ = f"{name}_handler"
+    return handler

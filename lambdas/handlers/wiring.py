@@ -1,0 +1,83 @@
+"""Builds the adapters a function needs from its environment, lazily: only what is touched."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from lambdas import config
+from lambdas.adapters.aws_services import EventBridgePublisher, StepFunctionsStarter, client
+from lambdas.adapters.business_tables import (
+    DynamoDBCatalogue,
+    DynamoDBInventory,
+    DynamoDBPrescriptions,
+    DynamoDBShipments,
+)
+from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
+from lambdas.adapters.dynamodb_projection import DynamoDBProjection
+from lambdas.logic.faults import NO_FAULTS, FaultInjector
+from lambdas.logic.repository import SagaRepository
+
+
+def _fault_plan(parameter_name: str) -> Any:
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_parameter(parameter_name, transform="json", max_age=5)
+
+
+class LambdaServices:
+    """The saga's ports, bound to the tables named in this function's environment."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    @cached_property
+    def event_store(self) -> DynamoDBEventStore:
+        return DynamoDBEventStore(client("dynamodb"), config.setting(config.EVENT_STORE_TABLE))
+
+    @cached_property
+    def repository(self) -> SagaRepository:
+        return SagaRepository(self.event_store, source=self.source)
+
+    @cached_property
+    def catalogue(self) -> DynamoDBCatalogue:
+        return DynamoDBCatalogue(client("dynamodb"), config.setting(config.CATALOGUE_TABLE))
+
+    @cached_property
+    def prescriptions(self) -> DynamoDBPrescriptions:
+        return DynamoDBPrescriptions(client("dynamodb"), config.setting(config.PRESCRIPTIONS_TABLE))
+
+    @cached_property
+    def inventory(self) -> DynamoDBInventory:
+        return DynamoDBInventory(
+            client("dynamodb"),
+            config.setting(config.INVENTORY_TABLE),
+            config.setting(config.RESERVATIONS_TABLE),
+        )
+
+    @cached_property
+    def shipments(self) -> DynamoDBShipments:
+        return DynamoDBShipments(client("dynamodb"), config.setting(config.SHIPMENTS_TABLE))
+
+    @cached_property
+    def faults(self) -> FaultInjector:
+        parameter = config.optional_setting(config.FAULT_INJECTION_PARAMETER)
+        if parameter is None:
+            return NO_FAULTS
+        return FaultInjector(load_plan=lambda: _fault_plan(parameter))
+
+    @cached_property
+    def projection(self) -> DynamoDBProjection:
+        return DynamoDBProjection(client("dynamodb"), config.setting(config.SAGA_TABLE))
+
+    @cached_property
+    def starter(self) -> StepFunctionsStarter:
+        return StepFunctionsStarter(client("stepfunctions"), config.setting(config.STATE_MACHINE_ARN))
+
+    @cached_property
+    def publisher(self) -> EventBridgePublisher:
+        return EventBridgePublisher(client("events"))
+
+    @cached_property
+    def bus_name(self) -> str:
+        return config.setting(config.EVENT_BUS_NAME)

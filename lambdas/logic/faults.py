@@ -1,0 +1,64 @@
+"""Fault injection for chaos tests and demos: an explicit switch, off unless the stack enables it.
+
+The plan is JSON, keyed by step or compensation name:
+
+    {"seed": 7,
+     "reserve_inventory": {"transient": 0.2, "transient_attempts": 1,
+                           "permanent": 0.0, "latency_ms": 200, "latency": 0.5}}
+
+`transient` / `permanent` / `latency` are probabilities; `transient_attempts: N` fails the
+first N attempts of every saga for certain (retries then succeed). Draws are a pure
+function of (seed, order, target, attempt), so a chaos run can be replayed exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.domain.errors import InjectedPermanentFault, InjectedTransientFault
+
+
+class FaultSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transient: float = Field(default=0.0, ge=0, le=1)
+    transient_attempts: int = Field(default=0, ge=0)
+    permanent: float = Field(default=0.0, ge=0, le=1)
+    latency: float = Field(default=0.0, ge=0, le=1)
+    latency_ms: int = Field(default=0, ge=0, le=60_000)
+
+
+def _draw(seed: int, order_id: str, target: str, attempt: int, kind: str) -> float:
+    digest = hashlib.sha256(f"{seed}|{order_id}|{target}|{attempt}|{kind}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass
+class FaultInjector:
+    """Raises or delays per the current plan; `load_plan` returns None when injection is off."""
+
+    load_plan: Callable[[], Mapping[str, Any] | None]
+    sleep: Callable[[float], None] = time.sleep
+
+    def before(self, target: str, order_id: str, attempt: int) -> None:
+        plan = self.load_plan()
+        if not plan or target not in plan:
+            return
+        spec = FaultSpec.model_validate(plan[target])
+        seed = int(plan.get("seed", 0))
+        if spec.latency_ms and _draw(seed, order_id, target, attempt, "latency") < spec.latency:
+            self.sleep(spec.latency_ms / 1000)
+        if attempt < spec.transient_attempts or _draw(seed, order_id, target, attempt, "transient") < spec.transient:
+            raise InjectedTransientFault(f"injected transient fault in {target} (attempt {attempt})")
+        # A permanent fault is drawn once per saga, not per attempt: retrying does not cure it.
+        if _draw(seed, order_id, target, 0, "permanent") < spec.permanent:
+            raise InjectedPermanentFault(f"injected permanent fault in {target}")
+
+
+NO_FAULTS = FaultInjector(load_plan=lambda: None)

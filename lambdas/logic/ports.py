@@ -1,0 +1,56 @@
+"""The interfaces the saga logic needs from the outside world; adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol
+
+from lambdas.domain.events import StoredEvent
+from lambdas.domain.order import OrderLine
+from lambdas.domain.rules import CatalogueEntry
+
+
+class EventStore(Protocol):
+    """Append-only streams of events with optimistic concurrency.
+
+    `append` writes all events or none; an event whose (stream, version) already exists
+    makes the whole append fail with `ConcurrencyConflict`.
+    """
+
+    def append(self, events: Sequence[StoredEvent]) -> None: ...
+
+    def read(self, stream_id: str) -> list[StoredEvent]: ...
+
+    def iter_all(self) -> Iterator[StoredEvent]:
+        """Every stored event, each stream in version order (streams in no given order)."""
+        ...
+
+
+class Catalogue(Protocol):
+    def entries(self, medication_ids: Sequence[str]) -> Mapping[str, CatalogueEntry]: ...
+
+
+class Prescriptions(Protocol):
+    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+        """Create the prescription once; creating it again is not an error."""
+        ...
+
+    def cancel(self, prescription_id: str) -> bool:
+        """Cancel it; False when there was nothing active to cancel."""
+        ...
+
+
+class Inventory(Protocol):
+    def reserve(self, reservation_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+        """Reserve every line or none; raises InventoryReservationFailed naming the short line."""
+        ...
+
+    def release(self, reservation_id: str) -> bool:
+        """Return the reserved stock; False when there was no active reservation."""
+        ...
+
+
+class Shipments(Protocol):
+    def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
+        """Initiate the shipment once; initiating it again is not an error."""
+        ...

@@ -1,0 +1,30 @@
+"""What a stored event looks like on the bus: the envelope with the public payload only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lambdas.domain.events import StoredEvent
+
+DOMAIN_EVENT_SOURCE = "pharmacy.saga"
+
+
+def bus_entry(stored: StoredEvent, bus_name: str) -> dict[str, Any]:
+    """A PutEvents entry: DetailType is the type key, Detail carries ids and outcomes only."""
+    detail = {
+        "event_id": stored.event_id,
+        "type": stored.type,
+        "stream_id": stored.stream_id,
+        "version": stored.version,
+        "occurred_at": stored.occurred_at.isoformat(),
+        "schema_version": stored.schema_version,
+        "payload": stored.to_domain().public_payload(),
+        "metadata": stored.metadata.model_dump(mode="json"),
+    }
+    return {
+        "Source": DOMAIN_EVENT_SOURCE,
+        "DetailType": stored.type,
+        "Detail": json.dumps(detail, separators=(",", ":")),
+        "EventBusName": bus_name,
+    }

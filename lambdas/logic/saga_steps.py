@@ -1,0 +1,170 @@
+"""The saga's steps and compensations as use cases: load the saga, act, record, answer.
+
+Each function is idempotent: the business write is conditional and the saga records a
+step once, so a retried or duplicated invocation returns what the first one did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lambdas.domain import rules
+from lambdas.domain.errors import (
+    BusinessFailure,
+    IllegalTransition,
+    InventoryReservationFailed,
+    PrescriptionFailed,
+    SagaNotFound,
+    ShipmentInitiationFailed,
+)
+from lambdas.domain.saga import OrderFulfillmentSaga
+from lambdas.domain.states import Compensation, SagaState, Step
+from lambdas.logic.faults import FaultInjector
+from lambdas.logic.ports import Catalogue, Inventory, Prescriptions, Shipments
+from lambdas.logic.repository import SagaRepository
+
+_FAILURE_FOR: dict[Step, type[BusinessFailure]] = {
+    Step.CREATE_PRESCRIPTION: PrescriptionFailed,
+    Step.RESERVE_INVENTORY: InventoryReservationFailed,
+    Step.INITIATE_SHIPMENT: ShipmentInitiationFailed,
+}
+
+
+class SagaServices(Protocol):
+    """What the steps use; a Lambda builds only the adapters its step touches."""
+
+    @property
+    def repository(self) -> SagaRepository: ...
+    @property
+    def catalogue(self) -> Catalogue: ...
+    @property
+    def prescriptions(self) -> Prescriptions: ...
+    @property
+    def inventory(self) -> Inventory: ...
+    @property
+    def shipments(self) -> Shipments: ...
+    @property
+    def faults(self) -> FaultInjector: ...
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the state machine passes to every task: the order id and the attempt number."""
+
+    order_id: str
+    attempt: int = 0
+    causation_id: str | None = None
+    error: dict[str, Any] | None = None
+    """For compensations: the error the failed step was caught with."""
+
+
+def _load(services: SagaServices, order_id: str) -> OrderFulfillmentSaga:
+    saga = services.repository.load(order_id)
+    if not saga.exists:
+        raise SagaNotFound(f"no saga was started for order {order_id}")
+    return saga
+
+
+def _refuse(services: SagaServices, saga: OrderFulfillmentSaga, step: Step, reason: str, call: Invocation) -> None:
+    saga.record_step_failed(step, reason)
+    services.repository.save(saga, call.causation_id)
+    raise _FAILURE_FOR[step](reason)
+
+
+def _run_step(services: SagaServices, step: Step, call: Invocation) -> OrderFulfillmentSaga | None:
+    """Load the saga for `step`; None when the step has already succeeded (a repeat)."""
+    saga = _load(services, call.order_id)
+    if step in saga.completed_steps:
+        return None
+    if saga.failed_step is step:
+        raise _FAILURE_FOR[step](saga.failure_reason or "refused")
+    if saga.state is not step.pending_state:
+        raise IllegalTransition(f"saga {saga.order_id} is {saga.state}: {step.console_name} cannot run")
+    services.faults.before(step.value, call.order_id, call.attempt)
+    return saga
+
+
+def create_prescription(services: SagaServices, call: Invocation) -> dict[str, str]:
+    saga = _run_step(services, Step.CREATE_PRESCRIPTION, call)
+    prescription_id = rules.prescription_id(call.order_id)
+    if saga is not None:
+        catalogue = services.catalogue.entries([line.medication_id for line in saga.medications])
+        refusal = rules.prescription_refusal(saga.medications, catalogue)
+        if refusal:
+            _refuse(services, saga, Step.CREATE_PRESCRIPTION, refusal, call)
+        services.prescriptions.create(prescription_id, call.order_id, saga.medications)
+        saga.record_prescription_created(prescription_id)
+        services.repository.save(saga, call.causation_id)
+    return {"prescription_id": prescription_id}
+
+
+def reserve_inventory(services: SagaServices, call: Invocation) -> dict[str, str]:
+    saga = _run_step(services, Step.RESERVE_INVENTORY, call)
+    reservation_id = rules.reservation_id(call.order_id)
+    if saga is not None:
+        try:
+            services.inventory.reserve(reservation_id, call.order_id, saga.medications)
+        except InventoryReservationFailed as refusal:
+            _refuse(services, saga, Step.RESERVE_INVENTORY, refusal.reason, call)
+        saga.record_inventory_reserved(reservation_id)
+        services.repository.save(saga, call.causation_id)
+    return {"reservation_id": reservation_id}
+
+
+def initiate_shipment(services: SagaServices, call: Invocation) -> dict[str, str]:
+    saga = _run_step(services, Step.INITIATE_SHIPMENT, call)
+    shipment_id = rules.shipment_id(call.order_id)
+    if saga is not None:
+        refusal = rules.shipment_refusal(saga.shipping_address)
+        if refusal:
+            _refuse(services, saga, Step.INITIATE_SHIPMENT, refusal, call)
+        ships_to = rules.ships_to(saga.shipping_address)
+        services.shipments.initiate(shipment_id, call.order_id, ships_to)
+        saga.record_shipment_initiated(shipment_id, ships_to)
+        services.repository.save(saga, call.causation_id)
+    return {"shipment_id": shipment_id}
+
+
+def _undo(services: SagaServices, compensation: Compensation, order_id: str) -> bool:
+    match compensation:
+        case Compensation.CANCEL_PRESCRIPTION:
+            return services.prescriptions.cancel(rules.prescription_id(order_id))
+        case Compensation.RELEASE_INVENTORY:
+            return services.inventory.release(rules.reservation_id(order_id))
+        case Compensation.CANCEL_ORDER:
+            return True  # the order's cancellation is the OrderCancelled event itself
+
+
+def compensate(services: SagaServices, call: Invocation, *, compensation: Compensation) -> dict[str, Any]:
+    """Undo one step (a no-op if it never happened) and record it; Cancel Order ends the saga."""
+    saga = _load(services, call.order_id)
+    if compensation not in saga.compensations_done:
+        services.faults.before(compensation.value, call.order_id, call.attempt)
+        had_effect = _undo(services, compensation, call.order_id)
+        saga.record_compensation(compensation, had_effect=had_effect, reason=_reason(call.error))
+        services.repository.save(saga, call.causation_id)
+    return {"compensation": compensation.value, "state": str(saga.state)}
+
+
+def record_compensation_failure(services: SagaServices, call: Invocation) -> dict[str, Any]:
+    """Park the saga as COMPENSATION_FAILED, naming the compensation that did not go through.
+
+    Compensations run in order, so the one that failed is the first one still remaining.
+    """
+    saga = _load(services, call.order_id)
+    if saga.state is SagaState.COMPENSATION_FAILED:
+        return {"state": str(saga.state)}
+    remaining = saga.remaining_compensations
+    failed = remaining[0] if remaining else Compensation.CANCEL_ORDER
+    error = (call.error or {}).get("Error", "Unknown")
+    saga.record_compensation_failed(failed, error=str(error), cause=_reason(call.error))
+    services.repository.save(saga, call.causation_id)
+    return {"state": str(saga.state), "compensation": failed.value}
+
+
+def _reason(error: dict[str, Any] | None) -> str | None:
+    """The error name Step Functions caught; the cause is left out (it may hold a stack trace)."""
+    if not error:
+        return None
+    return str(error.get("Error") or "") or None
