@@ -1,0 +1,85 @@
+"""In-memory stand-ins for the business ports, for logic tests without AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from lambdas.adapters.memory import InMemoryEventStore
+from lambdas.domain.errors import InventoryReservationFailed
+from lambdas.domain.order import OrderLine
+from lambdas.domain.rules import CatalogueEntry
+from lambdas.logic.faults import NO_FAULTS, FaultInjector
+from lambdas.logic.repository import SagaRepository
+
+
+@dataclass
+class FakeCatalogue:
+    items: dict[str, CatalogueEntry] = field(default_factory=dict)
+
+    def entries(self, medication_ids: Sequence[str]) -> Mapping[str, CatalogueEntry]:
+        return {m: self.items[m] for m in medication_ids if m in self.items}
+
+
+@dataclass
+class FakePrescriptions:
+    status: dict[str, str] = field(default_factory=dict)
+
+    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+        self.status.setdefault(prescription_id, "ACTIVE")
+
+    def cancel(self, prescription_id: str) -> bool:
+        if self.status.get(prescription_id) != "ACTIVE":
+            return False
+        self.status[prescription_id] = "CANCELLED"
+        return True
+
+
+@dataclass
+class FakeInventory:
+    available: dict[str, int] = field(default_factory=dict)
+    reserved: dict[str, int] = field(default_factory=dict)
+    reservations: dict[str, tuple[str, list[OrderLine]]] = field(default_factory=dict)
+
+    def reserve(self, reservation_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+        if reservation_id in self.reservations:
+            return
+        for number, line in enumerate(lines, start=1):
+            if self.available.get(line.medication_id, 0) < line.quantity:
+                raise InventoryReservationFailed(f"line {number}: not enough stock")
+        for line in lines:
+            self.available[line.medication_id] -= line.quantity
+            self.reserved[line.medication_id] = self.reserved.get(line.medication_id, 0) + line.quantity
+        self.reservations[reservation_id] = ("RESERVED", list(lines))
+
+    def release(self, reservation_id: str) -> bool:
+        found = self.reservations.get(reservation_id)
+        if not found or found[0] != "RESERVED":
+            return False
+        for line in found[1]:
+            self.available[line.medication_id] += line.quantity
+            self.reserved[line.medication_id] -= line.quantity
+        self.reservations[reservation_id] = ("RELEASED", found[1])
+        return True
+
+
+@dataclass
+class FakeShipments:
+    shipments: dict[str, str] = field(default_factory=dict)
+
+    def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
+        self.shipments.setdefault(shipment_id, ships_to)
+
+
+@dataclass
+class FakeServices:
+    event_store: InMemoryEventStore = field(default_factory=InMemoryEventStore)
+    catalogue: FakeCatalogue = field(default_factory=FakeCatalogue)
+    prescriptions: FakePrescriptions = field(default_factory=FakePrescriptions)
+    inventory: FakeInventory = field(default_factory=FakeInventory)
+    shipments: FakeShipments = field(default_factory=FakeShipments)
+    faults: FaultInjector = field(default_factory=lambda: NO_FAULTS)
+
+    @property
+    def repository(self) -> SagaRepository:
+        return SagaRepository(self.event_store, source="test")

@@ -1,0 +1,113 @@
+"""Every event model round-trips through the registry; old shapes upcast; private fields stay private."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import pytest
+
+from lambdas.adapters.event_codec import from_item, to_item
+from lambdas.domain import events as ev
+from lambdas.domain.order import OrderLine, ShippingAddress
+from lambdas.domain.states import Compensation, SagaState
+
+ADDRESS = ShippingAddress(line1="1 Main St", city="Springfield", postal_code="12345", country="US")
+LINES = [OrderLine(medication_id="med-1", quantity=2)]
+
+EXAMPLES: list[ev.DomainEvent] = [
+    ev.OrderFulfillmentSagaStarted(order_id="o", patient_id="patient-9", medications=LINES, shipping_address=ADDRESS),
+    ev.OrderFulfillmentSagaStateChanged(order_id="o", from_state=None, to_state=SagaState.STARTED),
+    ev.CompensationRecorded(order_id="o", compensation=Compensation.CANCEL_ORDER, had_effect=True),
+    ev.OrderFulfillmentSagaFailed(order_id="o", failed_step="reserve_inventory", reason="line 1: not enough stock"),
+    ev.OrderFulfillmentSagaCompleted(order_id="o"),
+    ev.PrescriptionCreated(order_id="o", prescription_id="rx-o"),
+    ev.PrescriptionFailed(order_id="o", reason="line 1: medication is not in the catalogue"),
+    ev.InventoryReserved(order_id="o", reservation_id="res-o", medications=LINES),
+    ev.InventoryReservationFailed(order_id="o", reason="line 1: not enough stock"),
+    ev.ShipmentInitiated(order_id="o", shipment_id="shp-o", ships_to="order_address"),
+    ev.ShipmentInitiationFailed(order_id="o", reason="shipping address: country is not serviced"),
+    ev.PrescriptionCancelled(order_id="o", prescription_id="rx-o"),
+    ev.InventoryReleased(order_id="o", reservation_id="res-o"),
+    ev.OrderCancelled(order_id="o", reason="failed"),
+    ev.OrderRejected(order_id="o", reasons=["patient_id: Field required"], raw_message='{"order_id": "o"}'),
+    ev.CompensationFailed(order_id="o", compensation=Compensation.RELEASE_INVENTORY, error="Boom"),
+    ev.SagaResumed(order_id="o", execution_name="o-resume-1"),
+]
+
+
+def test_every_registered_type_has_an_example() -> None:
+    assert {type(e) for e in EXAMPLES} == set(ev.registered_types().values())
+
+
+def test_the_seed_type_keys_are_registered() -> None:
+    seed_keys = {
+        "order_fulfillment_saga.started",
+        "order_fulfillment_saga.state_changed",
+        "order_fulfillment_saga.compensation_recorded",
+        "order_fulfillment_saga.failed",
+        "order_fulfillment_saga.completed",
+        "order.prescription_created",
+        "order.prescription_failed",
+        "order.inventory_reserved",
+        "order.inventory_reservation_failed",
+        "order.shipment_initiated",
+        "order.shipment_initiation_failed",
+        "order.prescription_cancelled",
+        "order.inventory_released",
+    }
+    assert seed_keys <= set(ev.registered_types())
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: e.TYPE_KEY)
+def test_event_round_trips_through_the_registry_and_the_table_item(event: ev.DomainEvent) -> None:
+    stored = ev.new_stored_event(event, stream_id="saga-o", version=3, causation_id="c", source="test")
+    # Through the DynamoDB item shape and back, then to the typed event through the registry
+    again = from_item(to_item(stored))
+    assert again == stored
+    assert again.to_domain() == event
+    assert again.metadata.correlation_id == "o"
+
+
+def test_registering_a_second_model_under_a_taken_type_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+
+        class Impostor(ev.DomainEvent):
+            TYPE_KEY = "order.prescription_created"
+
+
+def test_an_old_stored_shape_is_upcast_to_the_current_model() -> None:
+    # Given a model whose v2 renamed `note` to `remark`, with its upcaster registered
+    class NoteAdded(ev.DomainEvent):
+        TYPE_KEY = "test.note_added"
+        SCHEMA_VERSION: ClassVar[int] = 2
+        remark: str
+
+    @ev.register_upcaster("test.note_added", from_version=1)
+    def v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+        payload = dict(payload)
+        payload["remark"] = payload.pop("note")
+        return payload
+
+    # When a v1 event is read back
+    stored_v1 = ev.StoredEvent(
+        event_id="e",
+        type="test.note_added",
+        stream_id="s",
+        version=1,
+        occurred_at=datetime.now(UTC),
+        schema_version=1,
+        payload={"order_id": "o", "note": "hello"},
+        metadata=ev.EventMetadata(correlation_id="o", source="test"),
+    )
+    # Then it is the current model
+    assert stored_v1.to_domain() == NoteAdded(order_id="o", remark="hello")
+
+
+def test_public_payload_leaves_patient_data_out() -> None:
+    started = EXAMPLES[0].public_payload()
+    assert started == {"order_id": "o"}
+    reserved = ev.InventoryReserved(order_id="o", reservation_id="r", medications=LINES).public_payload()
+    assert "medications" not in reserved
+    rejected = EXAMPLES[14].public_payload()
+    assert "raw_message" not in rejected
