@@ -9,6 +9,7 @@ a no-op). A compensation that still fails after its retries parks the saga.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -63,7 +64,7 @@ BUSINESS_FAILURE: dict[Step, str] = {
 
 def _payload(error_path: str | None) -> sfn.TaskInput:
     """Tasks get ids and the attempt number only: the order itself stays in the event store."""
-    payload = {
+    payload: dict[str, Any] = {
         "order_id": sfn.JsonPath.string_at("$.order_id"),
         "attempt": sfn.JsonPath.number_at("$$.State.RetryCount"),
         "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
@@ -75,7 +76,7 @@ def _payload(error_path: str | None) -> sfn.TaskInput:
 
 class SagaWorkflow(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, functions: dict[str, lambda_.IFunction], key: kms.IKey
+        self, scope: Construct, construct_id: str, functions: Mapping[str, lambda_.IFunction], key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
@@ -92,7 +93,10 @@ class SagaWorkflow(Construct):
         )
         park.add_retry(**COMPENSATION_RETRY)
         compensation_failed = sfn.Fail(
-            self, COMPENSATION_FAILED, error="CompensationFailed", cause="A compensation kept failing; the saga is parked"
+            self,
+            COMPENSATION_FAILED,
+            error="CompensationFailed",
+            cause="A compensation kept failing; the saga is parked",
         )
         park.add_catch(compensation_failed, errors=[errors.ALL_ERRORS], result_path="$.park_error")
         park.next(compensation_failed)
@@ -103,9 +107,7 @@ class SagaWorkflow(Construct):
 
         # The steps: on a business refusal, undo what came before; on any other error, also this step.
         create_prescription = self._step(Step.CREATE_PRESCRIPTION, refused=cancel_order, crashed=cancel_prescription)
-        reserve_inventory = self._step(
-            Step.RESERVE_INVENTORY, refused=cancel_prescription, crashed=release_inventory
-        )
+        reserve_inventory = self._step(Step.RESERVE_INVENTORY, refused=cancel_prescription, crashed=release_inventory)
         initiate_shipment = self._step(Step.INITIATE_SHIPMENT, refused=release_inventory, crashed=release_inventory)
 
         definition = create_prescription.next(reserve_inventory).next(initiate_shipment)

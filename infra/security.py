@@ -33,7 +33,9 @@ class DataKey(Construct):
                 principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
                 resources=["*"],
                 conditions={
-                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{Aws.PARTITION}:logs:{region}:{Aws.ACCOUNT_ID}:*"}
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{Aws.PARTITION}:logs:{region}:{Aws.ACCOUNT_ID}:*"
+                    }
                 },
             )
         )

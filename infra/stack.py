@@ -26,7 +26,13 @@ class FaultInjectionNotAllowed(ValueError):
 
 class OrderFulfillmentStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, fault_injection: bool = False, production: bool = False, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        fault_injection: bool = False,
+        production: bool = False,
+        **kwargs: Any,
     ) -> None:
         if fault_injection and production:
             raise FaultInjectionNotAllowed("fault injection cannot be enabled on a production stack")
@@ -35,14 +41,23 @@ class OrderFulfillmentStack(Stack):
         key = DataKey(self, "DataKey").key
         store = EventStore(self, "EventStore", key)
         business = BusinessTables(self, "BusinessTables", key)
-        order_events = OrderEvents(self, "OrderEvents", key, start_visibility=START_TIMEOUT.plus(START_TIMEOUT).plus(
-            START_TIMEOUT).plus(START_TIMEOUT).plus(START_TIMEOUT).plus(START_TIMEOUT))
+        order_events = OrderEvents(
+            self,
+            "OrderEvents",
+            key,
+            start_visibility=START_TIMEOUT.plus(START_TIMEOUT)
+            .plus(START_TIMEOUT)
+            .plus(START_TIMEOUT)
+            .plus(START_TIMEOUT)
+            .plus(START_TIMEOUT),
+        )
 
         fault_parameter = None
         if fault_injection:
             fault_parameter = ssm.StringParameter(
                 self,
                 "FaultInjectionPlan",
+                parameter_name=f"/{self.stack_name}/fault-injection-plan",
                 description="Fault injection plan (JSON) for chaos tests; this stack was synthesized with it enabled",
                 string_value=json.dumps({}),
             )

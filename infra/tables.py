@@ -30,9 +30,7 @@ def _table(
         billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
         encryption=ddb.TableEncryption.CUSTOMER_MANAGED,
         encryption_key=key,
-        point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=True
-        ),
+        point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
         stream=stream,
         removal_policy=RemovalPolicy.RETAIN,
     )

@@ -42,9 +42,9 @@ class DynamoDBProjection:
         self._table = table_name
 
     def get(self, order_id: str) -> SagaView | None:
-        item = self._client.get_item(
-            TableName=self._table, Key={"order_id": {"S": order_id}}, ConsistentRead=True
-        ).get("Item")
+        item = self._client.get_item(TableName=self._table, Key={"order_id": {"S": order_id}}, ConsistentRead=True).get(
+            "Item"
+        )
         return _from_item(item) if item else None
 
     def put(self, view: SagaView, previous_version: int | None) -> None:

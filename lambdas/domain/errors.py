@@ -79,7 +79,8 @@ LAMBDA_SERVICE_ERRORS: tuple[str, ...] = (
     "Lambda.ClientExecutionTimeoutException",
 )
 
-TRANSIENT_ERRORS: tuple[str, ...] = LAMBDA_SERVICE_ERRORS + (
+TRANSIENT_ERRORS: tuple[str, ...] = (
+    *LAMBDA_SERVICE_ERRORS,
     TransientError.__name__,
     ConcurrencyConflict.__name__,
     InjectedTransientFault.__name__,

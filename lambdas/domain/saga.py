@@ -22,7 +22,6 @@ from lambdas.domain.states import (
     is_legal,
 )
 
-
 _STEP_PENDING_IN = {step.pending_state: step for step in Step}
 
 
@@ -54,7 +53,7 @@ class OrderFulfillmentSaga:
             saga.version += 1
         return saga
 
-    def _apply(self, event: ev.DomainEvent) -> None:  # noqa: C901 - one branch per event type
+    def _apply(self, event: ev.DomainEvent) -> None:
         match event:
             case ev.OrderFulfillmentSagaStarted():
                 self.state = SagaState.STARTED
@@ -224,9 +223,7 @@ class OrderFulfillmentSaga:
             return
         if self.state in PENDING_STATES:
             self._change_state(SagaState.COMPENSATING, error)
-        self._emit(
-            ev.CompensationFailed(order_id=self.order_id, compensation=compensation, error=error, cause=cause)
-        )
+        self._emit(ev.CompensationFailed(order_id=self.order_id, compensation=compensation, error=error, cause=cause))
         self._change_state(SagaState.COMPENSATION_FAILED, f"{compensation.console_name} failed: {error}")
 
     def record_resumed(self, execution_name: str) -> None:

@@ -7,5 +7,6 @@ from lambdas.handlers.task import task_handler
 from lambdas.logic import saga_steps
 
 handler = task_handler(
-    Compensation.CANCEL_PRESCRIPTION.value, partial(saga_steps.compensate, compensation=Compensation.CANCEL_PRESCRIPTION)
+    Compensation.CANCEL_PRESCRIPTION.value,
+    partial(saga_steps.compensate, compensation=Compensation.CANCEL_PRESCRIPTION),
 )

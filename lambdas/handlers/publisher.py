@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,7 +14,7 @@ from lambdas.domain import events as ev
 from lambdas.handlers.stream import stored_event
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.publish import bus_entry
-from lambdas.observability import logger, metrics, tracer
+from lambdas.observability import metrics, observed
 
 _OUTCOME_METRICS = {
     ev.OrderFulfillmentSagaCompleted.TYPE_KEY: "SagasCompleted",
@@ -35,9 +36,7 @@ def _publish_one(record: DynamoDBRecord) -> None:
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@observed
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=_publish_one, processor=processor, context=context)

@@ -10,12 +10,13 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.start import StartOutcome, UnusableMessage, start_saga
-from lambdas.observability import logger, metrics, tracer
+from lambdas.observability import logger, metrics, observed
 
 _METRIC = {
     StartOutcome.STARTED: "SagasStarted",
@@ -38,9 +39,7 @@ def _start_one(record: SQSRecord) -> StartOutcome:
     return outcome
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@observed
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=_start_one, processor=processor, context=context)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lambdas.domain.order import ORDER_ID_PATTERN
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.saga_steps import Invocation
-from lambdas.observability import logger, metrics, tracer
+from lambdas.observability import logger, observed
 
 TaskFunction = Callable[[LambdaServices, Invocation], dict[str, Any]]
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -32,9 +32,7 @@ class TaskInput(BaseModel):
 def task_handler(name: str, run: TaskFunction) -> Handler:
     """A Lambda handler for one saga task called `name` that runs `run`."""
 
-    @logger.inject_lambda_context(log_event=False)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
+    @observed
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         task = parse(event=event, model=TaskInput)
         logger.thread_safe_append_keys(correlation_id=task.order_id, task=name, attempt=task.attempt)
@@ -53,8 +51,6 @@ def task_handler(name: str, run: TaskFunction) -> Handler:
         except Exception as error:
             logger.warning("task failed", extra={"outcome": type(error).__name__})
             raise
-        finally:
-            logger.thread_safe_clear_keys()
 
     handler.__name__ = f"{name}_handler"
     return handler

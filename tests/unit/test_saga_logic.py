@@ -195,7 +195,10 @@ def test_fault_injection_transient_then_success_and_permanent_every_attempt(serv
 
 def test_compensation_plan_undoes_completed_steps_in_reverse_then_cancels_the_order() -> None:
     assert compensation_plan([]) == [Compensation.CANCEL_ORDER]
-    assert compensation_plan([Step.CREATE_PRESCRIPTION]) == [Compensation.CANCEL_PRESCRIPTION, Compensation.CANCEL_ORDER]
+    assert compensation_plan([Step.CREATE_PRESCRIPTION]) == [
+        Compensation.CANCEL_PRESCRIPTION,
+        Compensation.CANCEL_ORDER,
+    ]
     assert compensation_plan([Step.CREATE_PRESCRIPTION, Step.RESERVE_INVENTORY]) == [
         Compensation.RELEASE_INVENTORY,
         Compensation.CANCEL_PRESCRIPTION,

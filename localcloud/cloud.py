@@ -1,0 +1,276 @@
+"""The local cloud: the synthesized stack deployed into moto, Lambda handlers in-process.
+
+with LocalCloud.start() as cloud:
+    cloud.deploy(synthesize(fault_injection=True))
+    cloud.put_order({"order_id": "order-123", ...})
+    view = cloud.wait_for_saga("order-123")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.logs.models import logs_backends
+
+from infra import names
+from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
+from localcloud import patches
+from localcloud.deploy import CloudAssembly, check_resource_types, create_stack, publish_assets
+from localcloud.pollers import Pollers, Undelivered
+from localcloud.runtime import InProcessRuntime, InvocationRecord
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_TIME_SCALE = 0.001
+"""Retry backoff of 1 s waits 1 ms locally: tests never sleep through real backoff."""
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class SagaTimeout(TimeoutError):
+    pass
+
+
+@dataclass
+class LogLine:
+    function: str
+    request_id: str
+    text: str
+
+
+@dataclass
+class LocalCloud:
+    region: str = DEFAULT_REGION
+    time_scale: float = DEFAULT_TIME_SCALE
+    echo_logs: bool = False
+    account: str = DEFAULT_ACCOUNT_ID
+    outputs: dict[str, str] = field(default_factory=dict)
+    skipped_resources: list[tuple[str, str]] = field(default_factory=list)
+    logs: list[LogLine] = field(default_factory=list)
+    _mock: Any = None
+    _pollers: Pollers | None = None
+    _runtime: InProcessRuntime | None = None
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _log_lock: threading.Lock = field(default_factory=threading.Lock)
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, **kwargs: Any) -> LocalCloud:
+        cloud = cls(**kwargs)
+        cloud._start()
+        return cloud
+
+    def _start(self) -> None:
+        for key, value in {**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        patches.apply_patches()
+        patches.set_time_scale(self.time_scale)
+        self._runtime = InProcessRuntime(self._service_environment(), self._write_logs)
+        patches.set_runtime(self._runtime)
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        self._warm_botocore()
+
+    def _service_environment(self) -> dict[str, str]:
+        """What the Lambda service sets besides the function's own environment."""
+        return {
+            **_FAKE_CREDENTIALS,
+            # No X-Ray daemon runs locally; traces are a deployed stack's concern.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_XRAY_SDK_ENABLED": "false",
+        }
+
+    def _warm_botocore(self) -> None:
+        # The first concurrent clients of a service race to load botocore's model: load each once.
+        from lambdas.adapters.aws_services import client
+
+        client.cache_clear()
+        for service in ("dynamodb", "stepfunctions", "events", "ssm", "sqs", "lambda", "logs"):
+            self.client(service)
+            client(service)
+
+    def stop(self) -> None:
+        if self._pollers is not None:
+            self._pollers.stop()
+            self._pollers = None
+        # Let running executions finish their current state before the backends go away.
+        self._wait_executions(timeout=5)
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        from lambdas.adapters.aws_services import client
+
+        client.cache_clear()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def __enter__(self) -> LocalCloud:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- deployment ------------------------------------------------------------------------
+
+    def deploy(self, assembly: CloudAssembly) -> dict[str, str]:
+        self.skipped_resources = check_resource_types(assembly.template)
+        publish_assets(assembly, self.client("s3"), self.account, self.region)
+        self.outputs = create_stack(assembly, self.client("cloudformation"))
+        self._pollers = Pollers(self._invoke, lambda: self.time_scale)
+        self._pollers.take_over(self.account, self.region)
+        return self.outputs
+
+    def _invoke(self, function: LambdaFunction, event: dict[str, Any]) -> tuple[str, bool]:
+        response, errored, _ = function._invoke_lambda(event)  # type: ignore[arg-type]
+        return response, errored
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+        return self._clients[service]
+
+    # --- logs ------------------------------------------------------------------------------
+
+    def _write_logs(self, record: InvocationRecord, lines: list[str]) -> None:
+        with self._log_lock:
+            self.logs.extend(LogLine(record.function_name, record.request_id, line) for line in lines)
+            if self.echo_logs:
+                for line in lines:
+                    print(f"[{record.function_name}] {line}", file=sys.__stderr__)
+            backend = logs_backends[self.account][self.region]
+            stream = f"local/[$LATEST]{record.request_id.replace('-', '')}"
+            try:
+                backend.ensure_log_group(record.log_group)
+                backend.create_log_stream(record.log_group, stream)
+                now = int(time.time() * 1000)
+                if lines:
+                    backend.put_log_events(
+                        record.log_group, stream, [{"timestamp": now, "message": line} for line in lines]
+                    )
+            except Exception as error:  # a log write must not fail the invocation, but must be seen
+                print(f"[localcloud] could not write logs of {record.function_name}: {error!r}", file=sys.__stderr__)
+
+    def function_logs(self, function_suffix: str) -> list[str]:
+        return [line.text for line in self.logs if names.construct_id(function_suffix) in line.function]
+
+    # --- what happened ---------------------------------------------------------------------
+
+    @property
+    def runtime(self) -> InProcessRuntime:
+        assert self._runtime is not None
+        return self._runtime
+
+    def undelivered(self) -> list[Undelivered]:
+        return self._pollers.undelivered() if self._pollers else []
+
+    def idle(self) -> bool:
+        return (self._pollers is None or self._pollers.idle()) and not self._running_executions()
+
+    def _running_executions(self) -> int:
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[self.account][self.region]
+        return sum(1 for e in backend._get_executions() if e.status == "RUNNING")
+
+    def _wait_executions(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if not self._running_executions():
+                    return
+            except Exception:
+                return
+            time.sleep(0.01)
+
+    def wait_until_idle(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            if self.idle():
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > 0.05:
+                    return
+            else:
+                quiet_since = None
+            time.sleep(0.005)
+        raise SagaTimeout(f"the local cloud was still busy after {timeout} s")
+
+    # --- using the stack -------------------------------------------------------------------
+
+    def put_order(self, detail: dict[str, Any] | str) -> dict[str, Any]:
+        """PutEvents an OrderCreated event on the stack's bus, as a pharmacy would."""
+        body = detail if isinstance(detail, str) else json.dumps(detail)
+        response: dict[str, Any] = self.client("events").put_events(
+            Entries=[
+                {
+                    "Source": names.ORDER_SOURCE,
+                    "DetailType": names.ORDER_DETAIL_TYPE,
+                    "Detail": body,
+                    "EventBusName": self.outputs[names.OUTPUT_EVENT_BUS],
+                }
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"PutEvents refused the order: {response['Entries']}")
+        return response
+
+    def saga_row(self, order_id: str) -> dict[str, Any] | None:
+        item = self.client("dynamodb").get_item(
+            TableName=self.outputs[names.OUTPUT_SAGA_TABLE], Key={"order_id": {"S": order_id}}, ConsistentRead=True
+        )
+        found: dict[str, Any] | None = item.get("Item")
+        return found
+
+    def wait_for_sagas(self, order_ids: Iterable[str], timeout: float = 30.0) -> dict[str, str]:
+        """Wait until every saga is terminal or parked and all deliveries settled; their states."""
+        from lambdas.adapters.dynamodb_projection import _from_item
+
+        pending = set(order_ids)
+        states: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        done_states = {str(s) for s in TERMINAL_STATES | PARKED_STATES}
+        while pending and time.monotonic() < deadline:
+            for order_id in list(pending):
+                row = self.saga_row(order_id)
+                if row and row["state"]["S"] in done_states:
+                    states[order_id] = _from_item(row).state.value
+                    pending.discard(order_id)
+            if pending:
+                time.sleep(0.01)
+        if pending:
+            raise SagaTimeout(f"sagas not finished after {timeout} s: {sorted(pending)[:10]}")
+        self.wait_until_idle(timeout=max(1.0, deadline - time.monotonic()))
+        return states
+
+    def set_faults(self, plan: dict[str, Any]) -> None:
+        """Replace the fault injection plan (the stack must be synthesized with fault injection)."""
+        from aws_lambda_powertools.utilities import parameters
+
+        name = self.outputs.get(names.OUTPUT_FAULT_INJECTION_PARAMETER)
+        if not name:
+            raise RuntimeError("this stack was synthesized without fault injection")
+        self.client("ssm").put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
+        parameters.clear_caches()  # type: ignore[no-untyped-call]

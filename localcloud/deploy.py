@@ -1,0 +1,163 @@
+"""Synthesize the CDK app and deploy its cloud assembly, unchanged, into moto.
+
+Deployment does what `cdk deploy` does: publish the file assets to the bootstrap bucket,
+then create the stack from the very template `cdk deploy` would use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localcloud.patches import SKIPPED_RESOURCE_TYPES, supported_resource_types
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_SOURCES = ("app.py", "cdk.json", "infra", "lambdas")
+
+
+class SynthesisFailed(RuntimeError):
+    pass
+
+
+class UnsupportedResource(RuntimeError):
+    """The template holds a resource type the local cloud cannot create."""
+
+
+class DeploymentFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class CloudAssembly:
+    directory: Path
+    stack_name: str
+
+    @property
+    def template(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((self.directory / f"{self.stack_name}.template.json").read_text())
+        return loaded
+
+    @property
+    def assets(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((self.directory / f"{self.stack_name}.assets.json").read_text())
+        return loaded
+
+
+def _source_fingerprint(context: dict[str, str]) -> str:
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    for name in _SOURCES:
+        path = PROJECT_ROOT / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            if "__pycache__" in file.parts:
+                continue
+            digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def synthesize(stack_name: str = "OrderFulfillment", *, fault_injection: bool = False) -> CloudAssembly:
+    """Synthesize (`python app.py`) into cdk.out/local/<fingerprint>, reusing an unchanged one."""
+    context = {"stack_name": stack_name, "fault_injection": "true" if fault_injection else "false"}
+    out = PROJECT_ROOT / "cdk.out" / "local" / _source_fingerprint(context)
+    assembly = CloudAssembly(out, stack_name)
+    if (out / "manifest.json").exists() and (out / f"{stack_name}.template.json").exists():
+        return assembly
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(tmp),
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SynthesisFailed(f"`python app.py` failed:\n{done.stderr[-4000:]}")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return assembly
+
+
+def check_resource_types(template: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (logical id, type) pairs knowingly skipped; raises on any other unsupported type."""
+    supported = supported_resource_types()
+    skipped = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        resource_type = resource["Type"]
+        if resource_type in SKIPPED_RESOURCE_TYPES:
+            skipped.append((logical_id, resource_type))
+        elif resource_type not in supported:
+            raise UnsupportedResource(f"the local cloud cannot create {logical_id} of type {resource_type}")
+    return skipped
+
+
+def _zip_directory(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(directory.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(directory).as_posix())
+    return buffer.getvalue()
+
+
+def publish_assets(assembly: CloudAssembly, s3: Any, account: str, region: str) -> int:
+    """Upload the file assets where the template expects them (the bootstrap bucket). Returns the count."""
+    published = 0
+    for asset in assembly.assets.get("files", {}).values():
+        source = assembly.directory / asset["source"]["path"]
+        body = _zip_directory(source) if asset["source"].get("packaging") == "zip" else source.read_bytes()
+        for destination in asset["destinations"].values():
+            bucket = destination["bucketName"].replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
+            try:
+                s3.head_bucket(Bucket=bucket)
+            except s3.exceptions.ClientError:
+                s3.create_bucket(Bucket=bucket)
+            s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=body)
+            published += 1
+    return published
+
+
+class _KnownSkips(logging.Filter):
+    """Hides moto's warning for the types we knowingly skip (check_resource_types reports them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(t in record.getMessage() for t in SKIPPED_RESOURCE_TYPES)
+
+
+def create_stack(assembly: CloudAssembly, cloudformation: Any) -> dict[str, str]:
+    """Create the stack from the synthesized template; returns its Outputs."""
+    moto_logger = logging.getLogger("moto")
+    known_skips = _KnownSkips()
+    moto_logger.addFilter(known_skips)
+    try:
+        with warnings.catch_warnings():
+            for resource_type in SKIPPED_RESOURCE_TYPES:
+                warnings.filterwarnings("ignore", message=f"Tried to parse {resource_type}")
+            cloudformation.create_stack(
+                StackName=assembly.stack_name,
+                TemplateBody=json.dumps(assembly.template),
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            )
+    finally:
+        moto_logger.removeFilter(known_skips)
+    stack = cloudformation.describe_stacks(StackName=assembly.stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise DeploymentFailed(
+            f"stack {assembly.stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason')}"
+        )
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

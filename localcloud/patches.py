@@ -1,0 +1,173 @@
+"""The known gaps of moto (pinned in requirements/lock.txt) that the local cloud patches.
+
+Each patch is small, named for the gap it closes, and pinned by a test in
+tests/localcloud/test_patches.py that fails loudly if a moto upgrade changes the
+behaviour patched (so the patch can be dropped or adjusted, never silently kept).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import moto
+from moto.awslambda.models import LambdaFunction
+from moto.cloudformation import parsing as cfn_parsing
+from moto.events.models import Archive, EventBus
+from moto.stepfunctions.models import StateMachine
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+from localcloud.runtime import FunctionConfig, InProcessRuntime
+
+MOTO_VERSION = "5.2.5"
+
+_lock = threading.Lock()
+_applied = False
+_runtime: InProcessRuntime | None = None
+_time_scale = 1.0
+
+
+class UnexpectedMotoVersion(RuntimeError):
+    """The patches were written against another moto version; re-check each one."""
+
+
+# --- Lambda: run handlers in-process instead of in Docker ---------------------------------
+
+
+def _function_config(function: LambdaFunction) -> FunctionConfig:
+    logging_config = getattr(function, "logging_config", None) or {}
+    return FunctionConfig(
+        name=function.function_name,
+        arn=function.function_arn,
+        handler=str(function.handler),
+        environment=dict(function.environment_vars or {}),
+        timeout_seconds=int(function.timeout or 3),
+        memory_mb=int(function.memory_size or 128),
+        log_group=logging_config.get("LogGroup") or function.logs_group_name,
+        region=function.region,
+    )
+
+
+def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    if _runtime is None:
+        raise RuntimeError("the local cloud's Lambda runtime is not installed")
+    response, errored = _runtime.invoke(_function_config(self), event if event is not None else {})
+    return response, errored, ""
+
+
+# --- CloudFormation gaps ------------------------------------------------------------------
+
+
+def _event_bus_physical_id(self: EventBus) -> str:
+    # moto's Ref of AWS::Events::EventBus returns the model object; CloudFormation returns the name.
+    return str(self.name)
+
+
+_original_archive_create = Archive.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _archive_from_cloudformation(
+    cls: type[Archive], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Archive:
+    properties = cloudformation_json["Properties"]
+    # CloudFormation passes EventPattern as an object; moto's archive expects the JSON text.
+    if isinstance(properties.get("EventPattern"), dict):
+        properties["EventPattern"] = json.dumps(properties["EventPattern"])
+    # CloudFormation-generated archive names may pass the 48-character limit; shorten as AWS does.
+    name = resource_name if len(resource_name) <= 48 else resource_name[:35] + "-" + resource_name[-12:]
+    result: Archive = _original_archive_create(cls, name, cloudformation_json, account_id, region_name, **kwargs)
+    return result
+
+
+def _state_machine_from_cloudformation(
+    cls: type[StateMachine],
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    # CloudFormation-created state machines land in the backend that cannot execute them.
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    properties = cloudformation_json["Properties"]
+    definition = properties.get("DefinitionString", "")
+    if isinstance(definition, dict):
+        definition = json.dumps(definition)
+    backend = stepfunctions_parser_backends[account_id][region_name]
+    return backend.create_state_machine(
+        name=properties.get("StateMachineName", resource_name),
+        definition=definition,
+        roleArn=properties.get("RoleArn", ""),
+        tags=[{"key": t["Key"], "value": t["Value"]} for t in properties.get("Tags", [])],
+        loggingConfiguration=properties.get("LoggingConfiguration"),
+        tracingConfiguration=properties.get("TracingConfiguration"),
+    )
+
+
+# --- Step Functions: a time scale for Retry backoff ---------------------------------------
+
+
+class _ScaledTime:
+    """Stands in for the `time` module inside moto's retrier: backoff waits are scaled."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds * _time_scale)
+
+
+def set_time_scale(scale: float) -> None:
+    global _time_scale
+    _time_scale = scale
+
+
+def set_runtime(runtime: InProcessRuntime) -> None:
+    global _runtime
+    _runtime = runtime
+
+
+class _HandledFailures(logging.Filter):
+    """moto logs every failure event at ERROR, even one a Catch handles (a saga's normal path);
+    those are in the execution history. Unhandled exceptions still get through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Exception=FailureEventException")
+
+
+def apply_patches() -> None:
+    """Apply every patch once per process (idempotent)."""
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        if moto.__version__ != MOTO_VERSION:
+            raise UnexpectedMotoVersion(f"patches target moto {MOTO_VERSION}, found {moto.__version__}")
+        LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
+        EventBus.physical_resource_id = property(_event_bus_physical_id)  # type: ignore[attr-defined]
+        Archive.create_from_cloudformation_json = classmethod(_archive_from_cloudformation)  # type: ignore[assignment,arg-type]
+        StateMachine.create_from_cloudformation_json = classmethod(_state_machine_from_cloudformation)  # type: ignore[assignment,arg-type]
+        retrier_decl.time = _ScaledTime()  # type: ignore[attr-defined,assignment]
+        logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
+        _applied = True
+
+
+SKIPPED_RESOURCE_TYPES: dict[str, str] = {
+    "AWS::SQS::QueuePolicy": "resource policies are not enforced locally",
+    "AWS::SNS::TopicPolicy": "resource policies are not enforced locally",
+    "AWS::CloudWatch::Alarm": "alarms are not evaluated locally",
+}
+"""Types the local cloud knowingly does not create, with why; any other unsupported type is refused."""
+
+
+def supported_resource_types() -> set[str]:
+    return set(cfn_parsing.get_model_map())
+
+
+Patch = Callable[[], None]

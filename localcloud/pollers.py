@@ -1,0 +1,232 @@
+"""Event source mappings, delivered the way the Lambda service does it.
+
+moto invokes a mapped function synchronously inside the write (SendMessage, PutItem) and
+ignores partial-batch responses. Here each mapping gets a poller thread instead:
+- SQS: receive a batch, invoke, delete what succeeded; failed messages become visible
+  again after the queue's visibility timeout (time-scaled) and, past the redrive policy's
+  maxReceiveCount, moto moves them to the dead-letter queue.
+- DynamoDB streams: read the shard in order from a cursor, invoke, advance; on a partial
+  failure resume from the first failed record; give up on a batch after the mapping's
+  MaximumRetryAttempts, recording it as undelivered (tests assert there are none).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.awslambda.models import EventSourceMapping, LambdaFunction, lambda_backends
+from moto.core.utils import unix_time
+from moto.dynamodb.models import dynamodb_backends
+from moto.sqs.models import sqs_backends
+
+Invoke = Callable[[LambdaFunction, dict[str, Any]], tuple[str, bool]]
+
+_IDLE_SLEEP = 0.004
+
+
+@dataclass
+class Undelivered:
+    function: str
+    source: str
+    records: int
+    reason: str
+
+
+@dataclass
+class _Poller:
+    esm: EventSourceMapping
+    function: LambdaFunction
+    invoke: Invoke
+    stop: threading.Event
+    scale: Callable[[], float]
+    busy: bool = False
+    undelivered: list[Undelivered] = field(default_factory=list)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                worked = self.poll_once()
+            except Exception as error:  # a poller must not die: record and go on
+                self.undelivered.append(
+                    Undelivered(self.function.function_name, self.esm.event_source_arn, 0, repr(error))
+                )
+                worked = False
+            if not worked:
+                time.sleep(_IDLE_SLEEP)
+
+    def poll_once(self) -> bool:
+        raise NotImplementedError
+
+    def pending(self) -> int:
+        raise NotImplementedError
+
+
+def _failed_ids(response: str) -> list[str] | None:
+    """The itemIdentifiers of a partial-batch response, or None if the response is not one."""
+    try:
+        body = json.loads(response)
+    except (TypeError, json.JSONDecodeError):
+        return None
+    if not isinstance(body, dict) or "batchItemFailures" not in body:
+        return None
+    return [str(f["itemIdentifier"]) for f in body["batchItemFailures"]]
+
+
+class SqsPoller(_Poller):
+    def _queue(self) -> Any:
+        _, _, _, region, account, name = self.esm.event_source_arn.split(":")
+        return sqs_backends[account][region], name
+
+    def pending(self) -> int:
+        backend, name = self._queue()
+        queue = backend.get_queue(name)
+        return int(queue.approximate_number_of_messages) + int(queue.approximate_number_of_messages_not_visible)
+
+    def poll_once(self) -> bool:
+        backend, name = self._queue()
+        queue = backend.get_queue(name)
+        visibility = int(queue.visibility_timeout)
+        messages = backend.receive_message(name, int(self.esm.batch_size or 10), 0, visibility)
+        if not messages:
+            return False
+        self.busy = True
+        try:
+            event = {"Records": [self._record(m, queue.queue_arn) for m in messages]}
+            response, errored = self.invoke(self.function, event)
+            failed = {m.id for m in messages} if errored else set(_failed_ids(response) or [])
+            retry_after = round(visibility * self.scale())
+            for message in messages:
+                if message.id in failed:
+                    backend.change_message_visibility(name, message.receipt_handle, retry_after)
+                else:
+                    backend.delete_message(name, message.receipt_handle)
+        finally:
+            self.busy = False
+        return True
+
+    def _record(self, message: Any, queue_arn: str) -> dict[str, Any]:
+        return {
+            "messageId": message.id,
+            "receiptHandle": message.receipt_handle,
+            "body": message.body,
+            "attributes": {
+                "ApproximateReceiveCount": str(message.approximate_receive_count),
+                "SentTimestamp": str(message.sent_timestamp),
+                "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
+            },
+            "messageAttributes": {},
+            "md5OfBody": message.body_md5,
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": self.esm.region,
+        }
+
+
+class DynamoDBStreamPoller(_Poller):
+    cursor: int = 0
+    attempts: int = 0
+
+    def _shard(self) -> Any:
+        # arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL
+        parts = self.esm.event_source_arn.split(":")
+        region, account, table_name = parts[3], parts[4], parts[5].split("/")[1]
+        return dynamodb_backends[account][region].get_table(table_name).stream_shard
+
+    def pending(self) -> int:
+        return len(self._shard().items) - self.cursor
+
+    def poll_once(self) -> bool:
+        shard = self._shard()
+        batch = shard.items[self.cursor : self.cursor + int(self.esm.batch_size or 100)]
+        if not batch:
+            return False
+        self.busy = True
+        try:
+            records = [self._record(item) for item in batch]
+            response, errored = self.invoke(self.function, {"Records": records})
+            failed = None if errored else _failed_ids(response)
+            if not errored and not failed:
+                self.cursor += len(batch)
+                self.attempts = 0
+                return True
+            self.attempts += 1
+            if failed:  # resume from the first failed record, as Lambda does
+                sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+                first = min(sequence_numbers.index(s) for s in failed if s in sequence_numbers)
+                self.cursor += first
+            limit = self.esm.max_retry_attempts if self.esm.max_retry_attempts is not None else 10
+            if self.attempts > max(0, int(limit)):
+                self.undelivered.append(
+                    Undelivered(self.function.function_name, self.esm.event_source_arn, len(batch), response[:500])
+                )
+                self.cursor += 1 if failed else len(batch)
+                self.attempts = 0
+            else:
+                time.sleep(min(1.0, 0.05 * 2**self.attempts) * self.scale())
+        finally:
+            self.busy = False
+        return True
+
+    def _record(self, item: Any) -> dict[str, Any]:
+        record = item.to_json()
+        dynamodb = dict(record["dynamodb"])
+        if not isinstance(dynamodb.get("ApproximateCreationDateTime"), (int, float, str)):
+            dynamodb["ApproximateCreationDateTime"] = unix_time(dynamodb["ApproximateCreationDateTime"])
+        dynamodb["SequenceNumber"] = str(dynamodb["SequenceNumber"])
+        return {
+            "eventID": record["eventID"],
+            "eventName": record["eventName"],
+            "eventVersion": record["eventVersion"],
+            "eventSource": record["eventSource"],
+            "awsRegion": self.esm.region,
+            "dynamodb": dynamodb,
+            "eventSourceARN": self.esm.event_source_arn,
+        }
+
+
+class Pollers:
+    """Takes over every event source mapping of an account/region from moto's inline delivery."""
+
+    def __init__(self, invoke: Invoke, scale: Callable[[], float]) -> None:
+        self._invoke = invoke
+        self._scale = scale
+        self._stop = threading.Event()
+        self._pollers: list[_Poller] = []
+        self._threads: list[threading.Thread] = []
+
+    def take_over(self, account: str, region: str) -> int:
+        backend = lambda_backends[account][region]
+        for esm in list(backend._event_source_mappings.values()):
+            function = backend.get_function(esm.function_arn)
+            poller: _Poller
+            if ":sqs:" in esm.event_source_arn:
+                sqs_backend, name = SqsPoller(esm, function, self._invoke, self._stop, self._scale)._queue()
+                sqs_backend.get_queue(name).lambda_event_source_mappings.pop(esm.function_arn, None)
+                poller = SqsPoller(esm, function, self._invoke, self._stop, self._scale)
+            elif ":dynamodb:" in esm.event_source_arn:
+                poller = DynamoDBStreamPoller(esm, function, self._invoke, self._stop, self._scale)
+                table = poller._shard().table
+                table.lambda_event_source_mappings.pop(esm.function_arn, None)
+            else:
+                raise RuntimeError(f"no local poller for event source {esm.event_source_arn}")
+            thread = threading.Thread(target=poller.run, name=f"poller-{function.function_name}", daemon=True)
+            self._pollers.append(poller)
+            self._threads.append(thread)
+            thread.start()
+        return len(self._pollers)
+
+    def idle(self) -> bool:
+        return all(not p.busy and p.pending() == 0 for p in self._pollers)
+
+    def undelivered(self) -> list[Undelivered]:
+        return [u for p in self._pollers for u in p.undelivered]
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)

@@ -1,0 +1,232 @@
+"""An in-process Lambda runtime: runs the handler named in a function's configuration.
+
+Each invocation sees the environment configured for its function in the template (plus
+what the Lambda service itself sets), gets a Lambda context, and returns errors in
+Lambda's format so Step Functions Catch clauses match on the exception's class name.
+Invocations run concurrently in threads, so the environment is a per-thread overlay and
+stdout/stderr are routed per invocation into that function's log group.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, MutableMapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+# --- a per-thread environment ------------------------------------------------------------
+
+_overlay: ContextVar[dict[str, str] | None] = ContextVar("lambda_environment", default=None)
+
+
+class _OverlayEnviron(MutableMapping[str, str]):
+    """`os.environ` that, inside an invocation, shows that function's environment first."""
+
+    def __init__(self, base: MutableMapping[str, str]) -> None:
+        self.base = base
+
+    def _layer(self) -> dict[str, str] | None:
+        return _overlay.get()
+
+    def __getitem__(self, key: str) -> str:
+        layer = self._layer()
+        if layer is not None and key in layer:
+            return layer[key]
+        return self.base[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        layer = self._layer()
+        if layer is not None:
+            layer[key] = value
+        else:
+            self.base[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        layer = self._layer()
+        if layer is not None and key in layer:
+            del layer[key]
+        else:
+            del self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        layer = self._layer() or {}
+        yield from layer
+        yield from (k for k in self.base if k not in layer)
+
+    def __len__(self) -> int:
+        return len(set(self.base) | set(self._layer() or {}))
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+
+def install_environ_overlay() -> None:
+    if not isinstance(os.environ, _OverlayEnviron):
+        # Replacing the mapping object (not its contents) on purpose: a per-thread view.
+        os.environ = _OverlayEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003
+
+
+# --- per-invocation output ---------------------------------------------------------------
+
+
+@dataclass
+class InvocationRecord:
+    function_name: str
+    request_id: str
+    log_group: str
+    output: list[str] = field(default_factory=list)
+
+
+_current: ContextVar[InvocationRecord | None] = ContextVar("lambda_invocation", default=None)
+
+
+class _RoutedStream(io.TextIOBase):
+    """Writes inside an invocation go to that invocation's output; others pass through."""
+
+    def __init__(self, fallback: TextIO) -> None:
+        self.fallback = fallback
+
+    def write(self, text: str) -> int:
+        record = _current.get()
+        if record is None:
+            return self.fallback.write(text)
+        record.output.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if _current.get() is None:
+            self.fallback.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _route_output() -> None:
+    """Route stdout/stderr and the logging handlers' streams (bound at import) per invocation."""
+    if not isinstance(sys.stdout, _RoutedStream):
+        sys.stdout = _RoutedStream(sys.stdout)
+    if not isinstance(sys.stderr, _RoutedStream):
+        sys.stderr = _RoutedStream(sys.stderr)
+    for logger in [logging.getLogger(), *logging.getLogger().manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", []):
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and stream and not isinstance(stream, _RoutedStream):
+                handler.setStream(_RoutedStream(stream))
+
+
+# --- the Lambda context ------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    name: str
+    arn: str
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+    log_group: str
+    region: str
+
+
+LogSink = Callable[[InvocationRecord, list[str]], None]
+
+
+class InProcessRuntime:
+    """Imports handlers from the project's source and invokes them in the calling thread."""
+
+    def __init__(self, service_environment: dict[str, str], log_sink: LogSink) -> None:
+        self._service_environment = service_environment
+        self._log_sink = log_sink
+        self._import_lock = threading.Lock()
+        self.invocations: dict[str, int] = {}
+        self.errors: list[tuple[str, str, str]] = []
+        """(function, error type, message) of every invocation that raised."""
+        self._count_lock = threading.Lock()
+
+    def _handler(self, path: str) -> Callable[[Any, Any], Any]:
+        module_name, _, function_name = path.rpartition(".")
+        with self._import_lock:  # two threads importing one module at once can see it half-made
+            module = importlib.import_module(module_name)
+        handler: Callable[[Any, Any], Any] = getattr(module, function_name)
+        return handler
+
+    def invoke(self, function: FunctionConfig, event: Any) -> tuple[str, bool]:
+        """Run one invocation: (response body, errored)."""
+        install_environ_overlay()
+        _route_output()
+        request_id = str(uuid.uuid4())
+        environment = {
+            **self._service_environment,
+            **function.environment,
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
+            "_HANDLER": function.handler,
+        }
+        record = InvocationRecord(function.name, request_id, function.log_group)
+        context = LambdaContext(
+            function_name=function.name,
+            function_version="$LATEST",
+            invoked_function_arn=function.arn,
+            memory_limit_in_mb=function.memory_mb,
+            aws_request_id=request_id,
+            log_group_name=function.log_group,
+            log_stream_name=f"local/[$LATEST]{request_id.replace('-', '')}",
+            deadline=time.monotonic() + function.timeout_seconds,
+        )
+        with self._count_lock:
+            self.invocations[function.name] = self.invocations.get(function.name, 0) + 1
+        env_token = _overlay.set(environment)
+        out_token = _current.set(record)
+        errored = False
+        try:
+            handler = self._handler(function.handler)
+            response = json.dumps(handler(event, context))
+        except Exception as error:  # the handler's failure is the invocation's result, as in Lambda
+            errored = True
+            response = json.dumps(
+                {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "requestId": request_id,
+                    "stackTrace": traceback.format_tb(error.__traceback__),
+                }
+            )
+            record.output.append(f"[ERROR] {type(error).__name__}: {error}\n")
+            with self._count_lock:
+                self.errors.append((function.name, type(error).__name__, str(error)))
+        finally:
+            _current.reset(out_token)
+            _overlay.reset(env_token)
+        lines = "".join(record.output).splitlines()
+        self._log_sink(record, lines)
+        return response, errored
