@@ -110,6 +110,10 @@ class _RoutedStream(io.TextIOBase):
     def isatty(self) -> bool:
         return False
 
+    def __getattr__(self, name: str) -> Any:
+        # Whatever else the replaced stream offers (pytest's capture reads `getvalue`, ...).
+        return getattr(self.fallback, name)
+
 
 def _route_output() -> None:
     """Route stdout/stderr and the logging handlers' streams (bound at import) per invocation."""

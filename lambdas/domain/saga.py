@@ -122,9 +122,11 @@ class OrderFulfillmentSaga:
         """What is still to undo, in order: the plan for the completed steps minus what ran."""
         steps = list(self.completed_steps)
         # The step that was running when the saga failed may have done its work before
-        # crashing; undoing a step that never happened is a no-op, so undo it too.
-        if self.step_in_flight is not None and self.step_in_flight not in steps:
-            steps.append(self.step_in_flight)
+        # crashing; undoing a step that never happened is a no-op, so undo it too. A step
+        # refused by a business rule did nothing, so there is nothing of it to undo.
+        in_flight = self.step_in_flight
+        if in_flight is not None and in_flight not in steps and in_flight is not self.failed_step:
+            steps.append(in_flight)
         return [c for c in compensation_plan(steps) if c not in self.compensations_done]
 
     # --- commands -----------------------------------------------------------------------

@@ -204,3 +204,23 @@ def test_compensation_plan_undoes_completed_steps_in_reverse_then_cancels_the_or
         Compensation.CANCEL_PRESCRIPTION,
         Compensation.CANCEL_ORDER,
     ]
+
+
+def test_a_refused_step_has_nothing_to_undo_but_a_crashed_one_is_undone(services: FakeServices) -> None:
+    # Given a saga refused at inventory (nothing reserved)
+    services.inventory.available["med-2"] = 0
+    call = start(services)
+    saga_steps.create_prescription(services, call)
+    with pytest.raises(InventoryReservationFailed):
+        saga_steps.reserve_inventory(services, call)
+    # Then what remains skips Release Inventory, as the state machine's Catch does
+    assert services.repository.load("o-1").remaining_compensations == [
+        Compensation.CANCEL_PRESCRIPTION,
+        Compensation.CANCEL_ORDER,
+    ]
+    # Given instead a saga whose reservation crashed (it may have reserved before crashing)
+    services.inventory.available["med-2"] = 10
+    crashed = start(services, order_id="o-2")
+    saga_steps.create_prescription(services, crashed)
+    # Then Release Inventory is part of what remains
+    assert services.repository.load("o-2").remaining_compensations[0] is Compensation.RELEASE_INVENTORY

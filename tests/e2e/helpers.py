@@ -1,0 +1,98 @@
+"""Reading what a saga did on the local cloud: its stream, its execution, its published events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra import names
+from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
+from lambdas.adapters.dynamodb_projection import DynamoDBProjection
+from lambdas.domain.events import StoredEvent
+from lambdas.domain.projection import SagaView
+from lambdas.logic.repository import stream_id_for
+from localcloud.cloud import LocalCloud
+
+US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+
+
+def order(order_id: str, *medications: Any, **extra: Any) -> dict[str, Any]:
+    return {"order_id": order_id, "patient_id": f"patient-of-{order_id}", "medications": list(medications), **extra}
+
+
+def event_store(cloud: LocalCloud) -> DynamoDBEventStore:
+    return DynamoDBEventStore(cloud.client("dynamodb"), cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE])
+
+
+def projection(cloud: LocalCloud) -> DynamoDBProjection:
+    return DynamoDBProjection(cloud.client("dynamodb"), cloud.outputs[names.OUTPUT_SAGA_TABLE])
+
+
+def history(cloud: LocalCloud, order_id: str) -> list[StoredEvent]:
+    return event_store(cloud).read(stream_id_for(order_id))
+
+
+def view(cloud: LocalCloud, order_id: str) -> SagaView:
+    found = projection(cloud).get(order_id)
+    assert found is not None, f"no projection row for {order_id}"
+    return found
+
+
+def execution_arn(cloud: LocalCloud, order_id: str) -> str:
+    machine = cloud.outputs[names.OUTPUT_STATE_MACHINE]
+    return machine.replace(":stateMachine:", ":execution:") + f":{order_id}"
+
+
+def executions(cloud: LocalCloud) -> list[dict[str, Any]]:
+    sfn = cloud.client("stepfunctions")
+    found: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=cloud.outputs[names.OUTPUT_STATE_MACHINE]
+    ):
+        found.extend(page["executions"])
+    return found
+
+
+def states_entered(cloud: LocalCloud, order_id: str) -> list[str]:
+    events = cloud.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn(cloud, order_id), maxResults=1000
+    )["events"]
+    entered = []
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if details:
+            entered.append(details["name"])
+    return entered
+
+
+def drain(cloud: LocalCloud, queue_url: str) -> list[str]:
+    """Receive and delete every message of a queue; their bodies."""
+    sqs = cloud.client("sqs")
+    bodies = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = got.get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def published(cloud: LocalCloud) -> list[dict[str, Any]]:
+    """The domain events EventBridge delivered to the domain events tap."""
+    return [json.loads(body) for body in drain(cloud, cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])]
+
+
+def stock(cloud: LocalCloud) -> dict[str, tuple[int, int]]:
+    from localcloud.seed import stock as read_stock
+
+    return read_stock(cloud.client("dynamodb"), cloud.outputs)
+
+
+def records(cloud: LocalCloud, table_suffix: str) -> list[dict[str, Any]]:
+    """Every item of a business table, found by its logical name (Prescriptions, Reservations, Shipments)."""
+    dynamodb = cloud.client("dynamodb")
+    table = next(t for t in dynamodb.list_tables()["TableNames"] if f"BusinessTables{table_suffix}" in t)
+    items: list[dict[str, Any]] = dynamodb.scan(TableName=table)["Items"]
+    return items

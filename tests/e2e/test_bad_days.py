@@ -1,0 +1,138 @@
+"""End to end on the bad days: duplicates, invalid input, poison messages, faults, replay."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from infra import names
+from lambdas.domain import events as ev
+from lambdas.domain.states import SagaState
+from lambdas.logic.project import replay
+from localcloud.cloud import LocalCloud
+from tests.e2e.helpers import (
+    drain,
+    event_store,
+    executions,
+    history,
+    order,
+    projection,
+    published,
+    records,
+    states_entered,
+    stock,
+    view,
+)
+
+
+def test_the_same_order_three_times_also_concurrently_is_one_saga(cloud: LocalCloud) -> None:
+    before = stock(cloud)
+    duplicate = order("dup-1", {"medication_id": "med-3", "quantity": 2})
+    # Given the same OrderCreated delivered three times at once, then once more later
+    threads = [threading.Thread(target=cloud.put_order, args=(duplicate,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cloud.wait_for_sagas(["dup-1"])
+    cloud.put_order(duplicate)
+    assert cloud.wait_for_sagas(["dup-1"]) == {"dup-1": "COMPLETED"}
+    # Then one execution, one saga, stock taken once
+    assert [e["name"] for e in executions(cloud)] == ["dup-1"]
+    assert [e.type for e in history(cloud, "dup-1")].count(ev.OrderFulfillmentSagaStarted.TYPE_KEY) == 1
+    assert stock(cloud)["med-3"] == (before["med-3"][0] - 2, before["med-3"][1] + 2)
+
+
+def test_an_invalid_order_is_rejected_with_its_reason_and_the_raw_message_kept(cloud: LocalCloud) -> None:
+    raw = order("invalid-1", {"medication_id": "med-1", "quantity": 0})
+    del raw["patient_id"]
+    cloud.put_order(raw)
+    assert cloud.wait_for_sagas(["invalid-1"]) == {"invalid-1": "REJECTED"}
+    saga = view(cloud, "invalid-1")
+    assert saga.failure_reason is not None
+    assert "patient_id: Field required" in saga.failure_reason
+    assert "medications.0.quantity" in saga.failure_reason
+    [rejected] = history(cloud, "invalid-1")
+    assert rejected.type == ev.OrderRejected.TYPE_KEY
+    assert json.loads(rejected.payload["raw_message"])["detail"] == raw
+    # nothing half-done: no execution, no prescription, no reservation
+    assert executions(cloud) == []
+    assert records(cloud, "Prescriptions") == []
+    assert records(cloud, "Reservations") == []
+    # the raw message stays private: the published rejection carries the reasons only
+    [public] = [p for p in published(cloud) if p["detail-type"] == ev.OrderRejected.TYPE_KEY]
+    assert "raw_message" not in public["detail"]["payload"]
+
+
+@pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError")
+@pytest.mark.parametrize(
+    "detail", [{"patient_id": "p", "medications": ["med-1"]}, {"order_id": "has spaces", "medications": []}]
+)
+def test_a_message_without_a_usable_order_id_ends_in_the_dead_letter_queue(
+    cloud: LocalCloud, detail: dict[str, object]
+) -> None:
+    cloud.put_order(detail)
+    cloud.wait_until_idle()
+    dead = drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE])
+    assert [json.loads(d)["detail"] for d in dead] == [detail]
+    assert executions(cloud) == []
+    assert list(projection(cloud).all()) == []
+
+
+@pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError")
+def test_one_bad_message_does_not_block_the_others_in_its_batch(cloud: LocalCloud) -> None:
+    start_queue = cloud.outputs[names.OUTPUT_START_QUEUE]
+    good = {"detail": order("batch-good", "med-1")}
+    cloud.client("sqs").send_message_batch(
+        QueueUrl=start_queue,
+        Entries=[
+            {"Id": "bad", "MessageBody": "this is not json"},
+            {"Id": "good", "MessageBody": json.dumps(good)},
+        ],
+    )
+    assert cloud.wait_for_sagas(["batch-good"]) == {"batch-good": "COMPLETED"}
+    cloud.wait_until_idle()
+    assert drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]) == ["this is not json"]
+
+
+def test_a_transient_failure_is_retried_and_the_saga_completes(cloud: LocalCloud) -> None:
+    cloud.set_faults({"reserve_inventory": {"transient_attempts": 1}})
+    cloud.put_order(order("flaky", "med-1"))
+    assert cloud.wait_for_sagas(["flaky"]) == {"flaky": "COMPLETED"}
+    attempts = [e for e in cloud.runtime.errors if e[1] == "InjectedTransientFault"]
+    assert len(attempts) == 1
+    assert states_entered(cloud, "flaky") == ["Create Prescription", "Reserve Inventory", "Initiate Shipment"]
+
+
+def test_a_compensation_that_always_fails_parks_the_saga_and_raises_an_alert(cloud: LocalCloud) -> None:
+    # Given cancelling a prescription fails every time, and an order that fails at inventory
+    cloud.set_faults({"cancel_prescription": {"permanent": 1.0}})
+    cloud.put_order(order("parked", "med-1", "med-scarce"))
+    # Then after every retry the saga is parked, not silently failed
+    assert cloud.wait_for_sagas(["parked"]) == {"parked": "COMPENSATION_FAILED"}
+    assert states_entered(cloud, "parked") == [
+        "Create Prescription",
+        "Reserve Inventory",
+        "Cancel Prescription",
+        "Record Compensation Failure",
+        "Compensation Failed",
+    ]
+    attempts = [e for e in cloud.runtime.errors if e[1] == "InjectedPermanentFault"]
+    assert len(attempts) == 1 + 6, "a compensation is retried six times before the saga is parked"
+    alerts = [p for p in published(cloud) if p["detail-type"] == ev.CompensationFailed.TYPE_KEY]
+    assert [a["detail"]["payload"]["compensation"] for a in alerts] == ["cancel_prescription"]
+    assert view(cloud, "parked").state is SagaState.COMPENSATION_FAILED
+    assert cloud.runtime.errors, "the failures were raised, not swallowed"
+
+
+def test_replay_rebuilds_a_projection_identical_to_the_live_one(cloud: LocalCloud) -> None:
+    cloud.put_order(order("r-ok", "med-1"))
+    cloud.put_order(order("r-fail", "unknown"))
+    cloud.put_order({"order_id": "r-bad"})
+    cloud.wait_for_sagas(["r-ok", "r-fail", "r-bad"])
+    live = {v.order_id: v for v in projection(cloud).all()}
+    rebuilt = replay(event_store(cloud).iter_all())
+    assert rebuilt == live
+    assert set(live) == {"r-ok", "r-fail", "r-bad"}
