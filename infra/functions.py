@@ -131,9 +131,8 @@ class Functions(Construct):
             log_group=log_group,
             environment={"POWERTOOLS_LOG_LEVEL": "INFO"},
         )
-        # Logs and traces: what AWSLambdaBasicExecutionRole grants, scoped to this function.
+        # Logs: what AWSLambdaBasicExecutionRole grants, scoped to this function (CDK adds X-Ray for tracing).
         self._permit(name, ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.log_group_arn}:*"])
-        self._permit(name, ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
         self.functions[name] = function
         return function
 

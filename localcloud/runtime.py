@@ -115,6 +115,25 @@ class _RoutedStream(io.TextIOBase):
         return getattr(self.fallback, name)
 
 
+_routed_stdout = _RoutedStream(sys.__stdout__ or sys.stdout)
+
+
+def _routed_print(*values: object, **kwargs: Any) -> None:
+    kwargs.setdefault("file", _routed_stdout)
+    print(*values, **kwargs)
+
+
+def _route_emf_output() -> None:
+    """Powertools Metrics writes EMF with `print`: send it to the invocation's log.
+
+    Routing through `sys.stdout` alone is not enough when a test runner swaps `sys.stdout`
+    while background invocations are running.
+    """
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch
+
+    cloudwatch.print = _routed_print  # type: ignore[attr-defined]
+
+
 def _route_output() -> None:
     """Route stdout/stderr and the logging handlers' streams (bound at import) per invocation."""
     if not isinstance(sys.stdout, _RoutedStream):
@@ -184,6 +203,7 @@ class InProcessRuntime:
         """Run one invocation: (response body, errored)."""
         install_environ_overlay()
         _route_output()
+        _route_emf_output()
         request_id = str(uuid.uuid4())
         environment = {
             **self._service_environment,

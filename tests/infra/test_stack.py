@@ -1,0 +1,162 @@
+"""The stack's functions (environment, permissions), tables, queues and outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra import names
+from localcloud.deploy import CloudAssembly
+from tests.infra.template import function_environment, permissions, resources
+
+
+@pytest.fixture(scope="module")
+def template(assembly: CloudAssembly) -> dict[str, Any]:
+    return assembly.template
+
+
+def _ref_prefix(value: Any) -> str:
+    return str(value.get("Ref") or value.get("Fn::GetAtt", [""])[0]) if isinstance(value, dict) else str(value)
+
+
+def test_the_public_outputs_are_exported(template: dict[str, Any]) -> None:
+    assert {
+        "EventBusName",
+        "StateMachineArn",
+        "EventStoreTableName",
+        "SagaTableName",
+        "InventoryTableName",
+        "CatalogueTableName",
+        "StartQueueUrl",
+        "DeadLetterQueueUrl",
+        "DashboardName",
+    } <= set(template["Outputs"])
+
+
+def test_every_function_is_python_3_13_on_arm64_with_its_own_handler_and_role(template: dict[str, Any]) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+    assert sorted(f["Properties"]["Handler"] for f in functions.values()) == sorted(
+        names.handler_path(n) for n in names.ALL_FUNCTIONS
+    )
+    roles = {str(f["Properties"]["Role"]) for f in functions.values()}
+    assert len(roles) == len(functions), "one role per function"
+    for function in functions.values():
+        assert function["Properties"]["Runtime"] == "python3.13"
+        assert function["Properties"]["Architectures"] == ["arm64"]
+        assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+EXPECTED_ENVIRONMENT = {
+    "start_saga": {"EVENT_STORE_TABLE": "EventStoreEvents", "STATE_MACHINE_ARN": "SagaStateMachine"},
+    "create_prescription": {
+        "EVENT_STORE_TABLE": "EventStoreEvents",
+        "CATALOGUE_TABLE": "BusinessTablesCatalogue",
+        "PRESCRIPTIONS_TABLE": "BusinessTablesPrescriptions",
+    },
+    "reserve_inventory": {
+        "EVENT_STORE_TABLE": "EventStoreEvents",
+        "INVENTORY_TABLE": "BusinessTablesInventory",
+        "RESERVATIONS_TABLE": "BusinessTablesReservations",
+    },
+    "initiate_shipment": {"EVENT_STORE_TABLE": "EventStoreEvents", "SHIPMENTS_TABLE": "BusinessTablesShipments"},
+    "cancel_prescription": {
+        "EVENT_STORE_TABLE": "EventStoreEvents",
+        "PRESCRIPTIONS_TABLE": "BusinessTablesPrescriptions",
+    },
+    "release_inventory": {
+        "EVENT_STORE_TABLE": "EventStoreEvents",
+        "INVENTORY_TABLE": "BusinessTablesInventory",
+        "RESERVATIONS_TABLE": "BusinessTablesReservations",
+    },
+    "cancel_order": {"EVENT_STORE_TABLE": "EventStoreEvents"},
+    "record_compensation_failure": {"EVENT_STORE_TABLE": "EventStoreEvents"},
+    "projector": {"EVENT_STORE_TABLE": "EventStoreEvents", "SAGA_TABLE": "EventStoreSagas"},
+    "publisher": {"EVENT_BUS_NAME": "OrderEventsBus"},
+}
+FAULT_INJECTED = {"create_prescription", "reserve_inventory", "initiate_shipment"} | {
+    "cancel_prescription",
+    "release_inventory",
+    "cancel_order",
+}
+
+
+@pytest.mark.parametrize("function", names.ALL_FUNCTIONS)
+def test_each_function_gets_exactly_the_settings_it_uses(template: dict[str, Any], function: str) -> None:
+    env = function_environment(template, function)
+    expected = dict(EXPECTED_ENVIRONMENT[function])
+    if function in FAULT_INJECTED:
+        expected["FAULT_INJECTION_PARAMETER"] = "FaultInjectionPlan"
+    settings = {k: _ref_prefix(v) for k, v in env.items() if not k.startswith("POWERTOOLS_")}
+    assert set(settings) == set(expected)
+    for key, prefix in expected.items():
+        assert settings[key].startswith(prefix), (key, settings[key])
+
+
+EXPECTED_DATA_ACCESS = {
+    "create_prescription": {
+        ("dynamodb:BatchGetItem", "BusinessTablesCatalogue"),
+        ("dynamodb:PutItem", "BusinessTablesPrescriptions"),
+    },
+    "cancel_prescription": {("dynamodb:UpdateItem", "BusinessTablesPrescriptions")},
+    "reserve_inventory": {
+        ("dynamodb:UpdateItem", "BusinessTablesInventory"),
+        ("dynamodb:PutItem", "BusinessTablesReservations"),
+    },
+    "release_inventory": {
+        ("dynamodb:UpdateItem", "BusinessTablesInventory"),
+        ("dynamodb:GetItem", "BusinessTablesReservations"),
+        ("dynamodb:UpdateItem", "BusinessTablesReservations"),
+    },
+    "initiate_shipment": {("dynamodb:PutItem", "BusinessTablesShipments")},
+    "projector": {("dynamodb:GetItem", "EventStoreSagas"), ("dynamodb:PutItem", "EventStoreSagas")},
+    "publisher": {("events:PutEvents", "OrderEventsBus")},
+    "start_saga": {("states:StartExecution", "SagaStateMachine")},
+}
+
+
+@pytest.mark.parametrize("function", names.ALL_FUNCTIONS)
+def test_each_function_may_touch_only_what_it_uses(template: dict[str, Any], function: str) -> None:
+    granted = permissions(template, function)
+    assert granted, "every function has a policy"
+    assert all("*" not in action for action, _ in granted), "no wildcard actions"
+    business = {
+        (action, target)
+        for action, target in granted
+        if target.startswith(("BusinessTables", "OrderEventsBus", "SagaStateMachine", "EventStoreSagas"))
+    }
+    assert {(a, t.rstrip("0123456789ABCDEF")) for a, t in business} == EXPECTED_DATA_ACCESS.get(function, set())
+    appends = {a for a, t in granted if t.startswith("EventStoreEvents") and a == "dynamodb:PutItem"}
+    assert bool(appends) == (function not in {"projector", "publisher"}), "only the saga's writers append events"
+
+
+def test_tables_are_encrypted_recoverable_and_the_event_store_streams(template: dict[str, Any]) -> None:
+    tables = resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == 7
+    for table in tables.values():
+        properties = table["Properties"]
+        assert properties["SSESpecification"]["SSEType"] == "KMS"
+        assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    [events] = [t for k, t in tables.items() if k.startswith("EventStoreEvents")]
+    assert events["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+    assert events["Properties"]["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    [sagas] = [t for k, t in tables.items() if k.startswith("EventStoreSagas")]
+    assert sagas["Properties"]["GlobalSecondaryIndexes"][0]["IndexName"] == "by-state"
+
+
+def test_order_events_reach_the_start_queue_which_dead_letters_after_three_receives(template: dict[str, Any]) -> None:
+    rules = resources(template, "AWS::Events::Rule")
+    [order_rule] = [r for r in rules.values() if r["Properties"]["EventPattern"].get("source") == ["pharmacy.orders"]]
+    assert order_rule["Properties"]["EventPattern"]["detail-type"] == ["OrderCreated"]
+    target = order_rule["Properties"]["Targets"][0]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("OrderEventsStartQueue")
+    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("OrderEventsDeadLetterQueue")
+    queues = resources(template, "AWS::SQS::Queue")
+    [start] = [q for k, q in queues.items() if k.startswith("OrderEventsStartQueue")]
+    assert start["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
+    assert start["Properties"]["VisibilityTimeout"] >= 6 * 30
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping")
+    assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings.values())

@@ -1,0 +1,130 @@
+"""The state machine as synthesized: routing of every failure, retries, console names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lambdas.domain import errors
+from lambdas.domain.states import Compensation, Step
+from localcloud.deploy import CloudAssembly
+from tests.infra.template import function_id, state_machine_definition
+
+
+@pytest.fixture(scope="module")
+def template(assembly: CloudAssembly) -> dict[str, Any]:
+    return assembly.template
+
+
+@pytest.fixture(scope="module")
+def states(template: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = state_machine_definition(template)["States"]
+    return found
+
+
+def _catch(state: dict[str, Any], error: str) -> str:
+    for clause in state["Catch"]:
+        if error in clause["ErrorEquals"]:
+            return str(clause["Next"])
+    raise AssertionError(f"no Catch for {error}")
+
+
+def test_the_console_shows_the_business_names_and_nothing_decorative(states: dict[str, Any]) -> None:
+    assert set(states) == {
+        "Create Prescription",
+        "Reserve Inventory",
+        "Initiate Shipment",
+        "Release Inventory",
+        "Cancel Prescription",
+        "Cancel Order",
+        "Record Compensation Failure",
+        "Saga Failed",
+        "Compensation Failed",
+    }
+    assert {s["Type"] for s in states.values()} == {"Task", "Fail"}
+
+
+def test_the_happy_path_is_three_tasks(template: dict[str, Any], states: dict[str, Any]) -> None:
+    definition = state_machine_definition(template)
+    assert definition["StartAt"] == "Create Prescription"
+    assert states["Create Prescription"]["Next"] == "Reserve Inventory"
+    assert states["Reserve Inventory"]["Next"] == "Initiate Shipment"
+    assert states["Initiate Shipment"]["End"] is True
+
+
+@pytest.mark.parametrize(
+    ("step", "refused_to", "crashed_to"),
+    [
+        ("Create Prescription", "Cancel Order", "Cancel Prescription"),
+        ("Reserve Inventory", "Cancel Prescription", "Release Inventory"),
+        ("Initiate Shipment", "Release Inventory", "Release Inventory"),
+    ],
+)
+def test_each_step_failure_enters_the_compensations_of_exactly_the_completed_steps(
+    states: dict[str, Any], step: str, refused_to: str, crashed_to: str
+) -> None:
+    business_error = {
+        "Create Prescription": errors.PrescriptionFailed.__name__,
+        "Reserve Inventory": errors.InventoryReservationFailed.__name__,
+        "Initiate Shipment": errors.ShipmentInitiationFailed.__name__,
+    }[step]
+    state = states[step]
+    # the business refusal is caught by its own exception's class name, first
+    assert state["Catch"][0]["ErrorEquals"] == [business_error]
+    assert _catch(state, business_error) == refused_to
+    # anything else (after retries) also undoes the step itself
+    assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
+    assert _catch(state, "States.ALL") == crashed_to
+    assert all(c["ResultPath"] == "$.error" for c in state["Catch"])
+
+
+def test_compensations_run_in_reverse_order_and_end_failed(states: dict[str, Any]) -> None:
+    assert states["Release Inventory"]["Next"] == "Cancel Prescription"
+    assert states["Cancel Prescription"]["Next"] == "Cancel Order"
+    assert states["Cancel Order"]["Next"] == "Saga Failed"
+    assert states["Saga Failed"]["Type"] == "Fail"
+
+
+def test_steps_retry_transient_errors_only_three_times_with_jittered_backoff(states: dict[str, Any]) -> None:
+    for step in Step:
+        [retry] = states[step.console_name]["Retry"]
+        assert retry["ErrorEquals"] == list(errors.TRANSIENT_ERRORS)
+        assert "States.ALL" not in retry["ErrorEquals"]
+        assert errors.PrescriptionFailed.__name__ not in retry["ErrorEquals"]
+        assert retry["MaxAttempts"] == 3
+        assert retry["BackoffRate"] == 2
+        assert retry["JitterStrategy"] == "FULL"
+
+
+def test_compensations_retry_harder_then_park_the_saga(states: dict[str, Any]) -> None:
+    for compensation in Compensation:
+        state = states[compensation.console_name]
+        [retry] = state["Retry"]
+        assert retry["ErrorEquals"] == ["States.ALL"]
+        assert retry["MaxAttempts"] >= 5
+        assert retry["JitterStrategy"] == "FULL"
+        assert _catch(state, "States.ALL") == "Record Compensation Failure"
+        assert state["ResultPath"] is None, "a compensation keeps its input, $.error included"
+    park = states["Record Compensation Failure"]
+    assert park["Next"] == "Compensation Failed"
+    assert _catch(park, "States.ALL") == "Compensation Failed"
+    assert states["Compensation Failed"]["Type"] == "Fail"
+
+
+def test_the_transient_error_names_are_the_ones_the_lambdas_raise() -> None:
+    for exception in (errors.TransientError, errors.ConcurrencyConflict, errors.InjectedTransientFault):
+        assert exception.__name__ in errors.TRANSIENT_ERRORS
+        assert issubclass(exception, errors.TransientError)
+
+
+def test_each_task_invokes_its_own_function_with_ids_only(template: dict[str, Any], states: dict[str, Any]) -> None:
+    for name in [*(s.value for s in Step), *(c.value for c in Compensation), "record_compensation_failure"]:
+        console = name.replace("_", " ").title()
+        state = states[console]
+        assert state["Resource"] == "${" + function_id(template, name) + "}"
+        parameters = state["Parameters"]
+        assert parameters["order_id.$"] == "$.order_id"
+        assert parameters["attempt.$"] == "$$.State.RetryCount"
+        assert not {"patient_id", "medications", "shipping_address"} & set(parameters)
+        assert state["TimeoutSeconds"] == 60

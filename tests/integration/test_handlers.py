@@ -1,0 +1,221 @@
+"""Each handler invoked through the Lambda API on the local cloud: success, refusal, bad input, repeats."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra import names
+from lambdas.adapters.event_codec import to_item
+from lambdas.domain import events as ev
+from lambdas.domain.order import OrderCreated
+from lambdas.logic.repository import SagaRepository
+from localcloud.cloud import LocalCloud
+from tests.e2e.helpers import (
+    US_ADDRESS,
+    drain,
+    event_store,
+    executions,
+    history,
+    order,
+    projection,
+    records,
+    stock,
+)
+
+
+def invoke(cloud: LocalCloud, handler: str, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Invoke the function whose handler is `handler`; (response payload, FunctionError)."""
+    lambda_ = cloud.client("lambda")
+    [name] = [
+        f["FunctionName"] for f in lambda_.list_functions()["Functions"] if f["Handler"] == names.handler_path(handler)
+    ]
+    response = lambda_.invoke(FunctionName=name, Payload=json.dumps(payload).encode())
+    return json.loads(response["Payload"].read()), response.get("FunctionError")
+
+
+def started(cloud: LocalCloud, order_id: str, *medications: Any, **extra: Any) -> dict[str, Any]:
+    """A saga recorded as started, without running its execution: the steps are driven by hand."""
+    repository = SagaRepository(event_store(cloud), source="test")
+    saga = repository.load(order_id)
+    saga.start(OrderCreated.model_validate(order(order_id, *medications, **extra)))
+    repository.save(saga, causation_id="test")
+    return {"order_id": order_id, "attempt": 0, "execution_id": "test-execution"}
+
+
+def count(cloud: LocalCloud, order_id: str) -> int:
+    return len(history(cloud, order_id))
+
+
+@pytest.mark.parametrize(
+    ("handler", "result_key", "expected_id"),
+    [("create_prescription", "prescription_id", "rx-h-1")],
+)
+def test_a_step_twice_gives_the_same_state_as_once(
+    cloud: LocalCloud, handler: str, result_key: str, expected_id: str
+) -> None:
+    task = started(cloud, "h-1", "med-1")
+    first, error = invoke(cloud, handler, task)
+    assert error is None
+    events_after_first = count(cloud, "h-1")
+    second, error = invoke(cloud, handler, task)
+    assert error is None
+    assert first == second == {result_key: expected_id}
+    assert count(cloud, "h-1") == events_after_first
+
+
+def test_each_step_in_turn_then_repeated_changes_nothing(cloud: LocalCloud) -> None:
+    task = started(cloud, "h-2", {"medication_id": "med-3", "quantity": 2}, shipping_address=US_ADDRESS)
+    before = stock(cloud)
+    for handler in ("create_prescription", "reserve_inventory", "initiate_shipment"):
+        once, error = invoke(cloud, handler, task)
+        assert error is None, once
+        twice, _ = invoke(cloud, handler, task)
+        assert twice == once
+    assert history(cloud, "h-2")[-1].type == ev.OrderFulfillmentSagaCompleted.TYPE_KEY
+    assert stock(cloud)["med-3"] == (before["med-3"][0] - 2, before["med-3"][1] + 2)
+    assert len(records(cloud, "Shipments")) == 1
+
+
+@pytest.mark.parametrize(
+    ("handler", "medications", "address", "error_type"),
+    [
+        ("create_prescription", [{"medication_id": "med-2", "quantity": 9}], None, "PrescriptionFailed"),
+        ("reserve_inventory", ["med-scarce"], None, "InventoryReservationFailed"),
+        ("initiate_shipment", ["med-1"], {**US_ADDRESS, "country": "ZZ"}, "ShipmentInitiationFailed"),
+    ],
+)
+def test_a_business_refusal_is_raised_by_name_and_recorded_once(
+    cloud: LocalCloud, handler: str, medications: list[Any], address: dict[str, str] | None, error_type: str
+) -> None:
+    extra = {"shipping_address": address} if address else {}
+    task = started(cloud, "h-3", *medications, **extra)
+    steps = ["create_prescription", "reserve_inventory", "initiate_shipment"]
+    for earlier in steps[: steps.index(handler)]:
+        assert invoke(cloud, earlier, task)[1] is None
+    for _ in range(2):
+        body, error = invoke(cloud, handler, task)
+        assert error, "the invocation is flagged as a function error"
+        assert body["errorType"] == error_type
+    failures = [e for e in history(cloud, "h-3") if e.type.endswith("_failed")]
+    assert len(failures) == 1
+
+
+@pytest.mark.allow_errors("ValidationError", "SagaNotFound")
+@pytest.mark.parametrize(
+    ("payload", "error_type"),
+    [
+        ({"order_id": "not a valid id!"}, "ValidationError"),
+        ({}, "ValidationError"),
+        ({"order_id": "nobody"}, "SagaNotFound"),
+    ],
+)
+@pytest.mark.parametrize("handler", ["create_prescription", "release_inventory", "cancel_order"])
+def test_bad_task_input_is_refused_with_a_clear_error(
+    cloud: LocalCloud, handler: str, payload: dict[str, Any], error_type: str
+) -> None:
+    body, error = invoke(cloud, handler, payload)
+    assert error, "the invocation is flagged as a function error"
+    assert body["errorType"] == error_type
+
+
+@pytest.mark.parametrize("handler", ["cancel_prescription", "release_inventory", "cancel_order"])
+def test_a_compensation_for_a_step_that_never_happened_is_a_harmless_no_op(cloud: LocalCloud, handler: str) -> None:
+    task = {**started(cloud, "h-4", "med-1"), "error": {"Error": "States.Timeout"}}
+    before = stock(cloud)
+    first, error = invoke(cloud, handler, task)
+    assert error is None, first
+    second, _ = invoke(cloud, handler, task)
+    assert first["compensation"] == second["compensation"] == handler
+    recorded = [e for e in history(cloud, "h-4") if e.type == ev.CompensationRecorded.TYPE_KEY]
+    assert [(e.payload["compensation"], e.payload["had_effect"]) for e in recorded] == [
+        (handler, handler == "cancel_order")
+    ]
+    assert stock(cloud) == before
+
+
+def test_compensations_undo_completed_steps_and_twice_is_once(cloud: LocalCloud) -> None:
+    task = started(cloud, "h-5", {"medication_id": "med-4", "quantity": 3})
+    before = stock(cloud)
+    invoke(cloud, "create_prescription", task)
+    invoke(cloud, "reserve_inventory", task)
+    for handler in ("release_inventory", "cancel_prescription", "cancel_order"):
+        for _ in range(2):
+            assert invoke(cloud, handler, {**task, "error": {"Error": "Lambda.Unknown"}})[1] is None
+    assert stock(cloud) == before
+    assert [r["status"]["S"] for r in records(cloud, "Prescriptions")] == ["CANCELLED"]
+    assert history(cloud, "h-5")[-1].payload["to_state"] == "FAILED"
+
+
+def _sqs_event(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {"messageId": f"m-{n}", "receiptHandle": f"r-{n}", "body": body, "attributes": {}, "messageAttributes": {}}
+            | {
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:1:q",
+                "awsRegion": "us-east-1",
+            }
+            for n, body in enumerate(bodies)
+        ]
+    }
+
+
+@pytest.mark.allow_errors("UnusableMessage")
+def test_start_saga_starts_once_rejects_invalid_and_reports_unusable_messages(cloud: LocalCloud) -> None:
+    valid = json.dumps({"detail": order("h-6", "med-1")})
+    invalid = json.dumps({"detail": {"order_id": "h-7", "medications": "none"}})
+    response, error = invoke(cloud, "start_saga", _sqs_event(valid, valid, invalid, "not json"))
+    assert error is None
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-3"}]}
+    cloud.wait_for_sagas(["h-6", "h-7"])
+    assert [e["name"] for e in executions(cloud)] == ["h-6"]
+    assert history(cloud, "h-7")[0].type == ev.OrderRejected.TYPE_KEY
+
+
+def _stream_event(stored: list[ev.StoredEvent]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventID": str(n),
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {"NewImage": to_item(e), "SequenceNumber": str(n), "StreamViewType": "NEW_IMAGE"},
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:1:table/t/stream/s",
+            }
+            for n, e in enumerate(stored)
+        ]
+    }
+
+
+def test_the_projector_applies_each_event_once_whatever_the_repeats(cloud: LocalCloud) -> None:
+    started(cloud, "h-8", "med-1")
+    cloud.wait_until_idle()
+    stored = history(cloud, "h-8")
+    before = projection(cloud).get("h-8")
+    response, error = invoke(cloud, "projector", _stream_event(stored + stored))
+    assert error is None
+    assert response == {"batchItemFailures": []}
+    assert projection(cloud).get("h-8") == before
+    assert before is not None
+    assert before.version == len(stored)
+
+
+def test_the_publisher_puts_each_stored_event_on_the_bus_without_patient_data(cloud: LocalCloud) -> None:
+    started(cloud, "h-9", "med-1")
+    cloud.wait_until_idle()
+    drain(cloud, cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])
+    stored = history(cloud, "h-9")
+    response, error = invoke(cloud, "publisher", _stream_event(stored))
+    assert error is None
+    assert response == {"batchItemFailures": []}
+    delivered = [json.loads(b) for b in drain(cloud, cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])]
+    assert [d["detail"]["event_id"] for d in delivered] == [e.event_id for e in stored]
+    assert all(d["source"] == "pharmacy.saga" for d in delivered)
+    assert "patient-of-h-9" not in json.dumps(delivered)
+    assert "med-1" not in json.dumps(delivered)
