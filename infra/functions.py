@@ -62,9 +62,15 @@ class Functions(Construct):
             self._function(name)
 
         event_store = store.events
-        for name in (*names.STEP_FUNCTIONS, *names.COMPENSATION_FUNCTIONS, names.RECORD_COMPENSATION_FAILURE):
+        saga_writers = (
+            *names.STEP_FUNCTIONS,
+            *names.COMPENSATION_FUNCTIONS,
+            names.RECORD_COMPENSATION_FAILURE,
+            names.RESUME_SAGA,
+        )
+        for name in saga_writers:
             self._uses_event_store(name, event_store, append=True)
-            if fault_parameter is not None and name != names.RECORD_COMPENSATION_FAILURE:
+            if fault_parameter is not None and name not in (names.RECORD_COMPENSATION_FAILURE, names.RESUME_SAGA):
                 self._environment(name, config.FAULT_INJECTION_PARAMETER, fault_parameter.parameter_name)
                 self._permit(name, ["ssm:GetParameter"], [fault_parameter.parameter_arn])
 

@@ -28,12 +28,14 @@ OUTPUT_DEAD_LETTER_QUEUE = "DeadLetterQueueUrl"
 OUTPUT_DASHBOARD = "DashboardName"
 OUTPUT_DOMAIN_EVENTS_QUEUE = "DomainEventsQueueUrl"
 OUTPUT_FAULT_INJECTION_PARAMETER = "FaultInjectionParameterName"
+OUTPUT_RESUME_STATE_MACHINE = "ResumeStateMachineArn"
 
 LAMBDA_PACKAGE = "lambdas"
 START_SAGA = "start_saga"
 PROJECTOR = "projector"
 PUBLISHER = "publisher"
 RECORD_COMPENSATION_FAILURE = "record_compensation_failure"
+RESUME_SAGA = "resume_saga"
 
 STEP_FUNCTIONS = tuple(step.value for step in Step)
 COMPENSATION_FUNCTIONS = tuple(c.value for c in Compensation)
@@ -42,6 +44,7 @@ ALL_FUNCTIONS = (
     *STEP_FUNCTIONS,
     *COMPENSATION_FUNCTIONS,
     RECORD_COMPENSATION_FAILURE,
+    RESUME_SAGA,
     PROJECTOR,
     PUBLISHER,
 )

@@ -5,11 +5,15 @@ failure leads, and the compensations chained in reverse order. A business refusa
 compensates the steps before it; any other error (after retries) also undoes the step
 itself, which may have done its work before it crashed (undoing what never happened is
 a no-op). A compensation that still fails after its retries parks the saga.
+
+A second, small state machine resumes a parked saga: it records the resumption, then
+enters the same compensation chain at the first compensation still to run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -45,6 +49,8 @@ COMPENSATION_RETRY: dict[str, Any] = {
 TASK_TIMEOUT = Duration.minutes(1)
 EXECUTION_TIMEOUT = Duration.minutes(15)
 
+RESUME_SAGA = "Resume Saga"
+NEXT_COMPENSATION = "Next Compensation"
 SAGA_FAILED = "Saga Failed"
 COMPENSATION_FAILED = "Compensation Failed"
 RECORD_COMPENSATION_FAILURE = "Record Compensation Failure"
@@ -74,67 +80,25 @@ def _payload(error_path: str | None) -> sfn.TaskInput:
     return sfn.TaskInput.from_object(payload)
 
 
-class SagaWorkflow(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, functions: Mapping[str, lambda_.IFunction], key: kms.IKey
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self._functions = functions
+@dataclass
+class _Compensations:
+    """The compensation chain of one state machine, entered at any of its compensations."""
 
-        # Compensations, last first, each continuing to the one before it.
-        saga_failed = sfn.Fail(
-            self, SAGA_FAILED, error="OrderFulfillmentFailed", cause="The order failed; its completed steps were undone"
-        )
-        park = self._task(
-            RECORD_COMPENSATION_FAILURE,
-            names.RECORD_COMPENSATION_FAILURE,
-            error_path="$.compensation_error",
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        park.add_retry(**COMPENSATION_RETRY)
-        compensation_failed = sfn.Fail(
-            self,
-            COMPENSATION_FAILED,
-            error="CompensationFailed",
-            cause="A compensation kept failing; the saga is parked",
-        )
-        park.add_catch(compensation_failed, errors=[errors.ALL_ERRORS], result_path="$.park_error")
-        park.next(compensation_failed)
+    entry: dict[Compensation, tasks.LambdaInvoke]
 
-        cancel_order = self._compensation(Compensation.CANCEL_ORDER, park).next(saga_failed)
-        cancel_prescription = self._compensation(Compensation.CANCEL_PRESCRIPTION, park).next(cancel_order)
-        release_inventory = self._compensation(Compensation.RELEASE_INVENTORY, park).next(cancel_prescription)
 
-        # The steps: on a business refusal, undo what came before; on any other error, also this step.
-        create_prescription = self._step(Step.CREATE_PRESCRIPTION, refused=cancel_order, crashed=cancel_prescription)
-        reserve_inventory = self._step(Step.RESERVE_INVENTORY, refused=cancel_prescription, crashed=release_inventory)
-        initiate_shipment = self._step(Step.INITIATE_SHIPMENT, refused=release_inventory, crashed=release_inventory)
+class _Builder:
+    """Builds tasks in one scope (state names are unique per state machine, ids per scope)."""
 
-        definition = create_prescription.next(reserve_inventory).next(initiate_shipment)
+    def __init__(self, scope: Construct, functions: Mapping[str, lambda_.IFunction]) -> None:
+        self.scope = scope
+        self.functions = functions
 
-        self.log_group = logs.LogGroup(
-            self,
-            "ExecutionLogs",
-            retention=logs.RetentionDays.ONE_YEAR,
-            encryption_key=key,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            comment="Order fulfillment saga: prescription, inventory, shipment, compensated in reverse",
-            timeout=EXECUTION_TIMEOUT,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
-        )
-
-    def _task(self, state_name: str, function: str, *, error_path: str | None, result_path: str) -> tasks.LambdaInvoke:
+    def task(self, state_name: str, function: str, *, error_path: str | None, result_path: str) -> tasks.LambdaInvoke:
         return tasks.LambdaInvoke(
-            self,
+            self.scope,
             state_name,
-            lambda_function=self._functions[function],
+            lambda_function=self.functions[function],
             payload=_payload(error_path),
             result_path=result_path,
             payload_response_only=True,
@@ -142,18 +106,122 @@ class SagaWorkflow(Construct):
             task_timeout=sfn.Timeout.duration(TASK_TIMEOUT),
         )
 
-    def _step(self, step: Step, *, refused: sfn.IChainable, crashed: sfn.IChainable) -> tasks.LambdaInvoke:
-        task = self._task(step.console_name, step.value, error_path=None, result_path=STEP_RESULT[step])
+    def step(self, step: Step, *, refused: sfn.IChainable, crashed: sfn.IChainable) -> tasks.LambdaInvoke:
+        task = self.task(step.console_name, step.value, error_path=None, result_path=STEP_RESULT[step])
         task.add_retry(**STEP_RETRY)
         task.add_catch(refused, errors=[BUSINESS_FAILURE[step]], result_path="$.error")
         task.add_catch(crashed, errors=[errors.ALL_ERRORS], result_path="$.error")
         return task
 
+    def compensations(self) -> _Compensations:
+        """Release Inventory -> Cancel Prescription -> Cancel Order -> Saga Failed; any of them
+        failing after its retries -> Record Compensation Failure -> Compensation Failed."""
+        saga_failed = sfn.Fail(
+            self.scope,
+            SAGA_FAILED,
+            error="OrderFulfillmentFailed",
+            cause="The order failed; its completed steps were undone",
+        )
+        park = self.task(
+            RECORD_COMPENSATION_FAILURE,
+            names.RECORD_COMPENSATION_FAILURE,
+            error_path="$.compensation_error",
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        park.add_retry(**COMPENSATION_RETRY)
+        compensation_failed = sfn.Fail(
+            self.scope,
+            COMPENSATION_FAILED,
+            error="CompensationFailed",
+            cause="A compensation kept failing; the saga is parked",
+        )
+        park.add_catch(compensation_failed, errors=[errors.ALL_ERRORS], result_path="$.park_error")
+        park.next(compensation_failed)
+
+        cancel_order = self._compensation(Compensation.CANCEL_ORDER, park)
+        cancel_order.next(saga_failed)
+        cancel_prescription = self._compensation(Compensation.CANCEL_PRESCRIPTION, park)
+        cancel_prescription.next(cancel_order)
+        release_inventory = self._compensation(Compensation.RELEASE_INVENTORY, park)
+        release_inventory.next(cancel_prescription)
+        return _Compensations(
+            {
+                Compensation.RELEASE_INVENTORY: release_inventory,
+                Compensation.CANCEL_PRESCRIPTION: cancel_prescription,
+                Compensation.CANCEL_ORDER: cancel_order,
+            }
+        )
+
     def _compensation(self, compensation: Compensation, park: sfn.IChainable) -> tasks.LambdaInvoke:
         # A compensation's result is not needed downstream: keep the input (and its $.error).
-        task = self._task(
+        task = self.task(
             compensation.console_name, compensation.value, error_path="$.error", result_path=sfn.JsonPath.DISCARD
         )
         task.add_retry(**COMPENSATION_RETRY)
         task.add_catch(park, errors=[errors.ALL_ERRORS], result_path="$.compensation_error")
         return task
+
+
+class SagaWorkflow(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, functions: Mapping[str, lambda_.IFunction], key: kms.IKey
+    ) -> None:
+        super().__init__(scope, construct_id)
+        build = _Builder(self, functions)
+
+        # Compensations first: the steps' Catch clauses point into them.
+        undo = build.compensations().entry
+        release_inventory = undo[Compensation.RELEASE_INVENTORY]
+        cancel_prescription = undo[Compensation.CANCEL_PRESCRIPTION]
+        cancel_order = undo[Compensation.CANCEL_ORDER]
+
+        # The steps: on a business refusal, undo what came before; on any other error, also this step.
+        create_prescription = build.step(Step.CREATE_PRESCRIPTION, refused=cancel_order, crashed=cancel_prescription)
+        reserve_inventory = build.step(Step.RESERVE_INVENTORY, refused=cancel_prescription, crashed=release_inventory)
+        initiate_shipment = build.step(Step.INITIATE_SHIPMENT, refused=release_inventory, crashed=release_inventory)
+
+        definition = create_prescription.next(reserve_inventory).next(initiate_shipment)
+        self.state_machine = self._machine(
+            "StateMachine",
+            definition,
+            key,
+            "Order fulfillment saga: prescription, inventory, shipment, compensated in reverse",
+        )
+
+        # Resuming a parked saga: record it, then run what remains of the same chain.
+        resume_scope = Construct(self, "Resume")
+        resume_build = _Builder(resume_scope, functions)
+        resume_undo = resume_build.compensations().entry
+        resume = resume_build.task(RESUME_SAGA, names.RESUME_SAGA, error_path=None, result_path="$.resume")
+        resume.add_retry(**STEP_RETRY)
+        next_compensation = sfn.Choice(resume_scope, NEXT_COMPENSATION)
+        for compensation in (Compensation.RELEASE_INVENTORY, Compensation.CANCEL_PRESCRIPTION):
+            next_compensation.when(
+                sfn.Condition.string_equals("$.resume.next", compensation.value), resume_undo[compensation]
+            )
+        next_compensation.otherwise(resume_undo[Compensation.CANCEL_ORDER])
+        self.resume_state_machine = self._machine(
+            "ResumeStateMachine",
+            resume.next(next_compensation),
+            key,
+            "Resumes a parked order fulfillment saga: runs its remaining compensations",
+        )
+
+    def _machine(self, construct_id: str, definition: sfn.IChainable, key: kms.IKey, comment: str) -> sfn.StateMachine:
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        return sfn.StateMachine(
+            self,
+            construct_id,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            comment=comment,
+            timeout=EXECUTION_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
+        )

@@ -93,6 +93,7 @@ class OrderFulfillmentStack(Stack):
         outputs = {
             names.OUTPUT_EVENT_BUS: order_events.bus.event_bus_name,
             names.OUTPUT_STATE_MACHINE: state_machine.state_machine_arn,
+            names.OUTPUT_RESUME_STATE_MACHINE: workflow.resume_state_machine.state_machine_arn,
             names.OUTPUT_EVENT_STORE_TABLE: store.events.table_name,
             names.OUTPUT_SAGA_TABLE: store.sagas.table_name,
             names.OUTPUT_INVENTORY_TABLE: business.inventory.table_name,

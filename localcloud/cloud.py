@@ -42,6 +42,24 @@ _FAKE_CREDENTIALS = {
 }
 
 
+_SERVICES = (
+    "dynamodb",
+    "dynamodbstreams",
+    "stepfunctions",
+    "events",
+    "ssm",
+    "sqs",
+    "lambda",
+    "logs",
+    "s3",
+    "cloudformation",
+    "kms",
+    "iam",
+    "sns",
+    "cloudwatch",
+)
+
+
 class SagaTimeout(TimeoutError):
     pass
 
@@ -99,12 +117,21 @@ class LocalCloud:
         }
 
     def _warm_botocore(self) -> None:
-        # The first concurrent clients of a service race to load botocore's model: load each once.
+        """Load each service model once, before concurrent callers race to load it.
+
+        moto's `get_service_model` and botocore's loader cache without a lock: the first
+        burst of concurrent calls per service each load the model from disk (seconds, under
+        the GIL, per caller).
+        """
+        from moto.core.utils import get_service_model
+
         from lambdas.adapters.aws_services import client
 
         client.cache_clear()
-        for service in ("dynamodb", "stepfunctions", "events", "ssm", "sqs", "lambda", "logs"):
+        for service in _SERVICES:
+            get_service_model(service)
             self.client(service)
+        for service in ("dynamodb", "stepfunctions", "events", "ssm"):
             client(service)
 
     def stop(self) -> None:
@@ -119,6 +146,7 @@ class LocalCloud:
         from lambdas.adapters.aws_services import client
 
         client.cache_clear()
+        patches.clear_engine_clients()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -267,10 +295,11 @@ class LocalCloud:
 
     def set_faults(self, plan: dict[str, Any]) -> None:
         """Replace the fault injection plan (the stack must be synthesized with fault injection)."""
-        from aws_lambda_powertools.utilities import parameters
+        from lambdas.handlers.wiring import _fault_parameters
 
         name = self.outputs.get(names.OUTPUT_FAULT_INJECTION_PARAMETER)
         if not name:
             raise RuntimeError("this stack was synthesized without fault injection")
         self.client("ssm").put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
-        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        # Deployed functions see a new plan within FAULT_PLAN_MAX_AGE_SECONDS; tests need it at once.
+        _fault_parameters().clear_cache()

@@ -88,8 +88,10 @@ def synthesize(stack_name: str = "OrderFulfillment", *, fault_injection: bool = 
     )
     if done.returncode != 0:
         raise SynthesisFailed(f"`python app.py` failed:\n{done.stderr[-4000:]}")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    try:
+        tmp.rename(out)
+    except OSError:  # another process (a parallel test worker) finished the same synthesis first
+        shutil.rmtree(tmp, ignore_errors=True)
     return assembly
 
 

@@ -17,10 +17,14 @@ from typing import Any
 import moto
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing as cfn_parsing
+from moto.core.base_backend import BackendDict
 from moto.events.models import Archive, EventBus
 from moto.stepfunctions.models import StateMachine
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 
+from localcloud import moto_dynamodb
 from localcloud.runtime import FunctionConfig, InProcessRuntime
 
 MOTO_VERSION = "5.2.5"
@@ -109,6 +113,40 @@ def _state_machine_from_cloudformation(
     )
 
 
+# --- moto core: no global lock on the hot path --------------------------------------------
+
+
+def _account_backend_fast_path(self: BackendDict[Any], account_id: str) -> None:
+    # moto takes a process-wide lock on every request just to check that the account's
+    # backend exists; with dozens of execution threads that is a lock convoy. Once it exists
+    # (created and registered together, under that lock; a reset empties the dict) skip it.
+    if dict.__contains__(self, account_id):
+        return
+    ORIGINALS["BackendDict._create_account_specific_backend"](self, account_id)
+
+
+# --- Step Functions: one client per service, not one per task -----------------------------
+
+_engine_clients: dict[tuple[str, str, bool], Any] = {}
+_engine_clients_lock = threading.Lock()
+
+
+def _cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    # moto's engine builds a new boto3 client for every Task it runs; clients are thread-safe.
+    from moto.core.models import botocore_stubber
+
+    key = (region, service, bool(botocore_stubber.enabled))
+    with _engine_clients_lock:
+        if key not in _engine_clients:
+            _engine_clients[key] = ORIGINALS["boto_client_for"](region, service, state_credentials)
+        return _engine_clients[key]
+
+
+def clear_engine_clients() -> None:
+    with _engine_clients_lock:
+        _engine_clients.clear()
+
+
 # --- Step Functions: a time scale for Retry backoff ---------------------------------------
 
 
@@ -147,6 +185,8 @@ ORIGINALS: dict[str, Any] = {
     "StateMachine.create_from_cloudformation_json": StateMachine.create_from_cloudformation_json,
     "retrier_decl.time": retrier_decl.time,  # type: ignore[attr-defined]
     "EventBus.physical_resource_id": vars(EventBus).get("physical_resource_id"),
+    "boto_client_for": sfn_boto_client.boto_client_for,
+    "BackendDict._create_account_specific_backend": BackendDict._create_account_specific_backend,
 }
 """moto's own behaviour, kept so tests can check each gap is still there (tests/localcloud)."""
 
@@ -164,6 +204,9 @@ def apply_patches() -> None:
         Archive.create_from_cloudformation_json = classmethod(_archive_from_cloudformation)  # type: ignore[assignment,arg-type]
         StateMachine.create_from_cloudformation_json = classmethod(_state_machine_from_cloudformation)  # type: ignore[assignment,arg-type]
         retrier_decl.time = _ScaledTime()  # type: ignore[attr-defined,assignment]
+        lambda_eval_utils.boto_client_for = _cached_boto_client_for  # type: ignore[attr-defined]
+        BackendDict._create_account_specific_backend = _account_backend_fast_path  # type: ignore[method-assign]
+        moto_dynamodb.apply()
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
         _applied = True
 

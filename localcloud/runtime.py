@@ -190,6 +190,9 @@ class InProcessRuntime:
         self.invocations: dict[str, int] = {}
         self.errors: list[tuple[str, str, str]] = []
         """(function, error type, message) of every invocation that raised."""
+        self.tracebacks: list[str] = []
+        self.durations: dict[str, list[float]] = {}
+        """Wall seconds of every invocation, per function."""
         self._count_lock = threading.Lock()
 
     def _handler(self, path: str) -> Callable[[Any, Any], Any]:
@@ -229,6 +232,7 @@ class InProcessRuntime:
         )
         with self._count_lock:
             self.invocations[function.name] = self.invocations.get(function.name, 0) + 1
+        began = time.perf_counter()
         env_token = _overlay.set(environment)
         out_token = _current.set(record)
         errored = False
@@ -246,11 +250,14 @@ class InProcessRuntime:
                 }
             )
             record.output.append(f"[ERROR] {type(error).__name__}: {error}\n")
+            self.tracebacks.append("".join(traceback.format_exception(error)))
             with self._count_lock:
                 self.errors.append((function.name, type(error).__name__, str(error)))
         finally:
             _current.reset(out_token)
             _overlay.reset(env_token)
+        with self._count_lock:
+            self.durations.setdefault(function.name, []).append(time.perf_counter() - began)
         lines = "".join(record.output).splitlines()
         self._log_sink(record, lines)
         return response, errored

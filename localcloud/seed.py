@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra import names
+from lambdas.adapters.business_tables import read_stock, set_available
 
 DEMO_CATALOGUE: dict[str, tuple[str, int]] = {
     "med-1": ("Amoxicillin 500 mg", 3),
@@ -34,19 +35,9 @@ def seed(dynamodb: Any, outputs: dict[str, str]) -> None:
 
 
 def set_stock(dynamodb: Any, outputs: dict[str, str], medication_id: str, available: int) -> None:
-    """Set the available stock of a medication; what is reserved stays reserved."""
-    dynamodb.update_item(
-        TableName=outputs[names.OUTPUT_INVENTORY_TABLE],
-        Key={"medication_id": {"S": medication_id}},
-        UpdateExpression="SET available = :available, reserved = if_not_exists(reserved, :zero)",
-        ExpressionAttributeValues={":available": {"N": str(available)}, ":zero": {"N": "0"}},
-    )
+    set_available(dynamodb, outputs[names.OUTPUT_INVENTORY_TABLE], medication_id, available)
 
 
 def stock(dynamodb: Any, outputs: dict[str, str]) -> dict[str, tuple[int, int]]:
     """medication id -> (available, reserved)."""
-    found = {}
-    for page in dynamodb.get_paginator("scan").paginate(TableName=outputs[names.OUTPUT_INVENTORY_TABLE]):
-        for item in page["Items"]:
-            found[item["medication_id"]["S"]] = (int(item["available"]["N"]), int(item["reserved"]["N"]))
-    return found
+    return read_stock(dynamodb, outputs[names.OUTPUT_INVENTORY_TABLE])

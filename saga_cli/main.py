@@ -1,94 +1,348 @@
-"""The `saga` operator CLI."""
+"""The `saga` operator CLI: every read command takes --json; errors are one line, exit code 1."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from typing import Annotated
+import time
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from botocore.exceptions import BotoCoreError, ClientError
+
+from saga_cli import render
+from saga_cli.target import CliError, NotFound, Target
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
 app = typer.Typer(
-    help="Operate the order-fulfillment saga: locally (the local cloud) or against a deployed stack.",
+    help="Operate the order-fulfillment saga: on the local cloud (--endpoint-url) or a deployed stack.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,  # plain one-line errors, never a boxed panel
 )
-# Tables are read in terminals and in CI logs alike: never narrower than they need.
-console = Console(width=None if Console().is_terminal else 160)
-
-
-@app.callback()
-def main() -> None:
-    """Operate the order-fulfillment saga."""
-
+local_app = typer.Typer(help="The local cloud.", no_args_is_help=True, rich_markup_mode=None)
+order_app = typer.Typer(help="Orders.", no_args_is_help=True, rich_markup_mode=None)
+inventory_app = typer.Typer(help="Stock.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(local_app, name="local")
+app.add_typer(order_app, name="order")
+app.add_typer(inventory_app, name="inventory")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON.")]
 
+_target = Target()
 
-def _humanise(names: tuple[str, ...], separator: str = ", ") -> str:
-    return separator.join(n.replace("_", " ") for n in names) or "—"
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def operation(command: Command) -> Command:
+    """AWS errors become one line and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def reporting(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ClientError as error:
+            raise CliError(str(error.response["Error"].get("Message") or error)) from None
+        except BotoCoreError as error:
+            raise CliError(str(error)) from None
+
+    return reporting  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    endpoint_url: Annotated[
+        str | None, typer.Option(envvar="AWS_ENDPOINT_URL", help="A local endpoint, e.g. http://127.0.0.1:4566.")
+    ] = None,
+    stack: Annotated[str, typer.Option(help="The stack whose outputs name the tables, bus and machines.")] = (
+        "OrderFulfillment"
+    ),
+    region: Annotated[str | None, typer.Option(help="AWS region (default: the profile's; us-east-1 locally).")] = None,
+    profile: Annotated[str | None, typer.Option(envvar="AWS_PROFILE", help="AWS profile.")] = None,
+) -> None:
+    """Operate the order-fulfillment saga."""
+    global _target
+    _target = Target(stack=stack, endpoint_url=endpoint_url, region=region, profile=profile)
+
+
+# --- the local cloud --------------------------------------------------------------------
 
 
 @app.command()
+@operation
 def demo(as_json: JsonFlag = False) -> None:
     """Synthesize, deploy to the local cloud, run the seed's example and one order failing at each step."""
     from saga_cli.demo import run_demo
 
-    def progress(message: str) -> None:
-        if not as_json:
-            console.print(f"[dim]… {message}[/dim]")
-
-    outcomes, timings = run_demo(progress)
+    outcomes, timings = run_demo(None if as_json else render.progress)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "outcomes": [
-                        {
-                            "scenario": o.scenario.title,
-                            "order_id": o.scenario.detail["order_id"],
-                            "state": o.state,
-                            "expected": o.scenario.expected,
-                            "steps_completed": list(o.steps),
-                            "compensations_run": list(o.compensations),
-                            "duration_seconds": o.duration_seconds,
-                            "executions": o.executions,
-                        }
-                        for o in outcomes
-                    ],
-                    "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
-                }
-            )
-        )
+        render.emit_json(render.demo_json(outcomes, timings))
     else:
-        table = Table(title="Order fulfillment saga on the local cloud")
-        for column in ("order", "scenario", "final state", "steps done", "compensations run", "duration"):
-            table.add_column(column, no_wrap=column in ("order", "final state", "duration"))
-        for o in outcomes:
-            colour = "green" if o.as_expected else "red"
-            duration = f"{o.duration_seconds:.2f} s" if o.duration_seconds is not None else "—"
-            table.add_row(
-                o.scenario.detail["order_id"],
-                o.scenario.title,
-                f"[{colour}]{o.state}[/{colour}]",
-                _humanise(o.steps),
-                _humanise(o.compensations, " → "),
-                duration,
-            )
-        console.print(table)
-        console.print(
-            f"synthesis {timings['synthesize']:.1f} s · deploy {timings['deploy']:.1f} s · "
-            f"sagas {timings['sagas']:.1f} s · total {timings['total']:.1f} s"
-        )
+        render.demo_table(outcomes, timings)
     failed = [o for o in outcomes if not o.as_expected]
     if failed:
-        for o in failed:
-            typer.echo(
-                f"error: {o.scenario.detail['order_id']} ended {o.state}, expected {o.scenario.expected}", err=True
+        raise CliError(
+            "; ".join(
+                f"{o.scenario.detail['order_id']} ended {o.state}, expected {o.scenario.expected}" for o in failed
             )
+        )
+
+
+@local_app.command("up")
+@operation
+def local_up(
+    port: Annotated[int, typer.Option(help="Port to serve the AWS APIs on.")] = 4566,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    fault_injection: Annotated[bool, typer.Option(help="Synthesize with the fault injection switch on.")] = False,
+) -> None:
+    """Serve a local AWS endpoint with the stack deployed and demo data seeded, until Ctrl-C."""
+    from saga_cli.local import serve
+
+    render.progress("synthesizing, deploying and seeding the local cloud")
+
+    def ready(endpoint: str, outputs: dict[str, str]) -> None:
+        render.local_ready(endpoint, outputs)
+
+    serve(host, port, fault_injection=fault_injection, ready=ready)
+    render.progress("stopped")
+
+
+# --- orders and sagas -------------------------------------------------------------------
+
+
+def _line(text: str) -> dict[str, Any] | str:
+    medication, _, quantity = text.partition(":")
+    if not quantity:
+        return medication
+    if not quantity.isdigit():
+        raise typer.BadParameter(f"{text!r}: the quantity after ':' must be a whole number")
+    return {"medication_id": medication, "quantity": int(quantity)}
+
+
+@order_app.command("create")
+@operation
+def order_create(
+    patient_id: Annotated[str, typer.Option("--patient-id", help="The patient's id.")],
+    medication: Annotated[
+        list[str], typer.Option("--medication", "-m", help="MED or MED:QUANTITY; repeat for more lines.")
+    ],
+    order_id: Annotated[str | None, typer.Option("--order-id", help="Default: a new unique id.")] = None,
+    line1: Annotated[str | None, typer.Option(help="Shipping address line 1 (else: the address on file).")] = None,
+    city: Annotated[str | None, typer.Option()] = None,
+    postal_code: Annotated[str | None, typer.Option()] = None,
+    country: Annotated[str | None, typer.Option(help="Two-letter country code.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Put an OrderCreated event on the stack's bus."""
+    from infra import names
+
+    detail: dict[str, Any] = {
+        "order_id": order_id or f"order-{uuid.uuid4().hex[:12]}",
+        "patient_id": patient_id,
+        "medications": [_line(m) for m in medication],
+    }
+    address = {"line1": line1, "city": city, "postal_code": postal_code, "country": country}
+    if any(address.values()):
+        detail["shipping_address"] = address
+    response = _target.client("events").put_events(
+        Entries=[
+            {
+                "Source": names.ORDER_SOURCE,
+                "DetailType": names.ORDER_DETAIL_TYPE,
+                "Detail": json.dumps(detail),
+                "EventBusName": _target.output(names.OUTPUT_EVENT_BUS),
+            }
+        ]
+    )
+    if response.get("FailedEntryCount"):
+        raise CliError(f"PutEvents refused the order: {response['Entries'][0].get('ErrorMessage')}")
+    result = {"order_id": detail["order_id"], "event_id": response["Entries"][0]["EventId"]}
+    if as_json:
+        render.emit_json(result)
+    else:
+        render.console.print(f"sent [bold]{result['order_id']}[/bold] (event {result['event_id']})")
+
+
+@app.command()
+@operation
+def status(order_id: str, as_json: JsonFlag = False) -> None:
+    """One saga: its projection, its execution and the timeline of its events."""
+    from saga_cli import queries
+
+    found = queries.status(_target, order_id)
+    if as_json:
+        render.emit_json(render.status_json(found))
+    else:
+        render.status(found)
+
+
+@app.command("list")
+@operation
+def list_sagas(
+    state: Annotated[str, typer.Option(help="pending | completed | failed | compensation_failed | rejected")],
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Sagas in a state (the seed's monitoring queries)."""
+    from saga_cli import queries
+
+    if state not in queries.STATE_GROUPS:
+        raise typer.BadParameter(f"{state!r}: choose one of {', '.join(queries.STATE_GROUPS)}", param_hint="--state")
+    views = queries.sagas_in(_target, state, limit)
+    if as_json:
+        render.emit_json([render.view_json(v) for v in views])
+    else:
+        render.views(views, f"{state} sagas")
+
+
+@app.command()
+@operation
+def stats(as_json: JsonFlag = False) -> None:
+    """Counts by state and duration percentiles."""
+    from saga_cli import queries
+
+    figures = queries.stats(_target)
+    if as_json:
+        render.emit_json(figures)
+    else:
+        render.stats(figures)
+
+
+@app.command()
+@operation
+def history(order_id: str, as_json: JsonFlag = False) -> None:
+    """The saga's event stream, in order."""
+    from saga_cli import queries
+
+    events = queries.history(_target, order_id)
+    if as_json:
+        render.emit_json([e.model_dump(mode="json") for e in events])
+    else:
+        render.history(events)
+
+
+@app.command()
+@operation
+def replay(
+    apply: Annotated[bool, typer.Option(help="Write the rebuilt rows where they differ.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rebuild the projection from the event store and report the differences."""
+    from saga_cli import queries
+
+    report = queries.replay_projection(_target, apply)
+    if as_json:
+        render.emit_json(render.replay_json(report))
+    else:
+        render.replay(report)
+    if not report.identical and not apply:
+        raise typer.Exit(1)
+
+
+@inventory_app.command("show")
+@operation
+def inventory_show(as_json: JsonFlag = False) -> None:
+    """Stock per medication: available and reserved."""
+    from saga_cli import queries
+
+    stock = queries.stock(_target)
+    if as_json:
+        render.emit_json({m: {"available": a, "reserved": r} for m, (a, r) in stock.items()})
+    else:
+        render.stock(stock)
+
+
+@inventory_app.command("set")
+@operation
+def inventory_set(medication_id: str, quantity: Annotated[int, typer.Argument(min=0)]) -> None:
+    """Set a medication's available stock (what is reserved stays reserved)."""
+    from saga_cli import queries
+
+    queries.set_stock(_target, medication_id, quantity)
+    render.console.print(f"{medication_id}: available = {quantity}")
+
+
+@app.command()
+@operation
+def resume(
+    order_id: str,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the compensations to finish.")] = 120.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Retry the remaining compensations of a COMPENSATION_FAILED saga."""
+    from infra import names
+    from lambdas.domain.states import SagaState
+    from saga_cli import queries
+
+    view = queries.projection(_target).get(order_id)
+    if view is None:
+        raise NotFound(f"no saga for order {order_id}")
+    if view.state is not SagaState.COMPENSATION_FAILED:
+        raise CliError(f"{order_id} is {view.state.value}: only a COMPENSATION_FAILED saga can be resumed")
+    sfn = _target.client("stepfunctions")
+    name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
+    started = sfn.start_execution(
+        stateMachineArn=_target.output(names.OUTPUT_RESUME_STATE_MACHINE),
+        name=name,
+        input=json.dumps({"order_id": order_id, "error": {"Error": "ResumedByOperator"}}),
+    )
+    deadline = time.monotonic() + wait
+    execution = sfn.describe_execution(executionArn=started["executionArn"])
+    while execution["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        execution = sfn.describe_execution(executionArn=started["executionArn"])
+    after = queries.projection(_target).get(order_id)
+    result = {"order_id": order_id, "execution": name, "execution_status": execution["status"]}
+    result["state"] = after.state.value if after else None
+    if as_json:
+        render.emit_json(result)
+    else:
+        render.console.print(f"{order_id}: resumed as {name} → execution {execution['status']}, saga {result['state']}")
+    if result["state"] != SagaState.FAILED.value:
+        raise typer.Exit(1)
+
+
+@app.command()
+@operation
+def load(
+    orders: Annotated[int, typer.Option(min=1, help="How many orders.")] = 100,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Senders at once.")] = 8,
+    mix: Annotated[str, typer.Option(help="Weights per kind of order.")] = "",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every saga to end.")] = 300.0,
+    seed: Annotated[int, typer.Option(help="Seed of the order generator.")] = 0,
+    prepare_stock: Annotated[
+        bool, typer.Option(help="Stock the valid medications, empty the scarce one (as the mix predicts).")
+    ] = True,
+    report: Annotated[str | None, typer.Option(help="Also write the summary to this JSON file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send a mix of orders, wait until every saga ends, and compare with what the mix predicts."""
+    from saga_cli import load as loader
+
+    try:
+        weights = loader.parse_mix(mix or loader.DEFAULT_MIX)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--mix") from None
+    planned = loader.plan(orders, weights, run_id=uuid.uuid4().hex[:8], seed=seed)
+    if prepare_stock:
+        loader.prepare_stock(_target, orders)
+    with render.finishing_bar(len(planned), quiet=as_json) as advance:
+        result = loader.run_load(_target, planned, concurrency, timeout, on_finished=advance)
+    summary = result.report()
+    summary["mix"] = weights
+    summary["concurrency"] = concurrency
+    if report:
+        with open(report, "w") as file:
+            json.dump(summary, file, indent=2)
+    if as_json:
+        render.emit_json(summary)
+    else:
+        render.load_summary(summary)
+    if not result.as_predicted:
         raise typer.Exit(1)

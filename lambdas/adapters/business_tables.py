@@ -185,3 +185,25 @@ class DynamoDBShipments:
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
+
+
+# --- operator actions (the CLI and the local cloud's seeding), not used by the saga itself ---
+
+
+def set_available(client: Any, inventory_table: str, medication_id: str, available: int) -> None:
+    """Set a medication's available stock; what is reserved stays reserved."""
+    client.update_item(
+        TableName=inventory_table,
+        Key={"medication_id": {"S": medication_id}},
+        UpdateExpression="SET available = :available, reserved = if_not_exists(reserved, :zero)",
+        ExpressionAttributeValues={":available": {"N": str(available)}, ":zero": {"N": "0"}},
+    )
+
+
+def read_stock(client: Any, inventory_table: str) -> dict[str, tuple[int, int]]:
+    """medication id -> (available, reserved)."""
+    found = {}
+    for page in client.get_paginator("scan").paginate(TableName=inventory_table, ConsistentRead=True):
+        for item in page["Items"]:
+            found[item["medication_id"]["S"]] = (int(item["available"]["N"]), int(item["reserved"]["N"]))
+    return dict(sorted(found.items()))

@@ -41,6 +41,8 @@ class OrderFulfillmentSaga:
     failed_step: Step | None = None
     failure_reason: str | None = None
     step_in_flight: Step | None = None
+    resumed_by: str | None = None
+    """The execution that last resumed this saga, if any."""
     _pending: list[ev.DomainEvent] = field(default_factory=list, repr=False)
 
     # --- folding history ----------------------------------------------------------------
@@ -53,7 +55,7 @@ class OrderFulfillmentSaga:
             saga.version += 1
         return saga
 
-    def _apply(self, event: ev.DomainEvent) -> None:
+    def _apply(self, event: ev.DomainEvent) -> None:  # noqa: C901 - one branch per event type
         match event:
             case ev.OrderFulfillmentSagaStarted():
                 self.state = SagaState.STARTED
@@ -85,6 +87,8 @@ class OrderFulfillmentSaga:
                 self.compensations_done.append(Compensation(event.compensation))
             case ev.OrderFulfillmentSagaFailed():
                 self.failure_reason = event.reason
+            case ev.SagaResumed():
+                self.resumed_by = event.execution_name
             case _:
                 pass  # completed, cancelled, compensation failed, resumed: no state beyond the state change
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from lambdas import config
@@ -19,10 +19,21 @@ from lambdas.logic.faults import NO_FAULTS, FaultInjector
 from lambdas.logic.repository import SagaRepository
 
 
-def _fault_plan(parameter_name: str) -> Any:
-    from aws_lambda_powertools.utilities import parameters
+@cache
+def _fault_parameters() -> Any:
+    """One SSM provider per process, on the shared client: Powertools' default provider would
+    build its own boto3 session on first use, once per concurrent caller."""
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-    return parameters.get_parameter(parameter_name, transform="json", max_age=5)
+    return SSMProvider(boto3_client=client("ssm"))
+
+
+def _fault_plan(parameter_name: str) -> Any:
+    return _fault_parameters().get(parameter_name, transform="json", max_age=FAULT_PLAN_MAX_AGE_SECONDS)
+
+
+FAULT_PLAN_MAX_AGE_SECONDS = 5
+"""A changed fault plan takes effect within this long."""
 
 
 class LambdaServices:

@@ -168,3 +168,14 @@ def _reason(error: dict[str, Any] | None) -> str | None:
     if not error:
         return None
     return str(error.get("Error") or "") or None
+
+
+def resume(services: SagaServices, call: Invocation) -> dict[str, Any]:
+    """Record that an operator resumed a parked saga; name the first compensation still to run."""
+    saga = _load(services, call.order_id)
+    remaining = saga.remaining_compensations
+    execution = call.causation_id or "unknown"
+    if saga.resumed_by != execution:  # else a retried invocation of this resumption: recorded already
+        saga.record_resumed(execution_name=execution)
+        services.repository.save(saga, call.causation_id)
+    return {"next": (remaining[0] if remaining else Compensation.CANCEL_ORDER).value}

@@ -26,8 +26,10 @@ def _flatten(value: Any) -> str:
     raise ValueError(f"cannot flatten {value!r}")
 
 
-def state_machine_definition(template: Template) -> dict[str, Any]:
-    [machine] = resources(template, "AWS::StepFunctions::StateMachine").values()
+def state_machine_definition(template: Template, logical_prefix: str = "SagaStateMachine") -> dict[str, Any]:
+    [machine] = [
+        m for k, m in resources(template, "AWS::StepFunctions::StateMachine").items() if k.startswith(logical_prefix)
+    ]
     definition: dict[str, Any] = json.loads(_flatten(machine["Properties"]["DefinitionString"]))
     return definition
 

@@ -71,6 +71,7 @@ EXPECTED_ENVIRONMENT = {
     },
     "cancel_order": {"EVENT_STORE_TABLE": "EventStoreEvents"},
     "record_compensation_failure": {"EVENT_STORE_TABLE": "EventStoreEvents"},
+    "resume_saga": {"EVENT_STORE_TABLE": "EventStoreEvents"},
     "projector": {"EVENT_STORE_TABLE": "EventStoreEvents", "SAGA_TABLE": "EventStoreSagas"},
     "publisher": {"EVENT_BUS_NAME": "OrderEventsBus"},
 }

@@ -128,3 +128,19 @@ def test_each_task_invokes_its_own_function_with_ids_only(template: dict[str, An
         assert parameters["attempt.$"] == "$$.State.RetryCount"
         assert not {"patient_id", "medications", "shipping_address"} & set(parameters)
         assert state["TimeoutSeconds"] == 60
+
+
+def test_the_resume_machine_records_the_resumption_then_enters_the_same_chain(template: dict[str, Any]) -> None:
+    resume = state_machine_definition(template, "SagaResumeStateMachine")
+    states = resume["States"]
+    assert resume["StartAt"] == "Resume Saga"
+    assert states["Resume Saga"]["Next"] == "Next Compensation"
+    choice = states["Next Compensation"]
+    assert {c["StringEquals"]: c["Next"] for c in choice["Choices"]} == {
+        "release_inventory": "Release Inventory",
+        "cancel_prescription": "Cancel Prescription",
+    }
+    assert choice["Default"] == "Cancel Order"
+    assert states["Release Inventory"]["Next"] == "Cancel Prescription"
+    assert states["Cancel Prescription"]["Next"] == "Cancel Order"
+    assert _catch(states["Cancel Order"], "States.ALL") == "Record Compensation Failure"

@@ -112,3 +112,121 @@ def test_an_unsupported_resource_type_stops_the_deployment_by_name() -> None:
 def test_knowingly_skipped_types_are_reported_not_refused() -> None:
     template = {"Resources": {"Policy": {"Type": "AWS::SQS::QueuePolicy"}, "Alarm": {"Type": "AWS::CloudWatch::Alarm"}}}
     assert check_resource_types(template) == [("Policy", "AWS::SQS::QueuePolicy"), ("Alarm", "AWS::CloudWatch::Alarm")]
+
+
+def test_moto_still_builds_a_client_per_task_and_the_patch_reuses_one() -> None:
+    assert "return boto3.client(" in inspect.getsource(patches.ORIGINALS["boto_client_for"])
+    patches.apply_patches()
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    first = lambda_eval_utils.boto_client_for("us-east-1", "lambda")  # type: ignore[attr-defined]
+    assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is first  # type: ignore[attr-defined]
+
+
+def test_moto_still_locks_every_backend_lookup_and_the_patch_skips_it_once_created() -> None:
+    original = inspect.getsource(patches.ORIGINALS["BackendDict._create_account_specific_backend"])
+    assert "with backend_lock:" in original
+    patches.apply_patches()
+    with mock_aws():
+        boto3.client("sqs", region_name="us-east-1").list_queues()
+        from moto.sqs.models import sqs_backends
+
+        assert dict.__contains__(sqs_backends, "123456789012")
+        assert sqs_backends["123456789012"]["us-east-1"] is not None
+
+
+def test_moto_dynamodb_transactions_still_copy_whole_tables_and_the_patch_checks_then_writes(aws: None) -> None:
+    from localcloud import moto_dynamodb
+
+    assert "copy.deepcopy(" in inspect.getsource(moto_dynamodb.ORIGINAL_TRANSACT_WRITE_ITEMS)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "taken"}})
+    new_only = "attribute_not_exists(pk)"
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException) as cancelled:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "fresh"}}, "ConditionExpression": new_only}},
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "taken"}}, "ConditionExpression": new_only}},
+            ]
+        )
+    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed"]
+    assert [i["pk"]["S"] for i in dynamodb.scan(TableName="t")["Items"]] == ["taken"], "nothing written"
+    from moto.dynamodb.models import dynamodb_backends
+
+    shard = dynamodb_backends["123456789012"]["us-east-1"].get_table("t").stream_shard
+    assert [r.record["dynamodb"]["Keys"]["pk"]["S"] for r in shard.items] == ["taken"], "no stream record of it"
+
+
+def test_concurrent_conditional_puts_let_exactly_one_win(aws: None) -> None:
+    import threading
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    wins: list[int] = []
+
+    def put(n: int) -> None:
+        try:
+            dynamodb.put_item(
+                TableName="t",
+                Item={"pk": {"S": "one"}, "n": {"N": str(n)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            wins.append(n)
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            pass
+
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(wins) == 1
+
+
+def test_the_fast_dynamodb_serializer_answers_as_moto_does(aws: None) -> None:
+    from localcloud import moto_dynamodb
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {
+        "pk": {"S": "a"},
+        "n": {"N": "1.50"},
+        "b": {"B": b"\x00\x01"},
+        "l": {"L": [{"S": "x"}, {"NULL": True}, {"BOOL": False}]},
+        "m": {"M": {"k": {"SS": ["p", "q"]}}},
+    }
+    dynamodb.put_item(TableName="t", Item=item)
+    fast = dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
+    fast_query = dynamodb.query(
+        TableName="t", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
+    )
+    moto_dynamodb.DynamoHandler.serialized = moto_dynamodb.ORIGINAL_SERIALIZED  # type: ignore[method-assign]
+    try:
+        slow = dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
+        slow_query = dynamodb.query(
+            TableName="t", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
+        )
+    finally:
+        moto_dynamodb.apply()
+    assert fast == slow == item
+    for answer in (fast_query, slow_query):
+        answer.pop("ResponseMetadata")
+    assert fast_query == slow_query

@@ -224,3 +224,28 @@ def test_a_refused_step_has_nothing_to_undo_but_a_crashed_one_is_undone(services
     saga_steps.create_prescription(services, crashed)
     # Then Release Inventory is part of what remains
     assert services.repository.load("o-2").remaining_compensations[0] is Compensation.RELEASE_INVENTORY
+
+
+def test_resuming_a_parked_saga_names_the_next_compensation_once(services: FakeServices) -> None:
+    # Given a saga parked while releasing its inventory
+    call = start(services)
+    saga_steps.create_prescription(services, call)
+    saga_steps.reserve_inventory(services, call)
+    saga_steps.record_compensation_failure(services, Invocation("o-1", error={"Error": "Boom"}))
+    # When an operator resumes it (and the resume task is retried)
+    resumed = Invocation("o-1", causation_id="arn:execution:o-1-resume-1")
+    assert saga_steps.resume(services, resumed) == {"next": "release_inventory"}
+    assert saga_steps.resume(services, resumed) == {"next": "release_inventory"}
+    # Then it is compensating again, resumed once
+    assert state(services) is SagaState.COMPENSATING
+    assert types(services).count(ev.SagaResumed.TYPE_KEY) == 1
+    for compensation in services.repository.load("o-1").remaining_compensations:
+        saga_steps.compensate(services, call, compensation=compensation)
+    assert state(services) is SagaState.FAILED
+    assert services.inventory.available == {"med-1": 10, "med-2": 10}
+
+
+def test_only_a_parked_saga_can_be_resumed_by_an_operator(services: FakeServices) -> None:
+    call = start(services)
+    with pytest.raises(IllegalTransition):
+        saga_steps.resume(services, Invocation(call.order_id, causation_id="x"))

@@ -1,0 +1,157 @@
+"""DynamoDB as atomic as the real one, for a local cloud whose Lambdas run concurrently.
+
+moto's DynamoDB is not thread-safe: two conditional puts can both pass their condition,
+and TransactWriteItems deep-copies every table it touches (cost growing with the table)
+and, on cancellation, swaps the copy back in, dropping concurrent writes and leaving
+stream records of writes that were rolled back. Here every DynamoDB call holds one lock,
+and a transaction checks all its conditions before it writes anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from decimal import Decimal
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
+
+LOCK = threading.RLock()
+
+ORIGINAL_CALL_ACTION = DynamoHandler.call_action
+ORIGINAL_SERIALIZED = DynamoHandler.serialized
+ORIGINAL_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
+
+DATA_PLANE = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "TransactGetItems",
+    }
+)
+"""Operations whose results are already DynamoDB's wire form (AttributeValue maps)."""
+
+
+def _atomic_call_action(self: DynamoHandler) -> Any:
+    with LOCK:
+        return ORIGINAL_CALL_ACTION(self)
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _fast_serialized(self: DynamoHandler, action_result: ActionResult) -> Any:
+    """JSON-encode a data-plane result directly.
+
+    moto's generic serializer walks botocore's shapes attribute by attribute, which costs
+    milliseconds per item and dominated the local cloud's CPU; for these operations the
+    result is already in wire form, so plain JSON is the same response
+    (tests/localcloud/test_patches.py compares the two).
+    """
+    result = action_result.result
+    if self._get_action() not in DATA_PLANE or isinstance(result, Exception):
+        return ORIGINAL_SERIALIZED(self, action_result)
+    body = json.dumps(result, default=_wire, separators=(",", ":"))
+    return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+
+def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _check(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> tuple[Any, ...]:
+    """(None, None, None) if the operation's condition holds, else its cancellation reason."""
+    condition = op.get("ConditionExpression")
+    if condition is None:
+        return (None, None, None)
+    current = backend.get_item(op["TableName"], key)
+    expression = get_filter_expression(
+        condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    )
+    if expression.expr(current):
+        return (None, None, None)
+    old = (
+        current.to_json()["Attributes"]
+        if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+        else None
+    )
+    return ("ConditionalCheckFailed", ConditionalCheckFailed().message, old)
+
+
+def _write(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
+    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        backend.put_item(
+            op["TableName"], op["Item"], expression_attribute_names=names, expression_attribute_values=values
+        )
+    elif op_type == "Delete":
+        backend.delete_item(op["TableName"], key, expression_attribute_names=names, expression_attribute_values=values)
+    elif op_type == "Update":
+        backend.update_item(
+            op["TableName"],
+            key,
+            update_expression=op["UpdateExpression"],
+            expression_attribute_names=names or {},
+            expression_attribute_values=values or {},
+        )
+
+
+def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """All or nothing: every condition is checked first; if any fails, nothing is written."""
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    with LOCK:
+        operations = []
+        seen: set[tuple[str, str]] = set()
+        for item in transact_items:
+            if len(item) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            key = _key_of(self, op_type, op)
+            target = (str(op["TableName"]), str(dict(sorted(key.items()))))
+            if target in seen:
+                raise MultipleTransactionsException()
+            seen.add(target)
+            operations.append((op_type, op, key))
+        reasons = [_check(self, op_type, op, key) for op_type, op, key in operations]
+        if any(code is not None for code, _, _ in reasons):
+            raise TransactionCanceledException(reasons)
+        for op_type, op, key in operations:
+            _write(self, op_type, op, key)
+
+
+def apply() -> None:
+    DynamoHandler.call_action = _atomic_call_action  # type: ignore[method-assign]
+    DynamoHandler.serialized = _fast_serialized  # type: ignore[method-assign,assignment]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

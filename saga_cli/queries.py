@@ -1,0 +1,137 @@
+"""What the read commands ask of a stack: sagas, their executions and histories, stock, replay."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from infra import names
+from lambdas.adapters.business_tables import read_stock, set_available
+from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
+from lambdas.adapters.dynamodb_projection import DynamoDBProjection
+from lambdas.domain.events import StoredEvent
+from lambdas.domain.projection import SagaView
+from lambdas.domain.states import PENDING_STATES, SagaState
+from lambdas.logic.project import replay
+from lambdas.logic.repository import stream_id_for
+from saga_cli.target import NotFound, Target
+
+STATE_GROUPS: dict[str, frozenset[SagaState]] = {
+    "pending": PENDING_STATES | {SagaState.COMPENSATING},
+    "completed": frozenset({SagaState.COMPLETED}),
+    "failed": frozenset({SagaState.FAILED}),
+    "compensation_failed": frozenset({SagaState.COMPENSATION_FAILED}),
+    "rejected": frozenset({SagaState.REJECTED}),
+}
+
+
+def event_store(target: Target) -> DynamoDBEventStore:
+    return DynamoDBEventStore(target.client("dynamodb"), target.output(names.OUTPUT_EVENT_STORE_TABLE))
+
+
+def projection(target: Target) -> DynamoDBProjection:
+    return DynamoDBProjection(target.client("dynamodb"), target.output(names.OUTPUT_SAGA_TABLE))
+
+
+def history(target: Target, order_id: str) -> list[StoredEvent]:
+    events = event_store(target).read(stream_id_for(order_id))
+    if not events:
+        raise NotFound(f"no saga for order {order_id}")
+    return events
+
+
+def execution(target: Target, order_id: str) -> dict[str, Any] | None:
+    machine = target.output(names.OUTPUT_STATE_MACHINE)
+    arn = machine.replace(":stateMachine:", ":execution:") + f":{order_id}"
+    try:
+        found: dict[str, Any] = target.client("stepfunctions").describe_execution(executionArn=arn)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return None
+        raise
+    return found
+
+
+@dataclass(frozen=True)
+class Status:
+    view: SagaView | None
+    execution: dict[str, Any] | None
+    events: list[StoredEvent]
+
+
+def status(target: Target, order_id: str) -> Status:
+    return Status(projection(target).get(order_id), execution(target, order_id), history(target, order_id))
+
+
+def sagas_in(target: Target, group: str, limit: int | None = None) -> list[SagaView]:
+    found: list[SagaView] = []
+    for state in sorted(STATE_GROUPS[group]):
+        found.extend(projection(target).by_state(state.value, limit=limit))
+    found.sort(key=lambda v: v.updated_at, reverse=True)
+    return found[:limit] if limit else found
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+def stats(target: Target) -> dict[str, Any]:
+    views = list(projection(target).all())
+    counts = Counter(v.state.value for v in views)
+    durations = sorted(
+        v.duration_seconds for v in views if v.duration_seconds is not None and v.state is not SagaState.REJECTED
+    )
+    return {
+        "total": len(views),
+        "by_state": {state.value: counts.get(state.value, 0) for state in SagaState},
+        "duration_seconds": {
+            "count": len(durations),
+            "p50": percentile(durations, 50),
+            "p95": percentile(durations, 95),
+            "p99": percentile(durations, 99),
+            "max": durations[-1] if durations else None,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    rebuilt: int
+    missing: list[str]
+    """In the event store but not in the projection."""
+    extra: list[str]
+    """In the projection without any events."""
+    different: list[str]
+    applied: bool
+
+    @property
+    def identical(self) -> bool:
+        return not (self.missing or self.extra or self.different)
+
+
+def replay_projection(target: Target, apply: bool) -> ReplayReport:
+    rebuilt = replay(event_store(target).iter_all())
+    live = {v.order_id: v for v in projection(target).all()}
+    missing = sorted(set(rebuilt) - set(live))
+    extra = sorted(set(live) - set(rebuilt))
+    different = sorted(k for k in set(rebuilt) & set(live) if rebuilt[k] != live[k])
+    if apply:
+        for order_id in [*missing, *different]:
+            projection(target).replace(rebuilt[order_id])
+    return ReplayReport(len(rebuilt), missing, extra, different, applied=apply)
+
+
+def stock(target: Target) -> dict[str, tuple[int, int]]:
+    return read_stock(target.client("dynamodb"), target.output(names.OUTPUT_INVENTORY_TABLE))
+
+
+def set_stock(target: Target, medication_id: str, quantity: int) -> None:
+    set_available(target.client("dynamodb"), target.output(names.OUTPUT_INVENTORY_TABLE), medication_id, quantity)

@@ -1,0 +1,272 @@
+"""How the CLI shows things: rich tables for people, plain JSON for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lambdas.domain.events import StoredEvent
+from lambdas.domain.projection import SagaView
+
+if TYPE_CHECKING:
+    from saga_cli.demo import Outcome
+    from saga_cli.queries import ReplayReport, Status
+
+# Tables are read in terminals and in CI logs alike: never narrower than they need.
+console = Console(width=None if Console().is_terminal else 160)
+errors = Console(stderr=True)
+
+STATE_COLOURS = {
+    "COMPLETED": "green",
+    "FAILED": "yellow",
+    "REJECTED": "magenta",
+    "COMPENSATION_FAILED": "red",
+    "COMPENSATING": "cyan",
+}
+
+
+def _state(state: str) -> str:
+    colour = STATE_COLOURS.get(state, "blue")
+    return f"[{colour}]{state}[/{colour}]"
+
+
+def _names(names: tuple[str, ...] | list[str], separator: str = ", ") -> str:
+    return separator.join(n.replace("_", " ") for n in names) or "—"
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=str) + "\n")
+
+
+def progress(message: str) -> None:
+    errors.print(f"[dim]… {message}[/dim]")
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def demo_json(outcomes: list[Outcome], timings: dict[str, float]) -> dict[str, Any]:
+    return {
+        "outcomes": [
+            {
+                "scenario": o.scenario.title,
+                "order_id": o.scenario.detail["order_id"],
+                "state": o.state,
+                "expected": o.scenario.expected,
+                "steps_completed": list(o.steps),
+                "compensations_run": list(o.compensations),
+                "duration_seconds": o.duration_seconds,
+                "executions": o.executions,
+            }
+            for o in outcomes
+        ],
+        "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
+    }
+
+
+def demo_table(outcomes: list[Outcome], timings: dict[str, float]) -> None:
+    table = Table(title="Order fulfillment saga on the local cloud")
+    for column in ("order", "scenario", "final state", "steps done", "compensations run", "duration"):
+        table.add_column(column, no_wrap=column in ("order", "final state", "duration"))
+    for o in outcomes:
+        state = _state(o.state) if o.as_expected else f"[bold red]{o.state} (expected {o.scenario.expected})[/]"
+        table.add_row(
+            o.scenario.detail["order_id"],
+            o.scenario.title,
+            state,
+            _names(o.steps),
+            _names(o.compensations, " → "),
+            _seconds(o.duration_seconds),
+        )
+    console.print(table)
+    console.print(
+        f"synthesis {timings['synthesize']:.1f} s · deploy {timings['deploy']:.1f} s · "
+        f"sagas {timings['sagas']:.1f} s · total {timings['total']:.1f} s"
+    )
+
+
+# --- local up -----------------------------------------------------------------------------
+
+
+def local_ready(endpoint: str, outputs: dict[str, str]) -> None:
+    table = Table(title="Stack outputs", show_header=False)
+    for key, value in outputs.items():
+        table.add_row(key, value)
+    console.print(table)
+    console.print(f"[bold green]local cloud ready[/] at [bold]{endpoint}[/] (region us-east-1) — Ctrl-C to stop")
+    console.print(f"  saga --endpoint-url {endpoint} order create --patient-id p-1 -m med-1 -m med-2:2")
+    console.print(f"  saga --endpoint-url {endpoint} list --state completed")
+    console.file.flush()
+
+
+# --- sagas --------------------------------------------------------------------------------
+
+
+def view_json(view: SagaView) -> dict[str, Any]:
+    return view.model_dump(mode="json")
+
+
+def status_json(found: Status) -> dict[str, Any]:
+    execution = found.execution
+    return {
+        "saga": view_json(found.view) if found.view else None,
+        "execution": None
+        if execution is None
+        else {
+            "name": execution["name"],
+            "status": execution["status"],
+            "started_at": execution["startDate"],
+            "stopped_at": execution.get("stopDate"),
+        },
+        "timeline": [_timeline_entry(e) for e in found.events],
+    }
+
+
+def _timeline_entry(event: StoredEvent) -> dict[str, Any]:
+    return {"at": event.occurred_at.isoformat(), "version": event.version, "type": event.type, "note": _note(event)}
+
+
+def _note(event: StoredEvent) -> str:
+    """What an event says, in a few words, without patient data."""
+    payload = event.payload
+    if "to_state" in payload:
+        return f"{payload.get('from_state') or '—'} → {payload['to_state']}"
+    for key in ("reason", "compensation", "prescription_id", "reservation_id", "shipment_id", "error"):
+        if payload.get(key):
+            return str(payload[key])
+    if "reasons" in payload:
+        return "; ".join(payload["reasons"])
+    return ""
+
+
+def status(found: Status) -> None:
+    view = found.view
+    if view is not None:
+        console.print(f"[bold]{view.order_id}[/]  {_state(view.state.value)}  {_seconds(view.duration_seconds)}")
+        console.print(f"  steps done: {_names(view.steps_completed)}")
+        console.print(f"  compensations run: {_names(view.compensations_run, ' → ')}")
+        if view.failure_reason:
+            console.print(f"  reason: {view.failure_reason}")
+    else:
+        console.print("[yellow]not in the projection yet[/]")
+    if found.execution:
+        console.print(f"  execution: {found.execution['name']} {found.execution['status']}")
+    else:
+        console.print("  execution: none")
+    history(found.events, title="timeline")
+
+
+def history(events: list[StoredEvent], title: str = "event stream") -> None:
+    table = Table(title=title)
+    for column in ("#", "at", "type", "note"):
+        table.add_column(column)
+    for event in events:
+        table.add_row(str(event.version), event.occurred_at.strftime("%H:%M:%S.%f")[:-3], event.type, _note(event))
+    console.print(table)
+
+
+def views(found: list[SagaView], title: str) -> None:
+    table = Table(title=f"{title} ({len(found)})")
+    for column in ("order", "state", "updated", "duration", "steps done", "compensations", "reason"):
+        table.add_column(column)
+    for view in found:
+        table.add_row(
+            view.order_id,
+            _state(view.state.value),
+            view.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            _seconds(view.duration_seconds),
+            str(len(view.steps_completed)),
+            _names(view.compensations_run, " → "),
+            view.failure_reason or "",
+        )
+    console.print(table)
+
+
+def stats(figures: dict[str, Any]) -> None:
+    table = Table(title=f"sagas by state ({figures['total']})")
+    table.add_column("state")
+    table.add_column("count", justify="right")
+    for state, count in figures["by_state"].items():
+        table.add_row(_state(state), str(count))
+    console.print(table)
+    durations = figures["duration_seconds"]
+    console.print(
+        f"duration of {durations['count']} finished sagas: p50 {_seconds(durations['p50'])} · "
+        f"p95 {_seconds(durations['p95'])} · p99 {_seconds(durations['p99'])}"
+    )
+
+
+def replay_json(report: ReplayReport) -> dict[str, Any]:
+    return {
+        "rebuilt": report.rebuilt,
+        "identical": report.identical,
+        "missing": report.missing,
+        "extra": report.extra,
+        "different": report.different,
+        "applied": report.applied,
+    }
+
+
+def replay(report: ReplayReport) -> None:
+    if report.identical:
+        console.print(f"[green]projection identical[/] to a replay of the event store ({report.rebuilt} sagas)")
+        return
+    console.print(f"[yellow]projection differs[/] from a replay of {report.rebuilt} sagas:")
+    for label, ids in (("missing", report.missing), ("extra", report.extra), ("different", report.different)):
+        if ids:
+            console.print(f"  {label}: {', '.join(ids[:20])}{' …' if len(ids) > 20 else ''}")
+    console.print("  rewritten from the event store" if report.applied else "  run with --apply to rewrite them")
+
+
+def stock(found: dict[str, tuple[int, int]]) -> None:
+    table = Table(title="stock")
+    for column in ("medication", "available", "reserved"):
+        table.add_column(column, justify="left" if column == "medication" else "right")
+    for medication, (available, reserved) in found.items():
+        table.add_row(medication, str(available), str(reserved))
+    console.print(table)
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def finishing_bar(total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
+    if quiet:
+        yield lambda n: None
+        return
+    with Progress(
+        TextColumn("sagas finished"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors
+    ) as bar:
+        task = bar.add_task("sagas", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def load_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"load: {summary['orders']} orders")
+    for column in ("final state", "count", "predicted"):
+        table.add_column(column, justify="left" if column == "final state" else "right")
+    states = sorted(set(summary["final_states"]) | set(summary["predicted_states"]))
+    for state in states:
+        got, want = summary["final_states"].get(state, 0), summary["predicted_states"].get(state, 0)
+        mark = "" if got == want else " [red]✗[/]"
+        table.add_row(_state(state), f"{got}{mark}", str(want))
+    console.print(table)
+    latency = summary["latency_seconds"]
+    console.print(
+        f"throughput {summary['throughput_sagas_per_second']} sagas/s · wall {summary['wall_seconds']} s · "
+        f"latency p50 {_seconds(latency['p50'])} · p95 {_seconds(latency['p95'])} · p99 {_seconds(latency['p99'])}"
+    )
+    if summary["unfinished"]:
+        console.print(f"[red]{len(summary['unfinished'])} sagas unfinished[/]")

@@ -1,0 +1,130 @@
+"""The saga CLI through Typer's runner, against the local cloud (moto's mock is active in-process)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from localcloud.cloud import LocalCloud
+from saga_cli.main import app
+from tests.e2e.helpers import order
+
+runner = CliRunner()
+
+
+def saga(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def saga_json(*args: str) -> Any:
+    result = saga(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_order_create_then_status_shows_projection_execution_and_timeline(cloud: LocalCloud) -> None:
+    sent = saga_json("order", "create", "--order-id", "c-1", "--patient-id", "p-1", "-m", "med-1", "-m", "med-2:2")
+    assert sent["order_id"] == "c-1"
+    cloud.wait_for_sagas(["c-1"])
+    found = saga_json("status", "c-1")
+    assert found["saga"]["state"] == "COMPLETED"
+    assert found["execution"]["status"] == "SUCCEEDED"
+    assert [t["type"] for t in found["timeline"]][-1] == "order_fulfillment_saga.completed"
+    assert all(t["at"] for t in found["timeline"])
+    plain = saga("status", "c-1")
+    assert plain.exit_code == 0
+    assert "COMPLETED" in plain.stdout
+    assert "p-1" not in plain.stdout, "the timeline shows no patient data"
+
+
+def test_list_stats_history_and_inventory(cloud: LocalCloud) -> None:
+    cloud.put_order(order("c-ok", "med-1"))
+    cloud.put_order(order("c-fail", "med-scarce"))
+    cloud.put_order({"order_id": "c-bad"})
+    cloud.wait_for_sagas(["c-ok", "c-fail", "c-bad"])
+    assert [v["order_id"] for v in saga_json("list", "--state", "completed")] == ["c-ok"]
+    assert [v["order_id"] for v in saga_json("list", "--state", "failed")] == ["c-fail"]
+    assert [v["order_id"] for v in saga_json("list", "--state", "rejected")] == ["c-bad"]
+    assert saga_json("list", "--state", "pending") == []
+    figures = saga_json("stats")
+    assert figures["total"] == 3
+    assert figures["by_state"]["COMPLETED"] == 1
+    assert figures["by_state"]["FAILED"] == 1
+    assert figures["duration_seconds"]["count"] == 2
+    assert figures["duration_seconds"]["p50"] is not None
+    assert [e["version"] for e in saga_json("history", "c-ok")] == list(range(1, 10))
+    assert saga("inventory", "set", "med-4", "42").exit_code == 0
+    assert saga_json("inventory", "show")["med-4"] == {"available": 42, "reserved": 0}
+
+
+def test_replay_reports_identical_then_finds_and_repairs_a_difference(cloud: LocalCloud) -> None:
+    cloud.put_order(order("c-r", "med-1"))
+    cloud.wait_for_sagas(["c-r"])
+    assert saga_json("replay")["identical"] is True
+    cloud.client("dynamodb").update_item(
+        TableName=cloud.outputs["SagaTableName"],
+        Key={"order_id": {"S": "c-r"}},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={":s": {"S": "FAILED"}},
+    )
+    drifted = saga("replay", "--json")
+    assert drifted.exit_code == 1
+    assert json.loads(drifted.stdout)["different"] == ["c-r"]
+    assert saga_json("replay", "--apply")["applied"] is True
+    assert saga_json("replay")["identical"] is True
+
+
+def test_resume_runs_the_remaining_compensations_of_a_parked_saga(cloud: LocalCloud) -> None:
+    cloud.set_faults({"release_inventory": {"permanent": 1.0}})
+    before = saga_json("inventory", "show")["med-3"]
+    cloud.put_order(
+        order("c-park", "med-3", shipping_address={"line1": "x", "city": "y", "postal_code": "1", "country": "US"})
+    )
+    assert cloud.wait_for_sagas(["c-park"]) == {"c-park": "COMPENSATION_FAILED"}
+    refused = saga("resume", "c-park")  # the fault is still there: parked again
+    assert refused.exit_code == 1
+    assert cloud.wait_for_sagas(["c-park"]) == {"c-park": "COMPENSATION_FAILED"}
+    cloud.set_faults({})
+    resumed = saga_json("resume", "c-park")
+    assert resumed["execution_status"] == "FAILED"
+    assert resumed["state"] == "FAILED"
+    cloud.wait_for_sagas(["c-park"])
+    assert saga_json("inventory", "show")["med-3"] == before
+    timeline = [t["type"] for t in saga_json("status", "c-park")["timeline"]]
+    assert timeline.count("order_fulfillment_saga.resumed") == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("status", "nobody"), 1, "no saga for order nobody"),
+        (("resume", "nobody"), 1, "no saga for order nobody"),
+        (("list", "--state", "weird"), 2, "choose one of"),
+        (("--stack", "Elsewhere", "stats"), 1, "stack Elsewhere not found"),
+        (("order", "create", "--patient-id", "p", "-m", "med-1:two"), 2, "whole number"),
+    ],
+)
+def test_errors_are_one_clear_line_with_the_right_exit_code(
+    cloud: LocalCloud, args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = saga(*args)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_load_sends_a_mix_and_reports_against_the_prediction(cloud: LocalCloud, tmp_path: Any) -> None:
+    report_file = tmp_path / "load.json"
+    mix = "valid=4,no-stock=1,unknown-med=1,undeliverable=1,duplicate=2,invalid=1"
+    result = saga("load", "--orders", "20", "--concurrency", "4", "--mix", mix, "--report", str(report_file), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["as_predicted"] is True
+    assert summary["final_states"] == summary["predicted_states"] == {"COMPLETED": 12, "FAILED": 6, "REJECTED": 2}
+    assert summary["latency_seconds"]["p50"] is not None
+    assert summary["throughput_sagas_per_second"] > 0
+    assert json.loads(report_file.read_text())["orders"] == 20

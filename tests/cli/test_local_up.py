@@ -1,0 +1,140 @@
+"""`saga local up` as a user runs it: a process serving an endpoint that boto3, the AWS CLI and saga use."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def endpoint(assembly: object) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(BIN / "saga"), "local", "up", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    assert server.stdout is not None
+    for line in server.stdout:
+        if "local cloud ready" in line:
+            break
+        assert time.monotonic() < deadline, "saga local up did not become ready"
+    else:
+        pytest.fail(f"saga local up exited early: {server.stderr.read() if server.stderr else ''}")
+    try:
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def _env(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def _saga(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "saga"), *args], env=_env(url), capture_output=True, text=True, timeout=60)
+
+
+def _wait_terminal(url: str, order_id: str) -> dict[str, object]:
+    for _ in range(200):
+        done = _saga(url, "status", order_id, "--json")
+        if done.returncode == 0:
+            status = json.loads(done.stdout)
+            if status["saga"] and status["saga"]["state"] in {"COMPLETED", "FAILED", "REJECTED"}:
+                return dict(status)
+        time.sleep(0.1)
+    raise AssertionError(f"{order_id} did not finish")
+
+
+def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
+    endpoint: tuple[str, subprocess.Popen[str]],
+) -> None:
+    url, server = endpoint
+    # boto3 finds the stack and sends an order
+    cloudformation = boto3.client(
+        "cloudformation",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cloudformation.describe_stacks(StackName="OrderFulfillment")["Stacks"][0]["Outputs"]
+    }
+    detail = {"order_id": "boto-1", "patient_id": "p-1", "medications": ["med-1"]}
+    events = boto3.client(
+        "events",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    events.put_events(
+        Entries=[
+            {
+                "Source": "pharmacy.orders",
+                "DetailType": "OrderCreated",
+                "Detail": json.dumps(detail),
+                "EventBusName": outputs["EventBusName"],
+            }
+        ]
+    )
+    # the AWS CLI sends another, as the README shows
+    entries = json.dumps(
+        [
+            {
+                "Source": "pharmacy.orders",
+                "DetailType": "OrderCreated",
+                "EventBusName": outputs["EventBusName"],
+                "Detail": json.dumps({"order_id": "cli-1", "patient_id": "p-2", "medications": ["med-scarce"]}),
+            }
+        ]
+    )
+    sent = subprocess.run(
+        [str(BIN / "aws"), "events", "put-events", "--entries", entries],
+        env=_env(url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["FailedEntryCount"] == 0
+    # saga watches both
+    assert _wait_terminal(url, "boto-1")["saga"]["state"] == "COMPLETED"  # type: ignore[index]
+    assert _wait_terminal(url, "cli-1")["saga"]["state"] == "FAILED"  # type: ignore[index]
+    listed = _saga(url, "list", "--state", "completed", "--json")
+    assert [v["order_id"] for v in json.loads(listed.stdout)] == ["boto-1"]
+    replayed = _saga(url, "replay", "--json")
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["identical"] is True
+    # and it stops cleanly on SIGTERM
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=30) == 0
