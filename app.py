@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
 
 from infra import names
 from infra.stack import OrderFulfillmentStack
@@ -21,6 +22,11 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         production=production,
         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
         description="Order fulfillment saga for pharmacies (Step Functions, EventBridge, DynamoDB)",
+    )
+    # Every synth is checked; an unacknowledged finding fails it (acknowledgements: infra/nag.py).
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True),
+        HIPAASecurityChecks(app, verbose=True, write_suppressions_to_cloud_formation=True),
     )
     return app
 

@@ -24,7 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra import names
+from infra import nag, names
 from lambdas.domain import errors
 from lambdas.domain.states import Compensation, Step
 
@@ -167,6 +167,7 @@ class SagaWorkflow(Construct):
         self, scope: Construct, construct_id: str, functions: Mapping[str, lambda_.IFunction], key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
+        self._functions = functions
         build = _Builder(self, functions)
 
         # Compensations first: the steps' Catch clauses point into them.
@@ -215,7 +216,7 @@ class SagaWorkflow(Construct):
             encryption_key=key,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        return sfn.StateMachine(
+        machine = sfn.StateMachine(
             self,
             construct_id,
             state_machine_type=sfn.StateMachineType.STANDARD,
@@ -225,3 +226,9 @@ class SagaWorkflow(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
         )
+        nag.acknowledge(machine, "AwsSolutions-SF1", nag.STEP_FUNCTIONS_LOG_LEVEL)
+        nag.acknowledge(machine.role, nag.wildcard_finding(), nag.WILDCARD_RESOURCES)
+        nag.acknowledge(machine.role, "HIPAA.Security-IAMNoInlinePolicy", nag.STATE_MACHINE_GRANTS)
+        for function in self._functions.values():
+            nag.acknowledge(machine.role, nag.wildcard_finding(function), nag.FUNCTION_VERSIONS)
+        return machine

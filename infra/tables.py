@@ -11,6 +11,7 @@ from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from infra import nag
 from lambdas.adapters.dynamodb_projection import STATE_INDEX
 
 
@@ -22,7 +23,7 @@ def _table(
     sort: ddb.Attribute | None = None,
     stream: ddb.StreamViewType | None = None,
 ) -> ddb.Table:
-    return ddb.Table(
+    table = ddb.Table(
         scope,
         construct_id,
         partition_key=ddb.Attribute(name=partition, type=ddb.AttributeType.STRING),
@@ -34,6 +35,8 @@ def _table(
         stream=stream,
         removal_policy=RemovalPolicy.RETAIN,
     )
+    nag.acknowledge(table, "HIPAA.Security-DynamoDBInBackupPlan", nag.BACKUP_BY_PITR)
+    return table
 
 
 class EventStore(Construct):
