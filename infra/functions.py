@@ -67,10 +67,11 @@ class Functions(Construct):
             *names.COMPENSATION_FUNCTIONS,
             names.RECORD_COMPENSATION_FAILURE,
             names.RESUME_SAGA,
+            names.RECORD_EXECUTION_OUTCOME,
         )
         for name in saga_writers:
             self._uses_event_store(name, event_store, append=True)
-            if fault_parameter is not None and name not in (names.RECORD_COMPENSATION_FAILURE, names.RESUME_SAGA):
+            if fault_parameter is not None and name in (*names.STEP_FUNCTIONS, *names.COMPENSATION_FUNCTIONS):
                 self._environment(name, config.FAULT_INJECTION_PARAMETER, fault_parameter.parameter_name)
                 self._permit(name, ["ssm:GetParameter"], [fault_parameter.parameter_arn])
 
@@ -82,6 +83,8 @@ class Functions(Construct):
         self._uses_table(cancel_rx, config.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:UpdateItem"])
         self._uses_table(reserve, config.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
         self._uses_table(reserve, config.RESERVATIONS_TABLE, business.reservations, ["dynamodb:PutItem"])
+        # The reservation checks, in the same transaction, that its saga did not move on.
+        self._permit(reserve, ["dynamodb:ConditionCheckItem"], [event_store.table_arn])
         self._uses_table(release, config.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
         self._uses_table(
             release, config.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", "dynamodb:UpdateItem"]
@@ -94,6 +97,9 @@ class Functions(Construct):
             sources.SqsEventSource(order_events.start_queue, batch_size=10, report_batch_item_failures=True)
         )
         self._permit(names.START_SAGA, KEY_USE, [key.key_arn])
+        self.functions[names.RECORD_EXECUTION_OUTCOME].add_event_source(
+            sources.SqsEventSource(order_events.outcomes_queue, batch_size=10, report_batch_item_failures=True)
+        )
 
         # The projector and the publisher read the event store's stream.
         self._uses_event_store(names.PROJECTOR, event_store, append=False)

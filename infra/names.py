@@ -29,6 +29,7 @@ OUTPUT_DASHBOARD = "DashboardName"
 OUTPUT_DOMAIN_EVENTS_QUEUE = "DomainEventsQueueUrl"
 OUTPUT_FAULT_INJECTION_PARAMETER = "FaultInjectionParameterName"
 OUTPUT_RESUME_STATE_MACHINE = "ResumeStateMachineArn"
+OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
 
 LAMBDA_PACKAGE = "lambdas"
 START_SAGA = "start_saga"
@@ -36,6 +37,7 @@ PROJECTOR = "projector"
 PUBLISHER = "publisher"
 RECORD_COMPENSATION_FAILURE = "record_compensation_failure"
 RESUME_SAGA = "resume_saga"
+RECORD_EXECUTION_OUTCOME = "record_execution_outcome"
 
 STEP_FUNCTIONS = tuple(step.value for step in Step)
 COMPENSATION_FUNCTIONS = tuple(c.value for c in Compensation)
@@ -45,6 +47,7 @@ ALL_FUNCTIONS = (
     *COMPENSATION_FUNCTIONS,
     RECORD_COMPENSATION_FAILURE,
     RESUME_SAGA,
+    RECORD_EXECUTION_OUTCOME,
     PROJECTOR,
     PUBLISHER,
 )

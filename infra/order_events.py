@@ -57,6 +57,19 @@ class OrderEvents(Construct):
             ],
         )
 
+        # Executions that end unfinished (timed out, aborted, failed) are queued for the saga to end.
+        self.outcomes_dead_letter_queue = _queue(
+            self, "OutcomesDeadLetterQueue", key, retention_period=Duration.days(14)
+        )
+        self.outcomes_queue = _queue(
+            self,
+            "ExecutionOutcomesQueue",
+            key,
+            visibility_timeout=start_visibility,
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.outcomes_dead_letter_queue, max_receive_count=5),
+        )
+
         domain_events = events.EventPattern(source=[DOMAIN_EVENT_SOURCE])
         self.archive = events.Archive(
             self,

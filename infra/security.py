@@ -39,5 +39,6 @@ class DataKey(Construct):
                 },
             )
         )
-        # EventBridge delivers to the encrypted start queue; it needs the key to do so.
-        self.key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:GenerateDataKey", "kms:Decrypt")
+        # EventBridge delivers to the encrypted queues, CloudWatch alarms to the encrypted topic.
+        for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+            self.key.grant(iam.ServicePrincipal(service), "kms:GenerateDataKey", "kms:Decrypt")

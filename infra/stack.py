@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -81,13 +83,39 @@ class OrderFulfillmentStack(Stack):
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machine.state_machine_arn])
         )
 
+        # No saga stays pending forever: an execution that ends unfinished gets its saga compensated.
+        compensator = workflow.resume_state_machine
+        functions.functions[names.RECORD_EXECUTION_OUTCOME].add_environment(
+            config.RESUME_STATE_MACHINE_ARN, compensator.state_machine_arn
+        )
+        functions.policies[names.RECORD_EXECUTION_OUTCOME].add_statements(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[compensator.state_machine_arn])
+        )
+        events.Rule(
+            self,
+            "ExecutionsEndedUnfinished",
+            description="Saga executions that failed, timed out or were aborted: their sagas must still end",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+                    "stateMachineArn": [state_machine.state_machine_arn],
+                },
+            ),
+            targets=[
+                targets.SqsQueue(order_events.outcomes_queue, dead_letter_queue=order_events.outcomes_dead_letter_queue)
+            ],
+        )
+
         monitoring = Monitoring(
             self,
             "Monitoring",
+            key=key,
             state_machine=state_machine,
             functions=functions.functions,
             start_queue=order_events.start_queue,
-            dead_letter_queue=order_events.dead_letter_queue,
+            dead_letter_queues=[order_events.dead_letter_queue, order_events.outcomes_dead_letter_queue],
         )
 
         outputs = {
@@ -102,6 +130,7 @@ class OrderFulfillmentStack(Stack):
             names.OUTPUT_DEAD_LETTER_QUEUE: order_events.dead_letter_queue.queue_url,
             names.OUTPUT_DASHBOARD: monitoring.dashboard.dashboard_name,
             names.OUTPUT_DOMAIN_EVENTS_QUEUE: order_events.domain_events_queue.queue_url,
+            names.OUTPUT_ALARM_TOPIC: monitoring.alarm_topic.topic_arn,
         }
         for output_name, value in outputs.items():
             CfnOutput(self, output_name, value=value)

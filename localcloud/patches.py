@@ -23,6 +23,7 @@ from moto.stepfunctions.models import StateMachine
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 from localcloud import moto_dynamodb
 from localcloud.runtime import FunctionConfig, InProcessRuntime
@@ -125,6 +126,42 @@ def _account_backend_fast_path(self: BackendDict[Any], account_id: str) -> None:
     ORIGINALS["BackendDict._create_account_specific_backend"](self, account_id)
 
 
+# --- Step Functions: execution status change events ---------------------------------------
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+def _millis(moment: Any) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+def _terminated_with_event(self: BaseExecutionWorkerCommunication) -> None:
+    # AWS puts an `aws.states` status change event on the default bus when an execution
+    # ends; moto does not, so rules reacting to FAILED/TIMED_OUT/ABORTED never fire.
+    ORIGINALS["BaseExecutionWorkerCommunication.terminated"](self)
+    from moto.events.models import events_backends
+
+    execution = self.execution
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": execution.exec_status.value if execution.exec_status else None,
+        "startDate": _millis(execution.start_date),
+        "stopDate": _millis(execution.stop_date),
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    entry = {
+        "Source": "aws.states",
+        "DetailType": STATUS_CHANGE,
+        "Detail": json.dumps(detail),
+        "Resources": [execution.exec_arn],
+        "EventBusName": "default",
+    }
+    events_backends[execution.account_id][execution.region_name].put_events([entry])
+
+
 # --- Step Functions: one client per service, not one per task -----------------------------
 
 _engine_clients: dict[tuple[str, str, bool], Any] = {}
@@ -187,6 +224,7 @@ ORIGINALS: dict[str, Any] = {
     "EventBus.physical_resource_id": vars(EventBus).get("physical_resource_id"),
     "boto_client_for": sfn_boto_client.boto_client_for,
     "BackendDict._create_account_specific_backend": BackendDict._create_account_specific_backend,
+    "BaseExecutionWorkerCommunication.terminated": BaseExecutionWorkerCommunication.terminated,
 }
 """moto's own behaviour, kept so tests can check each gap is still there (tests/localcloud)."""
 
@@ -207,6 +245,7 @@ def apply_patches() -> None:
         lambda_eval_utils.boto_client_for = _cached_boto_client_for  # type: ignore[attr-defined]
         BackendDict._create_account_specific_backend = _account_backend_fast_path  # type: ignore[method-assign]
         moto_dynamodb.apply()
+        BaseExecutionWorkerCommunication.terminated = _terminated_with_event  # type: ignore[method-assign]
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
         _applied = True
 

@@ -10,6 +10,7 @@ from lambdas.domain.errors import InventoryReservationFailed
 from lambdas.domain.order import OrderLine
 from lambdas.domain.rules import CatalogueEntry
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
+from lambdas.logic.ports import StreamGuard
 from lambdas.logic.repository import SagaRepository
 
 
@@ -41,7 +42,9 @@ class FakeInventory:
     reserved: dict[str, int] = field(default_factory=dict)
     reservations: dict[str, tuple[str, list[OrderLine]]] = field(default_factory=dict)
 
-    def reserve(self, reservation_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+    def reserve(
+        self, reservation_id: str, order_id: str, lines: Sequence[OrderLine], guard: StreamGuard | None = None
+    ) -> None:
         if reservation_id in self.reservations:
             return
         for number, line in enumerate(lines, start=1):

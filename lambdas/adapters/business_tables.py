@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFailed
 from lambdas.domain.order import OrderLine
 from lambdas.domain.rules import CatalogueEntry
+from lambdas.logic.ports import StreamGuard
 
 ACTIVE = "ACTIVE"
 CANCELLED = "CANCELLED"
@@ -89,12 +90,17 @@ class DynamoDBPrescriptions:
 class DynamoDBInventory:
     """Stock per medication (`available`, `reserved`) and the reservations that hold it."""
 
-    def __init__(self, client: Any, inventory_table: str, reservations_table: str) -> None:
+    def __init__(
+        self, client: Any, inventory_table: str, reservations_table: str, event_store_table: str | None = None
+    ) -> None:
         self._client = client
         self._inventory = inventory_table
         self._reservations = reservations_table
+        self._events = event_store_table
 
-    def reserve(self, reservation_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+    def reserve(
+        self, reservation_id: str, order_id: str, lines: Sequence[OrderLine], guard: StreamGuard | None = None
+    ) -> None:
         record = {
             "Put": {
                 "TableName": self._reservations,
@@ -108,20 +114,35 @@ class DynamoDBInventory:
             }
         }
         takes = [self._stock_change(line, -line.quantity, guard=True) for line in lines]
+        # A slow step must not reserve after its saga moved on (to compensation, say): the
+        # reservation holds only while no event was appended after the version it acted on.
+        checks = [self._unchanged(guard)] if guard is not None and self._events else []
         try:
-            self._client.transact_write_items(TransactItems=[record, *takes])
+            self._client.transact_write_items(TransactItems=[record, *checks, *takes])
         except ClientError as error:
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
             if _code(error) != "TransactionCanceledException":
                 raise
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 return  # this reservation exists already: reserving again changes nothing
-            short = [n for n, code in enumerate(reasons[1:], start=1) if code == "ConditionalCheckFailed"]
+            if checks and reasons[1] == "ConditionalCheckFailed":
+                raise ConcurrencyConflict("the saga moved on before the reservation; nothing reserved") from error
+            line_reasons = reasons[1 + len(checks) :]
+            short = [n for n, code in enumerate(line_reasons, start=1) if code == "ConditionalCheckFailed"]
             if short:
                 raise InventoryReservationFailed(f"line {short[0]}: not enough stock") from error
             if "TransactionConflict" in reasons:
                 raise ConcurrencyConflict("inventory changed during the reservation") from error
             raise
+
+    def _unchanged(self, guard: StreamGuard) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                "TableName": self._events,
+                "Key": {"pk": {"S": guard.stream_id}, "sk": {"N": str(guard.version + 1)}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
 
     def release(self, reservation_id: str) -> bool:
         found = self._client.get_item(

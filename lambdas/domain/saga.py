@@ -232,6 +232,16 @@ class OrderFulfillmentSaga:
         self._emit(ev.CompensationFailed(order_id=self.order_id, compensation=compensation, error=error, cause=cause))
         self._change_state(SagaState.COMPENSATION_FAILED, f"{compensation.console_name} failed: {error}")
 
+    def record_execution_ended(self, status: str) -> bool:
+        """The execution ended (timed out, aborted, failed) before the saga finished.
+
+        True when what is left must be compensated; False when the saga had already ended.
+        """
+        if self.state in PENDING_STATES:
+            self._change_state(SagaState.COMPENSATING, f"execution {status}")
+            return True
+        return self.state is SagaState.COMPENSATING
+
     def record_resumed(self, execution_name: str) -> None:
         if self.state is not SagaState.COMPENSATION_FAILED:
             raise IllegalTransition(f"saga {self.order_id} is {self.state}: only a parked saga can be resumed")

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.domain import events as ev
 from lambdas.handlers.stream import stored_event
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.publish import bus_entry
-from lambdas.observability import metrics, observed
-
-_OUTCOME_METRICS = {
-    ev.OrderFulfillmentSagaCompleted.TYPE_KEY: "SagasCompleted",
-    ev.OrderFulfillmentSagaFailed.TYPE_KEY: "SagasFailed",
-    ev.OrderRejected.TYPE_KEY: "SagasRejected",
-    ev.CompensationRecorded.TYPE_KEY: "CompensationsRun",
-    ev.CompensationFailed.TYPE_KEY: "CompensationFailures",
-}
+from lambdas.observability import observed
 
 
 def _publish_one(record: DynamoDBRecord) -> None:
@@ -31,9 +21,6 @@ def _publish_one(record: DynamoDBRecord) -> None:
         return
     services = LambdaServices(source="publisher")
     services.publisher.put(bus_entry(stored, services.bus_name))
-    metric = _OUTCOME_METRICS.get(stored.type)
-    if metric:
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
 
 @observed

@@ -19,9 +19,9 @@ from lambdas.logic.start import StartOutcome, UnusableMessage, start_saga
 from lambdas.observability import logger, metrics, observed
 
 _METRIC = {
-    StartOutcome.STARTED: "SagasStarted",
+    StartOutcome.STARTED: "OrdersAccepted",
     StartOutcome.DUPLICATE: "DuplicateOrders",
-    StartOutcome.REJECTED: "SagasRejected",
+    StartOutcome.REJECTED: "OrdersRejected",
 }
 
 

@@ -64,6 +64,7 @@ class LambdaServices:
             client("dynamodb"),
             config.setting(config.INVENTORY_TABLE),
             config.setting(config.RESERVATIONS_TABLE),
+            config.optional_setting(config.EVENT_STORE_TABLE),
         )
 
     @cached_property

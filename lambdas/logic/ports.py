@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from lambdas.domain.events import StoredEvent
@@ -40,9 +41,20 @@ class Prescriptions(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class StreamGuard:
+    """Write only if nothing was appended to `stream_id` after `version` (the saga did not move on)."""
+
+    stream_id: str
+    version: int
+
+
 class Inventory(Protocol):
-    def reserve(self, reservation_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
-        """Reserve every line or none; raises InventoryReservationFailed naming the short line."""
+    def reserve(
+        self, reservation_id: str, order_id: str, lines: Sequence[OrderLine], guard: StreamGuard | None = None
+    ) -> None:
+        """Reserve every line or none; raises InventoryReservationFailed naming the short line,
+        ConcurrencyConflict when the guard's stream moved on (nothing reserved then)."""
         ...
 
     def release(self, reservation_id: str) -> bool:

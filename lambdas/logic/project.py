@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from lambdas.domain.events import StoredEvent
@@ -18,7 +19,14 @@ class ProjectionStore(Protocol):
     def replace(self, view: SagaView) -> None: ...
 
 
-def project(store: ProjectionStore, events: EventStore, stored: StoredEvent) -> SagaView | None:
+@dataclass(frozen=True)
+class Projected:
+    view: SagaView | None
+    applied: bool
+    """False when the event was a repeat (already applied): nothing changed."""
+
+
+def project(store: ProjectionStore, events: EventStore, stored: StoredEvent) -> Projected:
     """Apply one stored event; a repeat changes nothing, a gap rebuilds the row from its stream."""
     order_id = stored.metadata.correlation_id
     current = store.get(order_id)
@@ -28,10 +36,11 @@ def project(store: ProjectionStore, events: EventStore, stored: StoredEvent) -> 
         rebuilt = rebuild(events.read(stored.stream_id))
         if rebuilt is not None:
             store.replace(rebuilt)
-        return rebuilt
-    if updated is not None and updated is not current:
-        store.put(updated, previous_version=current.version if current else None)
-    return updated
+        return Projected(rebuilt, applied=True)
+    if updated is None or updated is current:
+        return Projected(updated, applied=False)
+    store.put(updated, previous_version=current.version if current else None)
+    return Projected(updated, applied=True)
 
 
 def replay(history: Iterable[StoredEvent]) -> dict[str, SagaView]:

@@ -21,8 +21,8 @@ from lambdas.domain.errors import (
 from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.domain.states import Compensation, SagaState, Step
 from lambdas.logic.faults import FaultInjector
-from lambdas.logic.ports import Catalogue, Inventory, Prescriptions, Shipments
-from lambdas.logic.repository import SagaRepository
+from lambdas.logic.ports import Catalogue, Inventory, Prescriptions, Shipments, StreamGuard
+from lambdas.logic.repository import SagaRepository, stream_id_for
 
 _FAILURE_FOR: dict[Step, type[BusinessFailure]] = {
     Step.CREATE_PRESCRIPTION: PrescriptionFailed,
@@ -103,8 +103,9 @@ def reserve_inventory(services: SagaServices, call: Invocation) -> dict[str, str
     saga = _run_step(services, Step.RESERVE_INVENTORY, call)
     reservation_id = rules.reservation_id(call.order_id)
     if saga is not None:
+        guard = StreamGuard(stream_id_for(call.order_id), saga.version)
         try:
-            services.inventory.reserve(reservation_id, call.order_id, saga.medications)
+            services.inventory.reserve(reservation_id, call.order_id, saga.medications, guard)
         except InventoryReservationFailed as refusal:
             _refuse(services, saga, Step.RESERVE_INVENTORY, refusal.reason, call)
         saga.record_inventory_reserved(reservation_id)
@@ -171,11 +172,15 @@ def _reason(error: dict[str, Any] | None) -> str | None:
 
 
 def resume(services: SagaServices, call: Invocation) -> dict[str, Any]:
-    """Record that an operator resumed a parked saga; name the first compensation still to run."""
+    """Enter the compensations again and name the first one still to run.
+
+    For a parked saga (an operator's `saga resume`) the resumption is recorded; a saga whose
+    execution ended unfinished was moved to COMPENSATING by `record_execution_outcome`.
+    """
     saga = _load(services, call.order_id)
     remaining = saga.remaining_compensations
     execution = call.causation_id or "unknown"
-    if saga.resumed_by != execution:  # else a retried invocation of this resumption: recorded already
+    if saga.state is not SagaState.COMPENSATING and saga.resumed_by != execution:
         saga.record_resumed(execution_name=execution)
         services.repository.save(saga, call.causation_id)
     return {"next": (remaining[0] if remaining else Compensation.CANCEL_ORDER).value}

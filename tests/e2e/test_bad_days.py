@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -15,6 +16,7 @@ from localcloud.cloud import LocalCloud
 from tests.e2e.helpers import (
     drain,
     event_store,
+    execution_arn,
     executions,
     history,
     order,
@@ -136,3 +138,28 @@ def test_replay_rebuilds_a_projection_identical_to_the_live_one(cloud: LocalClou
     rebuilt = replay(event_store(cloud).iter_all())
     assert rebuilt == live
     assert set(live) == {"r-ok", "r-fail", "r-bad"}
+
+
+def test_an_execution_that_ends_unfinished_still_ends_its_saga_and_takes_no_stock(cloud: LocalCloud) -> None:
+    # Given a reservation that is slow, and an order stuck in it
+    before = stock(cloud)
+    cloud.set_faults({"reserve_inventory": {"latency_ms": 1500, "latency": 1.0}})
+    cloud.put_order(order("aborted", "med-2"))
+    deadline = time.monotonic() + 20
+    while (row := cloud.saga_row("aborted")) is None or row["state"]["S"] != "PENDING_INVENTORY":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    # When the execution is stopped mid-step (as a timeout or an operator would)
+    cloud.client("stepfunctions").stop_execution(executionArn=execution_arn(cloud, "aborted"), error="Stopped")
+    # Then the status change reaches the outcome handler, which compensates the saga
+    assert cloud.wait_for_sagas(["aborted"]) == {"aborted": "FAILED"}
+    time.sleep(2)  # the slow reservation wakes up after the compensations ran
+    cloud.wait_until_idle()
+    saga = view(cloud, "aborted")
+    assert saga.state is SagaState.FAILED
+    assert saga.compensations_run == ("release_inventory", "cancel_prescription", "cancel_order")
+    assert [p["status"]["S"] for p in records(cloud, "Prescriptions")] == ["CANCELLED"]
+    # and whatever the step reserved was released: no stock taken, no reservation left active
+    assert all(r["status"]["S"] == "RELEASED" for r in records(cloud, "Reservations"))
+    assert stock(cloud) == before
+    assert "execution ABORTED" in [e.payload.get("reason") for e in history(cloud, "aborted")]

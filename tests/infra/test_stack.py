@@ -72,6 +72,10 @@ EXPECTED_ENVIRONMENT = {
     "cancel_order": {"EVENT_STORE_TABLE": "EventStoreEvents"},
     "record_compensation_failure": {"EVENT_STORE_TABLE": "EventStoreEvents"},
     "resume_saga": {"EVENT_STORE_TABLE": "EventStoreEvents"},
+    "record_execution_outcome": {
+        "EVENT_STORE_TABLE": "EventStoreEvents",
+        "RESUME_STATE_MACHINE_ARN": "SagaResumeStateMachine",
+    },
     "projector": {"EVENT_STORE_TABLE": "EventStoreEvents", "SAGA_TABLE": "EventStoreSagas"},
     "publisher": {"EVENT_BUS_NAME": "OrderEventsBus"},
 }
@@ -113,6 +117,7 @@ EXPECTED_DATA_ACCESS = {
     "projector": {("dynamodb:GetItem", "EventStoreSagas"), ("dynamodb:PutItem", "EventStoreSagas")},
     "publisher": {("events:PutEvents", "OrderEventsBus")},
     "start_saga": {("states:StartExecution", "SagaStateMachine")},
+    "record_execution_outcome": {("states:StartExecution", "SagaResumeStateMachine")},
 }
 
 
@@ -124,11 +129,15 @@ def test_each_function_may_touch_only_what_it_uses(template: dict[str, Any], fun
     business = {
         (action, target)
         for action, target in granted
-        if target.startswith(("BusinessTables", "OrderEventsBus", "SagaStateMachine", "EventStoreSagas"))
+        if target.startswith(
+            ("BusinessTables", "OrderEventsBus", "SagaStateMachine", "SagaResumeStateMachine", "EventStoreSagas")
+        )
     }
     assert {(a, t.rstrip("0123456789ABCDEF")) for a, t in business} == EXPECTED_DATA_ACCESS.get(function, set())
     appends = {a for a, t in granted if t.startswith("EventStoreEvents") and a == "dynamodb:PutItem"}
     assert bool(appends) == (function not in {"projector", "publisher"}), "only the saga's writers append events"
+    checks = {t for a, t in granted if a == "dynamodb:ConditionCheckItem"}
+    assert bool(checks) == (function == "reserve_inventory"), "only the reservation guards on the event stream"
 
 
 def test_tables_are_encrypted_recoverable_and_the_event_store_streams(template: dict[str, Any]) -> None:
@@ -161,3 +170,28 @@ def test_order_events_reach_the_start_queue_which_dead_letters_after_three_recei
     assert start["Properties"]["VisibilityTimeout"] >= 6 * 30
     mappings = resources(template, "AWS::Lambda::EventSourceMapping")
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings.values())
+
+
+def test_alarms_page_through_the_encrypted_topic(template: dict[str, Any]) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    described = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms.values()}
+    assert {
+        "CompensationFailures",
+        "ApproximateNumberOfMessagesVisible",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+    } <= set(described)
+    assert described["CompensationFailures"]["Threshold"] == 1
+    [topic_id] = resources(template, "AWS::SNS::Topic")
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+    assert "KmsMasterKeyId" in template["Resources"][topic_id]["Properties"]
+
+
+def test_executions_that_end_unfinished_reach_the_outcome_handler(template: dict[str, Any]) -> None:
+    rules = resources(template, "AWS::Events::Rule")
+    [rule] = [r for r in rules.values() if r["Properties"]["EventPattern"].get("source") == ["aws.states"]]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    assert "EventBusName" not in rule["Properties"], "Step Functions publishes to the default bus"
+    assert rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("OrderEventsExecutionOutcomesQueue")

@@ -219,3 +219,34 @@ def test_the_publisher_puts_each_stored_event_on_the_bus_without_patient_data(cl
     assert all(d["source"] == "pharmacy.saga" for d in delivered)
     assert "patient-of-h-9" not in json.dumps(delivered)
     assert "med-1" not in json.dumps(delivered)
+
+
+def test_a_reservation_is_refused_once_its_saga_moved_on(cloud: LocalCloud) -> None:
+    from lambdas.adapters.business_tables import DynamoDBInventory
+    from lambdas.domain.errors import ConcurrencyConflict
+    from lambdas.domain.order import OrderLine
+    from lambdas.logic.ports import StreamGuard
+    from lambdas.logic.repository import stream_id_for
+
+    # Given a saga at version 2 that then moves on (an event appended at version 3)
+    started(cloud, "h-guard", "med-1")
+    saga = SagaRepository(event_store(cloud), source="test").load("h-guard")
+    stale = StreamGuard(stream_id_for("h-guard"), saga.version)
+    invoke(cloud, "cancel_order", {"order_id": "h-guard", "error": {"Error": "States.Timeout"}})
+    tables = {t.split("-")[1][:-8]: t for t in cloud.client("dynamodb").list_tables()["TableNames"]}
+    inventory = DynamoDBInventory(
+        cloud.client("dynamodb"),
+        cloud.outputs["InventoryTableName"],
+        tables["BusinessTablesReservations"],
+        cloud.outputs["EventStoreTableName"],
+    )
+    before = stock(cloud)
+    # When a late step tries to reserve on the version it loaded, Then nothing is reserved
+    with pytest.raises(ConcurrencyConflict):
+        inventory.reserve("res-h-guard", "h-guard", [OrderLine(medication_id="med-1")], stale)
+    assert stock(cloud) == before
+    assert records(cloud, "Reservations") == []
+    # while a reservation on the current version goes through
+    current = StreamGuard(stream_id_for("h-guard"), len(history(cloud, "h-guard")))
+    inventory.reserve("res-h-guard", "h-guard", [OrderLine(medication_id="med-1")], current)
+    assert stock(cloud)["med-1"] == (before["med-1"][0] - 1, before["med-1"][1] + 1)

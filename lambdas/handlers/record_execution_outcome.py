@@ -1,0 +1,49 @@
+"""Lambda handler: executions that ended unfinished (FAILED, TIMED_OUT, ABORTED) -> compensate the saga."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas import config
+from lambdas.adapters.aws_services import client
+from lambdas.handlers.wiring import LambdaServices
+from lambdas.logic.execution_outcome import record_execution_outcome
+from lambdas.observability import logger, metrics, observed
+
+
+class CompensationExecutions:
+    """Starts the compensation state machine for an order, once (named after the order)."""
+
+    def start(self, order_id: str) -> bool:
+        sfn = client("stepfunctions")
+        try:
+            sfn.start_execution(
+                stateMachineArn=config.setting(config.RESUME_STATE_MACHINE_ARN),
+                name=f"{order_id[:60]}-compensate",
+                input=json.dumps({"order_id": order_id, "error": {"Error": "ExecutionEndedUnfinished"}}),
+            )
+        except sfn.exceptions.ExecutionAlreadyExists:
+            return False
+        return True
+
+
+def _record_one(record: SQSRecord) -> None:
+    services = LambdaServices(source="record_execution_outcome")
+    outcome = record_execution_outcome(services.repository, CompensationExecutions(), record.body)
+    logger.thread_safe_append_keys(correlation_id=outcome.order_id)
+    logger.info("execution ended", extra={"status": outcome.status, "compensating": outcome.compensating})
+    if outcome.compensating:
+        metrics.add_metric(name="SagasCompensatedAfterExecutionEnded", unit=MetricUnit.Count, value=1)
+
+
+@observed
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=_record_one, processor=processor, context=context)

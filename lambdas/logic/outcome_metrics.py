@@ -1,0 +1,48 @@
+"""The business metrics a newly applied event stands for (emitted by the projector, once per event)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lambdas.domain import events as ev
+from lambdas.domain.projection import SagaView
+from lambdas.domain.states import SagaState
+
+SAGAS_STARTED = "SagasStarted"
+SAGAS_COMPLETED = "SagasCompleted"
+SAGAS_FAILED = "SagasFailed"
+SAGAS_REJECTED = "SagasRejected"
+SAGAS_PARKED = "CompensationFailures"
+COMPENSATIONS_RUN = "CompensationsRun"
+SAGA_DURATION = "SagaDuration"
+
+_ENDINGS = {
+    SagaState.COMPLETED: SAGAS_COMPLETED,
+    SagaState.FAILED: SAGAS_FAILED,
+    SagaState.COMPENSATION_FAILED: SAGAS_PARKED,
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    value: float
+    unit: str = "Count"
+    dimension: tuple[str, str] | None = None
+
+
+def measures(event: ev.DomainEvent, view: SagaView) -> list[Measure]:
+    match event:
+        case ev.OrderFulfillmentSagaStarted():
+            return [Measure(SAGAS_STARTED, 1)]
+        case ev.OrderRejected():
+            return [Measure(SAGAS_REJECTED, 1)]
+        case ev.CompensationRecorded():
+            return [Measure(COMPENSATIONS_RUN, 1, dimension=("compensation", event.compensation))]
+        case ev.OrderFulfillmentSagaStateChanged() if event.to_state in _ENDINGS:
+            ending = [Measure(_ENDINGS[event.to_state], 1)]
+            if view.duration_seconds is not None:
+                ending.append(Measure(SAGA_DURATION, view.duration_seconds, unit="Seconds"))
+            return ending
+        case _:
+            return []
