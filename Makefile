@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: dev test unit lint demo synth deploy lock clean
+.PHONY: dev test unit lint demo synth deploy lock clean chaos
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: lint
 
 unit: dev
 	$(VENV)/bin/pytest tests/unit
+
+# 2,000 sagas with random faults, business failures and duplicated deliveries; then the invariants.
+chaos: dev
+	$(PY) -m localcloud.chaos --sagas 2000 --json chaos-report.json
 
 demo: dev
 	$(VENV)/bin/saga demo

@@ -7,6 +7,7 @@ behaviour patched (so the patch can be dropped or adjusted, never silently kept)
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -14,15 +15,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import jsonpath_ng
 import moto
+from jsonpath_ng import ext as jsonpath_ext
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing as cfn_parsing
 from moto.core.base_backend import BackendDict
 from moto.events.models import Archive, EventBus
+from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.models import StateMachine
+from moto.stepfunctions.parser.asl.component.common.path import result_path as sfn_result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
+from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 from localcloud import moto_dynamodb
@@ -126,6 +132,107 @@ def _account_backend_fast_path(self: BackendDict[Any], account_id: str) -> None:
     ORIGINALS["BackendDict._create_account_specific_backend"](self, account_id)
 
 
+# --- costs that grow with the data: fine for a unit test, quadratic over a long run ------
+
+
+def _retention_check(self: SQSBackend, queue_name: str, message: Any) -> bool:
+    # moto computes every queue attribute (walking all messages) to read one number, per message.
+    retention = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+    return bool(retention + message.sent_timestamp / 1000 > time.time())
+
+
+_COUNTS = {
+    "ApproximateNumberOfMessages": "approximate_number_of_messages",
+    "ApproximateNumberOfMessagesDelayed": "approximate_number_of_messages_delayed",
+    "ApproximateNumberOfMessagesNotVisible": "approximate_number_of_messages_not_visible",
+}
+
+
+class _LazyQueueAttributes(dict):  # type: ignore[type-arg]
+    """Queue attributes whose message counts (a walk over every message) are computed when read.
+
+    moto rebuilds every attribute on each SendMessage and per name in GetQueueAttributes,
+    which makes a queue nobody drains (the domain-events tap) quadratic over a run.
+    """
+
+    def __init__(self, queue: Queue) -> None:
+        super().__init__()
+        self._queue = queue
+        self._complete = False
+        # As moto's Queue.attributes builds them, but for the counts.
+        names = [n for n in Queue.BASE_ATTRIBUTES if n not in _COUNTS]
+        if queue.fifo_queue:
+            names += Queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:  # type: ignore[attr-defined]
+            names += Queue.KMS_ATTRIBUTES
+        for name in names:
+            dict.__setitem__(self, name, getattr(queue, _snake(name)))
+        if queue.policy:  # type: ignore[attr-defined]
+            dict.__setitem__(self, "Policy", queue.policy)  # type: ignore[attr-defined]
+        if queue.redrive_policy:
+            dict.__setitem__(self, "RedrivePolicy", json.dumps(queue.redrive_policy))
+        for key, value in list(dict.items(self)):
+            if isinstance(value, bool):
+                dict.__setitem__(self, key, str(value).lower())
+
+    def _ensure(self) -> None:
+        if not self._complete:
+            for name, attr in _COUNTS.items():
+                dict.__setitem__(self, name, getattr(self._queue, attr))
+            self._complete = True
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _COUNTS:
+            self._ensure()
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in _COUNTS:
+            self._ensure()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _COUNTS or dict.__contains__(self, key)
+
+    def __iter__(self) -> Any:
+        self._ensure()
+        return dict.__iter__(self)
+
+    def keys(self) -> Any:
+        self._ensure()
+        return dict.keys(self)
+
+    def items(self) -> Any:
+        self._ensure()
+        return dict.items(self)
+
+    def values(self) -> Any:
+        self._ensure()
+        return dict.values(self)
+
+    def __len__(self) -> int:
+        self._ensure()
+        return dict.__len__(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._ensure()
+        return dict.__eq__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _snake(name: str) -> str:
+    from moto.core.utils import camelcase_to_underscores
+
+    return str(camelcase_to_underscores(name))
+
+
+_cached_ext_parse = functools.lru_cache(maxsize=1024)(jsonpath_ext.parse)  # type: ignore[attr-defined]
+_cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.parse)  # type: ignore[attr-defined]
+"""moto builds a new JSONPath parser (a ply/yacc table) for every expression it evaluates:
+per delivered EventBridge event and per state. Parsed expressions are immutable; cache them."""
+
+
 # --- Step Functions: execution status change events ---------------------------------------
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
@@ -225,6 +332,10 @@ ORIGINALS: dict[str, Any] = {
     "boto_client_for": sfn_boto_client.boto_client_for,
     "BackendDict._create_account_specific_backend": BackendDict._create_account_specific_backend,
     "BaseExecutionWorkerCommunication.terminated": BaseExecutionWorkerCommunication.terminated,
+    "SQSBackend.is_message_valid_based_on_retention_period": SQSBackend.is_message_valid_based_on_retention_period,
+    "Queue.attributes": Queue.attributes,
+    "jsonpath_ng.ext.parse": jsonpath_ext.parse,  # type: ignore[attr-defined]
+    "jsonpath_ng.parse": jsonpath_ng.parse,  # type: ignore[attr-defined]
 }
 """moto's own behaviour, kept so tests can check each gap is still there (tests/localcloud)."""
 
@@ -246,6 +357,11 @@ def apply_patches() -> None:
         BackendDict._create_account_specific_backend = _account_backend_fast_path  # type: ignore[method-assign]
         moto_dynamodb.apply()
         BaseExecutionWorkerCommunication.terminated = _terminated_with_event  # type: ignore[method-assign]
+        SQSBackend.is_message_valid_based_on_retention_period = _retention_check  # type: ignore[method-assign]
+        Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[assignment,method-assign]
+        jsonpath_ext.parse = _cached_ext_parse  # type: ignore[attr-defined]
+        sfn_json_path.parse = _cached_ext_parse  # type: ignore[attr-defined]
+        sfn_result_path.parse = _cached_parse  # type: ignore[attr-defined]
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
         _applied = True
 
