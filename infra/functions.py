@@ -78,6 +78,7 @@ class Functions(Construct):
         # Each step and compensation touches exactly the business tables it needs.
         create_rx, reserve, ship = Step.CREATE_PRESCRIPTION, Step.RESERVE_INVENTORY, Step.INITIATE_SHIPMENT
         cancel_rx, release = Compensation.CANCEL_PRESCRIPTION, Compensation.RELEASE_INVENTORY
+        cancel_shipment = Compensation.CANCEL_SHIPMENT
         self._uses_table(create_rx, config.CATALOGUE_TABLE, business.catalogue, ["dynamodb:BatchGetItem"])
         self._uses_table(create_rx, config.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:PutItem"])
         self._uses_table(cancel_rx, config.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:UpdateItem"])
@@ -90,6 +91,7 @@ class Functions(Construct):
             release, config.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", "dynamodb:UpdateItem"]
         )
         self._uses_table(ship, config.SHIPMENTS_TABLE, business.shipments, ["dynamodb:PutItem"])
+        self._uses_table(cancel_shipment, config.SHIPMENTS_TABLE, business.shipments, ["dynamodb:UpdateItem"])
 
         # The saga starter records the start (or the rejection) and starts the execution.
         self._uses_event_store(names.START_SAGA, event_store, append=True)

@@ -114,7 +114,7 @@ class _Builder:
         return task
 
     def compensations(self) -> _Compensations:
-        """Release Inventory -> Cancel Prescription -> Cancel Order -> Saga Failed; any of them
+        """(Cancel Shipment ->) Release Inventory -> Cancel Prescription -> Cancel Order -> Saga Failed; any
         failing after its retries -> Record Compensation Failure -> Compensation Failed."""
         saga_failed = sfn.Fail(
             self.scope,
@@ -144,8 +144,11 @@ class _Builder:
         cancel_prescription.next(cancel_order)
         release_inventory = self._compensation(Compensation.RELEASE_INVENTORY, park)
         release_inventory.next(cancel_prescription)
+        cancel_shipment = self._compensation(Compensation.CANCEL_SHIPMENT, park)
+        cancel_shipment.next(release_inventory)
         return _Compensations(
             {
+                Compensation.CANCEL_SHIPMENT: cancel_shipment,
                 Compensation.RELEASE_INVENTORY: release_inventory,
                 Compensation.CANCEL_PRESCRIPTION: cancel_prescription,
                 Compensation.CANCEL_ORDER: cancel_order,
@@ -172,6 +175,7 @@ class SagaWorkflow(Construct):
 
         # Compensations first: the steps' Catch clauses point into them.
         undo = build.compensations().entry
+        cancel_shipment = undo[Compensation.CANCEL_SHIPMENT]
         release_inventory = undo[Compensation.RELEASE_INVENTORY]
         cancel_prescription = undo[Compensation.CANCEL_PRESCRIPTION]
         cancel_order = undo[Compensation.CANCEL_ORDER]
@@ -179,7 +183,7 @@ class SagaWorkflow(Construct):
         # The steps: on a business refusal, undo what came before; on any other error, also this step.
         create_prescription = build.step(Step.CREATE_PRESCRIPTION, refused=cancel_order, crashed=cancel_prescription)
         reserve_inventory = build.step(Step.RESERVE_INVENTORY, refused=cancel_prescription, crashed=release_inventory)
-        initiate_shipment = build.step(Step.INITIATE_SHIPMENT, refused=release_inventory, crashed=release_inventory)
+        initiate_shipment = build.step(Step.INITIATE_SHIPMENT, refused=release_inventory, crashed=cancel_shipment)
 
         definition = create_prescription.next(reserve_inventory).next(initiate_shipment)
         self.state_machine = self._machine(
@@ -196,7 +200,11 @@ class SagaWorkflow(Construct):
         resume = resume_build.task(RESUME_SAGA, names.RESUME_SAGA, error_path=None, result_path="$.resume")
         resume.add_retry(**STEP_RETRY)
         next_compensation = sfn.Choice(resume_scope, NEXT_COMPENSATION)
-        for compensation in (Compensation.RELEASE_INVENTORY, Compensation.CANCEL_PRESCRIPTION):
+        for compensation in (
+            Compensation.CANCEL_SHIPMENT,
+            Compensation.RELEASE_INVENTORY,
+            Compensation.CANCEL_PRESCRIPTION,
+        ):
             next_compensation.when(
                 sfn.Condition.string_equals("$.resume.next", compensation.value), resume_undo[compensation]
             )

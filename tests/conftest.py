@@ -6,10 +6,15 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly, synthesize
 from localcloud.seed import seed
+
+settings.register_profile("ci", max_examples=150)
+settings.register_profile("chaos", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")

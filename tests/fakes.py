@@ -73,6 +73,9 @@ class FakeShipments:
     def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
         self.shipments.setdefault(shipment_id, ships_to)
 
+    def cancel(self, shipment_id: str) -> bool:
+        return self.shipments.pop(shipment_id, None) is not None
+
 
 @dataclass
 class FakeServices:

@@ -207,6 +207,22 @@ class DynamoDBShipments:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
 
+    def cancel(self, shipment_id: str) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"shipment_id": {"S": shipment_id}},
+                UpdateExpression="SET #status = :cancelled",
+                ConditionExpression="#status = :initiated",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":cancelled": {"S": CANCELLED}, ":initiated": {"S": INITIATED}},
+            )
+            return True
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+
 
 # --- operator actions (the CLI and the local cloud's seeding), not used by the saga itself ---
 

@@ -192,6 +192,12 @@ class PrescriptionCancelled(DomainEvent):
     prescription_id: str
 
 
+class ShipmentCancelled(DomainEvent):
+    TYPE_KEY = "order.shipment_cancelled"
+
+    shipment_id: str
+
+
 class InventoryReleased(DomainEvent):
     TYPE_KEY = "order.inventory_released"
 

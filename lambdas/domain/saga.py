@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lambdas.domain import events as ev
+from lambdas.domain import rules
 from lambdas.domain.errors import IllegalTransition
 from lambdas.domain.order import OrderCreated, OrderLine, ShippingAddress
 from lambdas.domain.states import (
@@ -208,6 +209,8 @@ class OrderFulfillmentSaga:
             raise IllegalTransition(f"saga {self.order_id} is {self.state}: nothing to compensate")
         if compensation is Compensation.CANCEL_PRESCRIPTION and self.prescription_id and had_effect:
             self._emit(ev.PrescriptionCancelled(order_id=self.order_id, prescription_id=self.prescription_id))
+        if compensation is Compensation.CANCEL_SHIPMENT and had_effect:
+            self._emit(ev.ShipmentCancelled(order_id=self.order_id, shipment_id=rules.shipment_id(self.order_id)))
         if compensation is Compensation.RELEASE_INVENTORY and self.reservation_id and had_effect:
             self._emit(ev.InventoryReleased(order_id=self.order_id, reservation_id=self.reservation_id))
         if compensation is Compensation.CANCEL_ORDER:

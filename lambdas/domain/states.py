@@ -65,6 +65,7 @@ class Step(StrEnum):
 class Compensation(StrEnum):
     """The compensations. The value is the handler's name."""
 
+    CANCEL_SHIPMENT = "cancel_shipment"
     RELEASE_INVENTORY = "release_inventory"
     CANCEL_PRESCRIPTION = "cancel_prescription"
     CANCEL_ORDER = "cancel_order"
@@ -79,8 +80,9 @@ STEPS: tuple[Step, ...] = (Step.CREATE_PRESCRIPTION, Step.RESERVE_INVENTORY, Ste
 UNDOES: dict[Step, Compensation | None] = {
     Step.CREATE_PRESCRIPTION: Compensation.CANCEL_PRESCRIPTION,
     Step.RESERVE_INVENTORY: Compensation.RELEASE_INVENTORY,
-    # The last step has nothing after it that can fail, so nothing ever undoes it.
-    Step.INITIATE_SHIPMENT: None,
+    # Only ever needed when Initiate Shipment crashed after writing its shipment: once it
+    # has recorded the shipment the saga is complete and nothing can fail after it.
+    Step.INITIATE_SHIPMENT: Compensation.CANCEL_SHIPMENT,
 }
 """Each step registered next to the compensation that undoes it."""
 

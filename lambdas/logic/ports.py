@@ -66,3 +66,7 @@ class Shipments(Protocol):
     def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
         """Initiate the shipment once; initiating it again is not an error."""
         ...
+
+    def cancel(self, shipment_id: str) -> bool:
+        """Cancel an initiated shipment; False when there was none to cancel."""
+        ...

@@ -129,6 +129,8 @@ def initiate_shipment(services: SagaServices, call: Invocation) -> dict[str, str
 
 def _undo(services: SagaServices, compensation: Compensation, order_id: str) -> bool:
     match compensation:
+        case Compensation.CANCEL_SHIPMENT:
+            return services.shipments.cancel(rules.shipment_id(order_id))
         case Compensation.CANCEL_PRESCRIPTION:
             return services.prescriptions.cancel(rules.prescription_id(order_id))
         case Compensation.RELEASE_INVENTORY:

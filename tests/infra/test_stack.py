@@ -70,6 +70,7 @@ EXPECTED_ENVIRONMENT = {
         "RESERVATIONS_TABLE": "BusinessTablesReservations",
     },
     "cancel_order": {"EVENT_STORE_TABLE": "EventStoreEvents"},
+    "cancel_shipment": {"EVENT_STORE_TABLE": "EventStoreEvents", "SHIPMENTS_TABLE": "BusinessTablesShipments"},
     "record_compensation_failure": {"EVENT_STORE_TABLE": "EventStoreEvents"},
     "resume_saga": {"EVENT_STORE_TABLE": "EventStoreEvents"},
     "record_execution_outcome": {
@@ -83,6 +84,7 @@ FAULT_INJECTED = {"create_prescription", "reserve_inventory", "initiate_shipment
     "cancel_prescription",
     "release_inventory",
     "cancel_order",
+    "cancel_shipment",
 }
 
 
@@ -114,6 +116,7 @@ EXPECTED_DATA_ACCESS = {
         ("dynamodb:UpdateItem", "BusinessTablesReservations"),
     },
     "initiate_shipment": {("dynamodb:PutItem", "BusinessTablesShipments")},
+    "cancel_shipment": {("dynamodb:UpdateItem", "BusinessTablesShipments")},
     "projector": {("dynamodb:GetItem", "EventStoreSagas"), ("dynamodb:PutItem", "EventStoreSagas")},
     "publisher": {("events:PutEvents", "OrderEventsBus")},
     "start_saga": {("states:StartExecution", "SagaStateMachine")},

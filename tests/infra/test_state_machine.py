@@ -35,6 +35,7 @@ def test_the_console_shows_the_business_names_and_nothing_decorative(states: dic
         "Create Prescription",
         "Reserve Inventory",
         "Initiate Shipment",
+        "Cancel Shipment",
         "Release Inventory",
         "Cancel Prescription",
         "Cancel Order",
@@ -58,7 +59,7 @@ def test_the_happy_path_is_three_tasks(template: dict[str, Any], states: dict[st
     [
         ("Create Prescription", "Cancel Order", "Cancel Prescription"),
         ("Reserve Inventory", "Cancel Prescription", "Release Inventory"),
-        ("Initiate Shipment", "Release Inventory", "Release Inventory"),
+        ("Initiate Shipment", "Release Inventory", "Cancel Shipment"),
     ],
 )
 def test_each_step_failure_enters_the_compensations_of_exactly_the_completed_steps(
@@ -80,6 +81,7 @@ def test_each_step_failure_enters_the_compensations_of_exactly_the_completed_ste
 
 
 def test_compensations_run_in_reverse_order_and_end_failed(states: dict[str, Any]) -> None:
+    assert states["Cancel Shipment"]["Next"] == "Release Inventory"
     assert states["Release Inventory"]["Next"] == "Cancel Prescription"
     assert states["Cancel Prescription"]["Next"] == "Cancel Order"
     assert states["Cancel Order"]["Next"] == "Saga Failed"
@@ -137,6 +139,7 @@ def test_the_resume_machine_records_the_resumption_then_enters_the_same_chain(te
     assert states["Resume Saga"]["Next"] == "Next Compensation"
     choice = states["Next Compensation"]
     assert {c["StringEquals"]: c["Next"] for c in choice["Choices"]} == {
+        "cancel_shipment": "Cancel Shipment",
         "release_inventory": "Release Inventory",
         "cancel_prescription": "Cancel Prescription",
     }

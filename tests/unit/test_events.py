@@ -29,6 +29,7 @@ EXAMPLES: list[ev.DomainEvent] = [
     ev.ShipmentInitiationFailed(order_id="o", reason="shipping address: country is not serviced"),
     ev.PrescriptionCancelled(order_id="o", prescription_id="rx-o"),
     ev.InventoryReleased(order_id="o", reservation_id="res-o"),
+    ev.ShipmentCancelled(order_id="o", shipment_id="shp-o"),
     ev.OrderCancelled(order_id="o", reason="failed"),
     ev.OrderRejected(order_id="o", reasons=["patient_id: Field required"], raw_message='{"order_id": "o"}'),
     ev.CompensationFailed(order_id="o", compensation=Compensation.RELEASE_INVENTORY, error="Boom"),

@@ -165,15 +165,17 @@ def test_compensation_failure_parks_the_saga_naming_the_compensation(services: F
     saga_steps.reserve_inventory(services, call)
     failure = Invocation("o-1", error={"Error": "InjectedPermanentFault", "Cause": "..."})
     result = saga_steps.record_compensation_failure(services, failure)
-    assert result == {"state": SagaState.COMPENSATION_FAILED, "compensation": "release_inventory"}
+    # the shipment step was in flight (it may have shipped before crashing): its undo comes first
+    assert result == {"state": SagaState.COMPENSATION_FAILED, "compensation": "cancel_shipment"}
     failed = [e for e in services.event_store.read("saga-o-1") if e.type == ev.CompensationFailed.TYPE_KEY]
-    assert failed[0].payload["compensation"] == "release_inventory"
+    assert failed[0].payload["compensation"] == "cancel_shipment"
     assert failed[0].payload["error"] == "InjectedPermanentFault"
     # recorded once even when the recorder is retried
     saga_steps.record_compensation_failure(services, failure)
     assert types(services).count(ev.CompensationFailed.TYPE_KEY) == 1
     saga = services.repository.load("o-1")
     assert saga.remaining_compensations == [
+        Compensation.CANCEL_SHIPMENT,
         Compensation.RELEASE_INVENTORY,
         Compensation.CANCEL_PRESCRIPTION,
         Compensation.CANCEL_ORDER,
@@ -227,15 +229,15 @@ def test_a_refused_step_has_nothing_to_undo_but_a_crashed_one_is_undone(services
 
 
 def test_resuming_a_parked_saga_names_the_next_compensation_once(services: FakeServices) -> None:
-    # Given a saga parked while releasing its inventory
+    # Given a saga parked while undoing its (possibly crashed) shipment
     call = start(services)
     saga_steps.create_prescription(services, call)
     saga_steps.reserve_inventory(services, call)
     saga_steps.record_compensation_failure(services, Invocation("o-1", error={"Error": "Boom"}))
     # When an operator resumes it (and the resume task is retried)
     resumed = Invocation("o-1", causation_id="arn:execution:o-1-resume-1")
-    assert saga_steps.resume(services, resumed) == {"next": "release_inventory"}
-    assert saga_steps.resume(services, resumed) == {"next": "release_inventory"}
+    assert saga_steps.resume(services, resumed) == {"next": "cancel_shipment"}
+    assert saga_steps.resume(services, resumed) == {"next": "cancel_shipment"}
     # Then it is compensating again, resumed once
     assert state(services) is SagaState.COMPENSATING
     assert types(services).count(ev.SagaResumed.TYPE_KEY) == 1

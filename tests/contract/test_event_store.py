@@ -1,0 +1,104 @@
+"""The event store contract, written once, run against the in-memory store and the DynamoDB store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
+from lambdas.adapters.memory import InMemoryEventStore
+from lambdas.domain import events as ev
+from lambdas.domain.errors import ConcurrencyConflict
+from lambdas.logic.ports import EventStore
+from localcloud import patches
+
+
+def _dynamodb_store() -> DynamoDBEventStore:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName="events",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return DynamoDBEventStore(client, "events")
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> Iterator[EventStore]:
+    if request.param == "in-memory":
+        yield InMemoryEventStore()
+        return
+    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/moto_dynamodb.py)
+    with mock_aws():
+        yield _dynamodb_store()
+
+
+def event(stream: str, version: int, order_id: str = "o") -> ev.StoredEvent:
+    return ev.new_stored_event(
+        ev.OrderCancelled(order_id=order_id, reason=f"v{version}"),
+        stream_id=stream,
+        version=version,
+        causation_id="c",
+        source="test",
+    )
+
+
+def test_appended_events_read_back_in_version_order_unchanged(store: EventStore) -> None:
+    written = [event("s", 1), event("s", 2), event("s", 3)]
+    store.append(written[:2])
+    store.append(written[2:])
+    assert store.read("s") == written
+
+
+def test_appending_an_existing_position_is_a_concurrency_conflict(store: EventStore) -> None:
+    store.append([event("s", 1)])
+    with pytest.raises(ConcurrencyConflict):
+        store.append([event("s", 1)])
+
+
+def test_a_multi_event_append_is_atomic(store: EventStore) -> None:
+    store.append([event("s", 2)])
+    with pytest.raises(ConcurrencyConflict):
+        store.append([event("s", 1), event("s", 2), event("s", 3)])
+    assert [e.version for e in store.read("s")] == [2], "none of the three was written"
+
+
+def test_streams_are_independent_and_iter_all_yields_each_in_order(store: EventStore) -> None:
+    store.append([event("a", 1, "a"), event("a", 2, "a")])
+    store.append([event("b", 1, "b")])
+    everything = list(store.iter_all())
+    assert sorted((e.stream_id, e.version) for e in everything) == [("a", 1), ("a", 2), ("b", 1)]
+    a_versions = [e.version for e in everything if e.stream_id == "a"]
+    assert a_versions == [1, 2]
+    assert store.read("missing") == []
+
+
+def test_concurrent_appends_at_one_position_let_exactly_one_win(store: EventStore) -> None:
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        try:
+            store.append([event("race", 1, f"w{n}"), event("race", 2, f"w{n}")])
+            result = "won"
+        except ConcurrencyConflict:
+            result = "conflict"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("won") == 1
+    assert outcomes.count("conflict") == 11
+    assert len({e.metadata.correlation_id for e in store.read("race")}) == 1, "both events from the one winner"
