@@ -38,6 +38,7 @@ unit: dev
 
 # 2,000 sagas with random faults, business failures and duplicated deliveries; then the invariants.
 chaos: dev
+	HYPOTHESIS_PROFILE=chaos $(VENV)/bin/pytest -q tests/unit/test_properties.py
 	$(PY) -m localcloud.chaos --sagas 2000 --json chaos-report.json
 
 demo: dev

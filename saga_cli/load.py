@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from infra import names
@@ -121,6 +122,19 @@ class LoadResult:
                 "p99": percentile(self.latencies, 99),
             },
         }
+
+
+def set_faults(target: Target, plan_text: str) -> None:
+    """Put a fault plan in the stack's fault injection parameter (functions read it within seconds)."""
+    text = Path(plan_text[1:]).read_text() if plan_text.startswith("@") else plan_text
+    try:
+        plan = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(f"the fault plan is not JSON: {error}") from None
+    name = target.outputs.get(names.OUTPUT_FAULT_INJECTION_PARAMETER)
+    if not name:
+        raise CliError(f"stack {target.stack} was synthesized without fault injection (-c fault_injection=true)")
+    target.client("ssm").put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
 
 
 def prepare_stock(target: Target, total: int) -> None:

@@ -320,6 +320,10 @@ def load(
         bool, typer.Option(help="Stock the valid medications, empty the scarce one (as the mix predicts).")
     ] = True,
     report: Annotated[str | None, typer.Option(help="Also write the summary to this JSON file.")] = None,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="A fault plan (JSON, or @file) for a stack synthesized with fault_injection=true."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Send a mix of orders, wait until every saga ends, and compare with what the mix predicts."""
@@ -332,6 +336,8 @@ def load(
     planned = loader.plan(orders, weights, run_id=uuid.uuid4().hex[:8], seed=seed)
     if prepare_stock:
         loader.prepare_stock(_target, orders)
+    if faults is not None:
+        loader.set_faults(_target, faults)
     with render.finishing_bar(len(planned), quiet=as_json) as advance:
         result = loader.run_load(_target, planned, concurrency, timeout, on_finished=advance)
     summary = result.report()

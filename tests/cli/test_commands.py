@@ -128,3 +128,11 @@ def test_load_sends_a_mix_and_reports_against_the_prediction(cloud: LocalCloud, 
     assert summary["latency_seconds"]["p50"] is not None
     assert summary["throughput_sagas_per_second"] > 0
     assert json.loads(report_file.read_text())["orders"] == 20
+
+
+def test_load_with_injected_transient_faults_still_ends_as_predicted(cloud: LocalCloud) -> None:
+    plan = json.dumps({"reserve_inventory": {"transient_attempts": 1}, "cancel_order": {"transient": 0.5}})
+    result = saga("load", "--orders", "8", "--mix", "valid=1,no-stock=1", "--faults", plan, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["as_predicted"] is True
+    assert any(e[1] == "InjectedTransientFault" for e in cloud.runtime.errors)

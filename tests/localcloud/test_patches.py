@@ -230,3 +230,60 @@ def test_the_fast_dynamodb_serializer_answers_as_moto_does(aws: None) -> None:
     for answer in (fast_query, slow_query):
         answer.pop("ResponseMetadata")
     assert fast_query == slow_query
+
+
+def test_moto_sqs_still_walks_every_message_for_attributes_and_the_patch_defers_the_counts(aws: None) -> None:
+    from moto.sqs.models import Queue
+
+    assert "def attributes" in inspect.getsource(Queue)
+    assert "get_queue_attributes(" in inspect.getsource(
+        patches.ORIGINALS["SQSBackend.is_message_valid_based_on_retention_period"]
+    )
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "7"})["QueueUrl"]
+    fifo = sqs.create_queue(QueueName="f.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+    for _ in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody="x")
+    sqs.send_message(QueueUrl=fifo["QueueUrl"], MessageBody="y", MessageGroupId="g")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "3"
+    assert attributes["VisibilityTimeout"] == "7"
+    fifo_attributes = sqs.get_queue_attributes(QueueUrl=fifo["QueueUrl"], AttributeNames=["All"])["Attributes"]
+    assert fifo_attributes["ContentBasedDeduplication"] == "true"
+    assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]) == 3
+
+
+def test_moto_still_builds_a_jsonpath_parser_per_expression_and_the_patch_caches_them() -> None:
+    from moto.events import utils as event_utils
+
+    assert "from jsonpath_ng.ext import parse" in inspect.getsource(event_utils.EventTemplateParser.parse)
+    patches.apply_patches()
+    from jsonpath_ng import ext
+
+    assert ext.parse("$.detail") is ext.parse("$.detail")  # type: ignore[attr-defined]
+
+
+def test_moto_still_emits_no_execution_status_change_and_the_patch_does(aws: None) -> None:
+    assert "put_events" not in inspect.getsource(patches.ORIGINALS["BaseExecutionWorkerCommunication.terminated"])
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    events = boto3.client("events", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="status")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.states"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "E"}}}
+    machine = sfn.create_state_machine(
+        name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )
+    sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run-1")
+    import time as clock
+
+    for _ in range(200):
+        got = sqs.receive_message(QueueUrl=url).get("Messages", [])
+        if got:
+            break
+        clock.sleep(0.01)
+    [message] = got
+    detail = json.loads(message["Body"])["detail"]
+    assert (detail["name"], detail["status"]) == ("run-1", "FAILED")
