@@ -12,7 +12,6 @@ import argparse
 import json
 import random
 import sys
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -27,21 +26,12 @@ from lambdas.domain import events as ev
 from lambdas.domain.states import Compensation, Step
 from lambdas.logic.faults import _draw
 from lambdas.logic.project import replay
-from localcloud.cloud import LocalCloud
+from localcloud.cloud import EXPECTED_FUNCTION_ERRORS, POISON_MESSAGE_ERRORS, LocalCloud
 from localcloud.deploy import synthesize
 from localcloud.seed import seed, set_stock
 
 MEDICATIONS = ("med-1", "med-2", "med-3", "med-4")
-EXPECTED_ERRORS = {
-    "PrescriptionFailed",
-    "InventoryReservationFailed",
-    "ShipmentInitiationFailed",
-    "InjectedTransientFault",
-    "InjectedPermanentFault",
-    "ConcurrencyConflict",
-    "UnusableMessage",
-    "BatchProcessingError",
-}
+EXPECTED_ERRORS = EXPECTED_FUNCTION_ERRORS | POISON_MESSAGE_ERRORS
 US = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
 
@@ -120,14 +110,8 @@ def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0
         started = time.perf_counter()
 
         def deliver(order: ChaosOrder) -> None:
-            if order.concurrent and order.deliveries > 1:
-                threads = [
-                    threading.Thread(target=cloud.put_order, args=(order.detail,)) for _ in range(order.deliveries)
-                ]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
+            if order.concurrent:
+                cloud.put_order_at_once(order.detail, order.deliveries)
             else:
                 for _ in range(order.deliveries):
                     cloud.put_order(order.detail)

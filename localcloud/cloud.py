@@ -60,6 +60,24 @@ _SERVICES = (
 )
 
 
+EXPECTED_FUNCTION_ERRORS = frozenset(
+    {
+        # Business refusals are how a step says "no": the state machine catches them.
+        "PrescriptionFailed",
+        "InventoryReservationFailed",
+        "ShipmentInitiationFailed",
+        # Raised on purpose by fault injection, and the optimistic-concurrency retry signal.
+        "InjectedTransientFault",
+        "InjectedPermanentFault",
+        "ConcurrencyConflict",
+    }
+)
+"""Errors a healthy saga's functions raise by design; anything else is a defect."""
+
+POISON_MESSAGE_ERRORS = frozenset({"UnusableMessage", "BatchProcessingError"})
+"""What start_saga raises for a message that must go to the dead-letter queue."""
+
+
 class SagaTimeout(TimeoutError):
     pass
 
@@ -264,6 +282,14 @@ class LocalCloud:
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"PutEvents refused the order: {response['Entries']}")
         return response
+
+    def put_order_at_once(self, detail: dict[str, Any], deliveries: int) -> None:
+        """Deliver the same order `deliveries` times concurrently (a duplicate storm)."""
+        senders = [threading.Thread(target=self.put_order, args=(detail,)) for _ in range(deliveries)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
 
     def saga_row(self, order_id: str) -> dict[str, Any] | None:
         item = self.client("dynamodb").get_item(

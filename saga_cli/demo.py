@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -96,13 +95,7 @@ def run_demo(progress: Any = None) -> tuple[list[Outcome], dict[str, float]]:
         mark = time.perf_counter()
         say("sending the orders")
         for scenario in SCENARIOS:
-            senders = [
-                threading.Thread(target=cloud.put_order, args=(scenario.detail,)) for _ in range(scenario.deliveries)
-            ]
-            for sender in senders:
-                sender.start()
-            for sender in senders:
-                sender.join()
+            cloud.put_order_at_once(scenario.detail, scenario.deliveries)
         order_ids = [s.detail["order_id"] for s in SCENARIOS]
         cloud.wait_for_sagas(order_ids, timeout=60)
         timings["sagas"] = time.perf_counter() - mark

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from localcloud.cloud import LocalCloud
+from localcloud.cloud import EXPECTED_FUNCTION_ERRORS, LocalCloud
 from localcloud.deploy import CloudAssembly, synthesize
 from localcloud.seed import seed
 
@@ -18,17 +18,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
-
-EXPECTED_ERRORS = {
-    # Business refusals are how a step says "no": the state machine catches them.
-    "PrescriptionFailed",
-    "InventoryReservationFailed",
-    "ShipmentInitiationFailed",
-    # Raised on purpose by fault injection, and the optimistic-concurrency retry signal.
-    "InjectedTransientFault",
-    "InjectedPermanentFault",
-    "ConcurrencyConflict",
-}
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +39,7 @@ def cloud(assembly: CloudAssembly, request: pytest.FixtureRequest) -> Iterator[L
         seed(local.client("dynamodb"), local.outputs)
         yield local
         local.wait_until_idle(timeout=30)
-        allowed = set(EXPECTED_ERRORS)
+        allowed = set(EXPECTED_FUNCTION_ERRORS)
         marker = request.node.get_closest_marker("allow_errors")
         if marker:
             allowed |= set(marker.args)

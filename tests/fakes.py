@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lambdas.adapters.memory import InMemoryEventStore
+from lambdas.domain import events as ev
 from lambdas.domain.errors import InventoryReservationFailed
 from lambdas.domain.order import OrderLine
 from lambdas.domain.rules import CatalogueEntry
@@ -89,3 +90,17 @@ class FakeServices:
     @property
     def repository(self) -> SagaRepository:
         return SagaRepository(self.event_store, source="test")
+
+
+HAPPY_PATH_EVENTS = [
+    ev.OrderFulfillmentSagaStarted.TYPE_KEY,
+    ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
+    ev.PrescriptionCreated.TYPE_KEY,
+    ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
+    ev.InventoryReserved.TYPE_KEY,
+    ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
+    ev.ShipmentInitiated.TYPE_KEY,
+    ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
+    ev.OrderFulfillmentSagaCompleted.TYPE_KEY,
+]
+"""The stream of a completed saga, in order."""

@@ -27,6 +27,24 @@ def _code(error: ClientError) -> str:
     return str(error.response["Error"]["Code"])
 
 
+def _transition(client: Any, table: str, key: dict[str, Any], from_status: str, to_status: str) -> bool:
+    """Move a record from one status to another; False when it was not in `from_status` (or absent)."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #status = :to",
+            ConditionExpression="#status = :from",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":to": {"S": to_status}, ":from": {"S": from_status}},
+        )
+    except ClientError as error:
+        if _code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def _lines_json(lines: Sequence[OrderLine]) -> str:
     return json.dumps([line.model_dump() for line in lines], separators=(",", ":"))
 
@@ -71,20 +89,7 @@ class DynamoDBPrescriptions:
                 raise
 
     def cancel(self, prescription_id: str) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"prescription_id": {"S": prescription_id}},
-                UpdateExpression="SET #status = :cancelled",
-                ConditionExpression="#status = :active",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":cancelled": {"S": CANCELLED}, ":active": {"S": ACTIVE}},
-            )
-            return True
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
+        return _transition(self._client, self._table, {"prescription_id": {"S": prescription_id}}, ACTIVE, CANCELLED)
 
 
 class DynamoDBInventory:
@@ -208,20 +213,7 @@ class DynamoDBShipments:
                 raise
 
     def cancel(self, shipment_id: str) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"shipment_id": {"S": shipment_id}},
-                UpdateExpression="SET #status = :cancelled",
-                ConditionExpression="#status = :initiated",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":cancelled": {"S": CANCELLED}, ":initiated": {"S": INITIATED}},
-            )
-            return True
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
+        return _transition(self._client, self._table, {"shipment_id": {"S": shipment_id}}, INITIATED, CANCELLED)
 
 
 # --- operator actions (the CLI and the local cloud's seeding), not used by the saga itself ---

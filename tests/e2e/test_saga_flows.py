@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     stock,
     view,
 )
+from tests.fakes import HAPPY_PATH_EVENTS
 
 STEPS = ["Create Prescription", "Reserve Inventory", "Initiate Shipment"]
 
@@ -27,17 +28,7 @@ def test_the_seed_example_completes_and_every_record_agrees(cloud: LocalCloud) -
     # Then the saga completes
     assert cloud.wait_for_sagas(["order-123"]) == {"order-123": "COMPLETED"}
     # and the stream holds exactly the expected events, in order
-    assert [e.type for e in history(cloud, "order-123")] == [
-        ev.OrderFulfillmentSagaStarted.TYPE_KEY,
-        ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
-        ev.PrescriptionCreated.TYPE_KEY,
-        ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
-        ev.InventoryReserved.TYPE_KEY,
-        ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
-        ev.ShipmentInitiated.TYPE_KEY,
-        ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
-        ev.OrderFulfillmentSagaCompleted.TYPE_KEY,
-    ]
+    assert [e.type for e in history(cloud, "order-123")] == HAPPY_PATH_EVENTS
     # and the projection agrees
     saga = view(cloud, "order-123")
     assert saga.state is SagaState.COMPLETED

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import moto
@@ -49,6 +50,17 @@ def test_moto_event_bus_still_lacks_a_physical_id_and_the_patch_gives_its_name()
     bus = EventBus.__new__(EventBus)
     bus.name = "my-bus"
     assert bus.physical_resource_id == "my-bus"  # type: ignore[attr-defined]
+
+
+def _table(dynamodb: Any, stream: bool = False) -> None:
+    extra = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}} if stream else {}
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
 
 
 def _stack(resource: dict[str, object]) -> str:
@@ -140,13 +152,7 @@ def test_moto_dynamodb_transactions_still_copy_whole_tables_and_the_patch_checks
 
     assert "copy.deepcopy(" in inspect.getsource(moto_dynamodb.ORIGINAL_TRANSACT_WRITE_ITEMS)
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    dynamodb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
+    _table(dynamodb, stream=True)
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "taken"}})
     new_only = "attribute_not_exists(pk)"
     with pytest.raises(dynamodb.exceptions.TransactionCanceledException) as cancelled:
@@ -169,12 +175,7 @@ def test_concurrent_conditional_puts_let_exactly_one_win(aws: None) -> None:
     import threading
 
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    dynamodb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _table(dynamodb)
     wins: list[int] = []
 
     def put(n: int) -> None:
@@ -200,12 +201,7 @@ def test_the_fast_dynamodb_serializer_answers_as_moto_does(aws: None) -> None:
     from localcloud import moto_dynamodb
 
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    dynamodb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _table(dynamodb)
     item = {
         "pk": {"S": "a"},
         "n": {"N": "1.50"},

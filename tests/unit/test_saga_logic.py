@@ -20,7 +20,7 @@ from lambdas.domain.states import Compensation, SagaState, Step, compensation_pl
 from lambdas.logic import saga_steps
 from lambdas.logic.faults import FaultInjector
 from lambdas.logic.saga_steps import Invocation
-from tests.fakes import FakeServices
+from tests.fakes import HAPPY_PATH_EVENTS, FakeServices
 
 US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
@@ -57,17 +57,7 @@ def test_happy_path_completes_and_records_each_step(services: FakeServices) -> N
     saga_steps.reserve_inventory(services, call)
     saga_steps.initiate_shipment(services, call)
     assert state(services) is SagaState.COMPLETED
-    assert types(services) == [
-        ev.OrderFulfillmentSagaStarted.TYPE_KEY,
-        ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
-        ev.PrescriptionCreated.TYPE_KEY,
-        ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
-        ev.InventoryReserved.TYPE_KEY,
-        ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
-        ev.ShipmentInitiated.TYPE_KEY,
-        ev.OrderFulfillmentSagaStateChanged.TYPE_KEY,
-        ev.OrderFulfillmentSagaCompleted.TYPE_KEY,
-    ]
+    assert types(services) == HAPPY_PATH_EVENTS
     assert services.inventory.available == {"med-1": 9, "med-2": 9}
     assert services.shipments.shipments == {"shp-o-1": "address_on_file"}
 
