@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
@@ -15,12 +13,12 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra import nag, names
+from infra.bundling import lambda_code
 from infra.order_events import OrderEvents
 from infra.tables import BusinessTables, EventStore
 from lambdas import config
 from lambdas.domain.states import Compensation, Step
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TASK_TIMEOUT = Duration.seconds(30)
 START_TIMEOUT = Duration.seconds(30)
 
@@ -28,14 +26,6 @@ EVENT_READ = ["dynamodb:Query", "dynamodb:GetItem"]
 EVENT_APPEND = ["dynamodb:PutItem"]
 """A transactional append (TransactWriteItems) is authorised by PutItem on each item."""
 KEY_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-
-
-def lambda_code() -> lambda_.Code:
-    """The `lambdas/` package alone: no tests, tooling or infrastructure in the asset."""
-    return lambda_.Code.from_asset(
-        str(PROJECT_ROOT),
-        exclude=["*", f"!{names.LAMBDA_PACKAGE}", f"!{names.LAMBDA_PACKAGE}/**", "**/__pycache__", "**/*.pyc"],
-    )
 
 
 class Functions(Construct):

@@ -6,6 +6,7 @@ then create the stack from the very template `cdk deploy` would use.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -108,7 +109,9 @@ def check_resource_types(template: dict[str, Any]) -> list[tuple[str, str]]:
     return skipped
 
 
+@functools.cache
 def _zip_directory(directory: Path) -> bytes:
+    """The asset directory zipped (once per process: a synthesized asset never changes)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in sorted(directory.rglob("*")):

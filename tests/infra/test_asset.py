@@ -1,0 +1,17 @@
+"""The Lambda asset `cdk deploy` ships: built without Docker, for Python 3.13 on arm64, handlers only."""
+
+from __future__ import annotations
+
+from localcloud.deploy import CloudAssembly
+
+
+def test_the_asset_holds_the_handlers_and_their_arm64_dependencies_and_nothing_else(assembly: CloudAssembly) -> None:
+    [asset] = [a for a in assembly.assets["files"].values() if a["source"].get("packaging") == "zip"]
+    root = assembly.directory / asset["source"]["path"]
+    top = {p.name for p in root.iterdir()}
+    assert {"lambdas", "aws_lambda_powertools", "pydantic", "pydantic_core", "aws_xray_sdk"} <= top
+    assert not top & {"tests", "infra", "localcloud", "saga_cli", "app.py", ".venv", "boto3", "botocore"}
+    native = list((root / "pydantic_core").glob("*.so"))
+    assert native, "pydantic-core's compiled module is in the asset"
+    assert all("aarch64" in so.name and "313" in so.name for so in native), [so.name for so in native]
+    assert (root / "lambdas" / "handlers" / "create_prescription.py").is_file()
