@@ -59,6 +59,7 @@ def lambda_code() -> lambda_.Code:
         asset_hash_type=cdk.AssetHashType.SOURCE,
         bundling=cdk.BundlingOptions(
             image=lambda_.Runtime.PYTHON_3_13.bundling_image,  # only if local bundling declined; it never does
-            local=_PipForLambda(),
+            # jsii passes the options as one positional struct, not as the keywords its stub declares.
+            local=_PipForLambda(),  # type: ignore[arg-type]
         ),
     )
