@@ -310,6 +310,33 @@ def resume(
 
 @app.command()
 @operation
+def redrive(
+    limit: Annotated[int, typer.Option(min=1, help="Move at most this many messages.")] = 1000,
+    as_json: JsonFlag = False,
+) -> None:
+    """Move dead-lettered order messages back to the start queue (after fixing why they failed)."""
+    from infra import names
+
+    sqs = _target.client("sqs")
+    dead, start = _target.output(names.OUTPUT_DEAD_LETTER_QUEUE), _target.output(names.OUTPUT_START_QUEUE)
+    moved = 0
+    while moved < limit:
+        batch = sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=min(10, limit - moved), WaitTimeSeconds=0)
+        messages = batch.get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            sqs.send_message(QueueUrl=start, MessageBody=message["Body"])  # sent before deleted: never lost
+            sqs.delete_message(QueueUrl=dead, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    if as_json:
+        render.emit_json({"moved": moved})
+    else:
+        render.console.print(f"moved {moved} message(s) from the dead-letter queue to the start queue")
+
+
+@app.command()
+@operation
 def load(
     orders: Annotated[int, typer.Option(min=1, help="How many orders.")] = 100,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Senders at once.")] = 8,

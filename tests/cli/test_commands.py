@@ -136,3 +136,17 @@ def test_load_with_injected_transient_faults_still_ends_as_predicted(cloud: Loca
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["as_predicted"] is True
     assert any(e[1] == "InjectedTransientFault" for e in cloud.runtime.errors)
+
+
+def test_redrive_moves_dead_letters_back_and_a_fixed_order_then_completes_once(cloud: LocalCloud) -> None:
+    # Given a valid order that dead-lettered while something was broken (say, a missing permission)
+    dead = cloud.outputs["DeadLetterQueueUrl"]
+    body = json.dumps({"detail": order("c-redrive", "med-1")})
+    cloud.client("sqs").send_message(QueueUrl=dead, MessageBody=body)
+    cloud.client("sqs").send_message(QueueUrl=dead, MessageBody=body)  # and a duplicate of it
+    # When the operator redrives after the fix
+    assert saga_json("redrive") == {"moved": 2}
+    # Then the order completes, once
+    assert cloud.wait_for_sagas(["c-redrive"]) == {"c-redrive": "COMPLETED"}
+    assert saga_json("redrive") == {"moved": 0}
+    assert [v["order_id"] for v in saga_json("list", "--state", "completed")] == ["c-redrive"]
