@@ -157,7 +157,11 @@ def test_an_execution_that_ends_unfinished_still_ends_its_saga_and_takes_no_stoc
     cloud.wait_until_idle()
     saga = view(cloud, "aborted")
     assert saga.state is SagaState.FAILED
-    assert saga.compensations_run == ("release_inventory", "cancel_prescription", "cancel_order")
+    # Stopped while reserving, or just after (then waiting on the shipment, undone first, a no-op):
+    assert saga.compensations_run in {
+        ("release_inventory", "cancel_prescription", "cancel_order"),
+        ("cancel_shipment", "release_inventory", "cancel_prescription", "cancel_order"),
+    }
     assert [p["status"]["S"] for p in records(cloud, "Prescriptions")] == ["CANCELLED"]
     # and whatever the step reserved was released: no stock taken, no reservation left active
     assert all(r["status"]["S"] == "RELEASED" for r in records(cloud, "Reservations"))
