@@ -283,3 +283,40 @@ def test_moto_still_emits_no_execution_status_change_and_the_patch_does(aws: Non
     [message] = got
     detail = json.loads(message["Body"])["detail"]
     assert (detail["name"], detail["status"]) == ("run-1", "FAILED")
+
+
+def test_powertools_still_shares_pending_metrics_between_metrics_objects() -> None:
+    # Why the runtime gives each invocation thread its own pending metrics (localcloud/runtime.py).
+    from aws_lambda_powertools import Metrics
+
+    first, second = Metrics(namespace="One"), Metrics(namespace="Two")
+    try:
+        first.add_metric(name="Shared", unit="Count", value=1)
+        assert "Shared" in second.provider.metric_set
+    finally:
+        first.provider.clear_metrics()
+
+
+def test_concurrent_invocations_flush_only_their_own_metrics() -> None:
+    import threading
+
+    from lambdas.observability import metrics
+    from localcloud import runtime
+
+    runtime._metrics_per_thread()
+    added = threading.Barrier(2)
+    flushed: dict[str, list[str]] = {}
+
+    def invocation(metric: str) -> None:
+        metrics.add_metric(name=metric, unit="Count", value=1)
+        added.wait()  # both have a pending metric before either flushes
+        emf = metrics.serialize_metric_set()
+        flushed[metric] = [m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+        metrics.provider.clear_metrics()
+
+    threads = [threading.Thread(target=invocation, args=(name,)) for name in ("Started", "Completed")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert flushed == {"Started": ["Started"], "Completed": ["Completed"]}
