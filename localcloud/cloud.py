@@ -25,7 +25,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 
 from infra import names
-from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
+from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from localcloud import patches
 from localcloud.deploy import CloudAssembly, check_resource_types, create_stack, publish_assets
 from localcloud.pollers import Pollers, Undelivered
@@ -291,33 +291,26 @@ class LocalCloud:
         for sender in senders:
             sender.join()
 
-    def saga_row(self, order_id: str) -> dict[str, Any] | None:
-        item = self.client("dynamodb").get_item(
-            TableName=self.outputs[names.OUTPUT_SAGA_TABLE], Key={"order_id": {"S": order_id}}, ConsistentRead=True
-        )
-        found: dict[str, Any] | None = item.get("Item")
-        return found
+    def settle(self, order_ids: Iterable[str], timeout: float = 30.0) -> tuple[dict[str, str], list[str]]:
+        """Wait until every saga is terminal or parked and all deliveries settled.
+
+        Returns the settled sagas' states and the order ids still unsettled when `timeout` ran out.
+        """
+        deadline = time.monotonic() + timeout
+        views, pending = self.projection().wait_settled(order_ids, timeout)
+        if not pending:
+            self.wait_until_idle(timeout=max(1.0, deadline - time.monotonic()))
+        return {order_id: view.state.value for order_id, view in views.items()}, pending
 
     def wait_for_sagas(self, order_ids: Iterable[str], timeout: float = 30.0) -> dict[str, str]:
-        """Wait until every saga is terminal or parked and all deliveries settled; their states."""
-        from lambdas.adapters.dynamodb_projection import _from_item
-
-        pending = set(order_ids)
-        states: dict[str, str] = {}
-        deadline = time.monotonic() + timeout
-        done_states = {str(s) for s in TERMINAL_STATES | PARKED_STATES}
-        while pending and time.monotonic() < deadline:
-            for order_id in list(pending):
-                row = self.saga_row(order_id)
-                if row and row["state"]["S"] in done_states:
-                    states[order_id] = _from_item(row).state.value
-                    pending.discard(order_id)
-            if pending:
-                time.sleep(0.01)
+        """Like `settle`, but an unsettled saga is an error."""
+        states, pending = self.settle(order_ids, timeout)
         if pending:
             raise SagaTimeout(f"sagas not finished after {timeout} s: {sorted(pending)[:10]}")
-        self.wait_until_idle(timeout=max(1.0, deadline - time.monotonic()))
         return states
+
+    def projection(self) -> DynamoDBProjection:
+        return DynamoDBProjection(self.client("dynamodb"), self.outputs[names.OUTPUT_SAGA_TABLE])
 
     def set_faults(self, plan: dict[str, Any]) -> None:
         """Replace the fault injection plan (the stack must be synthesized with fault injection)."""

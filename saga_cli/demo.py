@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import names
-from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import synthesize
 from localcloud.seed import seed
@@ -106,7 +105,7 @@ def run_demo(progress: Any = None) -> tuple[list[Outcome], dict[str, float]]:
 
 def _outcome(cloud: LocalCloud, scenario: Scenario) -> Outcome:
     order_id = scenario.detail["order_id"]
-    view = DynamoDBProjection(cloud.client("dynamodb"), cloud.outputs[names.OUTPUT_SAGA_TABLE]).get(order_id)
+    view = cloud.projection().get(order_id)
     assert view is not None
     sfn = cloud.client("stepfunctions")
     executions = [

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import names
-from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
+from lambdas.domain.projection import SagaView
 from saga_cli.queries import percentile, projection, set_stock
 from saga_cli.target import CliError, Target
 
@@ -174,7 +174,8 @@ def run_load(
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(send, orders))
-    final, latencies, unfinished = _wait(target, orders, sent_at, started + timeout, on_finished)
+    remaining = max(0.0, started + timeout - time.perf_counter())
+    final, latencies, unfinished = _wait(target, orders, sent_at, remaining, on_finished)
     return LoadResult(
         orders=len(orders),
         predicted=dict(Counter(PREDICTED[o.kind] for o in orders)),
@@ -189,35 +190,16 @@ def _wait(
     target: Target,
     orders: list[PlannedOrder],
     sent_at: dict[str, datetime],
-    deadline: float,
+    timeout: float,
     on_finished: Callable[[int], None],
 ) -> tuple[dict[str, str], list[float], list[str]]:
-    table = target.output(names.OUTPUT_SAGA_TABLE)
-    dynamodb = target.client("dynamodb")
-    done = {s.value for s in TERMINAL_STATES | PARKED_STATES}
-    pending = [o.order_id for o in orders]
-    final: dict[str, str] = {}
     latencies: list[float] = []
-    views = projection(target)
-    while pending and time.perf_counter() < deadline:
-        still = []
-        for chunk in (pending[i : i + 100] for i in range(0, len(pending), 100)):
-            response = dynamodb.batch_get_item(
-                RequestItems={table: {"Keys": [{"order_id": {"S": o}} for o in chunk], "ConsistentRead": True}}
-            )
-            found = {i["order_id"]["S"]: i for i in response["Responses"].get(table, [])}
-            for order_id in chunk:
-                item = found.get(order_id)
-                if item and item["state"]["S"] in done:
-                    final[order_id] = item["state"]["S"]
-                    view = views.get(order_id)
-                    if view and view.ended_at:
-                        latencies.append(max(0.0, (view.ended_at - sent_at[order_id]).total_seconds()))
-                else:
-                    still.append(order_id)
-        if len(still) < len(pending):
-            on_finished(len(pending) - len(still))
-        pending = still
-        if pending:
-            time.sleep(0.05)
-    return final, latencies, pending
+
+    def settled(views: list[SagaView]) -> None:
+        for view in views:
+            if view.ended_at:
+                latencies.append(max(0.0, (view.ended_at - sent_at[view.order_id]).total_seconds()))
+        on_finished(len(views))
+
+    views, unfinished = projection(target).wait_settled([o.order_id for o in orders], timeout, settled)
+    return {order_id: view.state.value for order_id, view in views.items()}, latencies, unfinished

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +12,16 @@ from botocore.exceptions import ClientError
 
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.domain.projection import SagaView
+from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
 
 STATE_INDEX = "by-state"
 """GSI: partition `state`, sort `updated_at` — answers "which sagas are pending/failed/...?"."""
+
+BATCH_GET_LIMIT = 100
+"""BatchGetItem reads at most 100 keys per call."""
+
+SETTLED_STATES = frozenset(s.value for s in TERMINAL_STATES | PARKED_STATES)
+"""States a saga stays in until an operator acts: waiting for sagas ends there."""
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -46,6 +54,47 @@ class DynamoDBProjection:
             "Item"
         )
         return _from_item(item) if item else None
+
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, SagaView]:
+        """The rows of `order_ids` that exist, read 100 keys per BatchGetItem (strongly consistent)."""
+        wanted = list(dict.fromkeys(order_ids))
+        found: dict[str, SagaView] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [{"order_id": {"S": o}} for o in wanted[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self._table, []):
+                    view = _from_item(item)
+                    found[view.order_id] = view
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def wait_settled(
+        self,
+        order_ids: Iterable[str],
+        timeout: float,
+        on_settled: Callable[[list[SagaView]], None] = lambda views: None,
+    ) -> tuple[dict[str, SagaView], list[str]]:
+        """Poll until every saga is terminal or parked, or `timeout` passes: (settled views, unsettled ids).
+
+        One batched read per 100 pending sagas per pass, and a pause that grows with the number
+        pending, so that waiting for thousands of sagas does not crowd out the sagas themselves.
+        """
+        deadline = time.monotonic() + timeout
+        pending = list(dict.fromkeys(order_ids))
+        settled: dict[str, SagaView] = {}
+        while pending:
+            views = self.get_many(pending)
+            now_settled = [v for v in views.values() if v.state.value in SETTLED_STATES]
+            if now_settled:
+                settled.update((v.order_id, v) for v in now_settled)
+                on_settled(now_settled)
+                pending = [o for o in pending if o not in settled]
+            if not pending or time.monotonic() >= deadline:
+                break
+            time.sleep(min(0.5, 0.01 + 0.0002 * len(pending)))
+        return settled, pending
 
     def put(self, view: SagaView, previous_version: int | None) -> None:
         """Write `view` only if the row is still at `previous_version` (None: no row yet)."""

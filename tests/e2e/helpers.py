@@ -25,7 +25,7 @@ def event_store(cloud: LocalCloud) -> DynamoDBEventStore:
 
 
 def projection(cloud: LocalCloud) -> DynamoDBProjection:
-    return DynamoDBProjection(cloud.client("dynamodb"), cloud.outputs[names.OUTPUT_SAGA_TABLE])
+    return cloud.projection()
 
 
 def history(cloud: LocalCloud, order_id: str) -> list[StoredEvent]:

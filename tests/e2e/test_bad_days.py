@@ -12,7 +12,7 @@ from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.states import SagaState
 from lambdas.logic.project import replay
-from localcloud.cloud import LocalCloud
+from localcloud.cloud import LocalCloud, SagaTimeout
 from tests.e2e.helpers import (
     drain,
     event_store,
@@ -146,7 +146,7 @@ def test_an_execution_that_ends_unfinished_still_ends_its_saga_and_takes_no_stoc
     cloud.set_faults({"reserve_inventory": {"latency_ms": 1500, "latency": 1.0}})
     cloud.put_order(order("aborted", "med-2"))
     deadline = time.monotonic() + 20
-    while (row := cloud.saga_row("aborted")) is None or row["state"]["S"] != "PENDING_INVENTORY":
+    while (saga := cloud.projection().get("aborted")) is None or saga.state is not SagaState.PENDING_INVENTORY:
         assert time.monotonic() < deadline
         time.sleep(0.02)
     # When the execution is stopped mid-step (as a timeout or an operator would)
@@ -167,3 +167,20 @@ def test_an_execution_that_ends_unfinished_still_ends_its_saga_and_takes_no_stoc
     assert all(r["status"]["S"] == "RELEASED" for r in records(cloud, "Reservations"))
     assert stock(cloud) == before
     assert "execution ABORTED" in [e.payload.get("reason") for e in history(cloud, "aborted")]
+
+
+def test_waiting_names_the_sagas_still_running_at_the_timeout_and_reads_in_batches(cloud: LocalCloud) -> None:
+    # Given a slow saga among 150 order ids that mostly have no saga at all (two BatchGetItem pages)
+    cloud.set_faults({"create_prescription": {"latency_ms": 800, "latency": 1.0}})
+    cloud.put_order(order("slow", "med-1"))
+    ids = ["slow", *(f"never-{n}" for n in range(149))]
+    # When we wait less than the saga takes
+    states, unsettled = cloud.settle(ids, timeout=0.2)
+    # Then nothing is raised: the unsettled ids come back, the slow one among them
+    assert states == {}
+    assert unsettled == ids
+    with pytest.raises(SagaTimeout, match="slow"):
+        cloud.wait_for_sagas(["slow"], timeout=0.1)
+    # And once it settles, it is read like any other
+    assert cloud.wait_for_sagas(["slow"]) == {"slow": "COMPLETED"}
+    assert set(cloud.projection().get_many(ids)) == {"slow"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from localcloud import chaos
 
 
@@ -13,3 +15,15 @@ def test_two_hundred_sagas_with_faults_and_duplicates_keep_every_invariant() -> 
     assert sum(report.final_states.values()) == 200
     assert report.duplicates > 0
     assert report.faults["InjectedTransientFault"] > 0
+
+
+def test_sagas_unfinished_at_the_timeout_are_counted_as_violations_and_the_table_still_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = chaos.run(6, seed=3, timeout=0.0)
+    chaos.print_report(report)
+    first = next(iter(report.violations))
+    assert report.unfinished, "a zero wait leaves sagas running"
+    assert len(report.violations[first]) >= len(report.unfinished)
+    assert not report.ok
+    assert "unfinished after the wait" in capsys.readouterr().out
