@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra import nag, names
 from infra.bundling import lambda_code
 from infra.order_events import OrderEvents
+from infra.security import XRAY_WRITE, ManagedRole
 from infra.tables import BusinessTables, EventStore
 from lambdas import config
 from lambdas.domain.states import Compensation, Step
@@ -26,6 +27,10 @@ EVENT_READ = ["dynamodb:Query", "dynamodb:GetItem"]
 EVENT_APPEND = ["dynamodb:PutItem"]
 """A transactional append (TransactWriteItems) is authorised by PutItem on each item."""
 KEY_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+SQS_CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+"""What Lambda's SQS event source mapping calls with the function's role."""
+STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+"""What Lambda's DynamoDB stream event source mapping calls with the function's role (and ListStreams)."""
 
 
 class Functions(Construct):
@@ -46,7 +51,7 @@ class Functions(Construct):
         self._key = key
         self._code = lambda_code()
         self.functions: dict[str, lambda_.Function] = {}
-        self.policies: dict[str, iam.ManagedPolicy] = {}
+        self.roles: dict[str, ManagedRole] = {}
 
         for name in names.ALL_FUNCTIONS:
             self._function(name)
@@ -85,13 +90,9 @@ class Functions(Construct):
 
         # The saga starter records the start (or the rejection) and starts the execution.
         self._uses_event_store(names.START_SAGA, event_store, append=True)
-        self.functions[names.START_SAGA].add_event_source(
-            sources.SqsEventSource(order_events.start_queue, batch_size=10, report_batch_item_failures=True)
-        )
+        self._consumes(names.START_SAGA, order_events.start_queue)
         self._permit(names.START_SAGA, KEY_USE, [key.key_arn])
-        self.functions[names.RECORD_EXECUTION_OUTCOME].add_event_source(
-            sources.SqsEventSource(order_events.outcomes_queue, batch_size=10, report_batch_item_failures=True)
-        )
+        self._consumes(names.RECORD_EXECUTION_OUTCOME, order_events.outcomes_queue)
 
         # The projector and the publisher read the event store's stream.
         self._uses_event_store(names.PROJECTOR, event_store, append=False)
@@ -112,14 +113,13 @@ class Functions(Construct):
             encryption_key=self._key,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        role = iam.Role(
+        access = ManagedRole(
             self,
-            f"{construct_id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            f"{construct_id}Access",
+            service="lambda.amazonaws.com",
             description=f"Runs the {name} function of the order fulfillment saga",
         )
-        policy = iam.ManagedPolicy(self, f"{construct_id}Policy", roles=[role])
-        self.policies[name] = policy
+        self.roles[name] = access
         function = lambda_.Function(
             self,
             construct_id,
@@ -131,12 +131,14 @@ class Functions(Construct):
             memory_size=256,
             timeout=START_TIMEOUT if name == names.START_SAGA else TASK_TIMEOUT,
             tracing=lambda_.Tracing.ACTIVE,
-            role=role,
+            role=access.role,
             log_group=log_group,
             environment={"POWERTOOLS_LOG_LEVEL": "INFO"},
         )
-        # Logs: what AWSLambdaBasicExecutionRole grants, scoped to this function (CDK adds X-Ray for tracing).
-        self._permit(name, ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.log_group_arn}:*"])
+        # Logs: what AWSLambdaBasicExecutionRole grants, scoped to this function; X-Ray for active tracing.
+        access.permit(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.log_group_arn}:*"])
+        access.permit(XRAY_WRITE, ["*"])
+        function.node.add_dependency(access.policy)
         self.functions[name] = function
         for rule, reason in (
             ("AwsSolutions-L1", nag.RUNTIME_CHOSEN),
@@ -145,13 +147,12 @@ class Functions(Construct):
             ("HIPAA.Security-LambdaConcurrency", nag.CONCURRENCY),
         ):
             nag.acknowledge(function, rule, reason)
-        nag.acknowledge(policy, nag.wildcard_finding(log_group), nag.LOG_STREAMS)
-        nag.acknowledge(role, "HIPAA.Security-IAMNoInlinePolicy", nag.INLINE_GRANTS)
-        nag.acknowledge(role, nag.wildcard_finding(), nag.WILDCARD_RESOURCES)
+        nag.acknowledge(access.policy, nag.wildcard_finding(log_group), nag.LOG_STREAMS)
+        nag.acknowledge(access.policy, nag.wildcard_finding(), nag.XRAY)
         return function
 
     def _permit(self, name: str, actions: list[str], resources: list[str]) -> None:
-        self.policies[name].add_statements(iam.PolicyStatement(actions=actions, resources=resources))
+        self.roles[name].permit(actions, resources)
 
     def _environment(self, name: str, variable: str, value: str) -> None:
         self.functions[name].add_environment(variable, value)
@@ -164,8 +165,22 @@ class Functions(Construct):
     def _uses_event_store(self, name: str, table: ddb.ITable, *, append: bool) -> None:
         self._uses_table(name, config.EVENT_STORE_TABLE, table, EVENT_READ + (EVENT_APPEND if append else []))
 
+    def _consumes(self, name: str, queue: sqs.IQueue) -> None:
+        """An SQS event source, and the reads its mapping makes (CDK's grant would have been inline)."""
+        self._add_event_source(
+            name,
+            sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True),
+            SQS_CONSUME,
+            [queue.queue_arn],
+        )
+
     def _reads_stream(self, name: str, table: ddb.Table) -> None:
-        self.functions[name].add_event_source(
+        """A DynamoDB stream event source, and the reads its mapping makes."""
+        assert table.table_stream_arn is not None, "the event store has a stream"
+        self._permit(name, ["dynamodb:ListStreams"], [f"{table.table_arn}/stream/*"])
+        nag.acknowledge(self.roles[name].policy, nag.wildcard_finding(table, "/stream/*"), nag.TABLE_STREAMS)
+        self._add_event_source(
+            name,
             sources.DynamoEventSource(
                 table,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
@@ -173,5 +188,19 @@ class Functions(Construct):
                 retry_attempts=10,
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,
-            )
+            ),
+            STREAM_READ,
+            [table.table_stream_arn],
         )
+
+    def _add_event_source(
+        self, name: str, source: lambda_.IEventSource, actions: list[str], resources: list[str]
+    ) -> None:
+        self._permit(name, actions, resources)
+        self._permit(name, ["kms:Decrypt"], [self._key.key_arn])
+        function = self.functions[name]
+        function.add_event_source(source)
+        # Lambda checks the role can read the source when the mapping is created: policy first.
+        for child in function.node.children:
+            if isinstance(child, lambda_.EventSourceMapping):
+                child.node.add_dependency(self.roles[name].policy)

@@ -34,18 +34,17 @@ CONCURRENCY = (
     "stream shard's one batch at a time. Reserving concurrency per function would take capacity from "
     "the account pool that other workloads share."
 )
-INLINE_GRANTS = (
-    "CDK's own grants for this function's role (X-Ray tracing, the event source mapping's read of its "
-    "queue or stream): dedicated to this one role, never attached elsewhere; the function's data "
-    "permissions are in its managed policy."
+TABLE_STREAMS = (
+    "ListStreams is scoped to the streams of this one table ('<table>/stream/*'): a stream's own ARN "
+    "carries its creation time, which is what ListStreams is called to find."
 )
-WILDCARD_RESOURCES = (
-    "X-Ray PutTraceSegments/PutTelemetryRecords and DynamoDB ListStreams support no resource-level "
-    "permissions, so their resource must be '*'."
+XRAY = (
+    "X-Ray PutTraceSegments/PutTelemetryRecords (and, for a state machine, the sampling rule reads) "
+    "support no resource-level permissions, so their resource must be '*'."
 )
-STATE_MACHINE_GRANTS = (
-    "CDK's grants for this state machine's own role: invoking exactly the task functions of its "
-    "definition, log delivery and X-Ray; dedicated to this one role, never attached elsewhere."
+LOG_DELIVERY = (
+    "Step Functions sets up its log delivery with CloudWatch Logs' log-delivery and resource-policy "
+    "APIs, which support no resource-level permissions, so their resource must be '*'."
 )
 LOG_STREAMS = "The ':*' suffix names the log streams of this function's own log group, created per container."
 FUNCTION_VERSIONS = "The ':*' suffix names the versions and aliases of this one function, which the task invokes."
@@ -60,12 +59,12 @@ BACKUP_BY_PITR = (
 )
 
 
-def wildcard_finding(resource: IConstruct | None = None) -> str:
-    """The IAM5 finding id for `<resource>.Arn:*` (or for a bare `*` when `resource` is None)."""
+def wildcard_finding(resource: IConstruct | None = None, suffix: str = ":*") -> str:
+    """The IAM5 finding id for `<resource>.Arn<suffix>` (or for a bare `*` when `resource` is None)."""
     if resource is None:
         return "AwsSolutions-IAM5[Resource::*]"
     default_child = resource.node.default_child
     assert isinstance(default_child, cdk.CfnElement)
     stack = cdk.Stack.of(resource)
     logical_id = stack.resolve(stack.get_logical_id(default_child))
-    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"
+    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]"

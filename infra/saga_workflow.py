@@ -25,8 +25,21 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra import nag, names
+from infra.security import XRAY_WRITE, ManagedRole
 from lambdas.domain import errors
 from lambdas.domain.states import Compensation, Step
+
+LOG_DELIVERY = [
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+]
+"""What Step Functions calls with the machine's role to deliver its execution logs."""
 
 STEP_RETRY: dict[str, Any] = {
     "errors": list(errors.TRANSIENT_ERRORS),
@@ -93,8 +106,11 @@ class _Builder:
     def __init__(self, scope: Construct, functions: Mapping[str, lambda_.IFunction]) -> None:
         self.scope = scope
         self.functions = functions
+        self.invoked: set[str] = set()
+        """The functions this scope's tasks invoke: what its state machine's role may invoke."""
 
     def task(self, state_name: str, function: str, *, error_path: str | None, result_path: str) -> tasks.LambdaInvoke:
+        self.invoked.add(function)
         return tasks.LambdaInvoke(
             self.scope,
             state_name,
@@ -191,6 +207,7 @@ class SagaWorkflow(Construct):
             definition,
             key,
             "Order fulfillment saga: prescription, inventory, shipment, compensated in reverse",
+            build.invoked,
         )
 
         # Resuming a parked saga: record it, then run what remains of the same chain.
@@ -214,9 +231,12 @@ class SagaWorkflow(Construct):
             resume.next(next_compensation),
             key,
             "Resumes a parked order fulfillment saga: runs its remaining compensations",
+            resume_build.invoked,
         )
 
-    def _machine(self, construct_id: str, definition: sfn.IChainable, key: kms.IKey, comment: str) -> sfn.StateMachine:
+    def _machine(
+        self, construct_id: str, definition: sfn.IChainable, key: kms.IKey, comment: str, invokes: set[str]
+    ) -> sfn.StateMachine:
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
@@ -224,6 +244,16 @@ class SagaWorkflow(Construct):
             encryption_key=key,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # The grants CDK would write inline, in the role's managed policy: its task functions,
+        # log delivery and X-Ray.
+        access = ManagedRole(self, f"{construct_id}Access", service="states.amazonaws.com", description=comment)
+        for name in sorted(invokes):
+            arn = self._functions[name].function_arn
+            access.permit(["lambda:InvokeFunction"], [arn, f"{arn}:*"])
+            nag.acknowledge(access.policy, nag.wildcard_finding(self._functions[name]), nag.FUNCTION_VERSIONS)
+        access.permit(LOG_DELIVERY, ["*"])
+        access.permit([*XRAY_WRITE, "xray:GetSamplingRules", "xray:GetSamplingTargets"], ["*"])
+        nag.acknowledge(access.policy, nag.wildcard_finding(), f"{nag.XRAY} {nag.LOG_DELIVERY}")
         machine = sfn.StateMachine(
             self,
             construct_id,
@@ -233,10 +263,8 @@ class SagaWorkflow(Construct):
             timeout=EXECUTION_TIMEOUT,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
+            role=access.role,
         )
+        machine.node.add_dependency(access.policy)
         nag.acknowledge(machine, "AwsSolutions-SF1", nag.STEP_FUNCTIONS_LOG_LEVEL)
-        nag.acknowledge(machine.role, nag.wildcard_finding(), nag.WILDCARD_RESOURCES)
-        nag.acknowledge(machine.role, "HIPAA.Security-IAMNoInlinePolicy", nag.STATE_MACHINE_GRANTS)
-        for function in self._functions.values():
-            nag.acknowledge(machine.role, nag.wildcard_finding(function), nag.FUNCTION_VERSIONS)
         return machine

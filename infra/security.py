@@ -42,3 +42,26 @@ class DataKey(Construct):
         # EventBridge delivers to the encrypted queues, CloudWatch alarms to the encrypted topic.
         for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
             self.key.grant(iam.ServicePrincipal(service), "kms:GenerateDataKey", "kms:Decrypt")
+
+
+XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+"""What an active-tracing function or state machine sends to X-Ray (the API has no resource-level scope)."""
+
+
+class ManagedRole(Construct):
+    """A role whose every permission is in one customer-managed policy, and none inline.
+
+    The role is handed to CDK without policy updates, so that CDK's own grants (X-Ray for tracing,
+    an event source mapping's read of its queue or stream, a state machine's invocation of its
+    tasks) cannot add an inline default policy: each of those is written into `policy` by the
+    construct that needs it, where it can be read and is tested.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, service: str, description: str) -> None:
+        super().__init__(scope, construct_id)
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal(service), description=description)
+        self.policy = iam.ManagedPolicy(self, "Policy", roles=[role])
+        self.role = role.without_policy_updates()
+
+    def permit(self, actions: list[str], resources: list[str]) -> None:
+        self.policy.add_statements(iam.PolicyStatement(actions=actions, resources=resources))

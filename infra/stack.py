@@ -8,7 +8,6 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -79,17 +78,15 @@ class OrderFulfillmentStack(Stack):
 
         start_saga = functions.functions[names.START_SAGA]
         start_saga.add_environment(config.STATE_MACHINE_ARN, state_machine.state_machine_arn)
-        functions.policies[names.START_SAGA].add_statements(
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machine.state_machine_arn])
-        )
+        functions.roles[names.START_SAGA].permit(["states:StartExecution"], [state_machine.state_machine_arn])
 
         # No saga stays pending forever: an execution that ends unfinished gets its saga compensated.
         compensator = workflow.resume_state_machine
         functions.functions[names.RECORD_EXECUTION_OUTCOME].add_environment(
             config.RESUME_STATE_MACHINE_ARN, compensator.state_machine_arn
         )
-        functions.policies[names.RECORD_EXECUTION_OUTCOME].add_statements(
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[compensator.state_machine_arn])
+        functions.roles[names.RECORD_EXECUTION_OUTCOME].permit(
+            ["states:StartExecution"], [compensator.state_machine_arn]
         )
         events.Rule(
             self,

@@ -48,24 +48,34 @@ def function_environment(template: Template, handler_module: str) -> dict[str, A
 
 
 def permissions(template: Template, handler_module: str) -> list[tuple[str, Any]]:
-    """(action, resource) pairs granted to the function's role, by managed and inline policies."""
+    """(action, resource) pairs granted to the function's role."""
     function = template["Resources"][function_id(template, handler_module)]
-    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return role_permissions(template, function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def role_policies(template: Template, role: str) -> dict[str, dict[str, Any]]:
+    """The customer-managed policies attached to `role` (its only permissions: see test_stack)."""
+    return {
+        logical_id: policy
+        for logical_id, policy in resources(template, "AWS::IAM::ManagedPolicy").items()
+        if {"Ref": role} in policy["Properties"].get("Roles", [])
+    }
+
+
+def role_permissions(template: Template, role: str) -> list[tuple[str, Any]]:
+    """(action, resource) pairs granted to `role`, resources by logical id (or flattened text)."""
     granted = []
-    for policy_type in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
-        for policy in resources(template, policy_type).values():
-            if {"Ref": role} not in policy["Properties"].get("Roles", []):
-                continue
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-                for action in actions:
-                    for target in targets:
-                        granted.append((action, _resource_name(target)))
+    for policy in role_policies(template, role).values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in actions:
+                for target in targets:
+                    granted.append((action, resource_name(target)))
     return granted
 
 
-def _resource_name(target: Any) -> str:
+def resource_name(target: Any) -> str:
     if isinstance(target, str):
         return target
     if "Fn::GetAtt" in target:

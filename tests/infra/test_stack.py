@@ -7,8 +7,17 @@ from typing import Any
 import pytest
 
 from infra import names
+from infra.functions import SQS_CONSUME, STREAM_READ
+from infra.security import XRAY_WRITE
 from localcloud.deploy import CloudAssembly
-from tests.infra.template import function_environment, permissions, resources
+from tests.infra.template import (
+    function_environment,
+    permissions,
+    resource_name,
+    resources,
+    role_permissions,
+    role_policies,
+)
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +150,30 @@ def test_each_function_may_touch_only_what_it_uses(template: dict[str, Any], fun
     assert bool(appends) == (function not in {"projector", "publisher"}), "only the saga's writers append events"
     checks = {t for a, t in granted if a == "dynamodb:ConditionCheckItem"}
     assert bool(checks) == (function == "reserve_inventory"), "only the reservation guards on the event stream"
+
+
+def test_every_permission_is_in_one_managed_policy_per_role_and_none_inline(template: dict[str, Any]) -> None:
+    assert resources(template, "AWS::IAM::Policy") == {}, "no inline (default) policies"
+    roles = resources(template, "AWS::IAM::Role")
+    assert len(roles) == len(names.ALL_FUNCTIONS) + 2, "one per function and per state machine"
+    for logical_id, role in roles.items():
+        assert "Policies" not in role["Properties"], logical_id
+        assert "ManagedPolicyArns" not in role["Properties"], f"{logical_id}: no AWS-managed policy"
+        assert len(role_policies(template, logical_id)) == 1, logical_id
+        assert set(XRAY_WRITE) <= {a for a, _ in role_permissions(template, logical_id)}, "active tracing"
+
+
+def test_event_source_mappings_read_only_their_source_and_wait_for_that_permission(template: dict[str, Any]) -> None:
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 4, "start queue, outcomes queue, the projector's and the publisher's stream"
+    for logical_id, mapping in mappings.items():
+        function = template["Resources"][mapping["Properties"]["FunctionName"]["Ref"]]
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        source = resource_name(mapping["Properties"]["EventSourceArn"])
+        needed = SQS_CONSUME if "Queue" in source else STREAM_READ
+        assert {(action, source) for action in needed} <= set(role_permissions(template, role)), logical_id
+        # Lambda checks the role when it creates the mapping: the policy must exist by then.
+        assert set(role_policies(template, role)) <= set(mapping.get("DependsOn", [])), logical_id
 
 
 def test_tables_are_encrypted_recoverable_and_the_event_store_streams(template: dict[str, Any]) -> None:

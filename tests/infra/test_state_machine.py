@@ -9,7 +9,7 @@ import pytest
 from lambdas.domain import errors
 from lambdas.domain.states import Compensation, Step
 from localcloud.deploy import CloudAssembly
-from tests.infra.template import function_id, state_machine_definition
+from tests.infra.template import function_id, resources, role_permissions, role_policies, state_machine_definition
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +147,19 @@ def test_the_resume_machine_records_the_resumption_then_enters_the_same_chain(te
     assert states["Release Inventory"]["Next"] == "Cancel Prescription"
     assert states["Cancel Prescription"]["Next"] == "Cancel Order"
     assert _catch(states["Cancel Order"], "States.ALL") == "Record Compensation Failure"
+
+
+@pytest.mark.parametrize("machine", ["SagaStateMachine", "SagaResumeStateMachine"])
+def test_each_state_machine_may_invoke_exactly_its_task_functions(template: dict[str, Any], machine: str) -> None:
+    [(_, resource)] = [
+        (k, r) for k, r in resources(template, "AWS::StepFunctions::StateMachine").items() if k.startswith(machine)
+    ]
+    tasks = {
+        s["Resource"].removeprefix("${").removesuffix("}")
+        for s in state_machine_definition(template, machine)["States"].values()
+        if s["Type"] == "Task"
+    }
+    role = resource["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    invocable = {t for a, t in role_permissions(template, role) if a == "lambda:InvokeFunction"}
+    assert invocable == tasks | {"${" + t + "}:*" for t in tasks}
+    assert set(role_policies(template, role)) <= set(resource["DependsOn"]), "the policy exists before the machine"
