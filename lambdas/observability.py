@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from lambdas.config import METRICS_NAMESPACE
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 SERVICE = "order-fulfillment"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+
+
+@functools.cache
+def tracer() -> Tracer:
+    """The X-Ray tracer, made on first use: creating it builds the X-Ray SDK's recorder and its
+    botocore client (about as long as importing boto3), which would double a handler's import."""
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
 
 # Most invocations emit no business metric (a projector run, a repeated step): that is normal.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -47,5 +60,15 @@ def observed(handler: Handler) -> Handler:
         finally:
             logger.thread_safe_clear_keys()
 
-    traced = tracer.capture_lambda_handler(capture_response=False)(with_context)
-    return metrics.log_metrics(traced)  # type: ignore[return-value]
+    traced: list[Callable[[Any, Any], Any]] = []
+    tracing = threading.Lock()
+
+    @functools.wraps(handler)
+    def with_tracing(event: Any, context: Any) -> Any:
+        if not traced:
+            with tracing:
+                if not traced:
+                    traced.append(tracer().capture_lambda_handler(capture_response=False)(with_context))
+        return traced[0](event, context)
+
+    return metrics.log_metrics(with_tracing)  # type: ignore[return-value]

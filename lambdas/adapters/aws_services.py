@@ -6,19 +6,25 @@ import json
 from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas.domain.errors import TransientError
 
-# Retries of throttling are botocore's job ("standard" mode); ours are the state machine's.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
-
 
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+    """The process's one client for `service`.
+
+    boto3 is imported here, on first use, rather than at module import: importing a handler
+    stays within its cold-start budget (see `make bench`), and a function that never calls a
+    service never pays for it.
+    """
+    import boto3
+    from botocore.config import Config
+
+    # Retries of throttling are botocore's job ("standard" mode); ours are the state machine's.
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
 class StepFunctionsStarter:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from lambdas.domain.errors import ConcurrencyConflict
@@ -23,8 +23,13 @@ BATCH_GET_LIMIT = 100
 SETTLED_STATES = frozenset(s.value for s in TERMINAL_STATES | PARKED_STATES)
 """States a saga stays in until an operator acts: waiting for sagas ends there."""
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+
+@cache
+def _codec() -> tuple[Any, Any]:
+    """DynamoDB's attribute-value (de)serialisers; importing them imports all of boto3, so on first use."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
 
 
 def _to_item(view: SagaView) -> dict[str, Any]:
@@ -33,11 +38,13 @@ def _to_item(view: SagaView) -> dict[str, Any]:
         plain["duration_seconds"] = Decimal(str(plain["duration_seconds"]))
     plain["steps_completed"] = list(plain["steps_completed"])
     plain["compensations_run"] = list(plain["compensations_run"])
-    return {key: _serializer.serialize(value) for key, value in plain.items()}
+    serializer, _ = _codec()
+    return {key: serializer.serialize(value) for key, value in plain.items()}
 
 
 def _from_item(item: dict[str, Any]) -> SagaView:
-    plain = {key: _deserializer.deserialize(value) for key, value in item.items()}
+    _, deserializer = _codec()
+    plain = {key: deserializer.deserialize(value) for key, value in item.items()}
     if "duration_seconds" in plain:
         plain["duration_seconds"] = float(plain["duration_seconds"])
     plain["version"] = int(plain["version"])
