@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: dev test unit lint demo synth deploy lock clean chaos
+.PHONY: dev test unit lint demo synth deploy lock clean chaos bench
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ unit: dev
 chaos: dev
 	HYPOTHESIS_PROFILE=chaos $(VENV)/bin/pytest -q tests/unit/test_properties.py
 	$(PY) -m localcloud.chaos --sagas 2000 --json chaos-report.json
+
+# 1,000 mixed orders against the engine floor, per-saga resource counts, cost model, import times.
+bench: dev
+	$(PY) -m localcloud.bench --orders 1000 --json bench-report.json
 
 demo: dev
 	$(VENV)/bin/saga demo

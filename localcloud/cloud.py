@@ -232,6 +232,9 @@ class LocalCloud:
     def undelivered(self) -> list[Undelivered]:
         return self._pollers.undelivered() if self._pollers else []
 
+    def sqs_poll_requests(self) -> int:
+        return self._pollers.sqs_requests() if self._pollers else 0
+
     def idle(self) -> bool:
         return (self._pollers is None or self._pollers.idle()) and not self._running_executions()
 

@@ -78,6 +78,9 @@ def _failed_ids(response: str) -> list[str] | None:
 
 
 class SqsPoller(_Poller):
+    requests: int = 0
+    """SQS requests the event source mapping made with messages in hand (the bench counts them)."""
+
     def _queue(self) -> Any:
         _, _, _, region, account, name = self.esm.event_source_arn.split(":")
         return sqs_backends[account][region], name
@@ -95,11 +98,15 @@ class SqsPoller(_Poller):
         if not messages:
             return False
         self.busy = True
+        self.requests += 1  # ReceiveMessage (empty receives are a fixed cost of polling, not counted)
         try:
             event = {"Records": [self._record(m, queue.queue_arn) for m in messages]}
             response, errored = self.invoke(self.function, event)
             failed = {m.id for m in messages} if errored else set(_failed_ids(response) or [])
             retry_after = round(visibility * self.scale())
+            # As Lambda does: one DeleteMessageBatch for the successes, one ChangeMessageVisibilityBatch
+            # for the failures.
+            self.requests += (len(failed) < len(messages)) + bool(failed)
             for message in messages:
                 if message.id in failed:
                     backend.change_message_visibility(name, message.receipt_handle, retry_after)
@@ -225,6 +232,10 @@ class Pollers:
 
     def undelivered(self) -> list[Undelivered]:
         return [u for p in self._pollers for u in p.undelivered]
+
+    def sqs_requests(self) -> int:
+        """SQS requests made so far by the SQS event source mappings, with messages in hand."""
+        return sum(p.requests for p in self._pollers if isinstance(p, SqsPoller))
 
     def stop(self) -> None:
         self._stop.set()

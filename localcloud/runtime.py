@@ -244,8 +244,12 @@ class InProcessRuntime:
         self.durations: dict[str, list[float]] = {}
         """Wall seconds of every invocation, per function."""
         self._count_lock = threading.Lock()
+        self.replacements: dict[str, Callable[[Any, Any], Any]] = {}
+        """Handlers to run instead of the deployed ones, by handler path (the bench's no-op floor)."""
 
     def _handler(self, path: str) -> Callable[[Any, Any], Any]:
+        if path in self.replacements:
+            return self.replacements[path]
         module_name, _, function_name = path.rpartition(".")
         with self._import_lock:  # two threads importing one module at once can see it half-made
             module = importlib.import_module(module_name)

@@ -1,0 +1,441 @@
+"""`make bench`: throughput against the engine floor, what one saga uses per path, and what it costs.
+
+Everything is measured in one run, side by side, on this machine: the local cloud is a
+model of AWS, so its absolute speed says little; the ratio to the floor, the resource
+counts per saga and the import times are what carry over. Prints one JSON summary and a
+short table.
+
+    python -m localcloud.bench [--orders 1000] [--json bench-report.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from base64 import b64decode
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from moto.sqs.models import SQSBackend
+
+from infra import names
+from localcloud.cloud import LocalCloud
+from localcloud.deploy import CloudAssembly, synthesize
+from localcloud.seed import seed
+
+PRICES = Path(__file__).with_name("prices.json")
+MEMORY_GB = 256 / 1024
+"""Every function has 256 MB (infra/functions.py)."""
+IMPORT_RUNS = 5
+HANDLERS = [names.handler_path(name).rpartition(".")[0] for name in names.ALL_FUNCTIONS]
+US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "happy": {"medications": ["med-1"]},
+    "fails_at_prescription": {"medications": ["med-1", "med-unknown"]},
+    "fails_at_inventory": {"medications": ["med-1", "med-scarce"]},
+    "fails_at_shipment": {"medications": ["med-1"], "shipping_address": {**US_ADDRESS, "country": "AQ"}},
+    "rejected": {"medications": []},
+}
+"""One order per path the saga can take; each runs alone so its counts are its own."""
+
+
+# --- imports -------------------------------------------------------------------------------
+
+
+def _import_seconds(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def import_times(runs: int = IMPORT_RUNS) -> dict[str, Any]:
+    """Median seconds to import boto3 and each handler in a fresh interpreter, interleaved run by run."""
+    samples: dict[str, list[float]] = {m: [] for m in ["boto3", *HANDLERS]}
+    for _ in range(runs):
+        for module in samples:
+            samples[module].append(_import_seconds(module))
+    boto3 = statistics.median(samples["boto3"])
+    handlers = {m.rpartition(".")[2]: statistics.median(samples[m]) for m in HANDLERS}
+    return {
+        "runs": runs,
+        "boto3_seconds": round(boto3, 4),
+        "handler_seconds": {k: round(v, 4) for k, v in handlers.items()},
+        "worst_ratio_to_boto3": round(max(handlers.values()) / boto3, 2),
+        "budget_ratio": 1.5,
+    }
+
+
+def asset_size(assembly: CloudAssembly) -> dict[str, Any]:
+    folder = next(
+        assembly.directory / asset["source"]["path"]
+        for asset in assembly.assets["files"].values()
+        if asset["source"].get("packaging") == "zip"
+    )
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return {"files": len(files), "megabytes": round(sum(p.stat().st_size for p in files) / 1e6, 1)}
+
+
+# --- counting what a saga uses -------------------------------------------------------------
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    """An attribute value's size as DynamoDB counts it (strings in UTF-8, numbers ~1 byte per 2 digits)."""
+    kind, inner = next(iter(value.items()))
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        return (len(inner.strip("-").replace(".", "").lstrip("0")) + 1) // 2 + 1
+    if kind == "B":
+        return len(inner) if isinstance(inner, bytes) else len(b64decode(inner))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in inner.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in inner)
+    return sum(_value_size({kind[0]: v}) for v in inner)  # SS, NS, BS
+
+
+def item_size(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _write_units(item: dict[str, Any] | None) -> int:
+    return max(1, math.ceil(item_size(item) / 1024)) if item else 1
+
+
+def _read_units(items: list[dict[str, Any]], consistent: bool) -> float:
+    """Request units of one read: 4 KB blocks of what was read, half for eventually consistent."""
+    blocks = max(1, math.ceil(sum(item_size(i) for i in items) / 4096))
+    return blocks * (1.0 if consistent else 0.5)
+
+
+@dataclass
+class Usage:
+    """What the handlers asked of the billed services (event source polling counted separately)."""
+
+    dynamodb_write_units: float = 0.0
+    dynamodb_read_units: float = 0.0
+    dynamodb_requests: Counter[str] = field(default_factory=Counter)
+    eventbridge_events: int = 0
+    sqs_sends: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def dynamodb_request(self, operation: str, params: dict[str, Any]) -> None:
+        """Writes are charged whether or not their condition holds: count them as requested."""
+        with self._lock:
+            self.dynamodb_requests[operation] += 1
+            if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+                self.dynamodb_write_units += _write_units(params.get("Item"))
+            elif operation == "TransactWriteItems":
+                for action in params["TransactItems"]:
+                    (body,) = action.values()
+                    self.dynamodb_write_units += 2 * _write_units(body.get("Item"))
+
+    def dynamodb_response(self, operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+        with self._lock:
+            if operation == "GetItem":
+                item = parsed.get("Item")
+                self.dynamodb_read_units += _read_units([item] if item else [], bool(params.get("ConsistentRead")))
+            elif operation == "Query":
+                self.dynamodb_read_units += _read_units(parsed.get("Items", []), bool(params.get("ConsistentRead")))
+            elif operation == "BatchGetItem":
+                for table, items in parsed.get("Responses", {}).items():
+                    consistent = bool(params["RequestItems"][table].get("ConsistentRead"))
+                    self.dynamodb_read_units += sum(_read_units([i], consistent) for i in items)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "dynamodb_write_units": self.dynamodb_write_units,
+                "dynamodb_read_units": self.dynamodb_read_units,
+                "dynamodb_requests": dict(self.dynamodb_requests),
+                "eventbridge_events": self.eventbridge_events,
+                "sqs_sends": self.sqs_sends,
+            }
+
+
+@contextmanager
+def metered(cloud: LocalCloud) -> Iterator[Usage]:
+    """Count the handlers' DynamoDB and EventBridge requests, and every SQS message sent."""
+    from lambdas.adapters.aws_services import client
+
+    usage = Usage()
+    pending: dict[int, dict[str, Any]] = {}
+
+    def before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        pending[id(context)] = params
+        usage.dynamodb_request(model.name, params)
+
+    def after(parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        usage.dynamodb_response(model.name, pending.pop(id(context), {}), parsed)
+
+    def put_events(params: dict[str, Any], **_: Any) -> None:
+        with usage._lock:
+            usage.eventbridge_events += len(params["Entries"])
+
+    dynamodb, events = client("dynamodb"), client("events")
+    dynamodb.meta.events.register("before-parameter-build.dynamodb", before, unique_id="bench-before")
+    dynamodb.meta.events.register("after-call.dynamodb", after, unique_id="bench-after")
+    events.meta.events.register("before-parameter-build.eventbridge.PutEvents", put_events, unique_id="bench")
+    original_send = SQSBackend.send_message
+
+    def send_message(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
+        with usage._lock:
+            usage.sqs_sends += 1
+        return original_send(self, *args, **kwargs)
+
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    try:
+        yield usage
+    finally:
+        SQSBackend.send_message = original_send  # type: ignore[method-assign]
+        dynamodb.meta.events.unregister("before-parameter-build.dynamodb", unique_id="bench-before")
+        dynamodb.meta.events.unregister("after-call.dynamodb", unique_id="bench-after")
+        events.meta.events.unregister("before-parameter-build.eventbridge.PutEvents", unique_id="bench")
+
+
+def _handler_name(physical_name: str) -> str:
+    """`OrderFulfillment-FunctionsCreatePrescriptionD47AB691-XYZ` -> `create_prescription`."""
+    logical = physical_name.split("-")[1].removeprefix("Functions").rstrip("0123456789ABCDEF")
+    return next(n for n in names.ALL_FUNCTIONS if names.construct_id(n) == logical)
+
+
+def _function_usage(cloud: LocalCloud) -> tuple[dict[str, int], dict[str, float], int]:
+    durations = {f: list(d) for f, d in cloud.runtime.durations.items()}
+    invocations = {_handler_name(f): len(d) for f, d in durations.items()}
+    seconds = {_handler_name(f): sum(d) for f, d in durations.items()}
+    log_bytes = sum(len(line.text.encode()) + 26 for line in cloud.logs)  # CloudWatch adds 26 bytes per event
+    return invocations, seconds, log_bytes
+
+
+def _transitions(cloud: LocalCloud, order_id: str) -> int:
+    """State transitions of the saga's execution (each state entered once per attempt), 0 if none ran."""
+    sfn = cloud.client("stepfunctions")
+    arn = cloud.outputs[names.OUTPUT_STATE_MACHINE].replace(":stateMachine:", ":execution:") + f":{order_id}"
+    try:
+        history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return 0
+    return sum(1 for e in history if e["type"].endswith("StateEntered"))
+
+
+def per_path_usage(assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
+    """Run one order down each path, alone, and count what it used."""
+    found: dict[str, dict[str, Any]] = {}
+    with LocalCloud.start() as cloud:
+        cloud.deploy(assembly)
+        seed(cloud.client("dynamodb"), cloud.outputs)
+        cloud.wait_until_idle()
+        with metered(cloud) as usage:
+            for path, order in PATHS.items():
+                invocations0, seconds0, logs0 = _function_usage(cloud)
+                usage0, sqs0 = usage.snapshot(), cloud.sqs_poll_requests()
+                order_id = f"bench-{path.replace('_', '-')}"
+                cloud.put_order({"order_id": order_id, "patient_id": "patient-bench", **order})
+                state = cloud.wait_for_sagas([order_id])[order_id]
+                cloud.wait_until_idle()
+                invocations1, seconds1, logs1 = _function_usage(cloud)
+                now = usage.snapshot()
+                calls = {f: n - invocations0.get(f, 0) for f, n in invocations1.items() if n > invocations0.get(f, 0)}
+                found[path] = {
+                    "final_state": state,
+                    "state_transitions": _transitions(cloud, order_id),
+                    "lambda_invocations": calls,
+                    "lambda_seconds": round(sum(seconds1.values()) - sum(seconds0.values()), 4),
+                    "dynamodb_write_units": now["dynamodb_write_units"] - usage0["dynamodb_write_units"],
+                    "dynamodb_read_units": now["dynamodb_read_units"] - usage0["dynamodb_read_units"],
+                    "dynamodb_requests": dict(Counter(now["dynamodb_requests"]) - Counter(usage0["dynamodb_requests"])),
+                    # the order event you put on the bus, and the domain events the publisher puts
+                    "eventbridge_events": 1 + now["eventbridge_events"] - usage0["eventbridge_events"],
+                    "sqs_requests": now["sqs_sends"] - usage0["sqs_sends"] + cloud.sqs_poll_requests() - sqs0,
+                    "log_bytes": logs1 - logs0,
+                }
+    return found
+
+
+def cost_model(paths: dict[str, dict[str, Any]], prices: dict[str, Any]) -> dict[str, Any]:
+    """Dollars per million orders, per path and per line, from the counts and the dated price table."""
+    price = prices["prices_usd"]
+    per_path: dict[str, Any] = {}
+    for path, used in paths.items():
+        invocations = sum(used["lambda_invocations"].values())
+        # Lambda bills each invocation's duration rounded up to the millisecond
+        gb_seconds = (used["lambda_seconds"] + invocations * 0.0005) * MEMORY_GB
+        lines = {
+            "lambda_requests": invocations * price["lambda_request"],
+            "lambda_duration": gb_seconds * price["lambda_arm64_gb_second"],
+            "stepfunctions_transitions": used["state_transitions"] * price["stepfunctions_standard_state_transition"],
+            "dynamodb_writes": used["dynamodb_write_units"] * price["dynamodb_on_demand_write_request_unit"],
+            "dynamodb_reads": used["dynamodb_read_units"] * price["dynamodb_on_demand_read_request_unit"],
+            "eventbridge_events": used["eventbridge_events"] * price["eventbridge_custom_event"],
+            "sqs_requests": used["sqs_requests"] * price["sqs_standard_request"],
+            "cloudwatch_logs": used["log_bytes"] / 1e9 * price["cloudwatch_logs_ingested_gb"],
+        }
+        per_million = {line: round(cost * 1e6, 2) for line, cost in lines.items()}
+        per_path[path] = {
+            "usd_per_million_orders": round(sum(per_million.values()), 2),
+            "by_line": per_million,
+            "biggest_line": max(per_million, key=lambda line: per_million[line]),
+        }
+    return {"prices_as_published": prices["as_published"], "region": prices["region"], "paths": per_path}
+
+
+# --- throughput ----------------------------------------------------------------------------
+
+
+def full_run(assembly: CloudAssembly, orders: int, concurrency: int) -> dict[str, Any]:
+    """`orders` orders of the default mix, end to end: EventBridge -> SQS -> saga -> projection."""
+    from saga_cli import load
+    from saga_cli.target import Target
+
+    with LocalCloud.start() as cloud:
+        cloud.deploy(assembly)
+        seed(cloud.client("dynamodb"), cloud.outputs)
+        target = Target(stack=assembly.stack_name, region=cloud.region)
+        planned = load.plan(orders, load.parse_mix(load.DEFAULT_MIX), run_id="bench")
+        load.prepare_stock(target, orders)
+        result = load.run_load(target, planned, concurrency, timeout=max(600.0, orders * 2.0))
+        summary = result.report()
+    return {
+        "orders": orders,
+        "mix": load.DEFAULT_MIX,
+        "as_predicted": summary["as_predicted"],
+        "final_states": summary["final_states"],
+        "sagas_per_second": summary["throughput_sagas_per_second"],
+        "latency_seconds": {k: _rounded(summary["latency_seconds"][k]) for k in ("p50", "p99")},
+        "wall_seconds": summary["wall_seconds"],
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _no_op(event: Any, context: Any) -> dict[str, Any]:
+    return {}
+
+
+def floor_run(assembly: CloudAssembly, executions: int, concurrency: int) -> dict[str, Any]:
+    """The same state machine on the same local cloud, every task a no-op, started directly."""
+    with LocalCloud.start() as cloud:
+        cloud.deploy(assembly)
+        for name in names.ALL_FUNCTIONS:
+            cloud.runtime.replacements[names.handler_path(name)] = _no_op
+        sfn = cloud.client("stepfunctions")
+        arn = cloud.outputs[names.OUTPUT_STATE_MACHINE]
+        started = time.perf_counter()
+
+        def start(number: int) -> None:
+            sfn.start_execution(stateMachineArn=arn, name=f"floor-{number:06d}", input='{"order_id": "floor"}')
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(start, range(executions)))
+        ended = _wait_for_executions(cloud, arn, executions, timeout=max(600.0, executions * 2.0))
+        wall = time.perf_counter() - started
+    return {
+        "executions": executions,
+        "succeeded": ended,
+        "executions_per_second": round(ended / wall, 2),
+        "wall_seconds": round(wall, 3),
+    }
+
+
+def _wait_for_executions(cloud: LocalCloud, arn: str, expected: int, timeout: float) -> int:
+    sfn = cloud.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while True:
+        succeeded = sum(
+            len(page["executions"])
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="SUCCEEDED")
+        )
+        if succeeded >= expected or time.monotonic() > deadline:
+            return succeeded
+        time.sleep(0.5)
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> dict[str, Any]:
+    assembly = synthesize()
+    prices = json.loads(PRICES.read_text())
+    paths = per_path_usage(assembly)
+    full = full_run(assembly, orders, concurrency)
+    floor = floor_run(assembly, orders, concurrency)
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": _cpus(), "python": sys.version.split()[0]},
+        "throughput": {
+            "saga": full,
+            "engine_floor": floor,
+            "ratio_to_floor": round(full["sagas_per_second"] / floor["executions_per_second"], 2),
+            "goal_ratio": 0.5,
+        },
+        "per_saga": paths,
+        "cost": cost_model(paths, prices),
+        "imports": import_times(import_runs),
+        "asset": asset_size(assembly),
+    }
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> None:
+    throughput = report["throughput"]
+    saga, floor = throughput["saga"], throughput["engine_floor"]
+    out(
+        f"throughput  saga {saga['sagas_per_second']}/s (p50 {saga['latency_seconds']['p50']} s, "
+        f"p99 {saga['latency_seconds']['p99']} s) · floor {floor['executions_per_second']}/s · "
+        f"ratio {throughput['ratio_to_floor']} (goal ≥ {throughput['goal_ratio']})"
+    )
+    header = ("path", "transitions", "lambdas", "WRU", "RRU", "events", "sqs", "$/M")
+    out("{:24} {:>11} {:>7} {:>6} {:>6} {:>6} {:>4} {:>8}  biggest".format(*header))
+    for path, used in report["per_saga"].items():
+        cost = report["cost"]["paths"][path]
+        out(
+            f"{path:24} {used['state_transitions']:>11} {sum(used['lambda_invocations'].values()):>7} "
+            f"{used['dynamodb_write_units']:>6g} {used['dynamodb_read_units']:>6g} {used['eventbridge_events']:>6} "
+            f"{used['sqs_requests']:>4} {cost['usd_per_million_orders']:>8.2f}  {cost['biggest_line']}"
+        )
+    imports = report["imports"]
+    out(
+        f"imports     boto3 {imports['boto3_seconds']} s · slowest handler ratio {imports['worst_ratio_to_boto3']} "
+        f"(budget ≤ {imports['budget_ratio']}) · asset {report['asset']['megabytes']} MB"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--import-runs", type=int, default=IMPORT_RUNS)
+    parser.add_argument("--json", dest="json_report", help="also write the summary to this file")
+    args = parser.parse_args(argv)
+    report = run(args.orders, args.concurrency, args.import_runs)
+    print(json.dumps(report, indent=2))
+    print_table(report)
+    if args.json_report:
+        Path(args.json_report).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The bench's own arithmetic and counting (its figures come from `make bench`, never from a test)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from localcloud import bench
+from localcloud.deploy import CloudAssembly
+
+
+def test_item_sizes_are_counted_as_dynamodb_counts_them() -> None:
+    assert bench.item_size({"pk": {"S": "abc"}}) == 2 + 3
+    assert bench.item_size({"n": {"N": "12345"}}) == 1 + 4  # 5 digits -> 3 bytes + 1
+    assert bench.item_size({"ok": {"BOOL": True}}) == 2 + 1
+    assert bench.item_size({"m": {"M": {"a": {"S": "x"}}}}) == 1 + 3 + (1 + 1 + 1)
+    assert bench.item_size({"l": {"L": [{"S": "é"}]}}) == 1 + 3 + (2 + 1)
+
+
+def test_writes_are_charged_per_started_kilobyte_and_twice_in_a_transaction() -> None:
+    usage = bench.Usage()
+    usage.dynamodb_request("PutItem", {"Item": {"k": {"S": "x" * 2000}}})  # 2 KB -> 2
+    usage.dynamodb_request("UpdateItem", {"Key": {"k": {"S": "x"}}})  # 1
+    usage.dynamodb_request("TransactWriteItems", {"TransactItems": [{"Put": {"Item": {"k": {"S": "x"}}}}] * 2})  # 4
+    usage.dynamodb_response("GetItem", {"ConsistentRead": True}, {"Item": {"k": {"S": "x" * 5000}}})  # 2
+    usage.dynamodb_response("Query", {}, {"Items": [{"k": {"S": "x"}}]})  # 0.5
+    assert usage.dynamodb_write_units == 7
+    assert usage.dynamodb_read_units == 2.5
+
+
+def test_the_cost_model_multiplies_counts_by_the_dated_prices() -> None:
+    prices = json.loads(bench.PRICES.read_text())
+    used = {
+        "lambda_invocations": {"a": 2},
+        "lambda_seconds": 0.0,
+        "state_transitions": 4,
+        "dynamodb_write_units": 0,
+        "dynamodb_read_units": 0,
+        "eventbridge_events": 1,
+        "sqs_requests": 0,
+        "log_bytes": 0,
+    }
+    cost = bench.cost_model({"path": used}, prices)["paths"]["path"]
+    price = prices["prices_usd"]
+    transition = price["stepfunctions_standard_state_transition"]
+    assert cost["by_line"]["stepfunctions_transitions"] == round(4 * transition * 1e6, 2)
+    assert cost["by_line"]["lambda_requests"] == round(2 * price["lambda_request"] * 1e6, 2)
+    assert cost["usd_per_million_orders"] == pytest.approx(sum(cost["by_line"].values()), abs=0.02)
+    assert cost["biggest_line"] == "stepfunctions_transitions"
+
+
+@pytest.fixture(scope="module")
+def paths(assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
+    return bench.per_path_usage(assembly)
+
+
+def test_each_path_ends_as_its_order_predicts_and_runs_only_its_own_functions(paths: dict[str, Any]) -> None:
+    assert {p: u["final_state"] for p, u in paths.items()} == {
+        "happy": "COMPLETED",
+        "fails_at_prescription": "FAILED",
+        "fails_at_inventory": "FAILED",
+        "fails_at_shipment": "FAILED",
+        "rejected": "REJECTED",
+    }
+    steps = ("create_prescription", "reserve_inventory", "initiate_shipment")
+    undo = ("release_inventory", "cancel_prescription", "cancel_order")
+    happy = paths["happy"]["lambda_invocations"]
+    assert all(happy[s] == 1 for s in steps)
+    assert not set(undo) & set(happy)
+    shipment = paths["fails_at_shipment"]["lambda_invocations"]
+    assert all(shipment[u] == 1 for u in undo)
+    assert shipment["record_execution_outcome"] == 1, "a failed execution reaches the outcome handler"
+    rejected = paths["rejected"]
+    assert rejected["state_transitions"] == 0
+    assert set(rejected["lambda_invocations"]) == {"start_saga", "projector", "publisher"}
+
+
+def test_a_longer_path_uses_more_of_everything(paths: dict[str, Any]) -> None:
+    # Create Prescription, Reserve Inventory, Initiate Shipment; then, failing at the shipment,
+    # Release Inventory, Cancel Prescription, Cancel Order, Saga Failed
+    assert paths["happy"]["state_transitions"] == 3
+    assert paths["fails_at_shipment"]["state_transitions"] == 7
+    for measure in ("dynamodb_write_units", "dynamodb_read_units", "eventbridge_events", "sqs_requests", "log_bytes"):
+        assert paths["fails_at_shipment"][measure] > paths["happy"][measure] > paths["rejected"][measure] > 0, measure
+
+
+def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: CloudAssembly) -> None:
+    floor = bench.floor_run(assembly, executions=4, concurrency=2)
+    assert floor["succeeded"] == 4
+    assert floor["executions_per_second"] > 0
