@@ -27,19 +27,34 @@ def _queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object)
     )
 
 
+def _queue_with_dead_letters(
+    scope: Construct,
+    construct_id: str,
+    dead_letter_id: str,
+    key: kms.IKey,
+    max_receives: int,
+    visibility: Duration | None = None,
+) -> tuple[sqs.Queue, sqs.Queue]:
+    """A queue that keeps messages 4 days, and its dead-letter queue that keeps them 14."""
+    dead_letters = _queue(scope, dead_letter_id, key, retention_period=Duration.days(14))
+    queue = _queue(
+        scope,
+        construct_id,
+        key,
+        visibility_timeout=visibility,
+        retention_period=Duration.days(4),
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=max_receives),
+    )
+    return queue, dead_letters
+
+
 class OrderEvents(Construct):
     def __init__(self, scope: Construct, construct_id: str, key: kms.IKey, start_visibility: Duration) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus")
 
-        self.dead_letter_queue = _queue(self, "DeadLetterQueue", key, retention_period=Duration.days(14))
-        self.start_queue = _queue(
-            self,
-            "StartQueue",
-            key,
-            visibility_timeout=start_visibility,
-            retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=START_MAX_RECEIVES),
+        self.start_queue, self.dead_letter_queue = _queue_with_dead_letters(
+            self, "StartQueue", "DeadLetterQueue", key, START_MAX_RECEIVES, start_visibility
         )
         self.order_created = events.Rule(
             self,
@@ -58,16 +73,8 @@ class OrderEvents(Construct):
         )
 
         # Executions that end unfinished (timed out, aborted, failed) are queued for the saga to end.
-        self.outcomes_dead_letter_queue = _queue(
-            self, "OutcomesDeadLetterQueue", key, retention_period=Duration.days(14)
-        )
-        self.outcomes_queue = _queue(
-            self,
-            "ExecutionOutcomesQueue",
-            key,
-            visibility_timeout=start_visibility,
-            retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.outcomes_dead_letter_queue, max_receive_count=5),
+        self.outcomes_queue, self.outcomes_dead_letter_queue = _queue_with_dead_letters(
+            self, "ExecutionOutcomesQueue", "OutcomesDeadLetterQueue", key, 5, start_visibility
         )
 
         domain_events = events.EventPattern(source=[DOMAIN_EVENT_SOURCE])
@@ -80,15 +87,8 @@ class OrderEvents(Construct):
             retention=Duration.days(365),
         )
         # A tap integrators (and the local cloud's tests) can read the published events from.
-        self.domain_events_dead_letter_queue = _queue(
-            self, "DomainEventsDeadLetterQueue", key, retention_period=Duration.days(14)
-        )
-        self.domain_events_queue = _queue(
-            self,
-            "DomainEventsQueue",
-            key,
-            retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.domain_events_dead_letter_queue, max_receive_count=5),
+        self.domain_events_queue, self.domain_events_dead_letter_queue = _queue_with_dead_letters(
+            self, "DomainEventsQueue", "DomainEventsDeadLetterQueue", key, 5
         )
         events.Rule(
             self,

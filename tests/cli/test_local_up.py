@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -77,26 +78,24 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     endpoint: tuple[str, subprocess.Popen[str]],
 ) -> None:
     url, server = endpoint
+
     # boto3 finds the stack and sends an order
-    cloudformation = boto3.client(
-        "cloudformation",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    def client(service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    cloudformation = client("cloudformation")
     outputs = {
         o["OutputKey"]: o["OutputValue"]
         for o in cloudformation.describe_stacks(StackName="OrderFulfillment")["Stacks"][0]["Outputs"]
     }
     detail = {"order_id": "boto-1", "patient_id": "p-1", "medications": ["med-1"]}
-    events = boto3.client(
-        "events",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    events = client("events")
     events.put_events(
         Entries=[
             {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import boto3
@@ -15,6 +14,7 @@ from lambdas.domain import events as ev
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.logic.ports import EventStore
 from localcloud import patches
+from tests.concurrency import at_once
 
 
 def _dynamodb_store() -> DynamoDBEventStore:
@@ -82,23 +82,14 @@ def test_streams_are_independent_and_iter_all_yields_each_in_order(store: EventS
 
 
 def test_concurrent_appends_at_one_position_let_exactly_one_win(store: EventStore) -> None:
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def writer(n: int) -> None:
+    def writer(n: int) -> str:
         try:
             store.append([event("race", 1, f"w{n}"), event("race", 2, f"w{n}")])
-            result = "won"
         except ConcurrencyConflict:
-            result = "conflict"
-        with lock:
-            outcomes.append(result)
+            return "conflict"
+        return "won"
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(12, writer)
     assert outcomes.count("won") == 1
     assert outcomes.count("conflict") == 11
     assert len({e.metadata.correlation_id for e in store.read("race")}) == 1, "both events from the one winner"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 from lambdas.adapters.business_tables import DynamoDBInventory
 from lambdas.domain.errors import InventoryReservationFailed
 from lambdas.domain.order import OrderLine
 from localcloud.cloud import LocalCloud
 from localcloud.seed import set_stock
+from tests.concurrency import at_once
 from tests.e2e.helpers import order, stock
 
 
@@ -17,37 +16,25 @@ def test_many_reservations_racing_for_scarce_stock_never_oversell(cloud: LocalCl
     tables = {t.split("-")[1][:-8]: t for t in dynamodb.list_tables()["TableNames"]}
     inventory = DynamoDBInventory(dynamodb, cloud.outputs["InventoryTableName"], tables["BusinessTablesReservations"])
     set_stock(dynamodb, cloud.outputs, "med-4", 7)
-    won: list[int] = []
-    refused: list[int] = []
-    lock = threading.Lock()
 
-    def reserve(n: int) -> None:
+    def reserve(n: int) -> str:
         try:
             inventory.reserve(f"res-race-{n}", f"race-{n}", [OrderLine(medication_id="med-4", quantity=2)])
-            outcome = won
         except InventoryReservationFailed:
-            outcome = refused
-        with lock:
-            outcome.append(n)
+            return "refused"
+        return "won"
 
-    threads = [threading.Thread(target=reserve, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(won) == 3, "7 units, 2 per order: three orders, not one more"
-    assert len(refused) == 17
+    outcomes = at_once(20, reserve)
+    won, refused = outcomes.count("won"), outcomes.count("refused")
+    assert won == 3, "7 units, 2 per order: three orders, not one more"
+    assert refused == 17
     assert stock(cloud)["med-4"] == (1, 6)
 
 
 def test_sagas_racing_for_scarce_stock_end_with_exactly_the_stock_taken(cloud: LocalCloud) -> None:
     set_stock(cloud.client("dynamodb"), cloud.outputs, "med-3", 5)
     ids = [f"scarce-{n}" for n in range(12)]
-    senders = [threading.Thread(target=cloud.put_order, args=(order(i, "med-3"),)) for i in ids]
-    for sender in senders:
-        sender.start()
-    for sender in senders:
-        sender.join()
+    at_once(len(ids), lambda n: cloud.put_order(order(ids[n], "med-3")))
     states = cloud.wait_for_sagas(ids, timeout=60)
     assert sorted(states.values()).count("COMPLETED") == 5
     assert sorted(states.values()).count("FAILED") == 7
