@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml | c
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# The CDK CLI, pinned: `make synth` is the same synthesis `cdk deploy` does (cdk.json's context included).
+CDK := npx --yes aws-cdk@2.1148.1
+export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: dev test unit lint demo synth deploy lock clean chaos bench
 
@@ -50,10 +53,10 @@ demo: dev
 
 # Synthesis runs cdk-nag (AwsSolutions, HIPAA): an unacknowledged finding fails it.
 synth: dev
-	CDK_OUTDIR=cdk.out $(PY) app.py
+	$(CDK) synth --quiet --no-notices --output cdk.out
 
 deploy: dev
-	npx aws-cdk@2 deploy
+	$(CDK) deploy
 
 lock:
 	$(PYTHON) -m venv /tmp/saga-lock-venv

@@ -55,7 +55,7 @@ class CloudAssembly:
         return loaded
 
 
-def _source_fingerprint(context: dict[str, str]) -> str:
+def _source_fingerprint(context: dict[str, Any]) -> str:
     digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
     for name in _SOURCES:
         path = PROJECT_ROOT / name
@@ -68,9 +68,24 @@ def _source_fingerprint(context: dict[str, str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def synthesis_context(stack_name: str, *, fault_injection: bool) -> dict[str, Any]:
+    """What the CDK CLI gives the app: cdk.json's context (feature flags included) and path metadata.
+
+    The local cloud then deploys the template `cdk deploy` would, not a look-alike.
+    """
+    project: dict[str, Any] = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    return {
+        **project,
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:enable-asset-metadata": True,
+        "stack_name": stack_name,
+        "fault_injection": "true" if fault_injection else "false",
+    }
+
+
 def synthesize(stack_name: str = "OrderFulfillment", *, fault_injection: bool = False) -> CloudAssembly:
     """Synthesize (`python app.py`) into cdk.out/local/<fingerprint>, reusing an unchanged one."""
-    context = {"stack_name": stack_name, "fault_injection": "true" if fault_injection else "false"}
+    context = synthesis_context(stack_name, fault_injection=fault_injection)
     out = PROJECT_ROOT / "cdk.out" / "local" / _source_fingerprint(context)
     assembly = CloudAssembly(out, stack_name)
     if (out / "manifest.json").exists() and (out / f"{stack_name}.template.json").exists():

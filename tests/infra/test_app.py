@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 import pytest
 
 from app import build_app
 from infra.stack import FaultInjectionNotAllowed, OrderFulfillmentStack
+from localcloud.deploy import PROJECT_ROOT, synthesis_context, synthesize
 
 
 def _stack(app: cdk.App) -> OrderFulfillmentStack:
@@ -28,3 +31,23 @@ def test_fault_injection_is_an_explicit_switch() -> None:
 def test_a_production_stack_cannot_turn_fault_injection_on() -> None:
     with pytest.raises(FaultInjectionNotAllowed):
         build_app(cdk.App(context={"fault_injection": "true", "environment": "production"}))
+
+
+CLI_TEMPLATE = PROJECT_ROOT / "cdk.out" / "OrderFulfillment.template.json"
+
+
+@pytest.mark.skipif(not CLI_TEMPLATE.exists(), reason="no `make synth` output (make test runs it first)")
+def test_the_local_cloud_deploys_the_template_the_cdk_cli_synthesizes() -> None:
+    # make synth runs the pinned CDK CLI (cdk.json's context and feature flags); the local cloud
+    # synthesizes with the same context, so it deploys what `cdk deploy` would.
+    cli = json.loads(CLI_TEMPLATE.read_text())["Resources"]
+    cli.pop("CDKMetadata", None)  # the CLI's version reporting, not part of the product
+    local = synthesize().template["Resources"]  # as cdk.json has it: fault injection off
+    assert set(local) == set(cli)
+    assert [k for k in local if local[k] != cli[k]] == []
+
+
+def test_the_local_synthesis_uses_every_setting_of_cdk_json() -> None:
+    project = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    context = synthesis_context("OrderFulfillment", fault_injection=False)
+    assert project.items() - {"fault_injection": "false"}.items() <= context.items()
