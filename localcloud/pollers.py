@@ -27,6 +27,8 @@ from moto.sqs.models import sqs_backends
 Invoke = Callable[[LambdaFunction, dict[str, Any]], tuple[str, bool]]
 
 _IDLE_SLEEP = 0.004
+SQS_POLLERS = 5
+"""Concurrent pollers per SQS event source mapping: Lambda starts with five and scales up from there."""
 
 
 @dataclass
@@ -77,9 +79,12 @@ def _failed_ids(response: str) -> list[str] | None:
     return [str(f["itemIdentifier"]) for f in body["batchItemFailures"]]
 
 
+@dataclass
 class SqsPoller(_Poller):
     requests: int = 0
     """SQS requests the event source mapping made with messages in hand (the bench counts them)."""
+    receiving: threading.Lock = field(default_factory=threading.Lock)
+    """Shared by the pollers of one mapping: moto's ReceiveMessage is not atomic across threads."""
 
     def _queue(self) -> Any:
         _, _, _, region, account, name = self.esm.event_source_arn.split(":")
@@ -94,7 +99,8 @@ class SqsPoller(_Poller):
         backend, name = self._queue()
         queue = backend.get_queue(name)
         visibility = int(queue.visibility_timeout)
-        messages = backend.receive_message(name, int(self.esm.batch_size or 10), 0, visibility)
+        with self.receiving:
+            messages = backend.receive_message(name, int(self.esm.batch_size or 10), 0, visibility)
         if not messages:
             return False
         self.busy = True
@@ -211,20 +217,29 @@ class Pollers:
         for esm in list(backend._event_source_mappings.values()):
             function = backend.get_function(esm.function_arn)
             poller: _Poller
+            pollers: list[SqsPoller] | list[DynamoDBStreamPoller]
             if ":sqs:" in esm.event_source_arn:
-                sqs_backend, name = SqsPoller(esm, function, self._invoke, self._stop, self._scale)._queue()
+                receiving = threading.Lock()
+                pollers = [
+                    SqsPoller(esm, function, self._invoke, self._stop, self._scale, receiving=receiving)
+                    for _ in range(SQS_POLLERS)
+                ]
+                sqs_backend, name = pollers[0]._queue()
                 sqs_backend.get_queue(name).lambda_event_source_mappings.pop(esm.function_arn, None)
-                poller = SqsPoller(esm, function, self._invoke, self._stop, self._scale)
             elif ":dynamodb:" in esm.event_source_arn:
-                poller = DynamoDBStreamPoller(esm, function, self._invoke, self._stop, self._scale)
-                table = poller._shard().table
+                # One poller per shard, in order, as Lambda reads a stream.
+                pollers = [DynamoDBStreamPoller(esm, function, self._invoke, self._stop, self._scale)]
+                table = pollers[0]._shard().table
                 table.lambda_event_source_mappings.pop(esm.function_arn, None)
             else:
                 raise RuntimeError(f"no local poller for event source {esm.event_source_arn}")
-            thread = threading.Thread(target=poller.run, name=f"poller-{function.function_name}", daemon=True)
-            self._pollers.append(poller)
-            self._threads.append(thread)
-            thread.start()
+            for number, poller in enumerate(pollers):
+                thread = threading.Thread(
+                    target=poller.run, name=f"poller-{function.function_name}-{number}", daemon=True
+                )
+                self._pollers.append(poller)
+                self._threads.append(thread)
+                thread.start()
         return len(self._pollers)
 
     def idle(self) -> bool:
