@@ -25,6 +25,8 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
 LOCK = threading.RLock()
@@ -32,6 +34,8 @@ LOCK = threading.RLock()
 ORIGINAL_CALL_ACTION = DynamoHandler.call_action
 ORIGINAL_SERIALIZED = DynamoHandler.serialized
 ORIGINAL_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
+ORIGINAL_QUERY = Table.query
+ORIGINAL_ALL_ITEMS = Table.all_items
 
 DATA_PLANE = frozenset(
     {
@@ -151,7 +155,38 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
             _write(self, op_type, op, key)
 
 
+_querying = threading.local()
+
+
+def _all_items(self: Table) -> list[Item]:
+    """During a query of the table itself (not an index): the queried partition only (moto sorts it)."""
+    only: tuple[Table, DynamoType] | None = getattr(_querying, "partition", None)
+    if only is None or only[0] is not self:
+        return ORIGINAL_ALL_ITEMS(self)
+    partition: Any = self.items.get(only[1], {})
+    if not self.range_key_attr:
+        return [partition] if partition else []
+    return list(partition.values())
+
+
+def _query_one_partition(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+    """moto answers a Query by scanning every item of the table (all partitions), sorted: a
+    cost that grows with the table, which made the event store's reads quadratic over a long
+    run. A query of the table itself reads one partition, as DynamoDB does; an index query
+    is left to moto."""
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name or hash_key is None:
+        return ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    _querying.partition = (self, hash_key)
+    try:
+        return ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    finally:
+        _querying.partition = None
+
+
 def apply() -> None:
+    Table.query = _query_one_partition  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
     DynamoHandler.call_action = _atomic_call_action  # type: ignore[method-assign]
     DynamoHandler.serialized = _fast_serialized  # type: ignore[method-assign,assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -320,3 +320,95 @@ def test_concurrent_invocations_flush_only_their_own_metrics() -> None:
     for thread in threads:
         thread.join()
     assert flushed == {"Started": ["Started"], "Completed": ["Completed"]}
+
+
+def _stream_table(dynamodb: Any) -> None:
+    dynamodb.create_table(
+        TableName="events",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for stream in ("a", "b", "c"):
+        for version in (3, 1, 2, 10):
+            dynamodb.put_item(TableName="events", Item={"pk": {"S": stream}, "sk": {"N": str(version)}})
+
+
+def test_moto_still_queries_by_scanning_the_whole_table_and_the_patch_reads_one_partition(aws: None) -> None:
+    from moto.dynamodb.models.table import Table
+
+    from localcloud import moto_dynamodb
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    _stream_table(dynamodb)
+    scanned: list[int] = []
+
+    def counting_all_items(self: Table) -> Any:
+        items = moto_dynamodb.ORIGINAL_ALL_ITEMS(self)
+        scanned.append(len(items))
+        return items
+
+    Table.query, Table.all_items = moto_dynamodb.ORIGINAL_QUERY, counting_all_items  # type: ignore[method-assign]
+    try:
+        dynamodb.query(
+            TableName="events", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
+        )
+    finally:
+        moto_dynamodb.apply()
+    assert scanned == [12], "every partition read to answer a query of one"
+
+    def counting_patched(self: Table) -> Any:
+        items = moto_dynamodb._all_items(self)
+        scanned.append(len(items))
+        return items
+
+    Table.all_items = counting_patched  # type: ignore[method-assign]
+    try:
+        dynamodb.query(
+            TableName="events", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
+        )
+    finally:
+        moto_dynamodb.apply()
+    assert scanned == [12, 4], "with the patch, the queried partition only"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"ScanIndexForward": False},
+        {"Limit": 2},
+        {
+            "KeyConditionExpression": "pk = :a AND sk > :v",
+            "ExpressionAttributeValues": {":a": {"S": "b"}, ":v": {"N": "1"}},
+        },
+        {"ExclusiveStartKey": {"pk": {"S": "b"}, "sk": {"N": "2"}}},
+    ],
+)
+def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[str, Any]) -> None:
+    from moto.dynamodb.models.table import Table
+
+    from localcloud import moto_dynamodb
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    _stream_table(dynamodb)
+    request = {
+        "TableName": "events",
+        "KeyConditionExpression": "pk = :a",
+        "ExpressionAttributeValues": {":a": {"S": "b"}},
+        "ConsistentRead": True,
+        **query,
+    }
+    fast = dynamodb.query(**request)
+    Table.query, Table.all_items = moto_dynamodb.ORIGINAL_QUERY, moto_dynamodb.ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
+    try:
+        slow = dynamodb.query(**request)
+    finally:
+        moto_dynamodb.apply()
+    for answer in (fast, slow):
+        answer.pop("ResponseMetadata")
+    assert fast == slow
+    assert fast["Items"], "the query found something to compare"
