@@ -232,17 +232,8 @@ def check_invariants(  # noqa: C901 - one block per invariant, read top to botto
     report.check("the projection equals a replay of the event store", problems)
 
     # 6. every stored domain event was published
-    published: set[str] = set()
-    sqs = cloud.client("sqs")
-    while True:
-        got = sqs.receive_message(QueueUrl=outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE], MaxNumberOfMessages=10)
-        if not got.get("Messages"):
-            break
-        for message in got["Messages"]:
-            published.add(json.loads(message["Body"])["detail"]["event_id"])
-            sqs.delete_message(
-                QueueUrl=outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE], ReceiptHandle=message["ReceiptHandle"]
-            )
+    drained = cloud.drain(outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])
+    published = {json.loads(body)["detail"]["event_id"] for body in drained}
     stored_ids = {e.event_id for stream in histories.values() for e in stream}
     report.check("every stored domain event was published", sorted(stored_ids - published)[:20])
 

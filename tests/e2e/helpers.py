@@ -66,17 +66,8 @@ def states_entered(cloud: LocalCloud, order_id: str) -> list[str]:
 
 
 def drain(cloud: LocalCloud, queue_url: str) -> list[str]:
-    """Receive and delete every message of a queue; their bodies."""
-    sqs = cloud.client("sqs")
-    bodies = []
-    while True:
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        messages = got.get("Messages", [])
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    """Take every message out of a queue; their bodies."""
+    return cloud.drain(queue_url)
 
 
 def published(cloud: LocalCloud) -> list[dict[str, Any]]:
