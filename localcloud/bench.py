@@ -344,26 +344,38 @@ def floor_run(assembly: CloudAssembly, executions: int, concurrency: int) -> dic
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             list(pool.map(start, range(executions)))
-        ended = _wait_for_executions(cloud, arn, executions, timeout=max(600.0, executions * 2.0))
+        statuses = _wait_for_executions(cloud, arn, executions, timeout=max(600.0, executions * 2.0))
         wall = time.perf_counter() - started
+        failures = Counter(e[1] for e in cloud.runtime.errors)
+        engine_failures: Counter[str] = Counter()
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="FAILED"):
+            for execution in page["executions"]:
+                described = sfn.describe_execution(executionArn=execution["executionArn"])
+                engine_failures[f"{described.get('error')}: {str(described.get('cause'))[:160]}"] += 1
+    ended = statuses.total() - statuses["RUNNING"]
     return {
         "executions": executions,
-        "succeeded": ended,
+        "statuses": dict(statuses),
+        "function_errors": dict(failures),
+        "failures": dict(engine_failures),
+        "succeeded": statuses["SUCCEEDED"],
         "executions_per_second": round(ended / wall, 2),
         "wall_seconds": round(wall, 3),
     }
 
 
-def _wait_for_executions(cloud: LocalCloud, arn: str, expected: int, timeout: float) -> int:
+def _wait_for_executions(cloud: LocalCloud, arn: str, expected: int, timeout: float) -> Counter[str]:
+    """Wait until `expected` executions of the machine have ended (or `timeout`); count them by status."""
     sfn = cloud.client("stepfunctions")
     deadline = time.monotonic() + timeout
     while True:
-        succeeded = sum(
-            len(page["executions"])
-            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="SUCCEEDED")
+        statuses: Counter[str] = Counter(
+            execution["status"]
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
+            for execution in page["executions"]
         )
-        if succeeded >= expected or time.monotonic() > deadline:
-            return succeeded
+        if statuses.total() - statuses["RUNNING"] >= expected or time.monotonic() > deadline:
+            return statuses
         time.sleep(0.5)
 
 
