@@ -8,6 +8,7 @@ use the asset: it imports the handlers from the source tree.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -51,12 +52,26 @@ class _PipForLambda:
         return True
 
 
+def asset_hash() -> str:
+    """A digest of exactly what goes into the asset: the handlers' sources, the requirements and
+    the platform. Hashing the project folder instead let caches in the working tree (.pytest_cache,
+    .hypothesis, ...) change the asset's name, and with it every function, between two synths."""
+    digest = hashlib.sha256(repr((PLATFORM, PROVIDED_BY_RUNTIME)).encode())
+    for path in [REQUIREMENTS, *sorted((PROJECT_ROOT / "lambdas").rglob("*.py"))]:
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def lambda_code() -> lambda_.Code:
     """The handlers' package and their requirements, for Python 3.13 on arm64."""
     return lambda_.Code.from_asset(
         str(PROJECT_ROOT),
-        exclude=["*", "!lambdas", "!lambdas/**", "!requirements", "!requirements/lambda.txt", "**/__pycache__"],
-        asset_hash_type=cdk.AssetHashType.SOURCE,
+        exclude=[".*", "*", "!lambdas", "!lambdas/**", "!requirements", "!requirements/lambda.txt", "**/__pycache__"],
+        asset_hash_type=cdk.AssetHashType.CUSTOM,
+        asset_hash=asset_hash(),
         bundling=cdk.BundlingOptions(
             image=lambda_.Runtime.PYTHON_3_13.bundling_image,  # only if local bundling declined; it never does
             # jsii passes the options as one positional struct, not as the keywords its stub declares.

@@ -239,6 +239,9 @@ class LocalCloud:
     def idle(self) -> bool:
         return (self._pollers is None or self._pollers.idle()) and not self._running_executions()
 
+    def running_executions(self) -> int:
+        return self._running_executions()
+
     def _running_executions(self) -> int:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 

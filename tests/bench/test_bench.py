@@ -87,6 +87,6 @@ def test_a_longer_path_uses_more_of_everything(paths: dict[str, Any]) -> None:
 
 
 def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: CloudAssembly) -> None:
-    floor = bench.floor_run(assembly, executions=4, concurrency=2)
-    assert floor["succeeded"] == 4
+    floor = bench.floor_run(assembly, executions=40)
+    assert floor["statuses"] == {"SUCCEEDED": 40}, "a no-op never fails, and never waits past a timeout"
     assert floor["executions_per_second"] > 0
