@@ -237,12 +237,9 @@ class LocalCloud:
         return self._pollers.sqs_requests() if self._pollers else 0
 
     def idle(self) -> bool:
-        return (self._pollers is None or self._pollers.idle()) and not self._running_executions()
+        return (self._pollers is None or self._pollers.idle()) and not self.running_executions()
 
     def running_executions(self) -> int:
-        return self._running_executions()
-
-    def _running_executions(self) -> int:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
         backend = stepfunctions_parser_backends[self.account][self.region]
@@ -252,7 +249,7 @@ class LocalCloud:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if not self._running_executions():
+                if not self.running_executions():
                     return
             except Exception:
                 return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from lambdas.adapters.memory import InMemoryEventStore
 from lambdas.domain import events as ev
@@ -104,3 +105,16 @@ HAPPY_PATH_EVENTS = [
     ev.OrderFulfillmentSagaCompleted.TYPE_KEY,
 ]
 """The stream of a completed saga, in order."""
+
+
+def create_events_table(dynamodb: Any, name: str = "events") -> None:
+    """A table shaped like the event store's (pk string, sk number), on demand."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

@@ -15,19 +15,12 @@ from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.logic.ports import EventStore
 from localcloud import patches
 from tests.concurrency import at_once
+from tests.fakes import create_events_table
 
 
 def _dynamodb_store() -> DynamoDBEventStore:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    client.create_table(
-        TableName="events",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_events_table(client)
     return DynamoDBEventStore(client, "events")
 
 

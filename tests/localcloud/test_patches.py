@@ -24,6 +24,8 @@ from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from localcloud import patches
 from localcloud.deploy import UnsupportedResource, check_resource_types
+from tests.concurrency import at_once
+from tests.fakes import create_events_table
 
 
 @pytest.fixture
@@ -304,34 +306,24 @@ def test_concurrent_invocations_flush_only_their_own_metrics() -> None:
     from localcloud import runtime
 
     runtime._metrics_per_thread()
-    added = threading.Barrier(2)
     flushed: dict[str, list[str]] = {}
+    names = ("Started", "Completed")
+    added = threading.Barrier(2)
 
-    def invocation(metric: str) -> None:
+    def invocation(n: int) -> None:
+        metric = names[n]
         metrics.add_metric(name=metric, unit="Count", value=1)
         added.wait()  # both have a pending metric before either flushes
         emf = metrics.serialize_metric_set()
         flushed[metric] = [m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
         metrics.provider.clear_metrics()
 
-    threads = [threading.Thread(target=invocation, args=(name,)) for name in ("Started", "Completed")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(2, invocation)
     assert flushed == {"Started": ["Started"], "Completed": ["Completed"]}
 
 
 def _stream_table(dynamodb: Any) -> None:
-    dynamodb.create_table(
-        TableName="events",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_events_table(dynamodb)
     for stream in ("a", "b", "c"):
         for version in (3, 1, 2, 10):
             dynamodb.put_item(TableName="events", Item={"pk": {"S": stream}, "sk": {"N": str(version)}})
