@@ -156,6 +156,14 @@ class Usage:
                     consistent = bool(params["RequestItems"][table].get("ConsistentRead"))
                     self.dynamodb_read_units += sum(_read_units([i], consistent) for i in items)
 
+    def events_put(self, entries: int) -> None:
+        with self._lock:
+            self.eventbridge_events += entries
+
+    def message_sent(self) -> None:
+        with self._lock:
+            self.sqs_sends += 1
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -183,8 +191,7 @@ def metered(cloud: LocalCloud) -> Iterator[Usage]:
         usage.dynamodb_response(model.name, pending.pop(id(context), {}), parsed)
 
     def put_events(params: dict[str, Any], **_: Any) -> None:
-        with usage._lock:
-            usage.eventbridge_events += len(params["Entries"])
+        usage.events_put(len(params["Entries"]))
 
     dynamodb, events = client("dynamodb"), client("events")
     dynamodb.meta.events.register("before-parameter-build.dynamodb", before, unique_id="bench-before")
@@ -193,8 +200,7 @@ def metered(cloud: LocalCloud) -> Iterator[Usage]:
     original_send = SQSBackend.send_message
 
     def send_message(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
-        with usage._lock:
-            usage.sqs_sends += 1
+        usage.message_sent()
         return original_send(self, *args, **kwargs)
 
     SQSBackend.send_message = send_message  # type: ignore[method-assign]

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from localcloud import powertools_metrics
 
 # --- a per-thread environment ------------------------------------------------------------
 
@@ -136,54 +136,6 @@ def _route_emf_output() -> None:
     cloudwatch.print = _routed_print  # type: ignore[attr-defined]
 
 
-_PER_INVOCATION_METRIC_STATE = ("metric_set", "dimension_set", "metadata_set", "dimension_sets", "timestamp")
-
-
-def _metric_state(name: str) -> property:
-    def fresh(provider: Any) -> Any:
-        if name == "dimension_set":
-            return {k: str(v) for k, v in provider.default_dimensions.items()}
-        return {"dimension_sets": [], "timestamp": None}.get(name, {})
-
-    def get(provider: Any) -> Any:
-        local = provider.__dict__["_invocation_state"]
-        if not hasattr(local, name):
-            setattr(local, name, fresh(provider))
-        return getattr(local, name)
-
-    def put(provider: Any, value: Any) -> None:
-        setattr(provider.__dict__["_invocation_state"], name, value)
-
-    return property(get, put)
-
-
-def _metrics_per_thread() -> None:
-    """Give each invocation thread its own pending metrics.
-
-    Powertools keeps the metrics, dimensions and metadata waiting for the flush in dicts that
-    every `Metrics` instance shares (class attributes): right on AWS, where a process serves one
-    invocation at a time, wrong here, where concurrent invocations share a process — one
-    invocation's flush clears or publishes another's metrics ("Must contain at least one metric").
-    """
-    from lambdas.observability import metrics
-
-    provider = metrics.provider
-    if isinstance(provider, _PerThreadEMFProvider):
-        return
-    assert type(provider) is AmazonCloudWatchEMFProvider, type(provider)
-    for name in _PER_INVOCATION_METRIC_STATE:
-        provider.__dict__.pop(name, None)
-    provider.__dict__["_invocation_state"] = threading.local()
-    provider.__class__ = _PerThreadEMFProvider
-
-
-_PerThreadEMFProvider = type(
-    "_PerThreadEMFProvider",
-    (AmazonCloudWatchEMFProvider,),
-    {name: _metric_state(name) for name in _PER_INVOCATION_METRIC_STATE},
-)
-
-
 def _route_output() -> None:
     """Route stdout/stderr and the logging handlers' streams (bound at import) per invocation."""
     if not isinstance(sys.stdout, _RoutedStream):
@@ -261,7 +213,7 @@ class InProcessRuntime:
         install_environ_overlay()
         _route_output()
         _route_emf_output()
-        _metrics_per_thread()
+        powertools_metrics.pending_metrics_per_thread()
         request_id = str(uuid.uuid4())
         environment = {
             **self._service_environment,

@@ -288,7 +288,7 @@ def test_moto_still_emits_no_execution_status_change_and_the_patch_does(aws: Non
 
 
 def test_powertools_still_shares_pending_metrics_between_metrics_objects() -> None:
-    # Why the runtime gives each invocation thread its own pending metrics (localcloud/runtime.py).
+    # Why the runtime gives each invocation thread its own pending metrics (localcloud/powertools_metrics.py).
     from aws_lambda_powertools import Metrics
 
     first, second = Metrics(namespace="One"), Metrics(namespace="Two")
@@ -303,9 +303,9 @@ def test_concurrent_invocations_flush_only_their_own_metrics() -> None:
     import threading
 
     from lambdas.observability import metrics
-    from localcloud import runtime
+    from localcloud import powertools_metrics
 
-    runtime._metrics_per_thread()
+    powertools_metrics.pending_metrics_per_thread()
     flushed: dict[str, list[str]] = {}
     names = ("Started", "Completed")
     added = threading.Barrier(2)
