@@ -6,20 +6,22 @@ since it applies each event exactly once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.config import METRICS_NAMESPACE
+from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.stream import stored_event
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.outcome_metrics import measures
 from lambdas.logic.project import project
 from lambdas.observability import SERVICE, metrics, observed
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 def _project_one(record: DynamoDBRecord) -> None:
@@ -43,5 +45,4 @@ def _project_one(record: DynamoDBRecord) -> None:
 
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-    return process_partial_response(event=event, record_handler=_project_one, processor=processor, context=context)
+    return partial_batch_response(event, context, "DynamoDBStreams", _project_one)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.stream import stored_event
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.publish import bus_entry
 from lambdas.observability import observed
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 def _publish_one(record: DynamoDBRecord) -> None:
@@ -25,5 +26,4 @@ def _publish_one(record: DynamoDBRecord) -> None:
 
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-    return process_partial_response(event=event, record_handler=_publish_one, processor=processor, context=context)
+    return partial_batch_response(event, context, "DynamoDBStreams", _publish_one)

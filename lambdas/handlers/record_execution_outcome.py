@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas import config
 from lambdas.adapters.aws_services import client
+from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.execution_outcome import record_execution_outcome
 from lambdas.observability import logger, metrics, observed
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 class CompensationExecutions:
@@ -45,5 +47,4 @@ def _record_one(record: SQSRecord) -> None:
 
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=_record_one, processor=processor, context=context)
+    return partial_batch_response(event, context, "SQS", _record_one)

@@ -6,17 +6,19 @@ in the dead-letter queue; the other messages of the batch go on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.start import StartOutcome, UnusableMessage, start_saga
 from lambdas.observability import logger, metrics, observed
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 _METRIC = {
     StartOutcome.STARTED: "OrdersAccepted",
@@ -41,5 +43,4 @@ def _start_one(record: SQSRecord) -> StartOutcome:
 
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=_start_one, processor=processor, context=context)
+    return partial_batch_response(event, context, "SQS", _start_one)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from typing import TYPE_CHECKING, Any
 
 from lambdas.adapters.event_codec import from_item
 from lambdas.domain.events import StoredEvent
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 
 def stored_event(record: DynamoDBRecord) -> StoredEvent | None:

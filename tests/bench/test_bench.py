@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -90,3 +92,40 @@ def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: Cloud
     floor = bench.floor_run(assembly, executions=40)
     assert floor["statuses"] == {"SUCCEEDED": 40}, "a no-op never fails, and never waits past a timeout"
     assert floor["executions_per_second"] > 0
+
+
+DEFERRED_TO_FIRST_USE = (
+    "boto3",  # a client is made on first use (lambdas/adapters/aws_services.py)
+    "aws_xray_sdk",  # the Tracer is made on the first invocation (lambdas/observability.py)
+    "aws_lambda_powertools.utilities.batch",  # imported on the first batch (lambdas/handlers/batch.py)
+    "asyncio",  # what the Batch utility brings with it
+)
+
+
+def test_importing_a_handler_defers_what_the_cold_start_budget_leaves_out() -> None:
+    # The import budget (at most 1.5 times `import boto3`, measured by `make bench`) holds only while
+    # these stay out of a handler module's import; each is loaded where it is first needed.
+    code = (
+        "import importlib, json, sys\n"
+        f"for module in {bench.HANDLERS!r}:\n"
+        "    importlib.import_module(module)\n"
+        f"print(json.dumps(sorted(m for m in {DEFERRED_TO_FIRST_USE!r} if m in sys.modules)))\n"
+    )
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    assert loaded == []
+    assert len(bench.HANDLERS) == 13
+
+
+def test_a_batch_handler_still_fails_only_the_records_that_raise() -> None:
+    from lambdas.handlers.batch import partial_batch_response
+
+    def handle(record: Any) -> None:
+        if record.body == "bad":
+            raise ValueError("unusable")
+
+    event = {"Records": [_sqs_record("1", "good"), _sqs_record("2", "bad"), _sqs_record("3", "good")]}
+    assert partial_batch_response(event, None, "SQS", handle) == {"batchItemFailures": [{"itemIdentifier": "2"}]}  # type: ignore[arg-type]
+
+
+def _sqs_record(message_id: str, body: str) -> dict[str, Any]:
+    return {"messageId": message_id, "body": body, "receiptHandle": "r", "eventSource": "aws:sqs", "attributes": {}}
