@@ -64,18 +64,26 @@ class DynamoDBProjection:
 
     def get_many(self, order_ids: Iterable[str]) -> dict[str, SagaView]:
         """The rows of `order_ids` that exist, read 100 keys per BatchGetItem (strongly consistent)."""
+        views = (_from_item(item) for item in self._batch_get(order_ids, {}))
+        return {view.order_id: view for view in views}
+
+    def states(self, order_ids: Iterable[str]) -> dict[str, str]:
+        """The state of each of `order_ids` that has a row, reading only the key and the state."""
+        names = {
+            "ProjectionExpression": "#id, #state",
+            "ExpressionAttributeNames": {"#id": "order_id", "#state": "state"},
+        }
+        return {item["order_id"]["S"]: item["state"]["S"] for item in self._batch_get(order_ids, names)}
+
+    def _batch_get(self, order_ids: Iterable[str], projection: dict[str, Any]) -> Iterator[dict[str, Any]]:
         wanted = list(dict.fromkeys(order_ids))
-        found: dict[str, SagaView] = {}
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
             keys = [{"order_id": {"S": o}} for o in wanted[start : start + BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True, **projection}}
             while request:
                 response = self._client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._table, []):
-                    view = _from_item(item)
-                    found[view.order_id] = view
+                yield from response["Responses"].get(self._table, [])
                 request = response.get("UnprocessedKeys") or {}
-        return found
 
     def wait_settled(
         self,
@@ -85,14 +93,16 @@ class DynamoDBProjection:
     ) -> tuple[dict[str, SagaView], list[str]]:
         """Poll until every saga is terminal or parked, or `timeout` passes: (settled views, unsettled ids).
 
-        One batched read per 100 pending sagas per pass, and a pause that grows with the number
+        Each pass reads only the states of the sagas still pending (100 per BatchGetItem) and
+        the whole row of each saga once, when it settles; the pause grows with the number
         pending, so that waiting for thousands of sagas does not crowd out the sagas themselves.
         """
         deadline = time.monotonic() + timeout
         pending = list(dict.fromkeys(order_ids))
         settled: dict[str, SagaView] = {}
         while pending:
-            views = self.get_many(pending)
+            states = self.states(pending)
+            views = self.get_many(o for o in pending if states.get(o) in SETTLED_STATES)
             now_settled = [v for v in views.values() if v.state.value in SETTLED_STATES]
             if now_settled:
                 settled.update((v.order_id, v) for v in now_settled)
@@ -100,7 +110,7 @@ class DynamoDBProjection:
                 pending = [o for o in pending if o not in settled]
             if not pending or time.monotonic() >= deadline:
                 break
-            time.sleep(min(0.5, 0.01 + 0.0002 * len(pending)))
+            time.sleep(min(0.5, 0.01 + 0.0005 * len(pending)))
         return settled, pending
 
     def put(self, view: SagaView, previous_version: int | None) -> None:

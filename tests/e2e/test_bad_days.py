@@ -184,3 +184,4 @@ def test_waiting_names_the_sagas_still_running_at_the_timeout_and_reads_in_batch
     # And once it settles, it is read like any other
     assert cloud.wait_for_sagas(["slow"]) == {"slow": "COMPLETED"}
     assert set(cloud.projection().get_many(ids)) == {"slow"}
+    assert cloud.projection().states(ids) == {"slow": "COMPLETED"}
