@@ -26,10 +26,14 @@ from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.models import StateMachine
 from moto.stepfunctions.parser.asl.component.common.path import result_path as sfn_result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from localcloud import moto_dynamodb
 from localcloud.runtime import FunctionConfig, InProcessRuntime
@@ -233,6 +237,25 @@ _cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.parse)  # type: ig
 per delivered EventBridge event and per state. Parsed expressions are immutable; cache them."""
 
 
+# --- Step Functions: one parse per definition ---------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _syntax_tree(definition: str) -> Any:
+    return AmazonStateLanguageParser.parse(definition)[1]
+
+
+def _evaluation_entrypoint(self: ExecutionWorker) -> EvalComponent:
+    """moto parses the whole ASL definition with ANTLR for every execution (~10 % of a busy
+    local cloud's CPU). The syntax tree depends on the definition alone: parse each definition
+    once; the evaluation components are still built from the tree for each execution, as moto
+    builds them, so no two executions share a component object."""
+    program: EvalComponent = Preprocessor().visit(
+        _syntax_tree(self._evaluation_details.state_machine_details.definition)
+    )
+    return program
+
+
 # --- Step Functions: execution status change events ---------------------------------------
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
@@ -332,6 +355,7 @@ ORIGINALS: dict[str, Any] = {
     "boto_client_for": sfn_boto_client.boto_client_for,
     "BackendDict._create_account_specific_backend": BackendDict._create_account_specific_backend,
     "BaseExecutionWorkerCommunication.terminated": BaseExecutionWorkerCommunication.terminated,
+    "ExecutionWorker._get_evaluation_entrypoint": ExecutionWorker._get_evaluation_entrypoint,
     "SQSBackend.is_message_valid_based_on_retention_period": SQSBackend.is_message_valid_based_on_retention_period,
     "Queue.attributes": Queue.attributes,
     "jsonpath_ng.ext.parse": jsonpath_ext.parse,  # type: ignore[attr-defined]
@@ -356,6 +380,7 @@ def apply_patches() -> None:
         lambda_eval_utils.boto_client_for = _cached_boto_client_for  # type: ignore[attr-defined]
         BackendDict._create_account_specific_backend = _account_backend_fast_path  # type: ignore[method-assign]
         moto_dynamodb.apply()
+        ExecutionWorker._get_evaluation_entrypoint = _evaluation_entrypoint  # type: ignore[method-assign]
         BaseExecutionWorkerCommunication.terminated = _terminated_with_event  # type: ignore[method-assign]
         SQSBackend.is_message_valid_based_on_retention_period = _retention_check  # type: ignore[method-assign]
         Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[assignment,method-assign]

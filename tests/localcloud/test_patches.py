@@ -9,7 +9,9 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
+from unittest import mock
 
 import boto3
 import moto
@@ -135,6 +137,39 @@ def test_moto_still_builds_a_client_per_task_and_the_patch_reuses_one() -> None:
 
     first = lambda_eval_utils.boto_client_for("us-east-1", "lambda")  # type: ignore[attr-defined]
     assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is first  # type: ignore[attr-defined]
+
+
+def test_moto_still_parses_the_definition_per_execution_and_the_patch_parses_it_once() -> None:
+    original = inspect.getsource(patches.ORIGINALS["ExecutionWorker._get_evaluation_entrypoint"])
+    assert "AmazonStateLanguageParser.parse(" in original
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    definition = json.dumps(
+        {
+            "StartAt": "Try",
+            "States": {
+                "Try": {
+                    "Type": "Pass",
+                    "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+                    "End": True,
+                }
+            },
+        }
+    )
+    worker = SimpleNamespace(
+        _evaluation_details=SimpleNamespace(state_machine_details=SimpleNamespace(definition=definition))
+    )
+    parses: list[str] = []
+    real_parse = asl_parser.AmazonStateLanguageParser.parse
+    patches._syntax_tree.cache_clear()
+    with mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", lambda d: parses.append(d) or real_parse(d)):
+        first = patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
+        second = patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
+    assert parses == [definition]
+    # Each execution still gets components of its own, of the kind moto builds.
+    assert first is not second
+    assert type(first) is type(real_parse(definition)[0])
+    assert first.start_at.start_at_name == second.start_at.start_at_name == "Try"
 
 
 def test_moto_still_locks_every_backend_lookup_and_the_patch_skips_it_once_created() -> None:
