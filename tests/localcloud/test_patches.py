@@ -162,14 +162,20 @@ def test_moto_still_parses_the_definition_per_execution_and_the_patch_parses_it_
     parses: list[str] = []
     real_parse = asl_parser.AmazonStateLanguageParser.parse
     patches._syntax_tree.cache_clear()
-    with mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", lambda d: parses.append(d) or real_parse(d)):
+
+    def counted_parse(definition: str) -> Any:
+        parses.append(definition)
+        return real_parse(definition)
+
+    with mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", counted_parse):
         first = patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
         second = patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
     assert parses == [definition]
     # Each execution still gets components of its own, of the kind moto builds.
     assert first is not second
     assert type(first) is type(real_parse(definition)[0])
-    assert first.start_at.start_at_name == second.start_at.start_at_name == "Try"
+    starts = [program.start_at.start_at_name for program in (first, second)]  # type: ignore[attr-defined]
+    assert starts == ["Try", "Try"]
 
 
 def test_moto_still_locks_every_backend_lookup_and_the_patch_skips_it_once_created() -> None:
