@@ -8,7 +8,7 @@ from typing import Any
 
 from lambdas.adapters.memory import InMemoryEventStore
 from lambdas.domain import events as ev
-from lambdas.domain.errors import InventoryReservationFailed
+from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFailed
 from lambdas.domain.order import OrderLine
 from lambdas.domain.rules import CatalogueEntry
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
@@ -29,10 +29,11 @@ class FakePrescriptions:
     status: dict[str, str] = field(default_factory=dict)
 
     def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
-        self.status.setdefault(prescription_id, "ACTIVE")
+        if self.status.setdefault(prescription_id, "ACTIVE") == "CANCELLED":
+            raise ConcurrencyConflict("cancelled before it was created")
 
     def cancel(self, prescription_id: str) -> bool:
-        if self.status.get(prescription_id) != "ACTIVE":
+        if self.status.setdefault(prescription_id, "CANCELLED") != "ACTIVE":
             return False
         self.status[prescription_id] = "CANCELLED"
         return True
@@ -48,6 +49,8 @@ class FakeInventory:
         self, reservation_id: str, order_id: str, lines: Sequence[OrderLine], guard: StreamGuard | None = None
     ) -> None:
         if reservation_id in self.reservations:
+            if self.reservations[reservation_id][0] == "RELEASED":
+                raise ConcurrencyConflict("released before it was made")
             return
         for number, line in enumerate(lines, start=1):
             if self.available.get(line.medication_id, 0) < line.quantity:
@@ -58,8 +61,8 @@ class FakeInventory:
         self.reservations[reservation_id] = ("RESERVED", list(lines))
 
     def release(self, reservation_id: str) -> bool:
-        found = self.reservations.get(reservation_id)
-        if not found or found[0] != "RESERVED":
+        found = self.reservations.setdefault(reservation_id, ("RELEASED", []))
+        if found[0] != "RESERVED":
             return False
         for line in found[1]:
             self.available[line.medication_id] += line.quantity
@@ -71,11 +74,16 @@ class FakeInventory:
 @dataclass
 class FakeShipments:
     shipments: dict[str, str] = field(default_factory=dict)
+    """The initiated shipments: where each goes."""
+    cancelled: set[str] = field(default_factory=set)
 
     def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
+        if shipment_id in self.cancelled:
+            raise ConcurrencyConflict("cancelled before it was initiated")
         self.shipments.setdefault(shipment_id, ships_to)
 
     def cancel(self, shipment_id: str) -> bool:
+        self.cancelled.add(shipment_id)
         return self.shipments.pop(shipment_id, None) is not None
 
 

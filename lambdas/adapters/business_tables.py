@@ -1,6 +1,12 @@
 """Catalogue, prescriptions, inventory reservations and shipments on DynamoDB.
 
 Every write is conditional, so each operation done twice has the effect of doing it once.
+
+An undo can run before the step it undoes: a step that timed out is compensated while its
+Lambda may still be running, and may write afterwards. So undoing a record that does not
+exist yet leaves it in its undone status (a tombstone: key and status, nothing else), and a
+step that finds its record undone refuses to act (ConcurrencyConflict): nothing it creates
+can outlive its compensation.
 """
 
 from __future__ import annotations
@@ -45,6 +51,50 @@ def _transition(client: Any, table: str, key: dict[str, Any], from_status: str, 
     return True
 
 
+def _put_tombstone(client: Any, table: str, key: dict[str, Any], undone_status: str) -> bool:
+    """Mark a record that was never created as undone; False when it exists after all."""
+    (key_name,) = key
+    try:
+        client.put_item(
+            TableName=table,
+            Item={**key, "status": {"S": undone_status}},
+            ConditionExpression="attribute_not_exists(#key)",
+            ExpressionAttributeNames={"#key": key_name},
+        )
+    except ClientError as error:
+        if _code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _undo(client: Any, table: str, key: dict[str, Any], done_status: str, undone_status: str) -> bool:
+    """Undo a record: True when it was done; absent, it is left undone so it cannot be done later."""
+    if _transition(client, table, key, done_status, undone_status):
+        return True
+    if _put_tombstone(client, table, key, undone_status):
+        return False
+    return _transition(client, table, key, done_status, undone_status)  # created between the two
+
+
+def _create_once(client: Any, table: str, item: dict[str, Any], key_name: str, undone_status: str) -> None:
+    """Put `item` unless its record exists: a repeat changes nothing; an undone record refuses."""
+    try:
+        client.put_item(
+            TableName=table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(#key)",
+            ExpressionAttributeNames={"#key": key_name},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if _code(error) != "ConditionalCheckFailedException":
+            raise
+        existing = error.response.get("Item") or {}
+        if existing.get("status", {}).get("S") == undone_status:
+            raise ConcurrencyConflict(f"{key_name} {item[key_name]['S']} was undone before it was done") from error
+
+
 def _lines_json(lines: Sequence[OrderLine]) -> str:
     return json.dumps([line.model_dump() for line in lines], separators=(",", ":"))
 
@@ -73,23 +123,16 @@ class DynamoDBPrescriptions:
         self._table = table_name
 
     def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "prescription_id": {"S": prescription_id},
-                    "order_id": {"S": order_id},
-                    "status": {"S": ACTIVE},
-                    "lines": {"S": _lines_json(lines)},
-                },
-                ConditionExpression="attribute_not_exists(prescription_id)",
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
+        item = {
+            "prescription_id": {"S": prescription_id},
+            "order_id": {"S": order_id},
+            "status": {"S": ACTIVE},
+            "lines": {"S": _lines_json(lines)},
+        }
+        _create_once(self._client, self._table, item, "prescription_id", CANCELLED)
 
     def cancel(self, prescription_id: str) -> bool:
-        return _transition(self._client, self._table, {"prescription_id": {"S": prescription_id}}, ACTIVE, CANCELLED)
+        return _undo(self._client, self._table, {"prescription_id": {"S": prescription_id}}, ACTIVE, CANCELLED)
 
 
 class DynamoDBInventory:
@@ -129,6 +172,10 @@ class DynamoDBInventory:
             if _code(error) != "TransactionCanceledException":
                 raise
             if reasons and reasons[0] == "ConditionalCheckFailed":
+                if self._status(reservation_id) == RELEASED:
+                    raise ConcurrencyConflict(
+                        f"reservation {reservation_id} was released before it was made"
+                    ) from error
                 return  # this reservation exists already: reserving again changes nothing
             if checks and reasons[1] == "ConditionalCheckFailed":
                 raise ConcurrencyConflict("the saga moved on before the reservation; nothing reserved") from error
@@ -149,10 +196,23 @@ class DynamoDBInventory:
             }
         }
 
-    def release(self, reservation_id: str) -> bool:
-        found = self._client.get_item(
+    def _read(self, reservation_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._client.get_item(
             TableName=self._reservations, Key={"reservation_id": {"S": reservation_id}}, ConsistentRead=True
         ).get("Item")
+        return found
+
+    def _status(self, reservation_id: str) -> str | None:
+        found = self._read(reservation_id)
+        return found["status"]["S"] if found else None
+
+    def release(self, reservation_id: str) -> bool:
+        found = self._read(reservation_id)
+        if not found:
+            key = {"reservation_id": {"S": reservation_id}}
+            if _put_tombstone(self._client, self._reservations, key, RELEASED):
+                return False  # never reserved; and now it cannot be
+            found = self._read(reservation_id)  # reserved between the two
         if not found or found["status"]["S"] != RESERVED:
             return False
         lines = [OrderLine.model_validate(line) for line in json.loads(found["lines"]["S"])]
@@ -197,23 +257,16 @@ class DynamoDBShipments:
         self._table = table_name
 
     def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "shipment_id": {"S": shipment_id},
-                    "order_id": {"S": order_id},
-                    "ships_to": {"S": ships_to},
-                    "status": {"S": INITIATED},
-                },
-                ConditionExpression="attribute_not_exists(shipment_id)",
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
+        item = {
+            "shipment_id": {"S": shipment_id},
+            "order_id": {"S": order_id},
+            "ships_to": {"S": ships_to},
+            "status": {"S": INITIATED},
+        }
+        _create_once(self._client, self._table, item, "shipment_id", CANCELLED)
 
     def cancel(self, shipment_id: str) -> bool:
-        return _transition(self._client, self._table, {"shipment_id": {"S": shipment_id}}, INITIATED, CANCELLED)
+        return _undo(self._client, self._table, {"shipment_id": {"S": shipment_id}}, INITIATED, CANCELLED)
 
 
 # --- operator actions (the CLI and the local cloud's seeding), not used by the saga itself ---

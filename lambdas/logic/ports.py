@@ -33,11 +33,12 @@ class Catalogue(Protocol):
 
 class Prescriptions(Protocol):
     def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
-        """Create the prescription once; creating it again is not an error."""
+        """Create the prescription once; creating it again is not an error. ConcurrencyConflict
+        when it was cancelled first (its undo ran before it): then nothing is created."""
         ...
 
     def cancel(self, prescription_id: str) -> bool:
-        """Cancel it; False when there was nothing active to cancel."""
+        """Cancel it; False when there was nothing active to cancel (and it can no longer be created)."""
         ...
 
 
@@ -54,19 +55,21 @@ class Inventory(Protocol):
         self, reservation_id: str, order_id: str, lines: Sequence[OrderLine], guard: StreamGuard | None = None
     ) -> None:
         """Reserve every line or none; raises InventoryReservationFailed naming the short line,
-        ConcurrencyConflict when the guard's stream moved on (nothing reserved then)."""
+        ConcurrencyConflict when the guard's stream moved on or the reservation was released
+        first (nothing reserved then)."""
         ...
 
     def release(self, reservation_id: str) -> bool:
-        """Return the reserved stock; False when there was no active reservation."""
+        """Return the reserved stock; False when there was no active reservation (and none can be made)."""
         ...
 
 
 class Shipments(Protocol):
     def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
-        """Initiate the shipment once; initiating it again is not an error."""
+        """Initiate the shipment once; initiating it again is not an error. ConcurrencyConflict
+        when it was cancelled first: then nothing is initiated."""
         ...
 
     def cancel(self, shipment_id: str) -> bool:
-        """Cancel an initiated shipment; False when there was none to cancel."""
+        """Cancel an initiated shipment; False when there was none to cancel (and none can be initiated)."""
         ...

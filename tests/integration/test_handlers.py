@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from infra import names
 from lambdas.adapters.event_codec import to_item
 from lambdas.domain import events as ev
 from lambdas.domain.order import OrderCreated
+from lambdas.logic.faults import FaultInjector
 from lambdas.logic.repository import SagaRepository
 from localcloud.cloud import LocalCloud
 from tests.e2e.helpers import (
@@ -250,3 +252,64 @@ def test_a_reservation_is_refused_once_its_saga_moved_on(cloud: LocalCloud) -> N
     current = StreamGuard(stream_id_for("h-guard"), len(history(cloud, "h-guard")))
     inventory.reserve("res-h-guard", "h-guard", [OrderLine(medication_id="med-1")], current)
     assert stock(cloud)["med-1"] == (before["med-1"][0] - 1, before["med-1"][1] + 1)
+
+
+@pytest.mark.parametrize(
+    ("step", "undo", "done_before", "table", "active"),
+    [
+        ("create_prescription", "cancel_prescription", (), "Prescriptions", "ACTIVE"),
+        ("reserve_inventory", "release_inventory", ("create_prescription",), "Reservations", "RESERVED"),
+        (
+            "initiate_shipment",
+            "cancel_shipment",
+            ("create_prescription", "reserve_inventory"),
+            "Shipments",
+            "INITIATED",
+        ),
+    ],
+)
+def test_a_step_that_writes_after_its_undo_ran_writes_nothing(
+    cloud: LocalCloud,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+    undo: str,
+    done_before: tuple[str, ...],
+    table: str,
+    active: str,
+) -> None:
+    # Given a step that has loaded its saga and is held before it writes (as a Lambda still
+    # running after its task timed out is)
+    order_id = f"late-{step}"
+    task = started(cloud, order_id, "med-2")
+    for earlier in done_before:
+        assert invoke(cloud, earlier, task)[1] is None
+    before = stock(cloud)
+    loaded, undone = threading.Event(), threading.Event()
+    original = FaultInjector.before
+
+    def held(self: FaultInjector, target: str, order: str, attempt: int) -> None:
+        if (target, order) == (step, order_id):
+            loaded.set()
+            assert undone.wait(30)
+        original(self, target, order, attempt)
+
+    monkeypatch.setattr(FaultInjector, "before", held)
+    late: list[tuple[dict[str, Any], str | None]] = []
+    writer = threading.Thread(target=lambda: late.append(invoke(cloud, step, task)))
+    writer.start()
+    assert loaded.wait(30)
+    # When its undo runs first (a no-op: nothing was written yet)
+    failure = {**task, "error": {"Error": "States.Timeout"}}
+    undo_result, undo_error = invoke(cloud, undo, failure)
+    assert undo_error is None, undo_result
+    undone.set()
+    writer.join(30)
+    # Then the late step is refused and leaves nothing active behind; no stock is taken
+    [(response, error)] = late
+    assert error is not None  # (moto reports function errors as "Handled")
+    assert response["errorType"] == "ConcurrencyConflict"
+    assert [r for r in records(cloud, table) if r["status"]["S"] == active] == []
+    assert stock(cloud) == before
+    # and undoing again still finds nothing to undo
+    assert invoke(cloud, undo, failure)[1] is None
+    assert [r for r in records(cloud, table) if r["status"]["S"] == active] == []
