@@ -1,5 +1,8 @@
 """Lambda handler: event-store stream -> saga projection, idempotent by event version.
 
+The events of a batch are applied saga by saga: each saga's row is read and written once
+per batch, however many of its events the batch holds.
+
 It also emits the business metrics (sagas by outcome, compensations by step, duration),
 since it applies each event exactly once.
 """
@@ -11,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lambdas.config import METRICS_NAMESPACE
+from lambdas.domain.events import StoredEvent
+from lambdas.domain.projection import SagaView
 from lambdas.handlers.batch import partial_batch_response
-from lambdas.handlers.stream import stored_event
+from lambdas.handlers.stream import stored_from_raw
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.outcome_metrics import measures
-from lambdas.logic.project import project
+from lambdas.logic.project import project_many
 from lambdas.observability import SERVICE, metrics, observed
 
 if TYPE_CHECKING:
@@ -24,15 +29,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-def _project_one(record: DynamoDBRecord) -> None:
-    stored = stored_event(record)
-    if stored is None:
-        return
-    services = LambdaServices(source="projector")
-    projected = project(services.projection, services.event_store, stored)
-    if not projected.applied or projected.view is None:
-        return
-    for measure in measures(stored.to_domain(), projected.view):
+def _emit(stored: StoredEvent, view: SagaView) -> None:
+    for measure in measures(stored.to_domain(), view):
         if measure.dimension is None:
             metrics.add_metric(name=measure.name, unit=MetricUnit(measure.unit), value=measure.value)
             continue
@@ -43,6 +41,38 @@ def _project_one(record: DynamoDBRecord) -> None:
             metric.add_dimension(name=measure.dimension[0], value=measure.dimension[1])
 
 
+def _project_batch(records: list[dict[str, Any]]) -> dict[str, Exception]:
+    """Project the batch saga by saga (one read, one write each); the failures by sequence number.
+
+    A saga whose projection fails fails all its records of the batch; the stream is then
+    retried from the first of them, and what was applied meanwhile repeats as a no-op.
+    """
+    streams: dict[str, list[tuple[str, StoredEvent]]] = {}
+    for record in records:
+        stored = stored_from_raw(record)
+        if stored is not None:
+            streams.setdefault(stored.stream_id, []).append((record["dynamodb"]["SequenceNumber"], stored))
+    services = LambdaServices(source="projector")
+    failures: dict[str, Exception] = {}
+    for events in streams.values():
+        try:
+            outcomes = project_many(services.projection, services.event_store, [stored for _, stored in events])
+        except Exception as error:  # reported against each of the saga's records, below
+            failures.update((sequence_number, error) for sequence_number, _ in events)
+            continue
+        for (_, stored), outcome in zip(events, outcomes, strict=True):
+            if outcome.applied and outcome.view is not None:
+                _emit(stored, outcome.view)
+    return failures
+
+
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return partial_batch_response(event, context, "DynamoDBStreams", _project_one)
+    failures = _project_batch(event.get("Records", []))
+
+    def report(record: DynamoDBRecord) -> None:
+        failure = failures.get(str(record.dynamodb.sequence_number if record.dynamodb else ""))
+        if failure is not None:
+            raise failure
+
+    return partial_batch_response(event, context, "DynamoDBStreams", report)

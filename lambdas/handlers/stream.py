@@ -12,7 +12,12 @@ if TYPE_CHECKING:
 
 
 def stored_event(record: DynamoDBRecord) -> StoredEvent | None:
-    if record.event_name is None or record.event_name.name != "INSERT":
+    return stored_from_raw(record.raw_event)
+
+
+def stored_from_raw(record: dict[str, Any]) -> StoredEvent | None:
+    """The event a stream record (as Lambda delivers it) inserted; None for any other change."""
+    if record.get("eventName") != "INSERT":
         return None
-    image: dict[str, Any] = record.raw_event["dynamodb"]["NewImage"]
+    image: dict[str, Any] = record["dynamodb"]["NewImage"]
     return from_item(image)

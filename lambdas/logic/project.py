@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,19 +28,34 @@ class Projected:
 
 def project(store: ProjectionStore, events: EventStore, stored: StoredEvent) -> Projected:
     """Apply one stored event; a repeat changes nothing, a gap rebuilds the row from its stream."""
-    order_id = stored.metadata.correlation_id
-    current = store.get(order_id)
-    try:
-        updated = apply(current, stored)
-    except VersionGap:
-        rebuilt = rebuild(events.read(stored.stream_id))
-        if rebuilt is not None:
-            store.replace(rebuilt)
-        return Projected(rebuilt, applied=True)
-    if updated is None or updated is current:
-        return Projected(updated, applied=False)
-    store.put(updated, previous_version=current.version if current else None)
-    return Projected(updated, applied=True)
+    return project_many(store, events, [stored])[0]
+
+
+def project_many(store: ProjectionStore, events: EventStore, stream: Sequence[StoredEvent]) -> list[Projected]:
+    """Apply several events of one saga, in stream order: one read and one conditional write.
+
+    One `Projected` per event, each with the view just after it. A repeat changes nothing; a
+    gap rebuilds the row from the event store, which holds the rest of `stream` as well.
+    """
+    if not stream:
+        return []
+    current = store.get(stream[0].metadata.correlation_id)
+    view = current
+    outcomes: list[Projected] = []
+    for stored in stream:
+        try:
+            updated = apply(view, stored)
+        except VersionGap:
+            rebuilt = rebuild(events.read(stored.stream_id))
+            if rebuilt is not None:
+                store.replace(rebuilt)
+            later = len(stream) - len(outcomes) - 1
+            return [*outcomes, Projected(rebuilt, applied=True), *[Projected(rebuilt, applied=False)] * later]
+        outcomes.append(Projected(updated, applied=updated is not None and updated is not view))
+        view = updated
+    if view is not None and view is not current:
+        store.put(view, previous_version=current.version if current else None)
+    return outcomes
 
 
 def replay(history: Iterable[StoredEvent]) -> dict[str, SagaView]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -206,6 +208,65 @@ def test_the_projector_applies_each_event_once_whatever_the_repeats(cloud: Local
     assert projection(cloud).get("h-8") == before
     assert before is not None
     assert before.version == len(stored)
+
+
+def _projection_calls(cloud: LocalCloud) -> Iterator[list[str]]:
+    """The operations the handlers' DynamoDB client sends to the projection table."""
+    from lambdas.adapters.aws_services import client
+
+    table = cloud.outputs[names.OUTPUT_SAGA_TABLE]
+    calls: list[str] = []
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if params.get("TableName") == table:
+            calls.append(model.name)
+
+    dynamodb = client("dynamodb")
+    dynamodb.meta.events.register("before-parameter-build.dynamodb", count, unique_id="projection-calls")
+    try:
+        yield calls
+    finally:
+        dynamodb.meta.events.unregister("before-parameter-build.dynamodb", unique_id="projection-calls")
+
+
+def test_the_projector_reads_and_writes_each_saga_once_per_batch(cloud: LocalCloud) -> None:
+    # Given two sagas' events, interleaved in one stream batch, and no projection rows yet
+    for order_id in ("h-10", "h-11"):
+        invoke(cloud, "create_prescription", started(cloud, order_id, "med-1"))
+    cloud.wait_until_idle()
+    first, second = history(cloud, "h-10"), history(cloud, "h-11")
+    expected = {o: projection(cloud).get(o) for o in ("h-10", "h-11")}
+    for order_id in expected:
+        cloud.client("dynamodb").delete_item(
+            TableName=cloud.outputs[names.OUTPUT_SAGA_TABLE], Key={"order_id": {"S": order_id}}
+        )
+    batch = [e for pair in zip(first, second, strict=True) for e in pair]
+    # When the projector gets the batch
+    with contextmanager(_projection_calls)(cloud) as calls:
+        response, error = invoke(cloud, "projector", _stream_event(batch))
+    # Then each saga's row is read once and written once, and ends as event-by-event would
+    assert (response, error) == ({"batchItemFailures": []}, None)
+    assert sorted(calls) == ["GetItem", "GetItem", "PutItem", "PutItem"]
+    assert {o: projection(cloud).get(o) for o in expected} == expected
+    assert len(first) == len(second) == 4
+
+
+def test_a_saga_whose_row_cannot_be_projected_fails_only_its_own_records(cloud: LocalCloud) -> None:
+    for order_id in ("h-12", "h-13"):
+        started(cloud, order_id, "med-1")
+    cloud.wait_until_idle()
+    good, bad = history(cloud, "h-12"), history(cloud, "h-13")
+    table = cloud.outputs[names.OUTPUT_SAGA_TABLE]
+    dynamodb = cloud.client("dynamodb")
+    dynamodb.delete_item(TableName=table, Key={"order_id": {"S": "h-12"}})
+    dynamodb.put_item(TableName=table, Item={"order_id": {"S": "h-13"}, "state": {"S": "NOT_A_STATE"}})
+    response, error = invoke(cloud, "projector", _stream_event([*good, *bad]))
+    assert error is None
+    failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+    assert failed == [str(n) for n in range(len(good), len(good) + len(bad))]
+    view = projection(cloud).get("h-12")
+    assert view is not None
+    assert view.version == len(good)
 
 
 def test_the_publisher_puts_each_stored_event_on_the_bus_without_patient_data(cloud: LocalCloud) -> None:
