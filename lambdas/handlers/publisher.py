@@ -1,11 +1,16 @@
-"""Lambda handler: event-store stream -> EventBridge (the outbox: stored means published)."""
+"""Lambda handler: event-store stream -> EventBridge (the outbox: stored means published).
+
+A batch's events go out ten per PutEvents request; an entry the bus refuses fails its own
+record (the stream is retried from it: what was published after it is published again, and
+consumers de-duplicate by event id, as with any at-least-once delivery).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from lambdas.handlers.batch import partial_batch_response
-from lambdas.handlers.stream import stored_event
+from lambdas.handlers.stream import stored_from_raw
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.publish import bus_entry
 from lambdas.observability import observed
@@ -16,14 +21,26 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-def _publish_one(record: DynamoDBRecord) -> None:
-    stored = stored_event(record)
-    if stored is None:
-        return
+def _publish_batch(records: list[dict[str, Any]]) -> dict[str, Exception]:
+    """Put the batch's events on the bus, ten per request; the refusals by sequence number."""
+    sequence_numbers, entries = [], []
     services = LambdaServices(source="publisher")
-    services.publisher.put(bus_entry(stored, services.bus_name))
+    for record in records:
+        stored = stored_from_raw(record)
+        if stored is not None:
+            sequence_numbers.append(record["dynamodb"]["SequenceNumber"])
+            entries.append(bus_entry(stored, services.bus_name))
+    refusals = services.publisher.put_many(entries) if entries else []
+    return {n: refusal for n, refusal in zip(sequence_numbers, refusals, strict=True) if refusal is not None}
 
 
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return partial_batch_response(event, context, "DynamoDBStreams", _publish_one)
+    refusals = _publish_batch(event.get("Records", []))
+
+    def report(record: DynamoDBRecord) -> None:
+        refusal = refusals.get(str(record.dynamodb.sequence_number if record.dynamodb else ""))
+        if refusal is not None:
+            raise refusal
+
+    return partial_batch_response(event, context, "DynamoDBStreams", report)

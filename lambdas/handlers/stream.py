@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lambdas.adapters.event_codec import from_item
 from lambdas.domain.events import StoredEvent
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-
-
-def stored_event(record: DynamoDBRecord) -> StoredEvent | None:
-    return stored_from_raw(record.raw_event)
 
 
 def stored_from_raw(record: dict[str, Any]) -> StoredEvent | None:

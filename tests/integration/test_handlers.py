@@ -284,6 +284,22 @@ def test_the_publisher_puts_each_stored_event_on_the_bus_without_patient_data(cl
     assert "med-1" not in json.dumps(delivered)
 
 
+def test_the_publisher_puts_a_large_batch_ten_events_per_request_and_loses_none(cloud: LocalCloud) -> None:
+    ids = [f"h-pub-{n}" for n in range(6)]
+    for order_id in ids:
+        started(cloud, order_id, "med-1")
+    cloud.wait_until_idle()
+    drain(cloud, cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])
+    stored = [e for order_id in ids for e in history(cloud, order_id)]
+    assert len(stored) == 12
+    response, error = invoke(cloud, "publisher", _stream_event(stored))
+    assert (response, error) == ({"batchItemFailures": []}, None)
+    delivered = [
+        json.loads(b)["detail"]["event_id"] for b in drain(cloud, cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])
+    ]
+    assert sorted(delivered) == sorted(e.event_id for e in stored)
+
+
 def test_a_reservation_is_refused_once_its_saga_moved_on(cloud: LocalCloud) -> None:
     from lambdas.adapters.business_tables import DynamoDBInventory
     from lambdas.domain.errors import ConcurrencyConflict

@@ -1,0 +1,47 @@
+"""The EventBridge adapter's batching: at most ten entries and 256 KB per PutEvents request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas.adapters.aws_services import PUT_EVENTS_MAX_BYTES, EventBridgePublisher
+from lambdas.domain.errors import TransientError
+
+
+class RecordingEvents:
+    """A PutEvents client that refuses the entries whose Detail is "refuse"."""
+
+    def __init__(self) -> None:
+        self.requests: list[list[dict[str, Any]]] = []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.requests.append(Entries)
+        answers = [{"ErrorCode": "InternalFailure"} if e["Detail"] == "refuse" else {"EventId": "x"} for e in Entries]
+        return {"FailedEntryCount": sum("ErrorCode" in a for a in answers), "Entries": answers}
+
+
+def _entry(detail: str) -> dict[str, Any]:
+    return {"Source": "s", "DetailType": "t", "Detail": detail, "EventBusName": "b"}
+
+
+def test_entries_go_ten_per_request_in_order_and_each_refusal_is_its_own() -> None:
+    events = RecordingEvents()
+    entries = [_entry("refuse" if n in (3, 11) else f"{n}") for n in range(23)]
+    refusals = EventBridgePublisher(events).put_many(entries)
+    assert [len(r) for r in events.requests] == [10, 10, 3]
+    assert [e for request in events.requests for e in request] == entries
+    assert [n for n, refusal in enumerate(refusals) if refusal is not None] == [3, 11]
+    assert all(isinstance(r, TransientError) for r in refusals if r is not None)
+
+
+def test_a_request_never_exceeds_the_size_limit() -> None:
+    events = RecordingEvents()
+    big = "x" * (PUT_EVENTS_MAX_BYTES // 3)
+    EventBridgePublisher(events).put_many([_entry(big) for _ in range(5)])
+    assert [len(r) for r in events.requests] == [2, 2, 1]
+
+
+def test_nothing_to_put_makes_no_request() -> None:
+    events = RecordingEvents()
+    assert EventBridgePublisher(events).put_many([]) == []
+    assert events.requests == []
