@@ -216,13 +216,19 @@ def stats(as_json: JsonFlag = False) -> None:
 
 @app.command()
 @operation
-def history(order_id: str, as_json: JsonFlag = False) -> None:
-    """The saga's event stream, in order."""
+def history(
+    order_id: str,
+    as_json: JsonFlag = False,
+    with_patient_data: Annotated[
+        bool, typer.Option(help="In --json, keep the patient data (ids, medications, addresses) in the payloads.")
+    ] = False,
+) -> None:
+    """The saga's event stream, in order (patient data left out unless asked for)."""
     from saga_cli import queries
 
     events = queries.history(_target, order_id)
     if as_json:
-        render.emit_json([e.model_dump(mode="json") for e in events])
+        render.emit_json([render.event_json(e, with_patient_data=with_patient_data) for e in events])
     else:
         render.history(events)
 

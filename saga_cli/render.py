@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lambdas.domain.events import StoredEvent
+from lambdas.domain.events import StoredEvent, model_for
 from lambdas.domain.projection import SagaView
 
 if TYPE_CHECKING:
@@ -131,6 +131,16 @@ def status_json(found: Status) -> dict[str, Any]:
         },
         "timeline": [_timeline_entry(e) for e in found.events],
     }
+
+
+def event_json(event: StoredEvent, *, with_patient_data: bool) -> dict[str, Any]:
+    """A stored event as JSON; its private fields (patient data) are named, not shown, unless asked for."""
+    found = event.model_dump(mode="json")
+    if not with_patient_data:
+        private = sorted(set(model_for(event.type).PRIVATE_FIELDS) & set(found["payload"]))
+        found["payload"] = {k: v for k, v in found["payload"].items() if k not in private}
+        found["redacted"] = private
+    return found
 
 
 def _timeline_entry(event: StoredEvent) -> dict[str, Any]:

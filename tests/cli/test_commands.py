@@ -60,6 +60,21 @@ def test_list_stats_history_and_inventory(cloud: LocalCloud) -> None:
     assert saga_json("inventory", "show")["med-4"] == {"available": 42, "reserved": 0}
 
 
+def test_history_leaves_patient_data_out_of_its_json_unless_asked(cloud: LocalCloud) -> None:
+    cloud.put_order(order("c-private", "med-1"))
+    cloud.wait_for_sagas(["c-private"])
+    redacted = saga_json("history", "c-private")
+    started = redacted[0]
+    assert started["redacted"] == ["medications", "order_metadata", "patient_id", "shipping_address"]
+    assert set(started["payload"]) == {"order_id"}
+    assert "patient-of-c-private" not in json.dumps(redacted)
+    assert "med-1" not in json.dumps(redacted)
+    full = saga_json("history", "c-private", "--with-patient-data")
+    assert full[0]["payload"]["patient_id"] == "patient-of-c-private"
+    assert "redacted" not in full[0]
+    assert [e["version"] for e in full] == [e["version"] for e in redacted]
+
+
 def test_replay_reports_identical_then_finds_and_repairs_a_difference(cloud: LocalCloud) -> None:
     cloud.put_order(order("c-r", "med-1"))
     cloud.wait_for_sagas(["c-r"])
