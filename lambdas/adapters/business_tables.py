@@ -51,21 +51,28 @@ def _transition(client: Any, table: str, key: dict[str, Any], from_status: str, 
     return True
 
 
-def _put_tombstone(client: Any, table: str, key: dict[str, Any], undone_status: str) -> bool:
-    """Mark a record that was never created as undone; False when it exists after all."""
-    (key_name,) = key
+def _put_if_absent(client: Any, table: str, item: dict[str, Any], key_name: str) -> dict[str, Any] | None:
+    """Put `item` unless its record exists: None when written, else the record found."""
     try:
         client.put_item(
             TableName=table,
-            Item={**key, "status": {"S": undone_status}},
+            Item=item,
             ConditionExpression="attribute_not_exists(#key)",
             ExpressionAttributeNames={"#key": key_name},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if _code(error) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+        if _code(error) != "ConditionalCheckFailedException":
+            raise
+        existing: dict[str, Any] = error.response.get("Item") or {}
+        return existing
+    return None
+
+
+def _put_tombstone(client: Any, table: str, key: dict[str, Any], undone_status: str) -> bool:
+    """Mark a record that was never created as undone; False when it exists after all."""
+    (key_name,) = key
+    return _put_if_absent(client, table, {**key, "status": {"S": undone_status}}, key_name) is None
 
 
 def _undo(client: Any, table: str, key: dict[str, Any], done_status: str, undone_status: str) -> bool:
@@ -79,20 +86,9 @@ def _undo(client: Any, table: str, key: dict[str, Any], done_status: str, undone
 
 def _create_once(client: Any, table: str, item: dict[str, Any], key_name: str, undone_status: str) -> None:
     """Put `item` unless its record exists: a repeat changes nothing; an undone record refuses."""
-    try:
-        client.put_item(
-            TableName=table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(#key)",
-            ExpressionAttributeNames={"#key": key_name},
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if _code(error) != "ConditionalCheckFailedException":
-            raise
-        existing = error.response.get("Item") or {}
-        if existing.get("status", {}).get("S") == undone_status:
-            raise ConcurrencyConflict(f"{key_name} {item[key_name]['S']} was undone before it was done") from error
+    existing = _put_if_absent(client, table, item, key_name)
+    if existing is not None and existing.get("status", {}).get("S") == undone_status:
+        raise ConcurrencyConflict(f"{key_name} {item[key_name]['S']} was undone before it was done")
 
 
 def _lines_json(lines: Sequence[OrderLine]) -> str:
