@@ -24,3 +24,16 @@ def partial_batch_response(
 
     processor = BatchProcessor(event_type=EventType[source])
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+def stream_batch_response(
+    event: dict[str, Any], context: LambdaContext, failures: dict[str, Exception]
+) -> PartialItemFailureResponse:
+    """The response for a stream batch already handled as a whole: `failures` by sequence number."""
+
+    def report(record: Any) -> None:
+        failure = failures.get(str(record.dynamodb.sequence_number if record.dynamodb else ""))
+        if failure is not None:
+            raise failure
+
+    return partial_batch_response(event, context, "DynamoDBStreams", report)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from lambdas.config import METRICS_NAMESPACE
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView
-from lambdas.handlers.batch import partial_batch_response
+from lambdas.handlers.batch import stream_batch_response
 from lambdas.handlers.stream import stored_from_raw
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.outcome_metrics import measures
@@ -25,7 +25,6 @@ from lambdas.observability import SERVICE, metrics, observed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
@@ -68,11 +67,4 @@ def _project_batch(records: list[dict[str, Any]]) -> dict[str, Exception]:
 
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    failures = _project_batch(event.get("Records", []))
-
-    def report(record: DynamoDBRecord) -> None:
-        failure = failures.get(str(record.dynamodb.sequence_number if record.dynamodb else ""))
-        if failure is not None:
-            raise failure
-
-    return partial_batch_response(event, context, "DynamoDBStreams", report)
+    return stream_batch_response(event, context, _project_batch(event.get("Records", [])))

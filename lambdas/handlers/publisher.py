@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lambdas.handlers.batch import partial_batch_response
+from lambdas.handlers.batch import stream_batch_response
 from lambdas.handlers.stream import stored_from_raw
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.publish import bus_entry
@@ -17,7 +17,6 @@ from lambdas.observability import observed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
@@ -36,11 +35,4 @@ def _publish_batch(records: list[dict[str, Any]]) -> dict[str, Exception]:
 
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    refusals = _publish_batch(event.get("Records", []))
-
-    def report(record: DynamoDBRecord) -> None:
-        refusal = refusals.get(str(record.dynamodb.sequence_number if record.dynamodb else ""))
-        if refusal is not None:
-            raise refusal
-
-    return partial_batch_response(event, context, "DynamoDBStreams", report)
+    return stream_batch_response(event, context, _publish_batch(event.get("Records", [])))

@@ -26,11 +26,6 @@ class Projected:
     """False when the event was a repeat (already applied): nothing changed."""
 
 
-def project(store: ProjectionStore, events: EventStore, stored: StoredEvent) -> Projected:
-    """Apply one stored event; a repeat changes nothing, a gap rebuilds the row from its stream."""
-    return project_many(store, events, [stored])[0]
-
-
 def project_many(store: ProjectionStore, events: EventStore, stream: Sequence[StoredEvent]) -> list[Projected]:
     """Apply several events of one saga, in stream order: one read and one conditional write.
 
