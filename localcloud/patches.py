@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import string
 import threading
 import time
 from collections.abc import Callable
@@ -17,11 +18,17 @@ from typing import Any
 
 import jsonpath_ng
 import moto
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth, get_current_datetime
+from botocore.exceptions import NoCredentialsError
 from jsonpath_ng import ext as jsonpath_ext
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing as cfn_parsing
+from moto.core import responses as moto_responses
 from moto.core.base_backend import BackendDict
+from moto.core.utils import unix_time_millis
 from moto.events.models import Archive, EventBus
+from moto.moto_api._internal.moto_random import HEX_CHARS, MotoRandom
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.models import StateMachine
 from moto.stepfunctions.parser.asl.component.common.path import result_path as sfn_result_path
@@ -145,6 +152,29 @@ def _retention_check(self: SQSBackend, queue_name: str, message: Any) -> bool:
     return bool(retention + message.sent_timestamp / 1000 > time.time())
 
 
+def _visible_messages(self: Queue) -> list[Any]:
+    # moto reads the clock twice per message (visible, delayed) on every ReceiveMessage: a
+    # queue a thousand orders deep made each receive a few thousand datetime calls. Read it once.
+    now = unix_time_millis()
+    return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _delete_message(self: Queue, receipt_handle: str) -> None:
+    # As moto's Queue.delete_message (an unknown handle is refused, a deleted one is a no-op),
+    # in one pass instead of two, and under the lock SendMessage appends with: moto rebuilds
+    # the list unlocked, so a message sent during a delete could be lost.
+    if receipt_handle in self.deleted_messages:
+        return
+    with self._messages_lock:
+        for index, message in enumerate(self._messages):
+            if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
+                self.pending_messages.discard(message)
+                self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
+                del self._messages[index]
+                return
+    raise ReceiptHandleIsInvalid()
+
+
 _COUNTS = {
     "ApproximateNumberOfMessages": "approximate_number_of_messages",
     "ApproximateNumberOfMessagesDelayed": "approximate_number_of_messages_delayed",
@@ -225,6 +255,7 @@ class _LazyQueueAttributes(dict):  # type: ignore[type-arg]
     __hash__ = None  # type: ignore[assignment]
 
 
+@functools.cache
 def _snake(name: str) -> str:
     from moto.core.utils import camelcase_to_underscores
 
@@ -235,6 +266,51 @@ _cached_ext_parse = functools.lru_cache(maxsize=1024)(jsonpath_ext.parse)  # typ
 _cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.parse)  # type: ignore[attr-defined]
 """moto builds a new JSONPath parser (a ply/yacc table) for every expression it evaluates:
 per delivered EventBridge event and per state. Parsed expressions are immutable; cache them."""
+
+
+# --- Every request: what moto never reads -----------------------------------------------
+
+
+@functools.cache
+def _method_names(response_class: type) -> list[str]:
+    """moto lists a response class's methods (inspect.getmembers) on every request, to find
+    the action's method: ~8 % of a DynamoDB GetItem locally. A class's methods are fixed once
+    it is defined, so list them once per class."""
+    return list(ORIGINALS["method_names_from_class"](response_class))
+
+
+def _sigv4_scope_only(self: SigV4Auth, request: Any) -> None:
+    """botocore signs every request with SigV4 (canonical request, hashes, HMACs: ~15 % of a
+    local call) and moto never checks a signature; it reads the access key and the region from
+    the credential scope. Inside the mock, plain SigV4 requests get the same headers and scope
+    but no signature is computed. S3's and presigned variants, and any request made outside
+    the mock (to real AWS from the same process), are signed as botocore signs them."""
+    from moto.core.models import botocore_stubber
+
+    if type(self) is not SigV4Auth or not botocore_stubber.enabled:
+        ORIGINALS["SigV4Auth.add_auth"](self, request)
+        return
+    if self.credentials is None:
+        raise NoCredentialsError()
+    request.context["timestamp"] = get_current_datetime().strftime(SIGV4_TIMESTAMP)
+    self._modify_request_before_signing(request)
+    request.headers["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={self.scope(request)}, SignedHeaders=host, Signature=not-computed-locally"
+    )
+
+
+def _random_string(self: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
+    """moto draws its random strings a character per call (52 for every request id): one call."""
+    pool = string.ascii_letters + (string.digits if include_digits else "")
+    text = "".join(self.choices(pool, k=length))
+    return text.lower() if lower_case else text
+
+
+_HEX_ALPHABET = "".join(map(str, HEX_CHARS))
+
+
+def _random_hex(self: MotoRandom, length: int = 8) -> str:
+    return "".join(self.choices(_HEX_ALPHABET, k=length))
 
 
 # --- Step Functions: one parse per definition ---------------------------------------------
@@ -358,8 +434,14 @@ ORIGINALS: dict[str, Any] = {
     "ExecutionWorker._get_evaluation_entrypoint": ExecutionWorker._get_evaluation_entrypoint,
     "SQSBackend.is_message_valid_based_on_retention_period": SQSBackend.is_message_valid_based_on_retention_period,
     "Queue.attributes": Queue.attributes,
+    "Queue.messages": Queue.messages,
+    "Queue.delete_message": Queue.delete_message,
     "jsonpath_ng.ext.parse": jsonpath_ext.parse,  # type: ignore[attr-defined]
     "jsonpath_ng.parse": jsonpath_ng.parse,  # type: ignore[attr-defined]
+    "method_names_from_class": moto_responses.method_names_from_class,  # type: ignore[attr-defined]
+    "SigV4Auth.add_auth": SigV4Auth.add_auth,
+    "MotoRandom.get_random_string": MotoRandom.get_random_string,
+    "MotoRandom.get_random_hex": MotoRandom.get_random_hex,
 }
 """moto's own behaviour, kept so tests can check each gap is still there (tests/localcloud)."""
 
@@ -384,9 +466,15 @@ def apply_patches() -> None:
         BaseExecutionWorkerCommunication.terminated = _terminated_with_event  # type: ignore[method-assign]
         SQSBackend.is_message_valid_based_on_retention_period = _retention_check  # type: ignore[method-assign]
         Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[assignment,method-assign]
+        Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
+        Queue.delete_message = _delete_message  # type: ignore[method-assign]
         jsonpath_ext.parse = _cached_ext_parse  # type: ignore[attr-defined]
         sfn_json_path.parse = _cached_ext_parse  # type: ignore[attr-defined]
         sfn_result_path.parse = _cached_parse  # type: ignore[attr-defined]
+        moto_responses.method_names_from_class = _method_names  # type: ignore[attr-defined]
+        SigV4Auth.add_auth = _sigv4_scope_only  # type: ignore[method-assign]
+        MotoRandom.get_random_string = _random_string  # type: ignore[method-assign]
+        MotoRandom.get_random_hex = _random_hex  # type: ignore[method-assign]
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
         _applied = True
 

@@ -445,3 +445,88 @@ def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[st
         answer.pop("ResponseMetadata")
     assert fast == slow
     assert fast["Items"], "the query found something to compare"
+
+
+def test_moto_still_lists_a_response_class_methods_per_request_and_the_patch_lists_them_once() -> None:
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = patches.ORIGINALS["method_names_from_class"]
+    assert "getmembers" in inspect.getsource(original)
+    assert original(DynamoHandler) is not original(DynamoHandler)
+    patches.apply_patches()
+    assert responses.method_names_from_class(DynamoHandler) is responses.method_names_from_class(DynamoHandler)
+    assert sorted(responses.method_names_from_class(DynamoHandler)) == sorted(original(DynamoHandler))
+
+
+def _sent_headers(client: Any) -> list[dict[str, str]]:
+    """The headers of each request `client` sends, as they leave botocore for moto (bytes, decoded)."""
+    sent: list[dict[str, str]] = []
+    client.meta.events.register_first(
+        "before-send",
+        lambda request, **_: sent.append(
+            {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        ),
+    )
+    return sent
+
+
+def test_botocore_still_signs_every_request_and_the_patch_leaves_only_the_scope_inside_the_mock(aws: None) -> None:
+    assert "self.signature(" in inspect.getsource(patches.ORIGINALS["SigV4Auth.add_auth"])
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    sent = _sent_headers(sqs)
+    url = sqs.create_queue(QueueName="scoped")["QueueUrl"]
+    assert sent[-1]["Authorization"].endswith("Signature=not-computed-locally")
+    # What moto reads from the header is still there: the region (SQS takes it from nowhere
+    # else) and the account.
+    assert url == "https://sqs.eu-west-1.amazonaws.com/123456789012/scoped"
+    assert boto3.client("sqs", region_name="us-east-1").list_queues().get("QueueUrls") is None
+
+
+def test_outside_the_mock_requests_are_still_signed() -> None:
+    from botocore.awsrequest import AWSRequest
+
+    patches.apply_patches()
+    client = boto3.client(
+        "sqs", region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret"
+    )
+    request = AWSRequest(method="POST", url="https://sqs.us-east-1.amazonaws.com/", data=b"{}")
+    client._request_signer.sign("ListQueues", request)
+    authorization = request.headers["Authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "not-computed-locally" not in authorization
+
+
+def test_moto_sqs_still_reads_the_clock_per_message_and_the_patch_reads_it_once(aws: None) -> None:
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+    from moto.sqs.models import sqs_backends
+
+    assert "message.visible and not message.delayed" in inspect.getsource(patches.ORIGINALS["Queue.messages"].fget)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    for number in range(30):
+        sqs.send_message(QueueUrl=url, MessageBody=str(number))
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    assert [m["Body"] for m in got] == [str(n) for n in range(10)]
+    queue = sqs_backends["123456789012"]["us-east-1"].get_queue("deep")
+    assert (queue.approximate_number_of_messages, queue.approximate_number_of_messages_not_visible) == (20, 10)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])  # a repeat is a no-op, as on AWS
+    assert len(queue._messages) == 30  # 29 left of the first 30, and the delayed one
+    with pytest.raises(ReceiptHandleIsInvalid):
+        queue.delete_message("not-a-handle")
+    rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in rest] == [str(n) for n in range(10, 20)]
+
+
+def test_moto_still_draws_random_strings_a_character_at_a_time_and_the_patch_draws_them_at_once() -> None:
+    from moto.moto_api._internal import mock_random
+
+    assert "for i in range(length)" in inspect.getsource(patches.ORIGINALS["MotoRandom.get_random_string"])
+    patches.apply_patches()
+    request_id = mock_random.get_random_string(length=52)
+    assert len(request_id) == 52
+    assert request_id.isalnum()
+    assert mock_random.get_random_string(12, include_digits=False, lower_case=True).isalpha()
+    assert set(mock_random.get_random_hex(64)) <= set("0123456789abcdef")
