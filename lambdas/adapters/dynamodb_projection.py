@@ -51,6 +51,10 @@ def _from_item(item: dict[str, Any]) -> SagaView:
     return SagaView.model_validate(plain)
 
 
+STATE_READS_PER_SECOND = 100
+STATE_READS_PAUSE_MAX = 10.0
+
+
 class DynamoDBProjection:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
@@ -95,9 +99,10 @@ class DynamoDBProjection:
 
         Each pass reads only the states of the sagas still pending (100 per BatchGetItem) and
         the whole row of each saga once, when it settles. The pause grows with the number
-        pending (0.4 s at 100, two seconds from 500), so the reads stay near two and a half per
+        pending (one second per hundred, ten at most), so about a hundred states are read per
         second however many sagas are awaited, and waiting for thousands does not crowd out
-        the sagas themselves.
+        the sagas themselves. A saga's end time comes from its row, not from when the wait
+        noticed it; the wait's last pause is short, as few sagas are left by then.
         """
         deadline = time.monotonic() + timeout
         pending = list(dict.fromkeys(order_ids))
@@ -112,7 +117,7 @@ class DynamoDBProjection:
                 pending = [o for o in pending if o not in settled]
             if not pending or time.monotonic() >= deadline:
                 break
-            time.sleep(min(2.0, 0.01 + 0.004 * len(pending)))
+            time.sleep(min(STATE_READS_PAUSE_MAX, 0.01 + len(pending) / STATE_READS_PER_SECOND))
         return settled, pending
 
     def put(self, view: SagaView, previous_version: int | None) -> None:
