@@ -96,7 +96,7 @@ class Functions(Construct):
 
         # The projector and the publisher read the event store's stream.
         self._uses_event_store(names.PROJECTOR, event_store, append=False)
-        self._uses_table(names.PROJECTOR, config.SAGA_TABLE, store.sagas, ["dynamodb:GetItem", "dynamodb:PutItem"])
+        self._uses_table(names.PROJECTOR, config.SAGA_TABLE, store.sagas, ["dynamodb:BatchGetItem", "dynamodb:PutItem"])
         self._environment(names.PUBLISHER, config.EVENT_BUS_NAME, order_events.bus.event_bus_name)
         self._permit(names.PUBLISHER, ["events:PutEvents"], [order_events.bus.event_bus_arn])
         for name in (names.PROJECTOR, names.PUBLISHER):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
@@ -71,6 +72,11 @@ class DynamoDBProjection:
         views = (_from_item(item) for item in self._batch_get(order_ids, {}))
         return {view.order_id: view for view in views}
 
+    def get_each(self, order_ids: Iterable[str]) -> dict[str, Callable[[], SagaView]]:
+        """As get_many, but each row is decoded when its entry is called: a row that cannot be
+        decoded fails only whoever asks for it, not the whole read."""
+        return {item["order_id"]["S"]: functools.partial(_from_item, item) for item in self._batch_get(order_ids, {})}
+
     def states(self, order_ids: Iterable[str]) -> dict[str, str]:
         """The state of each of `order_ids` that has a row, reading only the key and the state."""
         names = {
@@ -117,7 +123,8 @@ class DynamoDBProjection:
                 pending = [o for o in pending if o not in settled]
             if not pending or time.monotonic() >= deadline:
                 break
-            time.sleep(min(STATE_READS_PAUSE_MAX, 0.01 + len(pending) / STATE_READS_PER_SECOND))
+            pause = min(STATE_READS_PAUSE_MAX, 0.01 + len(pending) / STATE_READS_PER_SECOND)
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         return settled, pending
 
     def put(self, view: SagaView, previous_version: int | None) -> None:

@@ -1,7 +1,8 @@
 """Lambda handler: event-store stream -> saga projection, idempotent by event version.
 
-The events of a batch are applied saga by saga: each saga's row is read and written once
-per batch, however many of its events the batch holds.
+The events of a batch are applied saga by saga: the rows of all the batch's sagas are read
+together (BatchGetItem, 100 keys a request), and each saga's row is written once per batch,
+however many of its events the batch holds.
 
 It also emits the business metrics (sagas by outcome, compensations by step, duration),
 since it applies each event exactly once.
@@ -41,10 +42,12 @@ def _emit(stored: StoredEvent, view: SagaView) -> None:
 
 
 def _project_batch(records: list[dict[str, Any]]) -> dict[str, Exception]:
-    """Project the batch saga by saga (one read, one write each); the failures by sequence number.
+    """Project the batch saga by saga (rows read together, one write each); the failures by
+    sequence number.
 
     A saga whose projection fails fails all its records of the batch; the stream is then
-    retried from the first of them, and what was applied meanwhile repeats as a no-op.
+    retried from the first of them, and what was applied meanwhile repeats as a no-op. If the
+    rows cannot be read, every record fails.
     """
     streams: dict[str, list[tuple[str, StoredEvent]]] = {}
     for record in records:
@@ -52,10 +55,21 @@ def _project_batch(records: list[dict[str, Any]]) -> dict[str, Exception]:
         if stored is not None:
             streams.setdefault(stored.stream_id, []).append((record["dynamodb"]["SequenceNumber"], stored))
     services = LambdaServices(source="projector")
+    order_ids = {stream_id: events[0][1].metadata.correlation_id for stream_id, events in streams.items()}
+    try:
+        rows = services.projection.get_each(order_ids.values())
+    except Exception as error:  # reported against every record: the stream retries the batch
+        return {sequence_number: error for events in streams.values() for sequence_number, _ in events}
     failures: dict[str, Exception] = {}
-    for events in streams.values():
+    for stream_id, events in streams.items():
         try:
-            outcomes = project_many(services.projection, services.event_store, [stored for _, stored in events])
+            row = rows.get(order_ids[stream_id])
+            outcomes = project_many(
+                services.projection,
+                services.event_store,
+                [stored for _, stored in events],
+                current=row() if row else None,
+            )
         except Exception as error:  # reported against each of the saga's records, below
             failures.update((sequence_number, error) for sequence_number, _ in events)
             continue

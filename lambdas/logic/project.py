@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,6 +13,8 @@ from lambdas.logic.ports import EventStore
 
 class ProjectionStore(Protocol):
     def get(self, order_id: str) -> SagaView | None: ...
+
+    def get_each(self, order_ids: Iterable[str]) -> dict[str, Callable[[], SagaView]]: ...
 
     def put(self, view: SagaView, previous_version: int | None) -> None: ...
 
@@ -26,15 +28,17 @@ class Projected:
     """False when the event was a repeat (already applied): nothing changed."""
 
 
-def project_many(store: ProjectionStore, events: EventStore, stream: Sequence[StoredEvent]) -> list[Projected]:
-    """Apply several events of one saga, in stream order: one read and one conditional write.
+def project_many(
+    store: ProjectionStore, events: EventStore, stream: Sequence[StoredEvent], current: SagaView | None
+) -> list[Projected]:
+    """Apply several events of one saga, in stream order, to its row as read (`current`, None
+    when it has none yet): one conditional write.
 
     One `Projected` per event, each with the view just after it. A repeat changes nothing; a
     gap rebuilds the row from the event store, which holds the rest of `stream` as well.
     """
     if not stream:
         return []
-    current = store.get(stream[0].metadata.correlation_id)
     view = current
     outcomes: list[Projected] = []
     for stored in stream:

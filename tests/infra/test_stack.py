@@ -126,7 +126,7 @@ EXPECTED_DATA_ACCESS = {
     },
     "initiate_shipment": {("dynamodb:PutItem", "BusinessTablesShipments")},
     "cancel_shipment": {("dynamodb:UpdateItem", "BusinessTablesShipments")},
-    "projector": {("dynamodb:GetItem", "EventStoreSagas"), ("dynamodb:PutItem", "EventStoreSagas")},
+    "projector": {("dynamodb:BatchGetItem", "EventStoreSagas"), ("dynamodb:PutItem", "EventStoreSagas")},
     "publisher": {("events:PutEvents", "OrderEventsBus")},
     "start_saga": {("states:StartExecution", "SagaStateMachine")},
     "record_execution_outcome": {("states:StartExecution", "SagaResumeStateMachine")},

@@ -218,7 +218,7 @@ def _projection_calls(cloud: LocalCloud) -> Iterator[list[str]]:
     calls: list[str] = []
 
     def count(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if params.get("TableName") == table:
+        if params.get("TableName") == table or table in params.get("RequestItems", {}):
             calls.append(model.name)
 
     dynamodb = client("dynamodb")
@@ -229,7 +229,7 @@ def _projection_calls(cloud: LocalCloud) -> Iterator[list[str]]:
         dynamodb.meta.events.unregister("before-parameter-build.dynamodb", unique_id="projection-calls")
 
 
-def test_the_projector_reads_and_writes_each_saga_once_per_batch(cloud: LocalCloud) -> None:
+def test_the_projector_reads_the_batch_rows_together_and_writes_each_saga_once(cloud: LocalCloud) -> None:
     # Given two sagas' events, interleaved in one stream batch, and no projection rows yet
     for order_id in ("h-10", "h-11"):
         invoke(cloud, "create_prescription", started(cloud, order_id, "med-1"))
@@ -244,9 +244,9 @@ def test_the_projector_reads_and_writes_each_saga_once_per_batch(cloud: LocalClo
     # When the projector gets the batch
     with contextmanager(_projection_calls)(cloud) as calls:
         response, error = invoke(cloud, "projector", _stream_event(batch))
-    # Then each saga's row is read once and written once, and ends as event-by-event would
+    # Then both rows are read in one request, each is written once, and ends as event-by-event would
     assert (response, error) == ({"batchItemFailures": []}, None)
-    assert sorted(calls) == ["GetItem", "GetItem", "PutItem", "PutItem"]
+    assert sorted(calls) == ["BatchGetItem", "PutItem", "PutItem"]
     assert {o: projection(cloud).get(o) for o in expected} == expected
     assert len(first) == len(second) == 4
 
@@ -267,6 +267,31 @@ def test_a_saga_whose_row_cannot_be_projected_fails_only_its_own_records(cloud: 
     view = projection(cloud).get("h-12")
     assert view is not None
     assert view.version == len(good)
+
+
+@pytest.mark.allow_errors("BatchProcessingError")
+def test_when_the_rows_cannot_be_read_the_whole_batch_fails_and_nothing_is_written(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from lambdas.adapters.dynamodb_projection import DynamoDBProjection
+
+    started(cloud, "h-14", "med-1")
+    cloud.wait_until_idle()
+    stored = history(cloud, "h-14")
+    table = cloud.outputs[names.OUTPUT_SAGA_TABLE]
+    cloud.client("dynamodb").delete_item(TableName=table, Key={"order_id": {"S": "h-14"}})
+
+    def throttled(self: DynamoDBProjection, order_ids: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "BatchGetItem")
+
+    monkeypatch.setattr(DynamoDBProjection, "get_each", throttled)
+    # Every record failed: the invocation fails, so the stream retries the batch from its start
+    _, error = invoke(cloud, "projector", _stream_event(stored))
+    assert error is not None
+    monkeypatch.undo()
+    assert projection(cloud).get("h-14") is None
 
 
 def test_the_publisher_puts_each_stored_event_on_the_bus_without_patient_data(cloud: LocalCloud) -> None:
