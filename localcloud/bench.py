@@ -152,9 +152,14 @@ class Usage:
             elif operation == "Query":
                 self.dynamodb_read_units += _read_units(parsed.get("Items", []), bool(params.get("ConsistentRead")))
             elif operation == "BatchGetItem":
-                for table, items in parsed.get("Responses", {}).items():
-                    consistent = bool(params["RequestItems"][table].get("ConsistentRead"))
+                for table, request in params["RequestItems"].items():
+                    consistent = bool(request.get("ConsistentRead"))
+                    items = parsed.get("Responses", {}).get(table, [])
+                    unprocessed = len(parsed.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+                    # A key that is not there still costs the minimum read, as on AWS.
+                    missing = len(request["Keys"]) - unprocessed - len(items)
                     self.dynamodb_read_units += sum(_read_units([i], consistent) for i in items)
+                    self.dynamodb_read_units += missing * _read_units([], consistent)
 
     def events_put(self, entries: int) -> None:
         with self._lock:

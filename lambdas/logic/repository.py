@@ -17,6 +17,11 @@ class SagaRepository:
         self._store = store
         self._source = source
 
+    def new(self, order_id: str) -> OrderFulfillmentSaga:
+        """The saga as it is before its first event, without reading: its first save fails with
+        ConcurrencyConflict if the stream turns out to exist."""
+        return OrderFulfillmentSaga.from_history(order_id, ())
+
     def load(self, order_id: str) -> OrderFulfillmentSaga:
         history = self._store.read(stream_id_for(order_id))
         return OrderFulfillmentSaga.from_history(order_id, (e.to_domain() for e in history))

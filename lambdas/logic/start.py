@@ -47,18 +47,17 @@ def start_saga(repository: SagaRepository, starter: ExecutionStarter, body: str,
     order_id = usable_order_id(detail)
     if order_id is None:
         raise UnusableMessage("message has no usable order_id")
-    saga = repository.load(order_id)
+    # Most orders are new: write their first events without reading the stream first. The write
+    # is conditional on the stream being empty, so a repeat finds out from its refusal.
+    saga = repository.new(order_id)
     try:
         order = OrderCreated.model_validate(detail)
     except ValidationError as invalid:
-        if saga.exists:
-            return StartOutcome.DUPLICATE
         saga.reject(validation_reasons(invalid), raw_message=body)
         return _save_first(repository, saga, message_id, StartOutcome.REJECTED)
-    if not saga.exists:
-        saga.start(order)
-        if _save_first(repository, saga, message_id, StartOutcome.STARTED) is StartOutcome.DUPLICATE:
-            saga = repository.load(order_id)
+    saga.start(order)
+    if _save_first(repository, saga, message_id, StartOutcome.STARTED) is StartOutcome.DUPLICATE:
+        saga = repository.load(order_id)
     if saga.state is not SagaState.PENDING_PRESCRIPTION or saga.completed_steps:
         return StartOutcome.DUPLICATE  # the saga is under way or over: never a second one
     # Recorded but maybe not started (a retry after a crash between the two): start it now.

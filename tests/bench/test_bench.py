@@ -32,6 +32,17 @@ def test_writes_are_charged_per_started_kilobyte_and_twice_in_a_transaction() ->
     assert usage.dynamodb_read_units == 2.5
 
 
+def test_a_batch_read_charges_each_key_and_a_missing_one_the_minimum() -> None:
+    usage = bench.Usage()
+    keys = [{"k": {"S": key}} for key in ("found", "missing", "unprocessed")]
+    usage.dynamodb_response(
+        "BatchGetItem",
+        {"RequestItems": {"t": {"Keys": keys, "ConsistentRead": True}}},
+        {"Responses": {"t": [{"k": {"S": "x" * 5000}}]}, "UnprocessedKeys": {"t": {"Keys": keys[2:]}}},
+    )
+    assert usage.dynamodb_read_units == 2 + 1  # 5 KB found, one key missing; the unprocessed one is asked again
+
+
 def test_the_cost_model_multiplies_counts_by_the_dated_prices() -> None:
     prices = json.loads(bench.PRICES.read_text())
     used = {
@@ -86,6 +97,9 @@ def test_a_longer_path_uses_more_of_everything(paths: dict[str, Any]) -> None:
     assert paths["fails_at_shipment"]["state_transitions"] == 7
     for measure in ("dynamodb_write_units", "dynamodb_read_units", "eventbridge_events", "sqs_requests", "log_bytes"):
         assert paths["fails_at_shipment"][measure] > paths["happy"][measure] > paths["rejected"][measure] > 0, measure
+    # A new order's first events are written without reading its stream first: a rejection's one
+    # read is the projector finding no row yet.
+    assert paths["rejected"]["dynamodb_read_units"] == 1
 
 
 def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: CloudAssembly) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from lambdas.adapters.memory import InMemoryEventStore
 from lambdas.domain import events as ev
 from lambdas.domain.errors import (
     IllegalTransition,
@@ -19,7 +22,9 @@ from lambdas.domain.rules import CatalogueEntry
 from lambdas.domain.states import Compensation, SagaState, Step, compensation_plan
 from lambdas.logic import saga_steps
 from lambdas.logic.faults import FaultInjector
+from lambdas.logic.repository import SagaRepository
 from lambdas.logic.saga_steps import Invocation
+from lambdas.logic.start import StartOutcome, start_saga
 from tests.fakes import HAPPY_PATH_EVENTS, FakeServices
 
 US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
@@ -241,3 +246,82 @@ def test_only_a_parked_saga_can_be_resumed_by_an_operator(services: FakeServices
     call = start(services)
     with pytest.raises(IllegalTransition):
         saga_steps.resume(services, Invocation(call.order_id, causation_id="x"))
+
+
+class _CountingStore(InMemoryEventStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def read(self, stream_id: str) -> list[ev.StoredEvent]:
+        self.reads += 1
+        return super().read(stream_id)
+
+
+class _Starter:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, order_id: str) -> bool:
+        if order_id in self.started:
+            return False
+        self.started.append(order_id)
+        return True
+
+
+def _order_body(order_id: str = "o-1", medications: list[str] | None = None) -> str:
+    detail = {
+        "order_id": order_id,
+        "patient_id": "p-1",
+        "medications": ["med-1"] if medications is None else medications,
+    }
+    return json.dumps({"detail": detail})
+
+
+def test_a_new_order_is_recorded_and_started_without_reading_its_stream() -> None:
+    store, starter = _CountingStore(), _Starter()
+    repository = SagaRepository(store, source="test")
+    assert start_saga(repository, starter, _order_body(), "m-1") is StartOutcome.STARTED
+    assert store.reads == 0
+    assert starter.started == ["o-1"]
+    assert [e.type for e in store.read("saga-o-1")] == HAPPY_PATH_EVENTS[:2]
+
+
+def test_a_repeat_of_a_started_order_starts_nothing_and_writes_nothing() -> None:
+    store, starter = _CountingStore(), _Starter()
+    repository = SagaRepository(store, source="test")
+    start_saga(repository, starter, _order_body(), "m-1")
+    before = store.read("saga-o-1")
+    assert start_saga(repository, starter, _order_body(), "m-2") is StartOutcome.DUPLICATE
+    # even if the repeat is no longer valid (say the order was edited to nothing)
+    assert start_saga(repository, starter, _order_body(medications=[]), "m-3") is StartOutcome.DUPLICATE
+    assert store.read("saga-o-1") == before
+    assert starter.started == ["o-1"]
+
+
+def test_a_saga_recorded_but_never_started_is_started_by_the_repeat() -> None:
+    # Given a crash between recording the saga and starting its execution
+    store = InMemoryEventStore()
+    repository = SagaRepository(store, source="test")
+
+    class Crashing(_Starter):
+        def start(self, order_id: str) -> bool:
+            raise ConnectionError("lost")
+
+    with pytest.raises(ConnectionError):
+        start_saga(repository, Crashing(), _order_body(), "m-1")
+    # When the message is delivered again, the execution starts, and the saga is not recorded twice
+    starter = _Starter()
+    assert start_saga(repository, starter, _order_body(), "m-1") is StartOutcome.STARTED
+    assert starter.started == ["o-1"]
+    assert [e.type for e in store.read("saga-o-1")] == HAPPY_PATH_EVENTS[:2]
+
+
+def test_a_rejected_order_repeated_stays_one_rejection() -> None:
+    store, starter = InMemoryEventStore(), _Starter()
+    repository = SagaRepository(store, source="test")
+    body = _order_body(medications=[])
+    assert start_saga(repository, starter, body, "m-1") is StartOutcome.REJECTED
+    assert start_saga(repository, starter, body, "m-2") is StartOutcome.DUPLICATE
+    assert [e.type for e in store.read("saga-o-1")] == [ev.OrderRejected.TYPE_KEY]
+    assert starter.started == []
