@@ -152,6 +152,8 @@ class LocalCloud:
             self.client(service)
         for service in ("dynamodb", "stepfunctions", "events", "ssm"):
             client(service)
+        # A client loads its paginator model on first use, unlocked, too.
+        client("dynamodb").can_paginate("query")
 
     def stop(self) -> None:
         if self._pollers is not None:

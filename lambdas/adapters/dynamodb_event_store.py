@@ -51,14 +51,21 @@ class DynamoDBEventStore:
             raise
 
     def read(self, stream_id: str) -> list[StoredEvent]:
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            KeyConditionExpression="pk = :stream",
-            ExpressionAttributeValues={":stream": {"S": stream_id}},
-            ConsistentRead=True,
-        )
-        return [from_item(item) for page in pages for item in page["Items"]]
+        # Query pages followed by hand: botocore's paginator builds a class per call and loads
+        # its model on a client's first use, unlocked (threads sharing the client all load it).
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :stream",
+            "ExpressionAttributeValues": {":stream": {"S": stream_id}},
+            "ConsistentRead": True,
+        }
+        events: list[StoredEvent] = []
+        while True:
+            page = self._client.query(**request)
+            events.extend(from_item(item) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return events
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def iter_all(self) -> Iterator[StoredEvent]:
         streams: dict[str, list[StoredEvent]] = defaultdict(list)

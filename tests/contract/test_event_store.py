@@ -86,3 +86,25 @@ def test_concurrent_appends_at_one_position_let_exactly_one_win(store: EventStor
     assert outcomes.count("won") == 1
     assert outcomes.count("conflict") == 11
     assert len({e.metadata.correlation_id for e in store.read("race")}) == 1, "both events from the one winner"
+
+
+def test_a_stream_longer_than_one_page_is_read_whole_and_in_order() -> None:
+    # DynamoDB answers a Query in pages of at most 1 MB; the store follows LastEvaluatedKey.
+    from botocore.stub import Stubber
+
+    from lambdas.adapters.event_codec import to_item
+
+    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    written = [event("long", v) for v in (1, 2, 3)]
+    query = {
+        "TableName": "events",
+        "KeyConditionExpression": "pk = :stream",
+        "ExpressionAttributeValues": {":stream": {"S": "long"}},
+        "ConsistentRead": True,
+    }
+    last = {"pk": {"S": "long"}, "sk": {"N": "2"}}
+    with Stubber(client) as stub:
+        stub.add_response("query", {"Items": [to_item(e) for e in written[:2]], "LastEvaluatedKey": last}, query)
+        stub.add_response("query", {"Items": [to_item(written[2])]}, {**query, "ExclusiveStartKey": last})
+        assert DynamoDBEventStore(client, "events").read("long") == written
+        stub.assert_no_pending_responses()
