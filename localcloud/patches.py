@@ -8,13 +8,16 @@ behaviour patched (so the patch can be dropped or adjusted, never silently kept)
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import string
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import jsonpath_ng
 import moto
@@ -25,6 +28,12 @@ from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing as cfn_parsing
 from moto.core import responses as moto_responses
 from moto.core.base_backend import BackendDict
+from moto.core.request import (
+    PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+    environ_key_for_header,
+    should_preserve_original_header_name,
+)
+from moto.core.request import Request as MotoRequest
 from moto.core.utils import unix_time_millis
 from moto.events.models import Archive, EventBus
 from moto.moto_api._internal.moto_random import HEX_CHARS, MotoRandom
@@ -299,6 +308,53 @@ def _sigv4_scope_only(self: SigV4Auth, request: Any) -> None:
     )
 
 
+def _request_from_primitives(
+    cls: type[MotoRequest], method: str, url: str, headers: Any, body: Any = None
+) -> MotoRequest:
+    """moto turns each botocore request into a werkzeug Request through werkzeug's test-client
+    EnvironBuilder (~15 % of a local DynamoDB call). For the plain case every JSON-protocol
+    call is (POST to "/" over https, a bytes body, no query string, no S3 metadata headers)
+    build the same WSGI environ directly; anything else goes the way moto takes it."""
+    parsed = urlparse(url)
+    if (
+        method != "POST"
+        or parsed.scheme != "https"
+        or parsed.path != "/"
+        or parsed.query
+        or parsed.port is not None
+        or not isinstance(body, bytes)
+        or any(should_preserve_original_header_name(key) for key in headers)
+    ):
+        return ORIGINALS["Request.from_primitives"].__func__(cls, method, url, headers, body)  # type: ignore[no-any-return]
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "REQUEST_URI": "/",
+        "RAW_URI": "/",
+        "SERVER_NAME": parsed.hostname,
+        "SERVER_PORT": "443",
+        "HTTP_HOST": parsed.netloc,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    for key, value in headers.items():
+        name = environ_key_for_header(key)
+        if name in ("CONTENT_LENGTH", "HTTP_HOST", "HTTP_TRANSFER_ENCODING"):
+            continue  # as EnvironBuilder: the length is the body's, the host the URL's
+        environ[name] = value.decode("utf-8") if isinstance(value, bytes) else value
+    environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {}
+    return cls(environ)
+
+
 def _random_string(self: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
     """moto draws its random strings a character per call (52 for every request id): one call."""
     pool = string.ascii_letters + (string.digits if include_digits else "")
@@ -440,6 +496,7 @@ ORIGINALS: dict[str, Any] = {
     "jsonpath_ng.parse": jsonpath_ng.parse,  # type: ignore[attr-defined]
     "method_names_from_class": moto_responses.method_names_from_class,  # type: ignore[attr-defined]
     "SigV4Auth.add_auth": SigV4Auth.add_auth,
+    "Request.from_primitives": vars(MotoRequest)["from_primitives"],
     "MotoRandom.get_random_string": MotoRandom.get_random_string,
     "MotoRandom.get_random_hex": MotoRandom.get_random_hex,
 }
@@ -473,6 +530,7 @@ def apply_patches() -> None:
         sfn_result_path.parse = _cached_parse  # type: ignore[attr-defined]
         moto_responses.method_names_from_class = _method_names  # type: ignore[attr-defined]
         SigV4Auth.add_auth = _sigv4_scope_only  # type: ignore[method-assign]
+        MotoRequest.from_primitives = classmethod(_request_from_primitives)  # type: ignore[assignment,arg-type]
         MotoRandom.get_random_string = _random_string  # type: ignore[method-assign]
         MotoRandom.get_random_hex = _random_hex  # type: ignore[method-assign]
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())

@@ -530,3 +530,49 @@ def test_moto_still_draws_random_strings_a_character_at_a_time_and_the_patch_dra
     assert request_id.isalnum()
     assert mock_random.get_random_string(12, include_digits=False, lower_case=True).isalpha()
     assert set(mock_random.get_random_hex(64)) <= set("0123456789abcdef")
+
+
+_JSON_CALL_HEADERS = {
+    "X-Amz-Target": b"DynamoDB_20120810.GetItem",
+    "Content-Type": b"application/x-amz-json-1.0",
+    "Content-Length": "99",  # EnvironBuilder takes the body's length, not the header's
+    "Authorization": b"AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/dynamodb/aws4_request",
+    "User-Agent": b"Boto3/1.44",
+    "amz-sdk-invocation-id": b"abc",
+    "Transfer-Encoding": b"chunked",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "headers", "body"),
+    [
+        ("POST", "https://dynamodb.us-east-1.amazonaws.com/", _JSON_CALL_HEADERS, b'{"TableName": "t"}'),
+        ("POST", "https://sqs.eu-west-1.amazonaws.com/", {"X-Amz-Target": b"AmazonSQS.ListQueues"}, b"{}"),
+        # not the plain case: moto's own way
+        ("GET", "https://s3.amazonaws.com/bucket/a%2Fkey?list-type=2", {"x-amz-meta-my_key": "v"}, None),
+        ("POST", "https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/f/invocations", {}, b"{}"),
+    ],
+)
+def test_moto_still_builds_each_request_with_werkzeugs_test_client_and_the_patch_builds_the_same(
+    method: str, url: str, headers: dict[str, Any], body: bytes | None
+) -> None:
+    from moto.core.request import Request
+
+    original = patches.ORIGINALS["Request.from_primitives"].__func__
+    assert "from_values(" in inspect.getsource(original)
+    patches.apply_patches()
+    fast, slow = Request.from_primitives(method, url, headers, body), original(Request, method, url, headers, body)
+
+    def environ(request: Any) -> dict[str, Any]:
+        return {k: v for k, v in request.environ.items() if k not in ("wsgi.input", "werkzeug.request")}
+
+    assert environ(fast) == environ(slow)
+    assert (fast.get_data(), fast.raw_url, fast.raw_path, fast.method) == (
+        slow.get_data(),
+        slow.raw_url,
+        slow.raw_path,
+        slow.method,
+    )
+    assert sorted(fast.headers.items()) == sorted(slow.headers.items())
+    assert fast.form == slow.form
+    assert fast.args == slow.args
