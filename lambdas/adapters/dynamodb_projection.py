@@ -69,11 +69,10 @@ class DynamoDBProjection:
 
     def get_many(self, order_ids: Iterable[str]) -> dict[str, SagaView]:
         """The rows of `order_ids` that exist, read 100 keys per BatchGetItem (strongly consistent)."""
-        views = (_from_item(item) for item in self._batch_get(order_ids, {}))
-        return {view.order_id: view for view in views}
+        return {order_id: row() for order_id, row in self.get_each(order_ids).items()}
 
     def get_each(self, order_ids: Iterable[str]) -> dict[str, Callable[[], SagaView]]:
-        """As get_many, but each row is decoded when its entry is called: a row that cannot be
+        """As get_many, each row decoded only when its entry is called: a row that cannot be
         decoded fails only whoever asks for it, not the whole read."""
         return {item["order_id"]["S"]: functools.partial(_from_item, item) for item in self._batch_get(order_ids, {})}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,10 +12,6 @@ from lambdas.logic.ports import EventStore
 
 
 class ProjectionStore(Protocol):
-    def get(self, order_id: str) -> SagaView | None: ...
-
-    def get_each(self, order_ids: Iterable[str]) -> dict[str, Callable[[], SagaView]]: ...
-
     def put(self, view: SagaView, previous_version: int | None) -> None: ...
 
     def replace(self, view: SagaView) -> None: ...
