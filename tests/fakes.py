@@ -88,6 +88,19 @@ class FakeShipments:
 
 
 @dataclass
+class FakeStarter:
+    """Starts executions named by order id; as Step Functions, a name already started is refused."""
+
+    started: list[str] = field(default_factory=list)
+
+    def start(self, order_id: str) -> bool:
+        if order_id in self.started:
+            return False
+        self.started.append(order_id)
+        return True
+
+
+@dataclass
 class FakeServices:
     event_store: InMemoryEventStore = field(default_factory=InMemoryEventStore)
     catalogue: FakeCatalogue = field(default_factory=FakeCatalogue)

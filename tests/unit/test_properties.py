@@ -20,7 +20,7 @@ from lambdas.domain.states import Compensation, SagaState, Step, compensation_pl
 from lambdas.logic import saga_steps
 from lambdas.logic.saga_steps import Invocation
 from lambdas.logic.start import StartOutcome, UnusableMessage, start_saga
-from tests.fakes import FakeServices
+from tests.fakes import FakeServices, FakeStarter
 
 STEP_RUN = {
     Step.CREATE_PRESCRIPTION: saga_steps.create_prescription,
@@ -133,15 +133,6 @@ def test_any_failure_schedule_ends_consistently_and_resume_finishes_it(
     assert "ACTIVE" not in services.prescriptions.status.values()
 
 
-class _Starter:
-    def __init__(self) -> None:
-        self.started: list[str] = []
-
-    def start(self, order_id: str) -> bool:
-        self.started.append(order_id)
-        return True
-
-
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -177,7 +168,7 @@ def test_every_fuzzed_order_is_accepted_or_rejected_with_a_reason_and_leaves_not
     detail: dict[str, Any],
 ) -> None:
     services = FakeServices()
-    starter = _Starter()
+    starter = FakeStarter()
     body = json.dumps({"detail": detail})
     try:
         outcome = start_saga(services.repository, starter, body, "m-1")

@@ -25,7 +25,7 @@ from lambdas.logic.faults import FaultInjector
 from lambdas.logic.repository import SagaRepository
 from lambdas.logic.saga_steps import Invocation
 from lambdas.logic.start import StartOutcome, start_saga
-from tests.fakes import HAPPY_PATH_EVENTS, FakeServices
+from tests.fakes import HAPPY_PATH_EVENTS, FakeServices, FakeStarter
 
 US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
@@ -258,17 +258,6 @@ class _CountingStore(InMemoryEventStore):
         return super().read(stream_id)
 
 
-class _Starter:
-    def __init__(self) -> None:
-        self.started: list[str] = []
-
-    def start(self, order_id: str) -> bool:
-        if order_id in self.started:
-            return False
-        self.started.append(order_id)
-        return True
-
-
 def _order_body(order_id: str = "o-1", medications: list[str] | None = None) -> str:
     detail = {
         "order_id": order_id,
@@ -279,7 +268,7 @@ def _order_body(order_id: str = "o-1", medications: list[str] | None = None) -> 
 
 
 def test_a_new_order_is_recorded_and_started_without_reading_its_stream() -> None:
-    store, starter = _CountingStore(), _Starter()
+    store, starter = _CountingStore(), FakeStarter()
     repository = SagaRepository(store, source="test")
     assert start_saga(repository, starter, _order_body(), "m-1") is StartOutcome.STARTED
     assert store.reads == 0
@@ -288,7 +277,7 @@ def test_a_new_order_is_recorded_and_started_without_reading_its_stream() -> Non
 
 
 def test_a_repeat_of_a_started_order_starts_nothing_and_writes_nothing() -> None:
-    store, starter = _CountingStore(), _Starter()
+    store, starter = _CountingStore(), FakeStarter()
     repository = SagaRepository(store, source="test")
     start_saga(repository, starter, _order_body(), "m-1")
     before = store.read("saga-o-1")
@@ -304,21 +293,21 @@ def test_a_saga_recorded_but_never_started_is_started_by_the_repeat() -> None:
     store = InMemoryEventStore()
     repository = SagaRepository(store, source="test")
 
-    class Crashing(_Starter):
+    class Crashing(FakeStarter):
         def start(self, order_id: str) -> bool:
             raise ConnectionError("lost")
 
     with pytest.raises(ConnectionError):
         start_saga(repository, Crashing(), _order_body(), "m-1")
     # When the message is delivered again, the execution starts, and the saga is not recorded twice
-    starter = _Starter()
+    starter = FakeStarter()
     assert start_saga(repository, starter, _order_body(), "m-1") is StartOutcome.STARTED
     assert starter.started == ["o-1"]
     assert [e.type for e in store.read("saga-o-1")] == HAPPY_PATH_EVENTS[:2]
 
 
 def test_a_rejected_order_repeated_stays_one_rejection() -> None:
-    store, starter = InMemoryEventStore(), _Starter()
+    store, starter = InMemoryEventStore(), FakeStarter()
     repository = SagaRepository(store, source="test")
     body = _order_body(medications=[])
     assert start_saga(repository, starter, body, "m-1") is StartOutcome.REJECTED
