@@ -5,9 +5,11 @@ ignores partial-batch responses. Here each mapping gets a poller thread instead:
 - SQS: receive a batch, invoke, delete what succeeded; failed messages become visible
   again after the queue's visibility timeout (time-scaled) and, past the redrive policy's
   maxReceiveCount, moto moves them to the dead-letter queue.
-- DynamoDB streams: read the shard in order from a cursor, invoke, advance; on a partial
-  failure resume from the first failed record; give up on a batch after the mapping's
-  MaximumRetryAttempts, recording it as undelivered (tests assert there are none).
+- DynamoDB streams: read the shard in order from a cursor, four times a second as Lambda
+  does (what was written between two polls arrives in one batch; a full batch is followed
+  at once by the next), invoke, advance; on a partial failure resume from the first failed
+  record; give up on a batch after the mapping's MaximumRetryAttempts, recording it as
+  undelivered (tests assert there are none).
 """
 
 from __future__ import annotations
@@ -147,9 +149,15 @@ class SqsPoller(_Poller):
         }
 
 
+STREAM_POLL_INTERVAL = 0.25
+"""Lambda polls each shard of a DynamoDB stream at a base rate of four times per second (Lambda
+developer guide, "Polling and batching streams"). A delivery latency, not a backoff: not time-scaled."""
+
+
 class DynamoDBStreamPoller(_Poller):
     cursor: int = 0
     attempts: int = 0
+    next_poll: float = 0.0
 
     def _shard(self) -> Any:
         # arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL
@@ -161,8 +169,14 @@ class DynamoDBStreamPoller(_Poller):
         return len(self._shard().items) - self.cursor
 
     def poll_once(self) -> bool:
+        if self.stop.wait(max(0.0, self.next_poll - time.monotonic())):
+            return False
+        polled_at = time.monotonic()
         shard = self._shard()
-        batch = shard.items[self.cursor : self.cursor + int(self.esm.batch_size or 100)]
+        size = int(self.esm.batch_size or 100)
+        batch = shard.items[self.cursor : self.cursor + size]
+        # A backlog is read on at once; otherwise the next poll waits for the shard's next turn.
+        self.next_poll = polled_at + (0.0 if len(batch) == size else STREAM_POLL_INTERVAL)
         if not batch:
             return False
         self.busy = True
@@ -188,6 +202,7 @@ class DynamoDBStreamPoller(_Poller):
                 self.attempts = 0
             else:
                 time.sleep(min(1.0, 0.05 * 2**self.attempts) * self.scale())
+            self.next_poll = 0.0  # the retry's own backoff (above) is its wait
         finally:
             self.busy = False
         return True
