@@ -51,7 +51,7 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from localcloud import moto_dynamodb
+from localcloud import moto_dynamodb, transport
 from localcloud.runtime import FunctionConfig, InProcessRuntime
 
 MOTO_VERSION = "5.2.5"
@@ -533,6 +533,7 @@ def apply_patches() -> None:
         MotoRequest.from_primitives = classmethod(_request_from_primitives)  # type: ignore[assignment,arg-type]
         MotoRandom.get_random_string = _random_string  # type: ignore[method-assign]
         MotoRandom.get_random_hex = _random_hex  # type: ignore[method-assign]
+        transport.apply()
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
         _applied = True
 

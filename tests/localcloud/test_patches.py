@@ -473,14 +473,14 @@ def _sent_headers(client: Any) -> list[dict[str, str]]:
 
 def test_botocore_still_signs_every_request_and_the_patch_leaves_only_the_scope_inside_the_mock(aws: None) -> None:
     assert "self.signature(" in inspect.getsource(patches.ORIGINALS["SigV4Auth.add_auth"])
-    sqs = boto3.client("sqs", region_name="eu-west-1")
-    sent = _sent_headers(sqs)
-    url = sqs.create_queue(QueueName="scoped")["QueueUrl"]
+    # JSON-protocol calls skip the HTTP hop (tests/localcloud/test_transport.py); SNS speaks Query
+    sns = boto3.client("sns", region_name="eu-west-1")
+    sent = _sent_headers(sns)
+    arn = sns.create_topic(Name="scoped")["TopicArn"]
     assert sent[-1]["Authorization"].endswith("Signature=not-computed-locally")
-    # What moto reads from the header is still there: the region (SQS takes it from nowhere
-    # else) and the account.
-    assert url == "https://sqs.eu-west-1.amazonaws.com/123456789012/scoped"
-    assert boto3.client("sqs", region_name="us-east-1").list_queues().get("QueueUrls") is None
+    assert "/eu-west-1/sns/aws4_request" in sent[-1]["Authorization"]
+    # what moto reads from the header is still there: the account (from the access key)
+    assert arn == "arn:aws:sns:eu-west-1:123456789012:scoped"
 
 
 def test_outside_the_mock_requests_are_still_signed() -> None:
