@@ -318,7 +318,9 @@ def full_run(assembly: CloudAssembly, orders: int, concurrency: int) -> dict[str
         target = Target(stack=assembly.stack_name, region=cloud.region)
         planned = load.plan(orders, load.parse_mix(load.DEFAULT_MIX), run_id="bench")
         load.prepare_stock(target, orders)
+        cpu_started = time.process_time()
         result = load.run_load(target, planned, concurrency, timeout=max(600.0, orders * 2.0))
+        cpu = time.process_time() - cpu_started
         summary = result.report()
     return {
         "orders": orders,
@@ -328,6 +330,7 @@ def full_run(assembly: CloudAssembly, orders: int, concurrency: int) -> dict[str
         "sagas_per_second": summary["throughput_sagas_per_second"],
         "latency_seconds": {k: _rounded(summary["latency_seconds"][k]) for k in ("p50", "p99")},
         "wall_seconds": summary["wall_seconds"],
+        "cpu_ms_per_saga": round(1000 * cpu / orders, 1),
     }
 
 
@@ -352,6 +355,7 @@ def floor_run(assembly: CloudAssembly, executions: int) -> dict[str, Any]:
         sfn = cloud.client("stepfunctions")
         arn = cloud.outputs[names.OUTPUT_STATE_MACHINE]
         started = time.perf_counter()
+        cpu_started = time.process_time()
         # Paced, as the start queue's pollers pace the saga's executions: all 1,000 at once would
         # queue tasks past their 60 s timeout and send the no-ops down the failure path.
         sent = 0
@@ -363,6 +367,7 @@ def floor_run(assembly: CloudAssembly, executions: int) -> dict[str, Any]:
             time.sleep(0.02)
         statuses = _wait_for_executions(cloud, arn, executions, timeout=max(600.0, executions * 2.0))
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         failures = Counter(e[1] for e in cloud.runtime.errors)
         engine_failures: Counter[str] = Counter()
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="FAILED"):
@@ -378,6 +383,7 @@ def floor_run(assembly: CloudAssembly, executions: int) -> dict[str, Any]:
         "succeeded": statuses["SUCCEEDED"],
         "executions_per_second": round(ended / wall, 2),
         "wall_seconds": round(wall, 3),
+        "cpu_ms_per_execution": round(1000 * cpu / executions, 1),
     }
 
 
@@ -415,6 +421,9 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
             "engine_floor": floor,
             "ratio_to_floor": round(full["sagas_per_second"] / floor["executions_per_second"], 2),
             "goal_ratio": 0.5,
+            # The process's CPU per saga and per floor execution, over the same windows: on a shared
+            # machine other tenants move the wall-clock rates, much less the CPU each one costs.
+            "cpu_ratio_to_floor": round(floor["cpu_ms_per_execution"] / full["cpu_ms_per_saga"], 2),
         },
         "per_saga": paths,
         "cost": cost_model(paths, prices),
@@ -436,6 +445,10 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
         f"throughput  saga {saga['sagas_per_second']}/s (p50 {saga['latency_seconds']['p50']} s, "
         f"p99 {saga['latency_seconds']['p99']} s) · floor {floor['executions_per_second']}/s · "
         f"ratio {throughput['ratio_to_floor']} (goal ≥ {throughput['goal_ratio']})"
+    )
+    out(
+        f"cpu         {saga['cpu_ms_per_saga']} ms per saga · {floor['cpu_ms_per_execution']} ms per floor "
+        f"execution · ratio {throughput['cpu_ratio_to_floor']}"
     )
     header = ("path", "transitions", "lambdas", "WRU", "RRU", "events", "sqs", "$/M")
     out("{:24} {:>11} {:>7} {:>6} {:>6} {:>6} {:>4} {:>8}  biggest".format(*header))

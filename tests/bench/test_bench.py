@@ -106,6 +106,28 @@ def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: Cloud
     floor = bench.floor_run(assembly, executions=40)
     assert floor["statuses"] == {"SUCCEEDED": 40}, "a no-op never fails, and never waits past a timeout"
     assert floor["executions_per_second"] > 0
+    assert floor["cpu_ms_per_execution"] > 0
+
+
+def test_the_table_shows_throughput_and_cpu_side_by_side() -> None:
+    report = {
+        "throughput": {
+            "saga": {"sagas_per_second": 6.0, "latency_seconds": {"p50": 1.0, "p99": 2.0}, "cpu_ms_per_saga": 150.0},
+            "engine_floor": {"executions_per_second": 20.0, "cpu_ms_per_execution": 45.0},
+            "ratio_to_floor": 0.3,
+            "goal_ratio": 0.5,
+            "cpu_ratio_to_floor": 0.3,
+        },
+        "per_saga": {},
+        "cost": {"paths": {}},
+        "imports": {"boto3_seconds": 0.2, "worst_ratio_to_boto3": 1.2, "budget_ratio": 1.5},
+        "asset": {"megabytes": 17.8},
+    }
+    lines: list[str] = []
+    bench.print_table(report, lines.append)
+    assert lines[0].startswith("throughput  saga 6.0/s")
+    assert "ratio 0.3 (goal ≥ 0.5)" in lines[0]
+    assert lines[1] == "cpu         150.0 ms per saga · 45.0 ms per floor execution · ratio 0.3"
 
 
 DEFERRED_TO_FIRST_USE = (
