@@ -142,6 +142,7 @@ class LocalCloud:
         burst of concurrent calls per service each load the model from disk (seconds, under
         the GIL, per caller).
         """
+        from moto.core.routing import get_service_router
         from moto.core.utils import get_service_model
 
         from lambdas.adapters.aws_services import client
@@ -154,6 +155,12 @@ class LocalCloud:
             client(service)
         # A client loads its paginator model on first use, unlocked, too.
         client("dynamodb").can_paginate("query")
+        # moto routes a REST call (every state machine's Lambda Invoke) with a werkzeug map it
+        # builds on first use, unlocked: each concurrent first call built its own, compiling
+        # every rule with ast.parse at once, and CPython 3.11 can fail two ASTs built at once
+        # ("SystemError: AST constructor recursion depth mismatch", python/cpython#106905) - a
+        # valid order's first task failed with error "Exception" in a burst. Build it once.
+        get_service_router("lambda")._get_router("rest-json")
 
     def stop(self) -> None:
         if self._pollers is not None:

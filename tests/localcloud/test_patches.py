@@ -576,3 +576,17 @@ def test_moto_still_builds_each_request_with_werkzeugs_test_client_and_the_patch
     assert sorted(fast.headers.items()) == sorted(slow.headers.items())
     assert fast.form == slow.form
     assert fast.args == slow.args
+
+
+def test_the_local_cloud_builds_motos_lambda_router_before_a_burst_can_race_to_build_it() -> None:
+    # moto builds it on first use without a lock; concurrent builds compile ASTs at once, which
+    # CPython 3.11 can fail (python/cpython#106905): a valid order's first task failed in a burst.
+    from moto.core import routing
+
+    from localcloud.cloud import LocalCloud
+
+    assert "self._routers[protocol] = " in inspect.getsource(routing.ServiceOperationRouter._get_router)
+    assert "Lock" not in inspect.getsource(routing.ServiceOperationRouter)
+    routing.get_service_router.cache_clear()
+    with LocalCloud.start():
+        assert "rest-json" in routing.get_service_router("lambda")._routers
