@@ -182,6 +182,16 @@ class FunctionConfig:
 LogSink = Callable[[InvocationRecord, list[str]], None]
 
 
+def _stack_trace(error: BaseException) -> list[str]:
+    """`traceback.format_tb(error.__traceback__)` without the carets under each line: placing them,
+    Python 3.11 parses each line's source into an AST, and CPython 3.11 can fail two ASTs built at
+    once on different threads (python/cpython#106905); every failed step formats its stack on its
+    execution's thread. One string per frame, as Lambda's Python runtime reports `stackTrace`."""
+    frames = traceback.extract_tb(error.__traceback__)
+    plain = [traceback.FrameSummary(f.filename, f.lineno, f.name, line=f.line) for f in frames]
+    return traceback.StackSummary.from_list(plain).format()
+
+
 class InProcessRuntime:
     """Imports handlers from the project's source and invokes them in the calling thread."""
 
@@ -192,7 +202,6 @@ class InProcessRuntime:
         self.invocations: dict[str, int] = {}
         self.errors: list[tuple[str, str, str]] = []
         """(function, error type, message) of every invocation that raised."""
-        self.tracebacks: list[str] = []
         self.durations: dict[str, list[float]] = {}
         """Wall seconds of every invocation, per function."""
         self._count_lock = threading.Lock()
@@ -253,11 +262,10 @@ class InProcessRuntime:
                     "errorType": type(error).__name__,
                     "errorMessage": str(error),
                     "requestId": request_id,
-                    "stackTrace": traceback.format_tb(error.__traceback__),
+                    "stackTrace": _stack_trace(error),
                 }
             )
             record.output.append(f"[ERROR] {type(error).__name__}: {error}\n")
-            self.tracebacks.append("".join(traceback.format_exception(error)))
             with self._count_lock:
                 self.errors.append((function.name, type(error).__name__, str(error)))
         finally:
