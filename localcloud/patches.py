@@ -303,9 +303,7 @@ def _sigv4_scope_only(self: SigV4Auth, request: Any) -> None:
         raise NoCredentialsError()
     request.context["timestamp"] = get_current_datetime().strftime(SIGV4_TIMESTAMP)
     self._modify_request_before_signing(request)
-    request.headers["Authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={self.scope(request)}, SignedHeaders=host, Signature=not-computed-locally"
-    )
+    request.headers["Authorization"] = transport.scope_only_authorization(self.scope(request))
 
 
 def _request_from_primitives(

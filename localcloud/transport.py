@@ -84,17 +84,20 @@ def _call(client: BaseClient, operation_model: OperationModel, request_dict: dic
     return response
 
 
+def scope_only_authorization(scope: str) -> str:
+    """SigV4's Authorization header with its credential scope and no computed signature: moto
+    reads the access key and the region from the scope and never checks a signature."""
+    return f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=not-computed-locally"
+
+
 def _credential_scope(client: BaseClient, operation_model: OperationModel, context: dict[str, Any]) -> str:
-    """The Authorization header `patches._sigv4_scope_only` writes: scope, no computed signature."""
+    """The Authorization header `patches._sigv4_scope_only` writes for the same call."""
     signer = client._request_signer  # type: ignore[attr-defined]
     signing = context.get("signing") or {}
     region = signing.get("region") or signer.region_name
     name = signing.get("signing_name") or signer.signing_name or operation_model.service_model.signing_name
     day = datetime.now(UTC).strftime("%Y%m%d")
-    return (
-        f"AWS4-HMAC-SHA256 Credential={signer._credentials.access_key}/{day}/{region}/{name}/aws4_request, "
-        "SignedHeaders=host, Signature=not-computed-locally"
-    )
+    return scope_only_authorization(f"{signer._credentials.access_key}/{day}/{region}/{name}/aws4_request")
 
 
 def _send(
