@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,3 +140,16 @@ def create_events_table(dynamodb: Any, name: str = "events") -> None:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+def queue_for_source(region: str, queue_name: str, source: str) -> tuple[Any, str]:
+    """An SQS queue that a default-bus rule sends every event of `source` to: (sqs client, queue URL)."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=region)
+    events = boto3.client("events", region_name=region)
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+    return sqs, url

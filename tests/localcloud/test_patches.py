@@ -27,7 +27,7 @@ from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from localcloud import patches
 from localcloud.deploy import UnsupportedResource, check_resource_types
 from tests.concurrency import at_once
-from tests.fakes import create_events_table
+from tests.fakes import create_events_table, queue_for_source
 
 
 @pytest.fixture
@@ -304,12 +304,7 @@ def test_moto_still_builds_a_jsonpath_parser_per_expression_and_the_patch_caches
 
 def test_moto_still_emits_no_execution_status_change_and_the_patch_does(aws: None) -> None:
     assert "put_events" not in inspect.getsource(patches.ORIGINALS["BaseExecutionWorkerCommunication.terminated"])
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    events = boto3.client("events", region_name="us-east-1")
-    url = sqs.create_queue(QueueName="status")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.states"]}))
-    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+    sqs, url = queue_for_source("us-east-1", "status", "aws.states")
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     definition = {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "E"}}}
     machine = sfn.create_state_machine(

@@ -14,6 +14,7 @@ from moto import mock_aws
 from moto.core.models import botocore_stubber
 
 from localcloud import patches, transport
+from tests.fakes import queue_for_source
 
 Scenario = Callable[[], list[Any]]
 
@@ -87,12 +88,8 @@ def _dynamodb() -> list[Any]:
 
 
 def _queues_and_events() -> list[Any]:
-    sqs = boto3.client("sqs", region_name="eu-west-1")
+    sqs, url = queue_for_source("eu-west-1", "q", "s")
     events = boto3.client("events", region_name="eu-west-1")
-    url = sqs.create_queue(QueueName="q")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["s"]}))
-    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
     put = events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": '{"n": 1}'}])
     received = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)["Messages"]
     return [
