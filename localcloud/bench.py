@@ -21,7 +21,7 @@ import time
 from base64 import b64decode
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any
 from moto.sqs.models import SQSBackend
 
 from infra import names
+from localcloud import cpu_layers
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly, synthesize
 from localcloud.seed import seed
@@ -307,8 +308,15 @@ def cost_model(paths: dict[str, dict[str, Any]], prices: dict[str, Any]) -> dict
 # --- throughput ----------------------------------------------------------------------------
 
 
-def full_run(assembly: CloudAssembly, orders: int, concurrency: int) -> dict[str, Any]:
-    """`orders` orders of the default mix, end to end: EventBridge -> SQS -> saga -> projection."""
+def full_run(
+    assembly: CloudAssembly,
+    orders: int,
+    concurrency: int,
+    window: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> dict[str, Any]:
+    """`orders` orders of the default mix, end to end: EventBridge -> SQS -> saga -> projection.
+
+    `window` is entered for exactly the span whose CPU is measured."""
     from saga_cli import load
     from saga_cli.target import Target
 
@@ -318,9 +326,10 @@ def full_run(assembly: CloudAssembly, orders: int, concurrency: int) -> dict[str
         target = Target(stack=assembly.stack_name, region=cloud.region)
         planned = load.plan(orders, load.parse_mix(load.DEFAULT_MIX), run_id="bench")
         load.prepare_stock(target, orders)
-        cpu_started = time.process_time()
-        result = load.run_load(target, planned, concurrency, timeout=max(600.0, orders * 2.0))
-        cpu = time.process_time() - cpu_started
+        with window():
+            cpu_started = time.process_time()
+            result = load.run_load(target, planned, concurrency, timeout=max(600.0, orders * 2.0))
+            cpu = time.process_time() - cpu_started
         summary = result.report()
     return {
         "orders": orders,
@@ -346,7 +355,9 @@ FLOOR_IN_FLIGHT = 32
 """Executions the floor keeps running at once: about what the saga run has in flight."""
 
 
-def floor_run(assembly: CloudAssembly, executions: int) -> dict[str, Any]:
+def floor_run(
+    assembly: CloudAssembly, executions: int, window: Callable[[], AbstractContextManager[Any]] = nullcontext
+) -> dict[str, Any]:
     """The same state machine on the same local cloud, every task a no-op, started directly."""
     with LocalCloud.start() as cloud:
         cloud.deploy(assembly)
@@ -354,20 +365,13 @@ def floor_run(assembly: CloudAssembly, executions: int) -> dict[str, Any]:
             cloud.runtime.replacements[names.handler_path(name)] = _no_op
         sfn = cloud.client("stepfunctions")
         arn = cloud.outputs[names.OUTPUT_STATE_MACHINE]
-        started = time.perf_counter()
-        cpu_started = time.process_time()
-        # Paced, as the start queue's pollers pace the saga's executions: all 1,000 at once would
-        # queue tasks past their 60 s timeout and send the no-ops down the failure path.
-        sent = 0
-        while sent < executions:
-            room = FLOOR_IN_FLIGHT - cloud.running_executions()
-            for number in range(sent, min(executions, sent + max(0, room))):
-                sfn.start_execution(stateMachineArn=arn, name=f"floor-{number:06d}", input='{"order_id": "floor"}')
-                sent += 1
-            time.sleep(0.02)
-        statuses = _wait_for_executions(cloud, arn, executions, timeout=max(600.0, executions * 2.0))
-        wall = time.perf_counter() - started
-        cpu = time.process_time() - cpu_started
+        with window():
+            started = time.perf_counter()
+            cpu_started = time.process_time()
+            _start_paced(cloud, sfn, arn, executions)
+            statuses = _wait_for_executions(cloud, arn, executions, timeout=max(600.0, executions * 2.0))
+            wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
         failures = Counter(e[1] for e in cloud.runtime.errors)
         engine_failures: Counter[str] = Counter()
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="FAILED"):
@@ -387,6 +391,18 @@ def floor_run(assembly: CloudAssembly, executions: int) -> dict[str, Any]:
     }
 
 
+def _start_paced(cloud: LocalCloud, sfn: Any, arn: str, executions: int) -> None:
+    # Paced, as the start queue's pollers pace the saga's executions: all 1,000 at once would
+    # queue tasks past their 60 s timeout and send the no-ops down the failure path.
+    sent = 0
+    while sent < executions:
+        room = FLOOR_IN_FLIGHT - cloud.running_executions()
+        for number in range(sent, min(executions, sent + max(0, room))):
+            sfn.start_execution(stateMachineArn=arn, name=f"floor-{number:06d}", input='{"order_id": "floor"}')
+            sent += 1
+        time.sleep(0.02)
+
+
 def _wait_for_executions(cloud: LocalCloud, arn: str, expected: int, timeout: float) -> Counter[str]:
     """Wait until `expected` executions of the machine have ended (or `timeout`); count them by status."""
     sfn = cloud.client("stepfunctions")
@@ -402,6 +418,40 @@ def _wait_for_executions(cloud: LocalCloud, arn: str, expected: int, timeout: fl
         time.sleep(0.5)
 
 
+# --- where the CPU goes ---------------------------------------------------------------------
+
+BREAKDOWN_ORDERS = 300
+"""Orders (and floor executions) of the pass that charges CPU to layers: wrapped, it runs slower."""
+
+FREE_SERVICES: dict[str, frozenset[str] | None] = {
+    "dynamodb": frozenset({"dynamodb"}),
+    "dynamodb+events": frozenset({"dynamodb", "events"}),
+    "every_aws_service": None,
+}
+"""What the breakdown supposes free, each in turn, to show how far the ratio could move."""
+
+
+def cpu_breakdown(assembly: CloudAssembly, orders: int, concurrency: int) -> dict[str, Any]:
+    """A saga's and a floor execution's CPU by layer (localcloud/cpu_layers.py), in a pass of
+    their own, and the CPU ratio were some services' requests and emulation free."""
+    clock = cpu_layers.LayerClock()
+    with cpu_layers.measured(clock):
+        full = full_run(assembly, orders, concurrency, window=clock.window)
+        saga = cpu_layers.breakdown(clock.seconds.copy(), full["cpu_ms_per_saga"] * orders / 1000, orders)
+        floor = floor_run(assembly, orders, window=clock.window)
+        engine = cpu_layers.breakdown(clock.seconds.copy(), floor["cpu_ms_per_execution"] * orders / 1000, orders)
+    return {
+        "orders": orders,
+        "as_predicted": full["as_predicted"],
+        "saga_ms": saga,
+        "floor_ms": engine,
+        "cpu_ratio": round(engine["total"] / saga["total"], 2),
+        "cpu_ratio_if_free": {
+            name: cpu_layers.ratio_if_free(saga, engine, services) for name, services in FREE_SERVICES.items()
+        },
+    }
+
+
 # --- the report ----------------------------------------------------------------------------
 
 
@@ -413,6 +463,7 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
     paths = per_path_usage(assembly)
     full = full_run(assembly, orders, concurrency)
     floor = floor_run(assembly, orders)
+    breakdown = cpu_breakdown(assembly, min(orders, BREAKDOWN_ORDERS), concurrency)
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": _cpus(), "python": sys.version.split()[0]},
@@ -424,6 +475,7 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
             # The process's CPU per saga and per floor execution, over the same windows: on a shared
             # machine other tenants move the wall-clock rates, much less the CPU each one costs.
             "cpu_ratio_to_floor": round(floor["cpu_ms_per_execution"] / full["cpu_ms_per_saga"], 2),
+            "cpu_breakdown": breakdown,
         },
         "per_saga": paths,
         "cost": cost_model(paths, prices),
@@ -450,6 +502,12 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
         f"cpu         {saga['cpu_ms_per_saga']} ms per saga · {floor['cpu_ms_per_execution']} ms per floor "
         f"execution · ratio {throughput['cpu_ratio_to_floor']}"
     )
+    breakdown = throughput.get("cpu_breakdown")
+    if breakdown:
+        out(f"cpu layers  saga {_layers(breakdown['saga_ms'])}")
+        out(f"            floor {_layers(breakdown['floor_ms'])}")
+        free = " · ".join(f"{name} {ratio}" for name, ratio in breakdown["cpu_ratio_if_free"].items())
+        out(f"if free     cpu ratio were these free of charge: {free} ({breakdown['orders']} orders)")
     header = ("path", "transitions", "lambdas", "WRU", "RRU", "events", "sqs", "$/M")
     out("{:24} {:>11} {:>7} {:>6} {:>6} {:>6} {:>4} {:>8}  biggest".format(*header))
     for path, used in report["per_saga"].items():
@@ -463,6 +521,19 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
     out(
         f"imports     boto3 {imports['boto3_seconds']} s · slowest handler ratio {imports['worst_ratio_to_boto3']} "
         f"(budget ≤ {imports['budget_ratio']}) · asset {report['asset']['megabytes']} MB"
+    )
+
+
+def _layers(ms: dict[str, Any]) -> str:
+    def kind(total: float, by_service: dict[str, float]) -> str:
+        top = ", ".join(f"{name} {value}" for name, value in list(by_service.items())[:3])
+        return f"{round(float(total), 1)} ({top})" if top else f"{round(float(total), 1)}"
+
+    return (
+        f"{ms['total']} ms: handlers {ms['handler_code']} · "
+        f"requests {kind(sum(ms['requests'].values()), ms['requests'])} · "
+        f"emulation {kind(sum(ms['emulation'].values()), ms['emulation'])} · "
+        f"gc {ms['gc']} · engine and other {ms['engine_and_other']}"
     )
 
 

@@ -130,6 +130,56 @@ def test_the_table_shows_throughput_and_cpu_side_by_side() -> None:
     assert lines[1] == "cpu         150.0 ms per saga · 45.0 ms per floor execution · ratio 0.3"
 
 
+def test_the_cpu_breakdown_charges_the_saga_its_dynamodb_and_the_floor_none(assembly: CloudAssembly) -> None:
+    breakdown = bench.cpu_breakdown(assembly, orders=20, concurrency=4)
+    saga, floor = breakdown["saga_ms"], breakdown["floor_ms"]
+    assert breakdown["as_predicted"]
+    assert saga["requests"]["dynamodb"] > 0
+    assert saga["emulation"]["dynamodb"] > 0
+    assert "dynamodb" not in floor["requests"], "a no-op task reads nothing"
+    assert saga["handler_code"] > floor["handler_code"]
+    assert set(breakdown["cpu_ratio_if_free"]) == set(bench.FREE_SERVICES)
+    assert breakdown["cpu_ratio_if_free"]["dynamodb"] > breakdown["cpu_ratio"], "a free service only helps the saga"
+
+
+def test_the_table_shows_where_the_cpu_goes_and_the_ratio_were_services_free() -> None:
+    layers = {"handler_code": 12.0, "requests": {"dynamodb": 30.0}, "emulation": {"dynamodb": 20.0}, "gc": 15.0}
+    report = {
+        "throughput": {
+            "saga": {"sagas_per_second": 6.0, "latency_seconds": {"p50": 1.0, "p99": 2.0}, "cpu_ms_per_saga": 150.0},
+            "engine_floor": {"executions_per_second": 20.0, "cpu_ms_per_execution": 45.0},
+            "ratio_to_floor": 0.3,
+            "goal_ratio": 0.5,
+            "cpu_ratio_to_floor": 0.3,
+            "cpu_breakdown": {
+                "orders": 300,
+                "saga_ms": {"total": 130.0, **layers, "engine_and_other": 33.0},
+                "floor_ms": {
+                    "total": 32.0,
+                    "handler_code": 1.0,
+                    "requests": {},
+                    "emulation": {},
+                    "gc": 5.0,
+                    "engine_and_other": 26.0,
+                },
+                "cpu_ratio_if_free": {"dynamodb": 0.4},
+            },
+        },
+        "per_saga": {},
+        "cost": {"paths": {}},
+        "imports": {"boto3_seconds": 0.2, "worst_ratio_to_boto3": 1.2, "budget_ratio": 1.5},
+        "asset": {"megabytes": 17.8},
+    }
+    lines: list[str] = []
+    bench.print_table(report, lines.append)
+    assert lines[2] == (
+        "cpu layers  saga 130.0 ms: handlers 12.0 · requests 30.0 (dynamodb 30.0) · "
+        "emulation 20.0 (dynamodb 20.0) · gc 15.0 · engine and other 33.0"
+    )
+    assert lines[3].startswith("            floor 32.0 ms: handlers 1.0 · requests 0.0 · emulation 0.0 ·")
+    assert lines[4] == "if free     cpu ratio were these free of charge: dynamodb 0.4 (300 orders)"
+
+
 DEFERRED_TO_FIRST_USE = (
     "boto3",  # a client is made on first use (lambdas/adapters/aws_services.py)
     "aws_xray_sdk",  # the Tracer is made on the first invocation (lambdas/observability.py)
