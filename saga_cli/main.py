@@ -14,7 +14,7 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from saga_cli import render
-from saga_cli.target import CliError, NotFound, Target
+from saga_cli.target import CliError, Target
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
@@ -286,11 +286,11 @@ def resume(
     from lambdas.domain.states import SagaState
     from saga_cli import queries
 
-    view = queries.projection(_target).get(order_id)
-    if view is None:
-        raise NotFound(f"no saga for order {order_id}")
-    if view.state is not SagaState.COMPENSATION_FAILED:
-        raise CliError(f"{order_id} is {view.state.value}: only a COMPENSATION_FAILED saga can be resumed")
+    # The saga's own events decide, before and after: the projection can lag them (it is
+    # updated from the event store's stream), and would show a finished resume as still parked.
+    state = queries.saga_state(_target, order_id)
+    if state is not SagaState.COMPENSATION_FAILED:
+        raise CliError(f"{order_id} is {state.value}: only a COMPENSATION_FAILED saga can be resumed")
     sfn = _target.client("stepfunctions")
     name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
     started = sfn.start_execution(
@@ -303,9 +303,12 @@ def resume(
     while execution["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.2)
         execution = sfn.describe_execution(executionArn=started["executionArn"])
-    after = queries.projection(_target).get(order_id)
-    result = {"order_id": order_id, "execution": name, "execution_status": execution["status"]}
-    result["state"] = after.state.value if after else None
+    result = {
+        "order_id": order_id,
+        "execution": name,
+        "execution_status": execution["status"],
+        "state": queries.saga_state(_target, order_id).value,
+    }
     if as_json:
         render.emit_json(result)
     else:

@@ -44,6 +44,16 @@ def history(target: Target, order_id: str) -> list[StoredEvent]:
     return events
 
 
+def saga_state(target: Target, order_id: str) -> SagaState:
+    """The saga's state from its own events: the projection follows them a moment later."""
+    from lambdas.domain.saga import OrderFulfillmentSaga
+
+    state = OrderFulfillmentSaga.from_history(order_id, (e.to_domain() for e in history(target, order_id))).state
+    if state is None:
+        raise NotFound(f"no saga for order {order_id}")
+    return state
+
+
 def execution(target: Target, order_id: str) -> dict[str, Any] | None:
     machine = target.output(names.OUTPUT_STATE_MACHINE)
     arn = machine.replace(":stateMachine:", ":execution:") + f":{order_id}"

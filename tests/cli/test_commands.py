@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from infra import names
 from localcloud.cloud import LocalCloud
 from saga_cli.main import app
 from tests.e2e.helpers import order
@@ -111,6 +112,22 @@ def test_resume_runs_the_remaining_compensations_of_a_parked_saga(cloud: LocalCl
     assert saga_json("inventory", "show")["med-3"] == before
     timeline = [t["type"] for t in saga_json("status", "c-park")["timeline"]]
     assert timeline.count("order_fulfillment_saga.resumed") == 2
+
+
+def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cloud: LocalCloud) -> None:
+    cloud.set_faults({"release_inventory": {"permanent": 1.0}})
+    cloud.put_order(
+        order("c-lag", "med-3", shipping_address={"line1": "x", "city": "y", "postal_code": "1", "country": "US"})
+    )
+    assert cloud.wait_for_sagas(["c-lag"]) == {"c-lag": "COMPENSATION_FAILED"}
+    cloud.wait_until_idle()
+    # From here on the projection stays as it is: as on AWS for the moment its stream takes.
+    cloud.runtime.replacements[names.handler_path(names.PROJECTOR)] = lambda event, context: {}
+    cloud.set_faults({})
+    resumed = saga_json("resume", "c-lag")
+    assert resumed["execution_status"] == "FAILED"
+    assert resumed["state"] == "FAILED", "the saga's events say it failed; its projection still says parked"
+    assert saga_json("status", "c-lag")["saga"]["state"] == "COMPENSATION_FAILED"
 
 
 @pytest.mark.parametrize(
