@@ -421,7 +421,8 @@ def _wait_for_executions(cloud: LocalCloud, arn: str, expected: int, timeout: fl
 # --- where the CPU goes ---------------------------------------------------------------------
 
 BREAKDOWN_ORDERS = 300
-"""Orders (and floor executions) of the pass that charges CPU to layers: wrapped, it runs slower."""
+"""Orders (and floor executions) of the pass that charges CPU to layers: a pass of its own, so
+the headline figures are measured with nothing wrapped."""
 
 FREE_SERVICES: dict[str, frozenset[str] | None] = {
     "dynamodb": frozenset({"dynamodb"}),
