@@ -109,7 +109,8 @@ def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: Cloud
     assert floor["cpu_ms_per_execution"] > 0
 
 
-def test_the_table_shows_throughput_and_cpu_side_by_side() -> None:
+def _table(**throughput: Any) -> list[str]:
+    """The table's lines for a report with no paths: 6 sagas/s and 150 ms each, a floor of 20/s and 45 ms."""
     report = {
         "throughput": {
             "saga": {"sagas_per_second": 6.0, "latency_seconds": {"p50": 1.0, "p99": 2.0}, "cpu_ms_per_saga": 150.0},
@@ -117,6 +118,7 @@ def test_the_table_shows_throughput_and_cpu_side_by_side() -> None:
             "ratio_to_floor": 0.3,
             "goal_ratio": 0.5,
             "cpu_ratio_to_floor": 0.3,
+            **throughput,
         },
         "per_saga": {},
         "cost": {"paths": {}},
@@ -125,6 +127,11 @@ def test_the_table_shows_throughput_and_cpu_side_by_side() -> None:
     }
     lines: list[str] = []
     bench.print_table(report, lines.append)
+    return lines
+
+
+def test_the_table_shows_throughput_and_cpu_side_by_side() -> None:
+    lines = _table()
     assert lines[0].startswith("throughput  saga 6.0/s")
     assert "ratio 0.3 (goal ≥ 0.5)" in lines[0]
     assert lines[1] == "cpu         150.0 ms per saga · 45.0 ms per floor execution · ratio 0.3"
@@ -144,34 +151,21 @@ def test_the_cpu_breakdown_charges_the_saga_its_dynamodb_and_the_floor_none(asse
 
 def test_the_table_shows_where_the_cpu_goes_and_the_ratio_were_services_free() -> None:
     layers = {"handler_code": 12.0, "requests": {"dynamodb": 30.0}, "emulation": {"dynamodb": 20.0}, "gc": 15.0}
-    report = {
-        "throughput": {
-            "saga": {"sagas_per_second": 6.0, "latency_seconds": {"p50": 1.0, "p99": 2.0}, "cpu_ms_per_saga": 150.0},
-            "engine_floor": {"executions_per_second": 20.0, "cpu_ms_per_execution": 45.0},
-            "ratio_to_floor": 0.3,
-            "goal_ratio": 0.5,
-            "cpu_ratio_to_floor": 0.3,
-            "cpu_breakdown": {
-                "orders": 300,
-                "saga_ms": {"total": 130.0, **layers, "engine_and_other": 33.0},
-                "floor_ms": {
-                    "total": 32.0,
-                    "handler_code": 1.0,
-                    "requests": {},
-                    "emulation": {},
-                    "gc": 5.0,
-                    "engine_and_other": 26.0,
-                },
-                "cpu_ratio_if_free": {"dynamodb": 0.4},
+    lines = _table(
+        cpu_breakdown={
+            "orders": 300,
+            "saga_ms": {"total": 130.0, **layers, "engine_and_other": 33.0},
+            "floor_ms": {
+                "total": 32.0,
+                "handler_code": 1.0,
+                "requests": {},
+                "emulation": {},
+                "gc": 5.0,
+                "engine_and_other": 26.0,
             },
-        },
-        "per_saga": {},
-        "cost": {"paths": {}},
-        "imports": {"boto3_seconds": 0.2, "worst_ratio_to_boto3": 1.2, "budget_ratio": 1.5},
-        "asset": {"megabytes": 17.8},
-    }
-    lines: list[str] = []
-    bench.print_table(report, lines.append)
+            "cpu_ratio_if_free": {"dynamodb": 0.4},
+        }
+    )
     assert lines[2] == (
         "cpu layers  saga 130.0 ms: handlers 12.0 · requests 30.0 (dynamodb 30.0) · "
         "emulation 20.0 (dynamodb 20.0) · gc 15.0 · engine and other 33.0"
