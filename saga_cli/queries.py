@@ -17,7 +17,7 @@ from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import PENDING_STATES, SagaState
 from lambdas.logic.project import replay
-from lambdas.logic.repository import stream_id_for
+from lambdas.logic.repository import SagaRepository, stream_id_for
 from saga_cli.target import NotFound, Target
 
 STATE_GROUPS: dict[str, frozenset[SagaState]] = {
@@ -45,10 +45,9 @@ def history(target: Target, order_id: str) -> list[StoredEvent]:
 
 
 def saga_state(target: Target, order_id: str) -> SagaState:
-    """The saga's state from its own events: the projection follows them a moment later."""
-    from lambdas.domain.saga import OrderFulfillmentSaga
-
-    state = OrderFulfillmentSaga.from_history(order_id, (e.to_domain() for e in history(target, order_id))).state
+    """The saga's state from its own events, loaded as its steps load it (the CLI saves nothing):
+    the projection follows them a moment later."""
+    state = SagaRepository(event_store(target), source="saga-cli").load(order_id).state
     if state is None:
         raise NotFound(f"no saga for order {order_id}")
     return state
