@@ -438,9 +438,9 @@ def cpu_breakdown(assembly: CloudAssembly, orders: int, concurrency: int) -> dic
     clock = cpu_layers.LayerClock()
     with cpu_layers.measured(clock):
         full = full_run(assembly, orders, concurrency, window=clock.window)
-        saga = cpu_layers.breakdown(clock.seconds.copy(), full["cpu_ms_per_saga"] * orders / 1000, orders)
+        saga = cpu_layers.breakdown(clock.seconds.copy(), full["cpu_ms_per_saga"], orders)
         floor = floor_run(assembly, orders, window=clock.window)
-        engine = cpu_layers.breakdown(clock.seconds.copy(), floor["cpu_ms_per_execution"] * orders / 1000, orders)
+        engine = cpu_layers.breakdown(clock.seconds.copy(), floor["cpu_ms_per_execution"], orders)
     return {
         "orders": orders,
         "as_predicted": full["as_predicted"],

@@ -146,8 +146,9 @@ def measured(clock: LayerClock) -> Iterator[LayerClock]:
             put_back()
 
 
-def breakdown(seconds: Mapping[str, float], process_seconds: float, units: int) -> dict[str, Any]:
-    """Milliseconds per unit (saga or execution) by layer kind, and the unclaimed remainder."""
+def breakdown(seconds: Mapping[str, float], total_ms: float, units: int) -> dict[str, Any]:
+    """Milliseconds per unit (saga or execution) by layer kind, and what of the process's
+    `total_ms` per unit no layer claimed."""
 
     def per_unit(value: float) -> float:
         return round(1000 * value / units, 1)
@@ -159,12 +160,12 @@ def breakdown(seconds: Mapping[str, float], process_seconds: float, units: int) 
             kinds[kind][name] = kinds[kind].get(name, 0.0) + value
     claimed = sum(seconds.values())
     return {
-        "total": per_unit(process_seconds),
+        "total": total_ms,
         "handler_code": per_unit(sum(kinds["handler"].values())),
         "requests": {name: per_unit(v) for name, v in sorted(kinds["request"].items(), key=lambda kv: -kv[1])},
         "emulation": {name: per_unit(v) for name, v in sorted(kinds["emulation"].items(), key=lambda kv: -kv[1])},
         "gc": per_unit(seconds.get("gc", 0.0)),
-        "engine_and_other": per_unit(max(0.0, process_seconds - claimed)),
+        "engine_and_other": round(max(0.0, total_ms - 1000 * claimed / units), 1),
     }
 
 

@@ -131,7 +131,7 @@ def test_the_breakdown_is_per_unit_and_the_rest_is_the_engine() -> None:
         "emulation:dynamodb": 0.3,
         "gc": 0.2,
     }
-    saga = cpu_layers.breakdown(seconds, process_seconds=2.0, units=10)
+    saga = cpu_layers.breakdown(seconds, total_ms=200.0, units=10)
     assert saga == {
         "total": 200.0,
         "handler_code": 30.0,
@@ -140,7 +140,7 @@ def test_the_breakdown_is_per_unit_and_the_rest_is_the_engine() -> None:
         "gc": 20.0,
         "engine_and_other": 60.0,
     }
-    floor = cpu_layers.breakdown({"request:lambda": 0.1}, process_seconds=0.5, units=10)
+    floor = cpu_layers.breakdown({"request:lambda": 0.1}, total_ms=50.0, units=10)
 
     assert cpu_layers.ratio_if_free(saga, floor, frozenset({"dynamodb"})) == round(50 / (200 - 80), 2)
     # Free of everything, the floor loses its Lambda requests too.
