@@ -146,8 +146,12 @@ class LocalCloud:
         from moto.core.utils import get_service_model
 
         from lambdas.adapters.aws_services import client
+        from lambdas.handlers.wiring import _fault_parameters
 
+        # The functions' execution environments end with the cloud: the next deployment's start
+        # cold, without this one's clients or the fault plan they had read.
         client.cache_clear()
+        _fault_parameters.cache_clear()
         for service in _SERVICES:
             get_service_model(service)
             self.client(service)
@@ -345,5 +349,5 @@ class LocalCloud:
         if not name:
             raise RuntimeError("this stack was synthesized without fault injection")
         self.client("ssm").put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
-        # Deployed functions see a new plan within FAULT_PLAN_MAX_AGE_SECONDS; tests need it at once.
+        # Deployed functions see a new plan within its max age; tests need it at once.
         _fault_parameters().clear_cache()

@@ -15,6 +15,7 @@ from lambdas.adapters.business_tables import (
 )
 from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
+from lambdas.logic import faults as fault_injection
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
 from lambdas.logic.repository import SagaRepository
 
@@ -29,11 +30,8 @@ def _fault_parameters() -> Any:
 
 
 def _fault_plan(parameter_name: str) -> Any:
-    return _fault_parameters().get(parameter_name, transform="json", max_age=FAULT_PLAN_MAX_AGE_SECONDS)
-
-
-FAULT_PLAN_MAX_AGE_SECONDS = 5
-"""A changed fault plan takes effect within this long."""
+    max_age = fault_injection.PLAN_MAX_AGE_SECONDS
+    return _fault_parameters().get(parameter_name, transform="json", max_age=max_age)
 
 
 class LambdaServices:

@@ -9,6 +9,7 @@ The plan is JSON, keyed by step or compensation name:
 `transient` / `permanent` / `latency` are probabilities; `transient_attempts: N` fails the
 first N attempts of every saga for certain (retries then succeed). Draws are a pure
 function of (seed, order, target, attempt), so a chaos run can be replayed exactly.
+Functions hold the plan they read for up to `PLAN_MAX_AGE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from lambdas.domain.errors import InjectedPermanentFault, InjectedTransientFault
+
+PLAN_MAX_AGE_SECONDS = 5
+"""A function re-reads the plan when the one it holds is this old: a new plan is in force this
+long after it was written."""
 
 
 class FaultSpec(BaseModel):

@@ -11,8 +11,11 @@ import pytest
 from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.states import SagaState
+from lambdas.logic import faults
 from lambdas.logic.project import replay
 from localcloud.cloud import LocalCloud, SagaTimeout
+from localcloud.deploy import CloudAssembly
+from localcloud.seed import seed
 from tests.e2e.helpers import (
     drain,
     event_store,
@@ -106,6 +109,26 @@ def test_a_transient_failure_is_retried_and_the_saga_completes(cloud: LocalCloud
     attempts = [e for e in cloud.runtime.errors if e[1] == "InjectedTransientFault"]
     assert len(attempts) == 1
     assert states_entered(cloud, "flaky") == ["Create Prescription", "Reserve Inventory", "Initiate Shipment"]
+
+
+def test_a_new_deployment_starts_without_the_last_ones_fault_plan(
+    assembly: CloudAssembly, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Functions hold a plan they read for a while; here far longer than the test takes.
+    monkeypatch.setattr(faults, "PLAN_MAX_AGE_SECONDS", 600)
+    with LocalCloud.start() as first:
+        first.deploy(assembly)
+        seed(first.client("dynamodb"), first.outputs)
+        first.set_faults({"create_prescription": {"permanent": 1.0}})
+        first.put_order(order("doomed", "med-1"))
+        assert first.wait_for_sagas(["doomed"]) == {"doomed": "FAILED"}
+    # A new deployment has new functions: nothing of the old ones' plan is left in them.
+    with LocalCloud.start() as second:
+        second.deploy(assembly)
+        seed(second.client("dynamodb"), second.outputs)
+        second.put_order(order("fresh", "med-1"))
+        assert second.wait_for_sagas(["fresh"]) == {"fresh": "COMPLETED"}
+        assert second.runtime.errors == []
 
 
 def test_a_compensation_that_always_fails_parks_the_saga_and_raises_an_alert(cloud: LocalCloud) -> None:
