@@ -344,7 +344,9 @@ class LocalCloud:
     def set_faults(self, plan: dict[str, Any]) -> None:
         """Replace the fault injection plan (the stack must be synthesized with fault injection)."""
         from lambdas.handlers.wiring import _fault_parameters
+        from lambdas.logic.faults import parse_plan
 
+        parse_plan(plan)
         name = self.outputs.get(names.OUTPUT_FAULT_INJECTION_PARAMETER)
         if not name:
             raise RuntimeError("this stack was synthesized without fault injection")

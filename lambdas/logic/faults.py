@@ -20,13 +20,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lambdas.domain.errors import InjectedPermanentFault, InjectedTransientFault
+from lambdas.domain.states import Compensation, Step
 
 PLAN_MAX_AGE_SECONDS = 5
 """A function re-reads the plan when the one it holds is this old: a new plan is in force this
 long after it was written."""
+
+TARGETS: tuple[str, ...] = tuple(s.value for s in Step) + tuple(c.value for c in Compensation)
+"""What a plan may name: the steps and compensations, by handler name."""
 
 
 class FaultSpec(BaseModel):
@@ -37,6 +41,42 @@ class FaultSpec(BaseModel):
     permanent: float = Field(default=0.0, ge=0, le=1)
     latency: float = Field(default=0.0, ge=0, le=1)
     latency_ms: int = Field(default=0, ge=0, le=60_000)
+
+
+class FaultPlan(BaseModel):
+    """A whole plan. A key that names no step or compensation is a mistake, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    create_prescription: FaultSpec | None = None
+    reserve_inventory: FaultSpec | None = None
+    initiate_shipment: FaultSpec | None = None
+    cancel_shipment: FaultSpec | None = None
+    release_inventory: FaultSpec | None = None
+    cancel_prescription: FaultSpec | None = None
+    cancel_order: FaultSpec | None = None
+
+    def spec(self, target: str) -> FaultSpec | None:
+        if target not in TARGETS:
+            raise ValueError(f"no step or compensation is called {target!r}")
+        spec: FaultSpec | None = getattr(self, target)
+        return spec
+
+
+def parse_plan(plan: Any) -> FaultPlan:
+    """The plan, or a ValueError that says in one line what is wrong with it."""
+    try:
+        return FaultPlan.model_validate(plan)
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            if problem["type"] == "extra_forbidden" and len(problem["loc"]) == 1:
+                problems.append(f"{where}: not a step or compensation (one of: {', '.join(TARGETS)})")
+            else:
+                problems.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+        raise ValueError("the fault plan is not valid: " + "; ".join(problems)) from None
 
 
 def _draw(seed: int, order_id: str, target: str, attempt: int, kind: str) -> float:
@@ -52,11 +92,14 @@ class FaultInjector:
     sleep: Callable[[float], None] = time.sleep
 
     def before(self, target: str, order_id: str, attempt: int) -> None:
-        plan = self.load_plan()
-        if not plan or target not in plan:
+        raw = self.load_plan()
+        if not raw:
             return
-        spec = FaultSpec.model_validate(plan[target])
-        seed = int(plan.get("seed", 0))
+        plan = parse_plan(raw)
+        spec = plan.spec(target)
+        if spec is None:
+            return
+        seed = plan.seed
         if spec.latency_ms and _draw(seed, order_id, target, attempt, "latency") < spec.latency:
             self.sleep(spec.latency_ms / 1000)
         if attempt < spec.transient_attempts or _draw(seed, order_id, target, attempt, "transient") < spec.transient:

@@ -21,7 +21,7 @@ from lambdas.domain.order import OrderCreated
 from lambdas.domain.rules import CatalogueEntry
 from lambdas.domain.states import Compensation, SagaState, Step, compensation_plan
 from lambdas.logic import saga_steps
-from lambdas.logic.faults import FaultInjector
+from lambdas.logic.faults import TARGETS, FaultInjector, FaultPlan, parse_plan
 from lambdas.logic.repository import SagaRepository
 from lambdas.logic.saga_steps import Invocation
 from lambdas.logic.start import StartOutcome, start_saga
@@ -188,6 +188,22 @@ def test_fault_injection_transient_then_success_and_permanent_every_attempt(serv
     for attempt in range(3):
         with pytest.raises(InjectedPermanentFault):
             saga_steps.compensate(services, Invocation("o-1", attempt=attempt), compensation=Compensation.CANCEL_ORDER)
+
+
+def test_a_fault_plan_may_name_each_step_and_compensation_and_nothing_else() -> None:
+    assert set(FaultPlan.model_fields) - {"seed"} == set(TARGETS)
+    assert set(TARGETS) == {s.value for s in Step} | {c.value for c in Compensation}
+    with pytest.raises(ValueError, match="reserve_inventry: not a step or compensation"):
+        parse_plan({"reserve_inventry": {"transient": 1.0}})
+    with pytest.raises(ValueError, match=r"cancel_order\.permanent: Input should be less than or equal to 1"):
+        parse_plan({"cancel_order": {"permanent": 5}})
+
+
+def test_a_mistyped_plan_fails_the_step_loudly_rather_than_injecting_nothing(services: FakeServices) -> None:
+    services.faults = FaultInjector(load_plan=lambda: {"reserve_inventry": {"transient_attempts": 1}})
+    call = start(services)
+    with pytest.raises(ValueError, match="not a step or compensation"):
+        saga_steps.create_prescription(services, call)
 
 
 def test_compensation_plan_undoes_completed_steps_in_reverse_then_cancels_the_order() -> None:
