@@ -15,6 +15,7 @@ from typing import Any
 
 from infra import names
 from lambdas.domain.projection import SagaView
+from lambdas.logic import faults
 from saga_cli.queries import percentile, projection, set_stock
 from saga_cli.target import CliError, Target
 
@@ -124,17 +125,38 @@ class LoadResult:
         }
 
 
-def set_faults(target: Target, plan_text: str) -> None:
-    """Put a fault plan in the stack's fault injection parameter (functions read it within seconds)."""
-    text = Path(plan_text[1:]).read_text() if plan_text.startswith("@") else plan_text
+def fault_plan(plan_text: str) -> dict[str, Any]:
+    """The plan given as JSON or as `@file`, checked: a ValueError says what is wrong with it."""
+    try:
+        text = Path(plan_text[1:]).read_text() if plan_text.startswith("@") else plan_text
+    except OSError as error:
+        raise ValueError(f"cannot read the fault plan: {error}") from None
     try:
         plan = json.loads(text)
     except json.JSONDecodeError as error:
-        raise CliError(f"the fault plan is not JSON: {error}") from None
+        raise ValueError(f"the fault plan is not JSON: {error}") from None
+    faults.parse_plan(plan)
+    return plan  # type: ignore[no-any-return]
+
+
+def set_faults(target: Target, plan: dict[str, Any]) -> bool:
+    """Put a fault plan in the stack's fault injection parameter; False if it was already there.
+
+    Functions hold the plan they last read for up to `faults.PLAN_MAX_AGE_SECONDS`: a changed
+    plan is in force only that long after this returns.
+    """
     name = target.outputs.get(names.OUTPUT_FAULT_INJECTION_PARAMETER)
     if not name:
         raise CliError(f"stack {target.stack} was synthesized without fault injection (-c fault_injection=true)")
-    target.client("ssm").put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
+    ssm = target.client("ssm")
+    stored = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    try:
+        if json.loads(stored) == plan:
+            return False
+    except json.JSONDecodeError:
+        pass  # not a plan at all (written by hand): replaced by this one
+    ssm.put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
+    return True
 
 
 def prepare_stock(target: Target, total: int) -> None:

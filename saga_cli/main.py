@@ -369,11 +369,23 @@ def load(
         weights = loader.parse_mix(mix or loader.DEFAULT_MIX)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--mix") from None
+    try:
+        plan = None if faults is None else loader.fault_plan(faults)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--faults") from None
     planned = loader.plan(orders, weights, run_id=uuid.uuid4().hex[:8], seed=seed)
+    plan_in_force = time.monotonic()
+    if plan is not None and loader.set_faults(_target, plan):
+        from lambdas.logic.faults import PLAN_MAX_AGE_SECONDS
+
+        plan_in_force += PLAN_MAX_AGE_SECONDS
     if prepare_stock:
         loader.prepare_stock(_target, orders)
-    if faults is not None:
-        loader.set_faults(_target, faults)
+    # The first orders must meet the new plan, not the one the functions still hold.
+    if (wait := plan_in_force - time.monotonic()) > 0:
+        if not as_json:
+            render.progress(f"waiting {wait:.1f} s for every function to read the new fault plan")
+        time.sleep(wait)
     with render.finishing_bar(len(planned), quiet=as_json) as advance:
         result = loader.run_load(_target, planned, concurrency, timeout, on_finished=advance)
     summary = result.report()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -163,13 +164,42 @@ def test_load_sends_a_mix_and_reports_against_the_prediction(cloud: LocalCloud, 
 
 
 def test_load_with_injected_transient_faults_still_ends_as_predicted(cloud: LocalCloud) -> None:
-    # Deterministic: every saga's first attempts fail, well within the retries (a 50 % draw on
-    # each attempt exhausted a compensation's seven tries about once in 128 sagas: flaky).
+    # Given functions that have just read the plan in force (none)
+    cloud.put_order(order("c-before", "med-1"))
+    assert cloud.wait_for_sagas(["c-before"]) == {"c-before": "COMPLETED"}
+    # When a load brings a new plan. Deterministic: every saga's first attempts fail, well within
+    # the retries (a 50 % draw on each attempt exhausted a compensation's seven tries about once
+    # in 128 sagas: flaky).
     plan = json.dumps({"reserve_inventory": {"transient_attempts": 1}, "cancel_order": {"transient_attempts": 2}})
     result = saga("load", "--orders", "8", "--mix", "valid=1,no-stock=1", "--faults", plan, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["as_predicted"] is True
-    assert any(e[1] == "InjectedTransientFault" for e in cloud.runtime.errors)
+    # Then every saga of the load met it: each one's first Reserve Inventory failed, each failed
+    # saga's first two Cancel Orders too (the functions' old plan did not outlive the wait).
+    injected = Counter(e[0] for e in cloud.runtime.errors if e[1] == "InjectedTransientFault")
+    assert sorted(injected.values()) == [8, 8], injected
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ('{"reserve_inventry": {"transient": 0.5}}', "reserve_inventry: not a step or compensation"),
+        ('{"reserve_inventory": {"transient": 2}}', "reserve_inventory.transient: Input should be less than"),
+        ("{not json", "not JSON"),
+        ("@/nonexistent/plan.json", "cannot read the fault plan"),
+    ],
+)
+def test_load_refuses_a_bad_fault_plan_before_it_changes_anything(cloud: LocalCloud, plan: str, message: str) -> None:
+    parameter = cloud.outputs[names.OUTPUT_FAULT_INJECTION_PARAMETER]
+    stock_before = saga_json("inventory", "show")
+    result = saga("load", "--orders", "2", "--faults", plan)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert cloud.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"] == "{}"
+    assert saga_json("inventory", "show") == stock_before
+    events = cloud.client("dynamodb").scan(TableName=cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE], Select="COUNT")
+    assert events["Count"] == 0, "no order was sent"
 
 
 def test_redrive_moves_dead_letters_back_and_a_fixed_order_then_completes_once(cloud: LocalCloud) -> None:
