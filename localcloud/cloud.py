@@ -146,12 +146,8 @@ class LocalCloud:
         from moto.core.utils import get_service_model
 
         from lambdas.adapters.aws_services import client
-        from lambdas.handlers.wiring import _fault_parameters
 
-        # The functions' execution environments end with the cloud: the next deployment's start
-        # cold, without this one's clients or the fault plan they had read.
         client.cache_clear()
-        _fault_parameters.cache_clear()
         for service in _SERVICES:
             get_service_model(service)
             self.client(service)
@@ -176,8 +172,12 @@ class LocalCloud:
             self._mock.stop()
             self._mock = None
         from lambdas.adapters.aws_services import client
+        from lambdas.handlers.wiring import _fault_parameters
 
+        # The functions' execution environments end with the cloud: the next deployment's start
+        # cold, without this one's clients or the fault plan they had read.
         client.cache_clear()
+        _fault_parameters.cache_clear()
         patches.clear_engine_clients()
         for key, value in self._saved_env.items():
             if value is None:
