@@ -4,6 +4,7 @@ history or a published event — on any path, including failures, rejections and
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_no_patient_data_in_logs_histories_or_published_events(cloud: LocalCloud
     set_stock(dynamodb, cloud.outputs, SECRET_MED, 100)
     set_stock(dynamodb, cloud.outputs, SECRET_SCARCE, 0)
     cloud.set_faults({"initiate_shipment": {"transient_attempts": 1}})
-    orders = {
+    orders: dict[str, dict[str, Any]] = {
         "pd-ok": {"medications": [SECRET_MED], "shipping_address": ADDRESS},
         "pd-unknown": {"medications": [SECRET_MED, "zz-unknownq1"], "shipping_address": ADDRESS},
         "pd-no-stock": {"medications": [SECRET_MED, SECRET_SCARCE]},

@@ -18,11 +18,11 @@ def _flatten(value: Any) -> str:
         return value
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        return separator.join(_flatten(p) for p in parts)
+        return str(separator).join(_flatten(p) for p in parts)
     if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return "${" + value["Fn::GetAtt"][0] + "}"
+        return "${" + str(value["Fn::GetAtt"][0]) + "}"
     if isinstance(value, dict) and "Ref" in value:
-        return "${" + value["Ref"] + "}"
+        return "${" + str(value["Ref"]) + "}"
     raise ValueError(f"cannot flatten {value!r}")
 
 

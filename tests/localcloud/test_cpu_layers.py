@@ -93,7 +93,7 @@ def test_threads_keep_their_own_layers() -> None:
 
 def _function_named(cloud: LocalCloud, handler_path: str) -> str:
     functions = cloud.client("lambda").list_functions()["Functions"]
-    return next(f["FunctionName"] for f in functions if f["Handler"] == handler_path)
+    return next(str(f["FunctionName"]) for f in functions if f["Handler"] == handler_path)
 
 
 def test_a_local_cloud_call_is_charged_to_its_handler_requests_and_emulation(cloud: LocalCloud) -> None:

@@ -52,7 +52,7 @@ def test_moto_event_bus_still_lacks_a_physical_id_and_the_patch_gives_its_name()
     assert patches.ORIGINALS["EventBus.physical_resource_id"] is None
     patches.apply_patches()
     bus = EventBus.__new__(EventBus)
-    bus.name = "my-bus"
+    bus.name = "my-bus"  # type: ignore[attr-defined]
     assert bus.physical_resource_id == "my-bus"  # type: ignore[attr-defined]
 
 
@@ -67,7 +67,7 @@ def _table(dynamodb: Any, stream: bool = False) -> None:
     )
 
 
-def _stack(resource: dict[str, object]) -> str:
+def _stack(resource: dict[str, Any]) -> str:
     return json.dumps({"Resources": {"Thing": resource}})
 
 
@@ -211,6 +211,7 @@ def test_moto_dynamodb_transactions_still_copy_whole_tables_and_the_patch_checks
     from moto.dynamodb.models import dynamodb_backends
 
     shard = dynamodb_backends["123456789012"]["us-east-1"].get_table("t").stream_shard
+    assert shard is not None
     assert [r.record["dynamodb"]["Keys"]["pk"]["S"] for r in shard.items] == ["taken"], "no stream record of it"
 
 
@@ -257,7 +258,7 @@ def test_the_fast_dynamodb_serializer_answers_as_moto_does(aws: None) -> None:
     fast_query = dynamodb.query(
         TableName="t", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
     )
-    moto_dynamodb.DynamoHandler.serialized = moto_dynamodb.ORIGINAL_SERIALIZED  # type: ignore[method-assign]
+    moto_dynamodb.DynamoHandler.serialized = moto_dynamodb.ORIGINAL_SERIALIZED  # type: ignore[attr-defined,method-assign]
     try:
         slow = dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
         slow_query = dynamodb.query(
@@ -450,8 +451,9 @@ def test_moto_still_lists_a_response_class_methods_per_request_and_the_patch_lis
     assert "getmembers" in inspect.getsource(original)
     assert original(DynamoHandler) is not original(DynamoHandler)
     patches.apply_patches()
-    assert responses.method_names_from_class(DynamoHandler) is responses.method_names_from_class(DynamoHandler)
-    assert sorted(responses.method_names_from_class(DynamoHandler)) == sorted(original(DynamoHandler))
+    listed = responses.method_names_from_class  # type: ignore[attr-defined]
+    assert listed(DynamoHandler) is listed(DynamoHandler)
+    assert sorted(listed(DynamoHandler)) == sorted(original(DynamoHandler))
 
 
 def _sent_headers(client: Any) -> list[dict[str, str]]:
