@@ -208,6 +208,23 @@ def test_order_events_reach_the_start_queue_which_dead_letters_after_three_recei
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings.values())
 
 
+def test_only_this_accounts_rules_may_send_to_the_queues(template: dict[str, Any]) -> None:
+    # Without a condition any account's EventBridge rule could target a queue: orders injected
+    # into the start queue from outside, say (the encrypted queues' default before a CDK flag).
+    granted = [
+        statement
+        for policy in resources(template, "AWS::SQS::QueuePolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
+    assert len(granted) == 5, "the start, outcomes and domain-event queues and two dead-letter queues"
+    for statement in granted:
+        condition = statement["Condition"]
+        assert condition.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"} or (
+            "aws:SourceArn" in condition.get("ArnEquals", {})
+        ), statement
+
+
 def test_alarms_page_through_the_encrypted_topic(template: dict[str, Any]) -> None:
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     described = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms.values()}
