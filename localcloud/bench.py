@@ -526,14 +526,15 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
 
 
 def _layers(ms: dict[str, Any]) -> str:
-    def kind(total: float, by_service: dict[str, float]) -> str:
+    def kind(by_service: dict[str, float]) -> str:
+        total = round(float(sum(by_service.values())), 1)
         top = ", ".join(f"{name} {value}" for name, value in list(by_service.items())[:3])
-        return f"{round(float(total), 1)} ({top})" if top else f"{round(float(total), 1)}"
+        return f"{total} ({top})" if top else f"{total}"
 
     return (
         f"{ms['total']} ms: handlers {ms['handler_code']} · "
-        f"requests {kind(sum(ms['requests'].values()), ms['requests'])} · "
-        f"emulation {kind(sum(ms['emulation'].values()), ms['emulation'])} · "
+        f"requests {kind(ms['requests'])} · "
+        f"emulation {kind(ms['emulation'])} · "
         f"gc {ms['gc']} · engine and other {ms['engine_and_other']}"
     )
 
