@@ -34,13 +34,10 @@ CONCURRENCY = (
     "stream shard's one batch at a time. Reserving concurrency per function would take capacity from "
     "the account pool that other workloads share."
 )
-TABLE_STREAMS = (
-    "ListStreams is scoped to the streams of this one table ('<table>/stream/*'): a stream's own ARN "
-    "carries its creation time, which is what ListStreams is called to find."
-)
 XRAY = (
-    "X-Ray PutTraceSegments/PutTelemetryRecords (and, for a state machine, the sampling rule reads) "
-    "support no resource-level permissions, so their resource must be '*'."
+    "X-Ray PutTraceSegments/PutTelemetryRecords (and, for a state machine, the sampling rule reads), "
+    "and DynamoDB ListStreams (which a stream's event source mapping calls), support no resource-level "
+    "permissions, so their resource must be '*'."
 )
 LOG_DELIVERY = (
     "Step Functions sets up its log delivery with CloudWatch Logs' log-delivery and resource-policy "

@@ -114,18 +114,26 @@ EXPECTED_DATA_ACCESS = {
         ("dynamodb:BatchGetItem", "BusinessTablesCatalogue"),
         ("dynamodb:PutItem", "BusinessTablesPrescriptions"),
     },
-    "cancel_prescription": {("dynamodb:UpdateItem", "BusinessTablesPrescriptions")},
+    "cancel_prescription": {
+        ("dynamodb:UpdateItem", "BusinessTablesPrescriptions"),
+        ("dynamodb:PutItem", "BusinessTablesPrescriptions"),
+    },
     "reserve_inventory": {
         ("dynamodb:UpdateItem", "BusinessTablesInventory"),
+        ("dynamodb:GetItem", "BusinessTablesReservations"),
         ("dynamodb:PutItem", "BusinessTablesReservations"),
     },
     "release_inventory": {
         ("dynamodb:UpdateItem", "BusinessTablesInventory"),
         ("dynamodb:GetItem", "BusinessTablesReservations"),
         ("dynamodb:UpdateItem", "BusinessTablesReservations"),
+        ("dynamodb:PutItem", "BusinessTablesReservations"),
     },
     "initiate_shipment": {("dynamodb:PutItem", "BusinessTablesShipments")},
-    "cancel_shipment": {("dynamodb:UpdateItem", "BusinessTablesShipments")},
+    "cancel_shipment": {
+        ("dynamodb:UpdateItem", "BusinessTablesShipments"),
+        ("dynamodb:PutItem", "BusinessTablesShipments"),
+    },
     "projector": {("dynamodb:BatchGetItem", "EventStoreSagas"), ("dynamodb:PutItem", "EventStoreSagas")},
     "publisher": {("events:PutEvents", "OrderEventsBus")},
     "start_saga": {("states:StartExecution", "SagaStateMachine")},
