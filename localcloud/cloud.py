@@ -28,6 +28,9 @@ from moto.sqs.models import sqs_backends
 from infra import names
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from localcloud import patches
+from localcloud.access.actions import Arns, Check
+from localcloud.access.enforcement import AUTHORIZER, Refusal
+from localcloud.access.principals import Principal
 from localcloud.deploy import CloudAssembly, check_resource_types, create_stack, publish_assets
 from localcloud.pollers import Pollers, Undelivered
 from localcloud.runtime import InProcessRuntime, InvocationRecord
@@ -119,6 +122,7 @@ class LocalCloud:
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         patches.apply_patches()
+        AUTHORIZER.reset()
         patches.set_time_scale(self.time_scale)
         self._runtime = InProcessRuntime(self._service_environment(), self._write_logs)
         patches.set_runtime(self._runtime)
@@ -220,18 +224,31 @@ class LocalCloud:
             if self.echo_logs:
                 for line in lines:
                     print(f"[{record.function_name}] {line}", file=sys.__stderr__)
-            backend = logs_backends[self.account][self.region]
-            stream = f"local/[$LATEST]{record.request_id.replace('-', '')}"
-            try:
-                backend.ensure_log_group(record.log_group)
-                backend.create_log_stream(record.log_group, stream)
-                now = int(time.time() * 1000)
-                if lines:
-                    backend.put_log_events(
-                        record.log_group, stream, [{"timestamp": now, "message": line} for line in lines]
-                    )
-            except Exception as error:  # a log write must not fail the invocation, but must be seen
-                print(f"[localcloud] could not write logs of {record.function_name}: {error!r}", file=sys.__stderr__)
+        if lines:
+            self._deliver_logs(record, lines)
+
+    def _deliver_logs(self, record: InvocationRecord, lines: list[str]) -> None:
+        """Into the function's configured log group, as the Lambda service writes them: with the
+        function's role. What the role may not write is dropped, as on AWS (the refusal is recorded)."""
+        principal = Principal.role(record.role, session=record.function_name)
+        arns = Arns(self.account, self.region)
+        stream = arns.log_group(record.log_group, record.log_stream)
+        if any(AUTHORIZER.check(principal, Check(a, stream)) for a in ("logs:CreateLogStream", "logs:PutLogEvents")):
+            return
+        backend = logs_backends[self.account][self.region]
+        try:
+            if record.log_group not in backend.groups:
+                # Lambda creates a missing group, if the role may (the template's groups all exist).
+                if AUTHORIZER.check(principal, Check("logs:CreateLogGroup", arns.log_group(record.log_group))):
+                    return
+                backend.create_log_group(record.log_group, {})
+            backend.create_log_stream(record.log_group, record.log_stream)
+            now = int(time.time() * 1000)
+            backend.put_log_events(
+                record.log_group, record.log_stream, [{"timestamp": now, "message": m} for m in lines]
+            )
+        except Exception as error:  # a log write must not fail the invocation, but must be seen
+            print(f"[localcloud] could not write logs of {record.function_name}: {error!r}", file=sys.__stderr__)
 
     def function_logs(self, function_suffix: str) -> list[str]:
         return [line.text for line in self.logs if names.construct_id(function_suffix) in line.function]
@@ -242,6 +259,10 @@ class LocalCloud:
     def runtime(self) -> InProcessRuntime:
         assert self._runtime is not None
         return self._runtime
+
+    def refusals(self) -> list[Refusal]:
+        """Every call the local cloud refused, as AWS would have, since it started."""
+        return list(AUTHORIZER.refused)
 
     def undelivered(self) -> list[Undelivered]:
         return self._pollers.undelivered() if self._pollers else []

@@ -52,6 +52,7 @@ from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommu
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from localcloud import moto_dynamodb, transport
+from localcloud.access import enforcement
 from localcloud.runtime import FunctionConfig, InProcessRuntime
 
 MOTO_VERSION = "5.2.5"
@@ -70,7 +71,6 @@ class UnexpectedMotoVersion(RuntimeError):
 
 
 def _function_config(function: LambdaFunction) -> FunctionConfig:
-    logging_config = getattr(function, "logging_config", None) or {}
     return FunctionConfig(
         name=function.function_name,
         arn=function.function_arn,
@@ -78,9 +78,46 @@ def _function_config(function: LambdaFunction) -> FunctionConfig:
         environment=dict(function.environment_vars or {}),
         timeout_seconds=int(function.timeout or 3),
         memory_mb=int(function.memory_size or 128),
-        log_group=logging_config.get("LogGroup") or function.logs_group_name,
+        log_group=function.logs_group_name,
         region=function.region,
+        role=str(function.role),
     )
+
+
+def _function_with_logging_config(
+    self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any
+) -> None:
+    # moto drops a function's LoggingConfig: its logs would go to /aws/lambda/<name>, not to the
+    # log group the template gives it (encrypted, retained), which would then stay empty.
+    ORIGINALS["LambdaFunction.__init__"](self, account_id, spec, *args, **kwargs)
+    config = dict(spec.get("LoggingConfig") or {})
+    if config.get("LogGroup"):
+        self.logs_group_name = str(config["LogGroup"])
+    self.logging_config = {"LogFormat": config.get("LogFormat", "Text"), "LogGroup": self.logs_group_name}  # type: ignore[attr-defined]
+
+
+def _function_from_cloudformation(
+    cls: type[LambdaFunction], resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any
+) -> LambdaFunction:
+    # moto's CloudFormation passes only some properties on to the function: not LoggingConfig,
+    # TracingConfig nor Architectures, which the template sets.
+    function: LambdaFunction = ORIGINALS["LambdaFunction.create_from_cloudformation_json"].__func__(
+        cls, resource_name, cloudformation_json, *args, **kwargs
+    )
+    properties = cloudformation_json["Properties"]
+    config = dict(properties.get("LoggingConfig") or {})
+    if config.get("LogGroup"):
+        function.logs_group_name = str(config["LogGroup"])
+    function.logging_config = {"LogFormat": config.get("LogFormat", "Text"), "LogGroup": function.logs_group_name}  # type: ignore[attr-defined]
+    function.tracing_config = properties.get("TracingConfig") or function.tracing_config
+    function.architectures = properties.get("Architectures") or function.architectures
+    return function
+
+
+def _configuration_with_logging_config(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    configuration: dict[str, Any] = ORIGINALS["LambdaFunction.get_configuration"](self, *args, **kwargs)
+    configuration["LoggingConfig"] = dict(self.logging_config)  # type: ignore[attr-defined]
+    return configuration
 
 
 def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
@@ -478,6 +515,9 @@ class _HandledFailures(logging.Filter):
 
 ORIGINALS: dict[str, Any] = {
     "LambdaFunction._invoke_lambda": LambdaFunction._invoke_lambda,
+    "LambdaFunction.__init__": LambdaFunction.__init__,
+    "LambdaFunction.get_configuration": LambdaFunction.get_configuration,
+    "LambdaFunction.create_from_cloudformation_json": LambdaFunction.create_from_cloudformation_json,
     "Archive.create_from_cloudformation_json": Archive.create_from_cloudformation_json,
     "StateMachine.create_from_cloudformation_json": StateMachine.create_from_cloudformation_json,
     "retrier_decl.time": retrier_decl.time,  # type: ignore[attr-defined]
@@ -510,6 +550,9 @@ def apply_patches() -> None:
         if moto.__version__ != MOTO_VERSION:
             raise UnexpectedMotoVersion(f"patches target moto {MOTO_VERSION}, found {moto.__version__}")
         LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
+        LambdaFunction.__init__ = _function_with_logging_config  # type: ignore[method-assign]
+        LambdaFunction.get_configuration = _configuration_with_logging_config  # type: ignore[method-assign]
+        LambdaFunction.create_from_cloudformation_json = classmethod(_function_from_cloudformation)  # type: ignore[assignment,arg-type]
         EventBus.physical_resource_id = property(_event_bus_physical_id)  # type: ignore[attr-defined]
         Archive.create_from_cloudformation_json = classmethod(_archive_from_cloudformation)  # type: ignore[assignment,arg-type]
         StateMachine.create_from_cloudformation_json = classmethod(_state_machine_from_cloudformation)  # type: ignore[assignment,arg-type]
@@ -532,6 +575,7 @@ def apply_patches() -> None:
         MotoRandom.get_random_string = _random_string  # type: ignore[method-assign]
         MotoRandom.get_random_hex = _random_hex  # type: ignore[method-assign]
         transport.apply()
+        enforcement.apply()
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
         _applied = True
 

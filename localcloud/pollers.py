@@ -26,6 +26,11 @@ from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 from moto.sqs.models import sqs_backends
 
+from localcloud.access.actions import Check
+from localcloud.access.enforcement import AUTHORIZER
+from localcloud.access.principals import Principal
+from localcloud.deploy import DeploymentFailed
+
 Invoke = Callable[[LambdaFunction, dict[str, Any]], tuple[str, bool]]
 
 _IDLE_SLEEP = 0.004
@@ -36,12 +41,28 @@ SQS_POLLERS = 5
 """Concurrent pollers per SQS event source mapping: Lambda starts with five and scales up from there."""
 
 
+SQS_MAPPING_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+)
+STREAM_MAPPING_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords")
+"""What Lambda calls with the function's role to read an SQS queue or a DynamoDB stream (and ListStreams on *)."""
+
+
+class MappingRefused(DeploymentFailed):
+    """The function's role may not read the mapping's source: CreateEventSourceMapping fails on AWS."""
+
+
 @dataclass
 class Undelivered:
     function: str
     source: str
     records: int
     reason: str
+    destination: str | None = None
+    """Where the record of the failed batch went (the mapping's on-failure destination), if anywhere."""
 
 
 @dataclass
@@ -53,6 +74,18 @@ class _Poller:
     scale: Callable[[], float]
     busy: bool = False
     undelivered: list[Undelivered] = field(default_factory=list)
+
+    def allowed(self, action: str, resource: str) -> bool:
+        """Whether the function's role may make this call; a refusal is recorded (once per kind)."""
+        principal = Principal.role(str(self.function.role), session=str(self.function.function_name))
+        refusal = AUTHORIZER.check(principal, Check(action, resource))
+        if refusal is None:
+            return True
+        if not any(u.reason == refusal.message for u in self.undelivered):
+            self.undelivered.append(
+                Undelivered(self.function.function_name, self.esm.event_source_arn, 0, refusal.message)
+            )
+        return False
 
     def run(self) -> None:
         idle = _IDLE_SLEEP
@@ -107,6 +140,8 @@ class SqsPoller(_Poller):
     def poll_once(self) -> bool:
         backend, name = self._queue()
         queue = backend.get_queue(name)
+        if not self.allowed("sqs:ReceiveMessage", queue.queue_arn):
+            return False
         visibility = int(queue.visibility_timeout)
         with self.receiving:
             messages = backend.receive_message(name, int(self.esm.batch_size or 10), 0, visibility)
@@ -122,10 +157,13 @@ class SqsPoller(_Poller):
             # As Lambda does: one DeleteMessageBatch for the successes, one ChangeMessageVisibilityBatch
             # for the failures.
             self.requests += (len(failed) < len(messages)) + bool(failed)
+            may_delete = len(failed) == len(messages) or self.allowed("sqs:DeleteMessage", queue.queue_arn)
+            may_retry = not failed or self.allowed("sqs:ChangeMessageVisibility", queue.queue_arn)
             for message in messages:
                 if message.id in failed:
-                    backend.change_message_visibility(name, message.receipt_handle, retry_after)
-                else:
+                    if may_retry:
+                        backend.change_message_visibility(name, message.receipt_handle, retry_after)
+                elif may_delete:
                     backend.delete_message(name, message.receipt_handle)
         finally:
             self.busy = False
@@ -172,6 +210,9 @@ class DynamoDBStreamPoller(_Poller):
         if self.stop.wait(max(0.0, self.next_poll - time.monotonic())):
             return False
         polled_at = time.monotonic()
+        if not self.allowed("dynamodb:GetRecords", self.esm.event_source_arn):
+            self.next_poll = polled_at + STREAM_POLL_INTERVAL
+            return False
         shard = self._shard()
         size = int(self.esm.batch_size or 100)
         batch = shard.items[self.cursor : self.cursor + size]
@@ -195,8 +236,15 @@ class DynamoDBStreamPoller(_Poller):
                 self.cursor += first
             limit = self.esm.max_retry_attempts if self.esm.max_retry_attempts is not None else 10
             if self.attempts > max(0, int(limit)):
+                given_up = [records[first]] if failed else records
                 self.undelivered.append(
-                    Undelivered(self.function.function_name, self.esm.event_source_arn, len(batch), response[:500])
+                    Undelivered(
+                        self.function.function_name,
+                        self.esm.event_source_arn,
+                        len(batch),
+                        response[:500],
+                        self._send_to_on_failure_destination(given_up),
+                    )
                 )
                 self.cursor += 1 if failed else len(batch)
                 self.attempts = 0
@@ -206,6 +254,38 @@ class DynamoDBStreamPoller(_Poller):
         finally:
             self.busy = False
         return True
+
+    def _send_to_on_failure_destination(self, records: list[dict[str, Any]]) -> str | None:
+        """Lambda's record of a batch it gave up on, sent to the mapping's OnFailure queue as the
+        function's role (Lambda developer guide, "Retaining discarded batches"); None if none is set."""
+        destination = ((self.esm.destination_config or {}).get("OnFailure") or {}).get("Destination")
+        if not destination or ":sqs:" not in destination or not records:
+            return None
+        if not self.allowed("sqs:SendMessage", destination):
+            return None
+        first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+        document = {
+            "requestContext": {
+                "functionArn": self.function.function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self.attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "DDBStreamBatchInfo": {
+                "shardId": "shardId-00000001",
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": first.get("ApproximateCreationDateTime"),
+                "approximateArrivalOfLastRecord": last.get("ApproximateCreationDateTime"),
+                "batchSize": len(records),
+                "streamArn": self.esm.event_source_arn,
+            },
+        }
+        _, _, _, region, account, name = destination.split(":")
+        sqs_backends[account][region].send_message(name, json.dumps(document))
+        return str(destination)
 
     def _record(self, item: Any) -> dict[str, Any]:
         record = item.to_json()
@@ -224,6 +304,25 @@ class DynamoDBStreamPoller(_Poller):
         }
 
 
+def _check_mapping_role(esm: EventSourceMapping, function: LambdaFunction) -> None:
+    """Lambda checks, when a mapping is created, that the function's role can read the source."""
+    principal = Principal.role(str(function.role), session=str(function.function_name))
+    source = esm.event_source_arn
+    needed = (
+        [Check(a, source) for a in SQS_MAPPING_ACTIONS]
+        if ":sqs:" in source
+        else [*(Check(a, source) for a in STREAM_MAPPING_ACTIONS), Check("dynamodb:ListStreams", "*")]
+    )
+    for check in needed:
+        refusal = AUTHORIZER.check(principal, check)
+        if refusal is not None:
+            service = "SQS" if ":sqs:" in source else "DynamoDB"
+            raise MappingRefused(
+                f"{function.function_name}: the provided execution role does not have permissions to call "
+                f"{check.action.split(':')[1]} on {service} ({refusal.message})"
+            )
+
+
 class Pollers:
     """Takes over every event source mapping of an account/region from moto's inline delivery."""
 
@@ -238,6 +337,7 @@ class Pollers:
         backend = lambda_backends[account][region]
         for esm in list(backend._event_source_mappings.values()):
             function = backend.get_function(esm.function_arn)
+            _check_mapping_role(esm, function)
             poller: _Poller
             pollers: list[SqsPoller] | list[DynamoDBStreamPoller]
             if ":sqs:" in esm.event_source_arn:

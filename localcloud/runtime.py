@@ -4,7 +4,9 @@ Each invocation sees the environment configured for its function in the template
 what the Lambda service itself sets), gets a Lambda context, and returns errors in
 Lambda's format so Step Functions Catch clauses match on the exception's class name.
 Invocations run concurrently in threads, so the environment is a per-thread overlay and
-stdout/stderr are routed per invocation into that function's log group.
+stdout/stderr are routed per invocation into that function's log group. Each invocation
+runs as its function's execution role: every AWS call the handler makes is authorised as
+that role (`localcloud.access`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from localcloud import powertools_metrics
+from localcloud.access.principals import Principal, acting_as
 
 # --- a per-thread environment ------------------------------------------------------------
 
@@ -86,6 +89,8 @@ class InvocationRecord:
     function_name: str
     request_id: str
     log_group: str
+    log_stream: str
+    role: str
     output: list[str] = field(default_factory=list)
 
 
@@ -177,6 +182,8 @@ class FunctionConfig:
     memory_mb: int
     log_group: str
     region: str
+    role: str
+    """The execution role's ARN: every AWS call the handler makes is authorised as this role."""
 
 
 LogSink = Callable[[InvocationRecord, list[str]], None]
@@ -235,7 +242,8 @@ class InProcessRuntime:
             "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
             "_HANDLER": function.handler,
         }
-        record = InvocationRecord(function.name, request_id, function.log_group)
+        log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/{function.name}[$LATEST]{request_id.replace('-', '')}"
+        record = InvocationRecord(function.name, request_id, function.log_group, log_stream, function.role)
         context = LambdaContext(
             function_name=function.name,
             function_version="$LATEST",
@@ -243,7 +251,7 @@ class InProcessRuntime:
             memory_limit_in_mb=function.memory_mb,
             aws_request_id=request_id,
             log_group_name=function.log_group,
-            log_stream_name=f"local/[$LATEST]{request_id.replace('-', '')}",
+            log_stream_name=log_stream,
             deadline=time.monotonic() + function.timeout_seconds,
         )
         with self._count_lock:
@@ -254,7 +262,8 @@ class InProcessRuntime:
         errored = False
         try:
             handler = self._handler(function.handler)
-            response = json.dumps(handler(event, context))
+            with acting_as(Principal.role(function.role, session=function.name)):
+                response = json.dumps(handler(event, context))
         except Exception as error:  # the handler's failure is the invocation's result, as in Lambda
             errored = True
             response = json.dumps(

@@ -30,8 +30,9 @@ def assembly() -> CloudAssembly:
 def cloud(assembly: CloudAssembly, request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
     """A fresh local cloud with the stack deployed and the demo catalogue and stock seeded.
 
-    After the test: nothing left undelivered, and no function raised an error other than
-    the expected ones (a test may allow more with @pytest.mark.allow_errors("Name", ...)).
+    After the test: nothing left undelivered, no call refused as AWS would refuse it (unless
+    the test provokes refusals: @pytest.mark.allow_refusals), and no function raised an error
+    other than the expected ones (a test may allow more with @pytest.mark.allow_errors("Name", ...)).
     """
     local = LocalCloud.start()
     try:
@@ -45,6 +46,8 @@ def cloud(assembly: CloudAssembly, request: pytest.FixtureRequest) -> Iterator[L
             allowed |= set(marker.args)
         unexpected = [e for e in local.runtime.errors if e[1] not in allowed]
         assert not unexpected, f"functions raised unexpected errors: {unexpected[:5]}"
+        if request.node.get_closest_marker("allow_refusals") is None:
+            assert not local.refusals(), f"calls AWS would refuse: {[r.message for r in local.refusals()[:5]]}"
         assert not local.undelivered(), f"event source deliveries given up: {local.undelivered()[:5]}"
     finally:
         local.stop()

@@ -98,10 +98,10 @@ def _function_named(cloud: LocalCloud, handler_path: str) -> str:
 
 def test_a_local_cloud_call_is_charged_to_its_handler_requests_and_emulation(cloud: LocalCloud) -> None:
     handler_path = names.handler_path(names.RESUME_SAGA)
-    table = cloud.outputs[names.OUTPUT_SAGA_TABLE]
+    table = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]  # one its role may read
 
     def reads_a_row(event: Any, context: Any) -> dict[str, Any]:
-        cloud.client("dynamodb").get_item(TableName=table, Key={"order_id": {"S": "o-1"}})
+        cloud.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": "saga-o-1"}, "sk": {"N": "1"}})
         return {}
 
     cloud.runtime.replacements[handler_path] = reads_a_row

@@ -11,9 +11,16 @@ from typing import Any
 import pytest
 
 from localcloud import pollers
+from localcloud.access import enforcement
 from localcloud.pollers import DynamoDBStreamPoller
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/events/stream/label"
+
+
+@pytest.fixture(autouse=True)
+def _the_mapping_may_read_its_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Authorisation is tests/localcloud/test_access.py's subject; here every read is allowed."""
+    monkeypatch.setattr(enforcement.AUTHORIZER, "check", lambda principal, check: None)
 
 
 class _Item:
@@ -38,7 +45,7 @@ class _Stream:
         self.batches: list[list[str]] = []
         self.fail_next = False
         esm = SimpleNamespace(batch_size=batch_size, max_retry_attempts=10, region="us-east-1", event_source_arn=ARN)
-        function = SimpleNamespace(function_name="f")
+        function = SimpleNamespace(function_name="f", role="arn:aws:iam::123456789012:role/f")
         self.poller = DynamoDBStreamPoller(esm, function, self._invoke, threading.Event(), lambda: 0.0)  # type: ignore[arg-type]
         self.poller._shard = lambda: self.shard  # type: ignore[method-assign]
 

@@ -33,6 +33,7 @@ def test_a_failed_invocation_reports_its_stack_one_frame_a_string_and_parses_no_
         memory_mb=128,
         log_group="/aws/lambda/f",
         region="us-east-1",
+        role="arn:aws:iam::123456789012:role/f",
     )
 
     parsed: list[Any] = []

@@ -1,0 +1,336 @@
+"""Every request moto serves is authorised first, as AWS authorises it.
+
+Replaces moto's `_authenticate_and_authorize_normal_action`, which every service's
+`call_action` runs before the action (moto's own version checks signatures and the action
+on `*` only, and is off unless asked for). Here the caller is found (`principals`), the
+request becomes the actions and resource ARNs IAM checks (`actions`), and each is decided
+against the caller's identity policies and the resource's policy (`policies`). A refusal
+is answered in the service's own error shape: a handler sees the `AccessDeniedException`
+(SQS: `AccessDenied`, SNS: `AuthorizationError`) that AWS would give it.
+
+What is enforced is recorded: the grants each role used (tests derive the permissions a
+function needs from them), and every refusal (a test's cloud must end with none it did
+not provoke).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import json
+import threading
+import types
+from dataclasses import dataclass
+from typing import Any
+
+from moto.core.responses import BaseResponse
+from moto.stepfunctions.parser.asl.component.program import program as sfn_program
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state as sfn_execute_state
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+from localcloud.access import actions, policies, principals
+from localcloud.access.actions import Arns, Check
+from localcloud.access.policies import Decision, Request, Statement
+from localcloud.access.principals import Principal
+
+ORIGINAL_AUTHORIZE = BaseResponse._authenticate_and_authorize_normal_action
+ORIGINAL_EXECUTION_LOGIC = ExecutionWorker._execution_logic
+
+ENFORCED_SERVICES = frozenset(actions.IAM_PREFIX)
+"""Every service the local cloud uses, but S3 (only the deployment's own asset upload uses it)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    principal: str
+    action: str
+    resource: str
+    message: str
+
+
+class AccessDenied(Exception):
+    """A delivery the local cloud refused on AWS's behalf (a rule's target, an alarm's action)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
+def denial_message(principal: Principal, check: Check, decision: Decision) -> str:
+    return (
+        f"User: {principal.describe()} is not authorized to perform: {check.action} "
+        f"on resource: {check.resource} {decision.reason}"
+    )
+
+
+class Authorizer:
+    """Decides requests on the IAM, SQS, SNS and EventBridge state held by moto's backends."""
+
+    def __init__(self) -> None:
+        self._decisions: dict[tuple[Any, ...], Decision] = {}
+        self._lock = threading.Lock()
+        self.granted: set[tuple[str, str, str]] = set()
+        """(role ARN, action, resource) of every call a role made and was allowed."""
+        self.refused: list[Refusal] = []
+
+    def decide(self, principal: Principal, check: Check) -> Decision:
+        identity_key, identity, boundary = _identity(principal)
+        resource_key, resource_policy = _resource_policy(check.resource)
+        key = (principal, identity_key, check.action, check.resource, tuple(check.context.items()), resource_key)
+        decision = self._decisions.get(key)
+        if decision is None:
+            request = Request(principal, check.action, check.resource, {**_global_context(principal), **check.context})
+            decision = policies.evaluate(request, identity, resource_policy, _account_of(check.resource))
+            if decision.allowed and boundary is not None and not policies.evaluate(request, boundary, [], None).allowed:
+                decision = Decision(False, f"because no permissions boundary allows the {check.action} action")
+            with self._lock:
+                if len(self._decisions) > 100_000:
+                    self._decisions.clear()
+                self._decisions[key] = decision
+        return decision
+
+    def check(self, principal: Principal, check: Check) -> Refusal | None:
+        """Decide and record: None when allowed, else the refusal."""
+        decision = self.decide(principal, check)
+        if decision.allowed:
+            if principal.is_role:
+                self.granted.add((principal.arn, check.action, check.resource))
+            return None
+        refusal = Refusal(principal.arn, check.action, check.resource, denial_message(principal, check, decision))
+        with self._lock:
+            self.refused.append(refusal)
+        return refusal
+
+    def require(self, principal: Principal, check: Check) -> None:
+        """As `check`, raising AccessDenied: for the deliveries the local cloud makes on AWS's behalf."""
+        refusal = self.check(principal, check)
+        if refusal is not None:
+            raise AccessDenied(refusal)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._decisions.clear()
+            self.granted = set()
+            self.refused = []
+
+
+AUTHORIZER = Authorizer()
+"""One per process, as moto's backends are."""
+
+
+# --- whose policies ----------------------------------------------------------------------
+
+
+def _iam(account: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account]["aws"]
+
+
+def _identity(principal: Principal) -> tuple[Any, list[Statement], list[Statement] | None]:
+    """(cache key, identity statements, permissions boundary statements or None) of a principal."""
+    if not principal.is_role or principal.account is None:
+        return None, [], None
+    backend = _iam(principal.account)
+    role = _role(backend, principal.arn)
+    if role is None:
+        return "no such role", [], None
+    managed = tuple((arn, p.default_version_id) for arn, p in role.managed_policies.items())
+    inline = tuple(role.policies.items())
+    boundary_arn = role.permissions_boundary_arn or None
+    key = (managed, inline, boundary_arn)
+    return key, _role_statements(principal.account, managed, inline), _boundary(backend, boundary_arn)
+
+
+def _role(backend: Any, role_arn: str) -> Any:
+    name = role_arn.rsplit("/", 1)[1]
+    return next((role for role in backend.roles.values() if role.name == name), None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _role_statements(account: str, managed: tuple[Any, ...], inline: tuple[Any, ...]) -> list[Statement]:
+    backend = _iam(account)
+    found: list[Statement] = []
+    for arn, _ in managed:
+        policy = backend.managed_policies.get(arn)
+        if policy is not None:
+            found.extend(_default_version(policy))
+    for _, document in inline:
+        found.extend(policies.statements(document))
+    return found
+
+
+def _default_version(policy: Any) -> list[Statement]:
+    version = next((v for v in policy.versions if v.is_default), None)
+    return policies.statements(version.document) if version is not None else []
+
+
+def _boundary(backend: Any, arn: str | None) -> list[Statement] | None:
+    if not arn:
+        return None
+    policy = backend.managed_policies.get(arn)
+    return _default_version(policy) if policy is not None else []
+
+
+def _resource_policy(resource: str) -> tuple[Any, list[Statement]]:
+    """(cache key, statements) of the policy attached to `resource` (queue, topic, event bus)."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return None, []
+    _, _, service, region, account, name = parts
+    document: Any = None
+    if service == "sqs":
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[account][region].queues.get(name)
+        document = queue.policy if queue is not None else None
+    elif service == "sns":
+        from moto.sns.models import sns_backends
+
+        topic = sns_backends[account][region].topics.get(resource)
+        document = json.dumps(topic._policy_json) if topic is not None else None
+    elif service == "events" and name.startswith("event-bus/"):
+        from moto.events.models import events_backends
+
+        bus = events_backends[account][region].event_buses.get(name.split("/", 1)[1])
+        document = bus.policy if bus is not None else None
+    if not document:
+        return None, []
+    text = document if isinstance(document, str) else json.dumps(document)
+    return text, _parsed(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> list[Statement]:
+    return policies.statements(text)
+
+
+def _account_of(resource: str) -> str | None:
+    parts = resource.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+def _global_context(principal: Principal) -> dict[str, Any]:
+    """The global condition keys AWS sets on every request (IAM User Guide, "AWS global condition
+    context keys"). `aws:SecureTransport` is true: AWS's endpoints are TLS; the local endpoint
+    is plain HTTP and counts as TLS (the README says so)."""
+    context: dict[str, Any] = {"aws:SecureTransport": True, "aws:PrincipalIsAWSService": principal.service}
+    if not principal.service:
+        context["aws:PrincipalArn"] = principal.arn
+        context["aws:PrincipalAccount"] = principal.account
+    return context
+
+
+# --- who is calling ----------------------------------------------------------------------
+
+
+def caller(response: BaseResponse) -> Principal:
+    """The context's principal; else the role an STS session's credentials belong to; else the account."""
+    found = principals.current()
+    if found is not None:
+        return found
+    account = str(response.current_account)
+    key = str(getattr(response, "access_key", "") or "")
+    role = _assumed_role(account, key) if key.startswith("ASIA") else None
+    return role or Principal.account_root(account)
+
+
+def _assumed_role(account: str, access_key: str) -> Principal | None:
+    from moto.sts.models import sts_backends
+
+    for assumed in sts_backends[account]["aws"].assumed_roles:
+        if assumed.access_key_id == access_key:
+            return Principal.role(assumed.role_arn, assumed.session_name)
+    return None
+
+
+# --- the hook ------------------------------------------------------------------------------
+
+
+def _params(response: BaseResponse) -> dict[str, Any]:
+    if getattr(response, "automated_parameter_parsing", False):
+        return dict(getattr(response, "params", {}) or {})
+    body = response.body
+    if isinstance(body, dict):
+        return body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and body.lstrip().startswith("{"):
+        try:
+            loaded = json.loads(body)
+        except ValueError:
+            loaded = None
+        if isinstance(loaded, dict):
+            return loaded
+    return {key: values[0] for key, values in response.querystring.items() if values}
+
+
+def authorize(response: BaseResponse, resource: str = "*") -> None:
+    """moto's authorisation hook: refuse the request as AWS would, or let it through."""
+    service = str(response.service_name)
+    if service not in ENFORCED_SERVICES:
+        return
+    operation = response._get_action()
+    if not operation:
+        return
+    principal = caller(response)
+    arns = Arns(str(response.current_account), str(response.region), str(getattr(response, "partition", "aws")))
+    for check in actions.checks(service, operation, _params(response), arns, str(response.path)):
+        refusal = AUTHORIZER.check(principal, check)
+        if refusal is not None:
+            raise _error(service, response, refusal)
+
+
+def _error(service: str, response: BaseResponse, refusal: Refusal) -> Exception:
+    """The refusal in the service's own shape (status, error code, JSON or XML)."""
+    from moto.core.exceptions import JsonRESTError, _RESTError
+
+    json_request = "X-Amz-Target" in response.headers or service == "awslambda"
+    if service == "sns":
+        error: Any = _RESTError("AuthorizationError", refusal.message)
+        error.code = 403
+    elif service == "sqs" and json_request:
+        # SQS speaks JSON but keeps its query-era error codes in a header botocore reads.
+        response.response_headers["x-amzn-query-error"] = "AccessDenied;Sender"
+        error = JsonRESTError("com.amazon.coral.service#AccessDeniedException", refusal.message)
+        error.code = 400
+    elif json_request:
+        error = JsonRESTError("AccessDeniedException", refusal.message)
+        error.code = 403 if service == "awslambda" else 400
+    else:
+        error = _RESTError("AccessDenied", refusal.message)
+        error.code = 403
+    response.response_headers["x-amzn-ErrorType"] = error.relative_error_type
+    response.response_headers["Content-Type"] = error.content_type
+    return error  # type: ignore[no-any-return]
+
+
+def _authenticate_and_authorize_normal_action(self: BaseResponse, resource: str = "*") -> None:
+    authorize(self, resource)
+
+
+def _execution_as_its_role(self: ExecutionWorker) -> None:
+    """An execution's tasks call AWS (invoke Lambda) as its state machine's role, as on AWS."""
+    role = self._evaluation_details.aws_execution_details.role_arn
+    with principals.acting_as(Principal.role(role, session="StepFunctions")):
+        ORIGINAL_EXECUTION_LOGIC(self)  # type: ignore[no-untyped-call]
+
+
+class _ContextThread(threading.Thread):
+    """A thread that runs in a copy of its creator's context, as an asyncio task does: the
+    threads moto's engine starts per execution and per task (for their timeouts) keep the
+    execution's principal."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._context = contextvars.copy_context()
+
+    def run(self) -> None:
+        self._context.run(super().run)
+
+
+def apply() -> None:
+    BaseResponse._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action  # type: ignore[method-assign,assignment]
+    ExecutionWorker._execution_logic = _execution_as_its_role  # type: ignore[method-assign]
+    sfn_program.threading = types.SimpleNamespace(**{**vars(threading), "Thread": _ContextThread})  # type: ignore[attr-defined,assignment]
+    sfn_execute_state.Thread = _ContextThread  # type: ignore[attr-defined,misc]

@@ -1,0 +1,233 @@
+"""The local cloud refuses what AWS refuses: each caller acts with its own role's permissions.
+
+Each test provokes one kind of refusal on the deployed stack and checks that it fails as it
+fails on AWS: the error code and message AWS gives (IAM User Guide, "Troubleshoot access
+denied error messages"), and nothing done.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from infra import names
+from localcloud.cloud import LocalCloud
+from localcloud.deploy import CloudAssembly, DeploymentFailed
+from tests.e2e.helpers import execution_arn, order, records
+
+pytestmark = pytest.mark.allow_refusals
+
+Attempt = Callable[[], Any]
+
+
+def _function(cloud: LocalCloud, function: str) -> dict[str, Any]:
+    functions = cloud.client("lambda").list_functions()["Functions"]
+    return next(f for f in functions if f["Handler"] == names.handler_path(function))
+
+
+def _as_function(cloud: LocalCloud, function: str, attempt: Attempt) -> dict[str, Any]:
+    """Run `attempt` inside `function`'s handler (so as its role): what it returned, or the AWS error."""
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        try:
+            return {"returned": attempt()}
+        except ClientError as error:
+            return {
+                "code": error.response["Error"]["Code"],
+                "message": error.response["Error"]["Message"],
+                "status": error.response["ResponseMetadata"]["HTTPStatusCode"],
+            }
+
+    cloud.runtime.replacements[names.handler_path(function)] = handler
+    try:
+        response = cloud.client("lambda").invoke(FunctionName=_function(cloud, function)["FunctionName"], Payload=b"{}")
+        result: dict[str, Any] = json.loads(response["Payload"].read())
+        return result
+    finally:
+        del cloud.runtime.replacements[names.handler_path(function)]
+
+
+def _denied(cloud: LocalCloud, function: str, action: str, resource: str) -> str:
+    """The message AWS gives the function's role for an action no identity policy allows."""
+    configuration = _function(cloud, function)
+    role_name = configuration["Role"].rsplit("/", 1)[1]
+    return (
+        f"User: arn:aws:sts::{cloud.account}:assumed-role/{role_name}/{configuration['FunctionName']} "
+        f"is not authorized to perform: {action} on resource: {resource} "
+        f"because no identity-based policy allows the {action} action"
+    )
+
+
+def _table_arn(cloud: LocalCloud, name: str) -> str:
+    return str(cloud.client("dynamodb").describe_table(TableName=name)["Table"]["TableArn"])
+
+
+def _table(cloud: LocalCloud, suffix: str) -> str:
+    tables: list[str] = cloud.client("dynamodb").list_tables()["TableNames"]
+    return next(t for t in tables if f"BusinessTables{suffix}" in t)
+
+
+def test_an_action_the_role_does_not_allow_fails_with_awss_access_denied(cloud: LocalCloud) -> None:
+    # Given cancel_order, whose role may read and append the event store but not delete from it
+    events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
+    dynamodb = cloud.client("dynamodb")
+    # When its code deletes an event
+    result = _as_function(
+        cloud,
+        "cancel_order",
+        lambda: dynamodb.delete_item(TableName=events, Key={"pk": {"S": "saga-x"}, "sk": {"N": "1"}}),
+    )
+    # Then DynamoDB refuses it as AWS does: code, status, message
+    assert result == {
+        "code": "AccessDeniedException",
+        "status": 400,
+        "message": _denied(cloud, "cancel_order", "dynamodb:DeleteItem", _table_arn(cloud, events)),
+    }
+
+
+def test_an_allowed_action_on_a_resource_the_role_was_not_given_is_refused(cloud: LocalCloud) -> None:
+    events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
+    prescriptions = _table(cloud, "Prescriptions")
+    dynamodb = cloud.client("dynamodb")
+
+    def put(table: str, key: dict[str, Any]) -> Attempt:
+        # The condition fails: an authorised put is told so and writes nothing.
+        return lambda: dynamodb.put_item(TableName=table, Item=key, ConditionExpression="attribute_exists(nothing)")
+
+    # cancel_order may PutItem on the event store ...
+    on_events = _as_function(cloud, "cancel_order", put(events, {"pk": {"S": "saga-x"}, "sk": {"N": "1"}}))
+    assert on_events["code"] == "ConditionalCheckFailedException", "authorised, then refused by the condition"
+    # ... and on no other table
+    on_prescriptions = _as_function(cloud, "cancel_order", put(prescriptions, {"prescription_id": {"S": "rx-x"}}))
+    assert on_prescriptions["code"] == "AccessDeniedException"
+    assert on_prescriptions["message"] == _denied(
+        cloud, "cancel_order", "dynamodb:PutItem", _table_arn(cloud, prescriptions)
+    )
+    assert records(cloud, "Prescriptions") == []
+
+
+def test_a_transaction_is_refused_when_one_item_is_not_allowed(cloud: LocalCloud) -> None:
+    # reserve_inventory may put reservations and check the event store, not the prescriptions
+    reservations, prescriptions = _table(cloud, "Reservations"), _table(cloud, "Prescriptions")
+    events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
+    dynamodb = cloud.client("dynamodb")
+    never = "attribute_exists(nothing)"
+    put = {"Put": {"TableName": reservations, "Item": {"reservation_id": {"S": "res-x"}}, "ConditionExpression": never}}
+
+    def check(table: str, key: dict[str, Any]) -> dict[str, Any]:
+        return {"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": never}}
+
+    allowed = _as_function(
+        cloud,
+        "reserve_inventory",
+        lambda: dynamodb.transact_write_items(TransactItems=[put, check(events, {"pk": {"S": "a"}, "sk": {"N": "1"}})]),
+    )
+    assert allowed["code"] == "TransactionCanceledException", "authorised item by item, then cancelled"
+    refused = _as_function(
+        cloud,
+        "reserve_inventory",
+        lambda: dynamodb.transact_write_items(
+            TransactItems=[put, check(prescriptions, {"prescription_id": {"S": "x"}})]
+        ),
+    )
+    assert refused["code"] == "AccessDeniedException"
+    assert refused["message"] == _denied(
+        cloud, "reserve_inventory", "dynamodb:ConditionCheckItem", _table_arn(cloud, prescriptions)
+    )
+
+
+def test_sqs_refuses_with_its_own_error_code(cloud: LocalCloud) -> None:
+    sqs = cloud.client("sqs")
+    queue = cloud.outputs[names.OUTPUT_START_QUEUE]
+    result = _as_function(cloud, "cancel_order", lambda: sqs.send_message(QueueUrl=queue, MessageBody="{}"))
+    assert result["code"] == "AccessDenied"
+    assert "is not authorized to perform: sqs:SendMessage" in result["message"]
+
+
+def test_a_state_machine_may_invoke_only_the_functions_its_role_names(cloud: LocalCloud) -> None:
+    # Given the saga's state machine role without its grant to invoke create_prescription
+    iam = cloud.client("iam")
+    machine = cloud.client("stepfunctions").describe_state_machine(
+        stateMachineArn=cloud.outputs[names.OUTPUT_STATE_MACHINE]
+    )
+    role = machine["roleArn"].rsplit("/", 1)[1]
+    [policy_arn] = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
+    version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    create_prescription = _function(cloud, "create_prescription")["FunctionArn"]
+    for statement in document["Statement"]:
+        if isinstance(statement["Resource"], list):
+            statement["Resource"] = [r for r in statement["Resource"] if not r.startswith(create_prescription)]
+    iam.create_policy_version(PolicyArn=policy_arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+    # When an order arrives
+    cloud.put_order(order("no-invoke", "med-1"))
+    # Then Lambda refuses its first task, the function never runs, and the saga is undone
+    assert cloud.wait_for_sagas(["no-invoke"]) == {"no-invoke": "FAILED"}
+    history = cloud.client("stepfunctions").get_execution_history(executionArn=execution_arn(cloud, "no-invoke"))
+    [failed] = [e for e in history["events"] if e["type"] == "LambdaFunctionFailed"][:1]
+    assert (
+        f"assumed-role/{role}/StepFunctions is not authorized to perform: lambda:InvokeFunction "
+        f"on resource: {create_prescription} because no identity-based policy allows"
+    ) in failed["lambdaFunctionFailedEventDetails"]["cause"]
+    assert cloud.runtime.invocations.get(_function(cloud, "create_prescription")["FunctionName"], 0) == 0
+    assert [e["type"] for e in history["events"]].count("LambdaFunctionSucceeded") >= 2, "the compensations ran"
+
+
+def test_an_assumed_roles_credentials_act_as_that_role(cloud: LocalCloud) -> None:
+    # Given a role that may only read the catalogue, assumed through STS
+    catalogue = cloud.outputs[names.OUTPUT_CATALOGUE_TABLE]
+    iam = cloud.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.account}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName="catalogue-reader", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    reads = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": _table_arn(cloud, catalogue)}],
+    }
+    iam.put_role_policy(RoleName="catalogue-reader", PolicyName="reads", PolicyDocument=json.dumps(reads))
+    credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="report")["Credentials"]
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name=cloud.region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    # Then it reads, and it may not write
+    assert "Item" in dynamodb.get_item(TableName=catalogue, Key={"medication_id": {"S": "med-1"}})
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(TableName=catalogue, Item={"medication_id": {"S": "med-9"}})
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "assumed-role/catalogue-reader/report is not authorized to perform: dynamodb:PutItem" in str(refused.value)
+
+
+def test_a_mapping_whose_role_cannot_read_its_queue_is_refused_at_deployment(
+    assembly: CloudAssembly, tmp_path: Path
+) -> None:
+    # Given the template with start_saga's role stripped of sqs:ReceiveMessage
+    directory = tmp_path / "assembly"
+    shutil.copytree(assembly.directory, directory)
+    template_path = directory / f"{assembly.stack_name}.template.json"
+    template = json.loads(template_path.read_text())
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::ManagedPolicy" and logical_id.startswith("FunctionsStartSagaAccess"):
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if isinstance(statement["Action"], list) and "sqs:ReceiveMessage" in statement["Action"]:
+                    statement["Action"].remove("sqs:ReceiveMessage")
+    template_path.write_text(json.dumps(template))
+    # When it is deployed, then the deployment fails as CreateEventSourceMapping does on AWS
+    with (
+        LocalCloud.start() as cloud,
+        pytest.raises(DeploymentFailed, match="permissions to call ReceiveMessage on SQS"),
+    ):
+        cloud.deploy(CloudAssembly(directory, assembly.stack_name))
