@@ -240,6 +240,8 @@ def check_invariants(  # noqa: C901 - one block per invariant, read top to botto
     # 7. no unhandled error in any function, nothing given up
     unexpected = [f"{f.split('-')[1]}: {t}: {m[:120]}" for f, t, m in cloud.runtime.errors if t not in EXPECTED_ERRORS]
     unexpected += [f"undelivered {u.function}: {u.reason[:120]}" for u in cloud.undelivered()]
+    unexpected += [f"not delivered by {u.source}: {u.reason[:120]}" for u in cloud.undelivered_events()]
+    unexpected += [f"refused: {r.message[:160]}" for r in cloud.refusals()]
     report.check("no unhandled error in any function", unexpected[:20])
 
 

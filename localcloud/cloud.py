@@ -27,7 +27,7 @@ from moto.sqs.models import sqs_backends
 
 from infra import names
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
-from localcloud import patches
+from localcloud import alarms, deliveries, patches
 from localcloud.access.actions import Arns, Check
 from localcloud.access.enforcement import AUTHORIZER, Refusal
 from localcloud.access.principals import Principal
@@ -123,6 +123,8 @@ class LocalCloud:
             os.environ[key] = value
         patches.apply_patches()
         AUTHORIZER.reset()
+        alarms.reset()
+        deliveries.reset()
         patches.set_time_scale(self.time_scale)
         self._runtime = InProcessRuntime(self._service_environment(), self._write_logs)
         patches.set_runtime(self._runtime)
@@ -265,7 +267,16 @@ class LocalCloud:
         return list(AUTHORIZER.refused)
 
     def undelivered(self) -> list[Undelivered]:
+        """Event source mapping deliveries given up (or refused) since the deployment."""
         return self._pollers.undelivered() if self._pollers else []
+
+    def undelivered_events(self) -> list[deliveries.Undelivered]:
+        """Rule targets and subscriptions AWS would not have delivered to (their queue's policy refused)."""
+        return deliveries.undelivered()
+
+    def alarm_actions(self) -> list[alarms.ActionRun]:
+        """Every alarm action run since the start: what CloudWatch published, or why it could not."""
+        return alarms.action_runs()
 
     def sqs_poll_requests(self) -> int:
         return self._pollers.sqs_requests() if self._pollers else 0
@@ -373,4 +384,4 @@ class LocalCloud:
             raise RuntimeError("this stack was synthesized without fault injection")
         self.client("ssm").put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
         # Deployed functions see a new plan within its max age; tests need it at once.
-        _fault_parameters().clear_cache()
+        _fault_parameters.cache_clear()

@@ -51,8 +51,8 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from localcloud import moto_dynamodb, transport
-from localcloud.access import enforcement
+from localcloud import alarms, deliveries, moto_dynamodb, transport
+from localcloud.access import enforcement, resource_policies
 from localcloud.runtime import FunctionConfig, InProcessRuntime
 
 MOTO_VERSION = "5.2.5"
@@ -448,6 +448,11 @@ def _terminated_with_event(self: BaseExecutionWorkerCommunication) -> None:
         "stopDate": _millis(execution.stop_date),
         "error": execution.error,
         "cause": execution.cause,
+        # As AWS's event: the execution's input and output, as JSON text (the saga's hold ids only).
+        "input": json.dumps(execution.input_data),
+        "output": execution.output
+        if isinstance(execution.output, str) or execution.output is None
+        else json.dumps(execution.output),
     }
     entry = {
         "Source": "aws.states",
@@ -576,16 +581,16 @@ def apply_patches() -> None:
         MotoRandom.get_random_hex = _random_hex  # type: ignore[method-assign]
         transport.apply()
         enforcement.apply()
+        resource_policies.register()
+        alarms.apply()
+        deliveries.apply()
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
         _applied = True
 
 
-SKIPPED_RESOURCE_TYPES: dict[str, str] = {
-    "AWS::SQS::QueuePolicy": "resource policies are not enforced locally",
-    "AWS::SNS::TopicPolicy": "resource policies are not enforced locally",
-    "AWS::CloudWatch::Alarm": "alarms are not evaluated locally",
-}
-"""Types the local cloud knowingly does not create, with why; any other unsupported type is refused."""
+SKIPPED_RESOURCE_TYPES: dict[str, str] = {}
+"""Types the local cloud knowingly does not create, with why; any other unsupported type is refused.
+None today: the policy resources and alarms moto skips are created (`access.resource_policies`, `alarms`)."""
 
 
 def supported_resource_types() -> set[str]:

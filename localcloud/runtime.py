@@ -15,6 +15,7 @@ import importlib
 import io
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -257,6 +258,7 @@ class InProcessRuntime:
         with self._count_lock:
             self.invocations[function.name] = self.invocations.get(function.name, 0) + 1
         began = time.perf_counter()
+        record.output.append(f"START RequestId: {request_id} Version: $LATEST\n")
         env_token = _overlay.set(environment)
         out_token = _current.set(record)
         errored = False
@@ -280,8 +282,15 @@ class InProcessRuntime:
         finally:
             _current.reset(out_token)
             _overlay.reset(env_token)
+        seconds = time.perf_counter() - began
         with self._count_lock:
-            self.durations.setdefault(function.name, []).append(time.perf_counter() - began)
+            self.durations.setdefault(function.name, []).append(seconds)
+        # The lines Lambda's runtime writes around every invocation (memory used is not measured here).
+        record.output.append(f"END RequestId: {request_id}\n")
+        record.output.append(
+            f"REPORT RequestId: {request_id}\tDuration: {seconds * 1000:.2f} ms\t"
+            f"Billed Duration: {math.ceil(seconds * 1000)} ms\tMemory Size: {function.memory_mb} MB\n"
+        )
         lines = "".join(record.output).splitlines()
         self._log_sink(record, lines)
         return response, errored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache, cached_property
 from typing import Any
 
@@ -21,9 +22,10 @@ from lambdas.logic.repository import SagaRepository
 
 
 @cache
-def _fault_parameters() -> Any:
-    """One SSM provider per process, on the shared client: Powertools' default provider would
-    build its own boto3 session on first use, once per concurrent caller."""
+def _fault_parameters(function_name: str | None) -> Any:
+    """One SSM provider per function (one per process on AWS), on the shared client: Powertools'
+    default provider would build its own boto3 session on first use, once per concurrent caller.
+    Per function, because each function holds the plan it read, as each execution environment does."""
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
     return SSMProvider(boto3_client=client("ssm"))
@@ -31,7 +33,8 @@ def _fault_parameters() -> Any:
 
 def _fault_plan(parameter_name: str) -> Any:
     max_age = fault_injection.PLAN_MAX_AGE_SECONDS
-    return _fault_parameters().get(parameter_name, transform="json", max_age=max_age)
+    provider = _fault_parameters(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    return provider.get(parameter_name, transform="json", max_age=max_age)
 
 
 class LambdaServices:

@@ -231,3 +231,37 @@ def test_a_mapping_whose_role_cannot_read_its_queue_is_refused_at_deployment(
         pytest.raises(DeploymentFailed, match="permissions to call ReceiveMessage on SQS"),
     ):
         cloud.deploy(CloudAssembly(directory, assembly.stack_name))
+
+
+def _without_statements(policy: str, test: Callable[[dict[str, Any]], bool]) -> str:
+    document = json.loads(policy)
+    document["Statement"] = [s for s in document["Statement"] if not test(s)]
+    return json.dumps(document)
+
+
+def _by_service(service: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda statement: statement.get("Principal") == {"Service": service}
+
+
+@pytest.mark.allow_undelivered
+def test_a_rule_target_whose_queue_policy_does_not_allow_the_rule_gets_nothing(cloud: LocalCloud) -> None:
+    # Given the start queue's policy without its grant to EventBridge
+    sqs = cloud.client("sqs")
+    start = cloud.outputs[names.OUTPUT_START_QUEUE]
+    policy = sqs.get_queue_attributes(QueueUrl=start, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    sqs.set_queue_attributes(
+        QueueUrl=start, Attributes={"Policy": _without_statements(policy, _by_service("events.amazonaws.com"))}
+    )
+    # When an order is put on the bus
+    cloud.put_order(order("undeliverable", "med-1"))
+    cloud.wait_until_idle()
+    # Then EventBridge may not send it to the queue: no saga, and the event is in the target's
+    # dead-letter queue (whose policy allows the rule), with AWS's error attributes
+    assert cloud.projection().get("undeliverable") is None
+    [refused] = cloud.undelivered_events()
+    assert refused.dead_lettered
+    assert "events.amazonaws.com is not authorized to perform: sqs:SendMessage" in refused.reason
+    dead_letters = cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]
+    [message] = sqs.receive_message(QueueUrl=dead_letters, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(message["Body"])["detail"]["order_id"] == "undeliverable"
+    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"

@@ -101,7 +101,9 @@ def test_a_local_cloud_call_is_charged_to_its_handler_requests_and_emulation(clo
     table = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]  # one its role may read
 
     def reads_a_row(event: Any, context: Any) -> dict[str, Any]:
-        cloud.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": "saga-o-1"}, "sk": {"N": "1"}})
+        cloud.client("dynamodb").query(
+            TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "saga-o-1"}}
+        )
         return {}
 
     cloud.runtime.replacements[handler_path] = reads_a_row

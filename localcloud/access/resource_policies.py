@@ -1,0 +1,114 @@
+"""The template's policy resources, which moto's CloudFormation skips: queue, topic and bus policies.
+
+Each is created by attaching its document to the resource it names, where the resource's own
+API shows it (`GetQueueAttributes Policy`, `GetTopicAttributes Policy`, `DescribeEventBus
+Policy`) and where `enforcement` reads it when it authorises a call on that resource.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.cloudformation import parsing as cfn_parsing
+from moto.core.common_models import CloudFormationModel
+from moto.events.models import EventBusPolicyStatement, events_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+
+class _PolicyResource:
+    """A policy attached by CloudFormation. (Each type below names CloudFormationModel among its bases
+    itself: moto finds its CloudFormation types as that class's direct subclasses.)"""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        create = getattr(cls, "create_from_cloudformation_json")  # noqa: B009 - defined by each policy type
+        return create(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        return None
+
+
+class QueuePolicy(_PolicyResource, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> QueuePolicy:
+        properties = cloudformation_json["Properties"]
+        document = json.dumps(properties["PolicyDocument"])
+        backend = sqs_backends[account_id][region_name]
+        for url in properties["Queues"]:
+            backend.get_queue(str(url).rstrip("/").rsplit("/", 1)[1]).policy = document
+        return cls(resource_name)
+
+
+class TopicPolicy(_PolicyResource, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> TopicPolicy:
+        properties = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        for arn in properties["Topics"]:
+            # The topic's policy replaces SNS's default one, as on AWS.
+            backend.get_topic(str(arn)).policy = json.dumps(properties["PolicyDocument"])
+        return cls(resource_name)
+
+
+class EventBusPolicy(_PolicyResource, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Events::EventBusPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> EventBusPolicy:
+        properties = cloudformation_json["Properties"]
+        statement_id = str(properties["StatementId"])
+        if "Statement" not in properties:
+            raise NotImplementedError(
+                "the local cloud reads an EventBusPolicy's Statement, not its older Action/Principal/Condition form"
+            )
+        bus = events_backends[account_id][region_name].describe_event_bus(properties.get("EventBusName") or "default")
+        statement = {"Sid": statement_id, **properties["Statement"]}
+        bus._statements[statement_id] = EventBusPolicyStatement.from_dict(statement)
+        return cls(resource_name)
+
+
+POLICY_RESOURCES = (QueuePolicy, TopicPolicy, EventBusPolicy)
+
+
+def register() -> None:
+    """Make moto's CloudFormation create these types (its model list is cached on first use)."""
+    for cache in (cfn_parsing.get_model_list, cfn_parsing.get_model_map, cfn_parsing.get_name_type_map):
+        cache.cache_clear()
