@@ -2,7 +2,8 @@
 
 CDK local bundling runs pip on this machine with the target platform's wheels
 (manylinux2014 aarch64, CPython 3.13, binary wheels only), so a deployable asset needs no
-Docker. Tests, tooling and infrastructure stay out of the asset. The local cloud does not
+Docker. Tests, tooling and infrastructure stay out of the asset, and so do bytecode and
+console scripts. The local cloud does not
 use the asset: it imports the handlers from the source tree.
 """
 
@@ -37,7 +38,7 @@ class _PipForLambda:
         command = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--target", output_dir, "--platform", platform, "--implementation", "cp",
-            "--python-version", python, "--only-binary=:all:", "-r", str(REQUIREMENTS),
+            "--python-version", python, "--only-binary=:all:", "--no-compile", "-r", str(REQUIREMENTS),
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -46,6 +47,14 @@ class _PipForLambda:
         for package in PROVIDED_BY_RUNTIME:
             for path in [*output.glob(f"{package}*"), *output.glob(f"python_{package}*")]:
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+        # Not code the function runs: the console scripts pip writes (bin/jp.py of jmespath, whose
+        # package the runtime provides), and bytecode, should any be written (pip compiles for the
+        # Python running it, 3.11 here, which the 3.13 runtime never reads).
+        shutil.rmtree(output / "bin", ignore_errors=True)
+        for cache in list(output.rglob("__pycache__")):
+            shutil.rmtree(cache, ignore_errors=True)
+        for compiled in output.rglob("*.py[co]"):
+            compiled.unlink()
         shutil.copytree(
             PROJECT_ROOT / "lambdas", output / "lambdas", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )

@@ -19,6 +19,15 @@ def test_the_asset_holds_the_handlers_and_their_arm64_dependencies_and_nothing_e
     assert (root / "lambdas" / "handlers" / "create_prescription.py").is_file()
 
 
+def test_the_asset_carries_no_bytecode_and_no_console_scripts(assembly: CloudAssembly) -> None:
+    # pip would compile for the Python running it (3.11), which the 3.13 runtime never reads, and
+    # write bin/ scripts (jmespath's jp.py) that nothing runs.
+    [asset] = [a for a in assembly.assets["files"].values() if a["source"].get("packaging") == "zip"]
+    root = assembly.directory / asset["source"]["path"]
+    assert not (root / "bin").exists()
+    assert not [p for p in root.rglob("*") if p.suffix in (".pyc", ".pyo") or p.name == "__pycache__"]
+
+
 def test_the_asset_name_depends_on_the_handlers_and_requirements_only(tmp_path: Any, monkeypatch: Any) -> None:
     from infra import bundling
 
