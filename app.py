@@ -10,6 +10,14 @@ from infra import names
 from infra.stack import OrderFulfillmentStack
 
 
+def order_producers(value: object) -> list[str]:
+    """`-c order_producers=111122223333,arn:aws:iam::444455556666:role/pharmacy-api`, or a JSON list in cdk.json."""
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
 def build_app(app: cdk.App | None = None) -> cdk.App:
     app = app or cdk.App()
     context = app.node.try_get_context
@@ -20,6 +28,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         str(context(names.CONTEXT_STACK_NAME) or names.DEFAULT_STACK_NAME),
         fault_injection=fault_injection,
         production=production,
+        order_producers=order_producers(context(names.CONTEXT_ORDER_PRODUCERS)),
         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
         description="Order fulfillment saga for pharmacies (Step Functions, EventBridge, DynamoDB)",
     )

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra import nag, names
 from infra.bundling import lambda_code
-from infra.order_events import OrderEvents
+from infra.order_events import OrderEvents, encrypted_queue
 from infra.security import XRAY_WRITE, ManagedRole
 from infra.tables import BusinessTables, EventStore
 from lambdas import config
@@ -23,7 +23,8 @@ from lambdas.domain.states import Compensation, Step
 TASK_TIMEOUT = Duration.seconds(30)
 START_TIMEOUT = Duration.seconds(30)
 
-EVENT_READ = ["dynamodb:Query", "dynamodb:GetItem"]
+EVENT_READ = ["dynamodb:Query"]
+"""A saga is loaded with one Query of its stream; nothing reads the event store item by item."""
 EVENT_APPEND = ["dynamodb:PutItem"]
 """A transactional append (TransactWriteItems) is authorised by PutItem on each item."""
 UNDO_RECORD = ["dynamodb:UpdateItem", "dynamodb:PutItem"]
@@ -56,6 +57,8 @@ class Functions(Construct):
         self._code = lambda_code()
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, ManagedRole] = {}
+        self.stream_failures: dict[str, sqs.Queue] = {}
+        """The on-failure queue of each stream consumer's mapping."""
 
         for name in names.ALL_FUNCTIONS:
             self._function(name)
@@ -103,8 +106,8 @@ class Functions(Construct):
         # The projector and the publisher read the event store's stream.
         self._uses_event_store(names.PROJECTOR, event_store, append=False)
         self._uses_table(names.PROJECTOR, config.SAGA_TABLE, store.sagas, ["dynamodb:BatchGetItem", "dynamodb:PutItem"])
-        self._environment(names.PUBLISHER, config.EVENT_BUS_NAME, order_events.bus.event_bus_name)
-        self._permit(names.PUBLISHER, ["events:PutEvents"], [order_events.bus.event_bus_arn])
+        self._environment(names.PUBLISHER, config.EVENT_BUS_NAME, order_events.domain_bus.event_bus_name)
+        self._permit(names.PUBLISHER, ["events:PutEvents"], [order_events.domain_bus.event_bus_arn])
         for name in (names.PROJECTOR, names.PUBLISHER):
             self._reads_stream(name, event_store)
 
@@ -181,9 +184,20 @@ class Functions(Construct):
         )
 
     def _reads_stream(self, name: str, table: ddb.Table) -> None:
-        """A DynamoDB stream event source, and the reads its mapping makes."""
+        """A DynamoDB stream event source, the reads its mapping makes, and where a batch it gives up
+        on is recorded: a queue of its own, which an alarm watches (a domain event stored but never
+        projected or published must leave a trace)."""
         assert table.table_stream_arn is not None, "the event store has a stream"
         self._permit(name, [LIST_STREAMS], ["*"])
+        failures = encrypted_queue(
+            self, f"{names.construct_id(name)}StreamFailures", self._key, retention_period=Duration.days(14)
+        )
+        self.stream_failures[name] = failures
+        nag.acknowledge(failures, "AwsSolutions-SQS3", nag.ON_FAILURE_DESTINATION)
+        # Lambda sends the record of the batch with the function's role (Lambda developer guide,
+        # "Retaining discarded batches"): SendMessage, and the key to encrypt it.
+        self._permit(name, ["sqs:SendMessage"], [failures.queue_arn])
+        self._permit(name, ["kms:GenerateDataKey", "kms:Decrypt"], [self._key.key_arn])
         self._add_event_source(
             name,
             sources.DynamoEventSource(
@@ -193,6 +207,7 @@ class Functions(Construct):
                 retry_attempts=10,
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(failures),
             ),
             STREAM_READ,
             [table.table_stream_arn],

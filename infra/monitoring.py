@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -20,6 +21,8 @@ from lambdas.logic import outcome_metrics as m
 from lambdas.observability import SERVICE
 
 PERIOD = Duration.minutes(5)
+STREAM_BEHIND = Duration.minutes(5)
+"""A stream consumer this far behind the event store pages someone."""
 FAILED_EXECUTIONS_THRESHOLD = 10
 """Failed executions per 5 minutes that page someone (business refusals also end an execution FAILED)."""
 
@@ -42,22 +45,56 @@ class Monitoring(Construct):
         *,
         key: kms.IKey,
         state_machine: sfn.StateMachine,
+        compensation_machine: sfn.StateMachine,
         functions: Mapping[str, lambda_.Function],
         start_queue: sqs.IQueue,
         dead_letter_queues: Sequence[sqs.IQueue],
+        stream_failures: Mapping[str, sqs.IQueue],
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarm_topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True, display_name="Saga alarms")
+        self._alarms_may_publish()
         self._alarms(state_machine, dead_letter_queues)
+        self._compensation_alarms(compensation_machine)
+        self._stream_alarms(functions, stream_failures)
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self._dashboard(state_machine, functions, start_queue, dead_letter_queues)
+        self._stream_dashboard(compensation_machine, functions, stream_failures)
 
-    def _alarm(self, construct_id: str, metric: cw.Metric, threshold: float, description: str) -> cw.Alarm:
+    def _alarms_may_publish(self) -> None:
+        """CloudWatch may publish this account's alarms to the topic. The topic's policy replaces
+        SNS's default one, and `enforce_ssl` gives it a Deny only: without this statement no alarm
+        ever notified (AWS knowledge center, "Why didn't I receive an SNS notification for my
+        CloudWatch alarm trigger?"). The key policy lets CloudWatch use the topic's key (DataKey)."""
+        stack = Stack.of(self)
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions={
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                },
+            )
+        )
+
+    def _alarm(
+        self, construct_id: str, metric: cw.Metric, threshold: float, description: str, periods: int = 1
+    ) -> cw.Alarm:
         alarm = metric.create_alarm(
             self,
             construct_id,
             threshold=threshold,
-            evaluation_periods=1,
+            evaluation_periods=periods,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
@@ -92,6 +129,88 @@ class Monitoring(Construct):
             state_machine.metric_timed_out(period=PERIOD),
             1,
             "A saga ran past its deadline (the execution timed out); it is being compensated automatically.",
+        )
+
+    def _compensation_alarms(self, machine: sfn.StateMachine) -> None:
+        """The compensation machine runs what a saga still has to undo: when one of its executions
+        ends unfinished, the saga is parked (and CompensationFailed fires); this says why, at once."""
+        self.compensation_executions_failed = self._alarm(
+            "CompensationExecutionsFailed",
+            machine.metric_failed(period=PERIOD),
+            1,
+            "A compensation execution failed: its saga is parked. `saga list --state compensation_failed`.",
+        )
+        self.compensation_executions_timed_out = self._alarm(
+            "CompensationExecutionsTimedOut",
+            machine.metric_timed_out(period=PERIOD),
+            1,
+            "A compensation execution timed out: its saga is parked. `saga list --state compensation_failed`.",
+        )
+
+    def _stream_alarms(self, functions: Mapping[str, lambda_.Function], failures: Mapping[str, sqs.IQueue]) -> None:
+        """The projector and the publisher read the event store's stream: a batch given up on is a
+        domain event stored but never projected or published; lag and repeated errors come first."""
+        self.stream_alarms: list[cw.Alarm] = []
+        for name, queue in failures.items():
+            label = name.replace("_", " ")
+            function = functions[name]
+            self.stream_alarms += [
+                self._alarm(
+                    f"{name.title()}GaveUp",
+                    queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                    1,
+                    f"The {label} gave up on a stream batch after its retries: its record (shard, sequence "
+                    "numbers) is in the failure queue; fix the cause, then `saga replay` (projector) or "
+                    "republish from the event store (publisher).",
+                ),
+                self._alarm(
+                    f"{name.title()}Behind",
+                    function.metric("IteratorAge", statistic="Maximum", period=PERIOD),
+                    STREAM_BEHIND.to_milliseconds(),
+                    f"The {label} is more than {STREAM_BEHIND.to_minutes()} minutes behind the event store.",
+                ),
+                self._alarm(
+                    f"{name.title()}Failing",
+                    function.metric_errors(period=PERIOD),
+                    1,
+                    f"The {label} has failed in each of the last 3 periods: its stream is being retried.",
+                    periods=3,
+                ),
+            ]
+
+    def _stream_dashboard(
+        self,
+        machine: sfn.StateMachine,
+        functions: Mapping[str, lambda_.Function],
+        failures: Mapping[str, sqs.IQueue],
+    ) -> None:
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Compensation executions",
+                left=[
+                    machine.metric_started(period=PERIOD),
+                    machine.metric_succeeded(period=PERIOD),
+                    machine.metric_failed(period=PERIOD),
+                    machine.metric_timed_out(period=PERIOD),
+                ],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Event store stream: iterator age (ms)",
+                left=[
+                    functions[name].metric("IteratorAge", statistic="Maximum", period=PERIOD, label=name)
+                    for name in failures
+                ],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Stream batches given up",
+                left=[
+                    q.metric_approximate_number_of_messages_visible(period=PERIOD, label=name)
+                    for name, q in failures.items()
+                ],
+                width=8,
+            ),
         )
 
     def _dashboard(

@@ -50,6 +50,10 @@ STEP_FUNCTIONS_LOG_LEVEL = (
     "belong to health records, and logging ALL would copy them into CloudWatch Logs. Execution "
     "history, X-Ray and the event store give the full trace."
 )
+ON_FAILURE_DESTINATION = (
+    "This queue is a stream event source mapping's on-failure destination: it is itself where the "
+    "records of given-up batches end, and an alarm (ProjectorGaveUp, PublisherGaveUp) watches its depth."
+)
 BACKUP_BY_PITR = (
     "Point-in-time recovery (35 days, continuous) is on for this table; joining an AWS Backup plan "
     "is an account-level retention decision left to the operator's organisation."

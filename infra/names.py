@@ -10,6 +10,8 @@ DEFAULT_STACK_NAME = "OrderFulfillment"
 CONTEXT_STACK_NAME = "stack_name"
 CONTEXT_FAULT_INJECTION = "fault_injection"
 CONTEXT_ENVIRONMENT = "environment"
+CONTEXT_ORDER_PRODUCERS = "order_producers"
+"""Who may put orders on the order bus besides this account: account ids or IAM ARNs, comma-separated."""
 PRODUCTION = "production"
 
 # The order events contract
@@ -18,6 +20,7 @@ ORDER_DETAIL_TYPE = "OrderCreated"
 
 # Stack outputs (the public contract: the CLI and the local cloud read these)
 OUTPUT_EVENT_BUS = "EventBusName"
+OUTPUT_DOMAIN_EVENT_BUS = "DomainEventBusName"
 OUTPUT_STATE_MACHINE = "StateMachineArn"
 OUTPUT_EVENT_STORE_TABLE = "EventStoreTableName"
 OUTPUT_SAGA_TABLE = "SagaTableName"

@@ -1,10 +1,21 @@
-"""The event bus: OrderCreated in through a buffered start queue, domain events out."""
+"""The event buses: OrderCreated in through a buffered start queue; the saga's domain events out.
+
+Orders and domain events travel on two buses. `source` is free text on PutEvents, so a
+principal allowed to send orders could otherwise put events that look like the saga's
+own: the domain-events bus refuses every PutEvents but the publisher's (its resource
+policy), and the order bus takes orders from the producers named in CDK context
+(`order_producers`), limited to `pharmacy.orders` / `OrderCreated`. Both buses, the
+archive and every queue are encrypted with the stack's key.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from collections.abc import Sequence
+
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -16,7 +27,8 @@ START_MAX_RECEIVES = 3
 """A message that failed this many times goes to the dead-letter queue."""
 
 
-def _queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object) -> sqs.Queue:
+def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object) -> sqs.Queue:
+    """A queue under the stack's key that refuses plain HTTP."""
     return sqs.Queue(
         scope,
         construct_id,
@@ -36,8 +48,8 @@ def _queue_with_dead_letters(
     visibility: Duration | None = None,
 ) -> tuple[sqs.Queue, sqs.Queue]:
     """A queue that keeps messages 4 days, and its dead-letter queue that keeps them 14."""
-    dead_letters = _queue(scope, dead_letter_id, key, retention_period=Duration.days(14))
-    queue = _queue(
+    dead_letters = encrypted_queue(scope, dead_letter_id, key, retention_period=Duration.days(14))
+    queue = encrypted_queue(
         scope,
         construct_id,
         key,
@@ -48,10 +60,41 @@ def _queue_with_dead_letters(
     return queue, dead_letters
 
 
+def producer_principal(producer: str) -> iam.IPrincipal:
+    """An account id (`111122223333`) or an IAM ARN (a role or user that sends orders)."""
+    if producer.isdigit() and len(producer) == 12:
+        return iam.AccountPrincipal(producer)
+    if producer.startswith("arn:"):
+        return iam.ArnPrincipal(producer)
+    raise ValueError(f"order producer {producer!r} is neither a 12-digit account id nor an IAM ARN")
+
+
 class OrderEvents(Construct):
-    def __init__(self, scope: Construct, construct_id: str, key: kms.IKey, start_visibility: Duration) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        key: kms.IKey,
+        start_visibility: Duration,
+        producers: Sequence[str] = (),
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.bus = events.EventBus(self, "Bus")
+        self.bus = events.EventBus(self, "Bus", kms_key=key, description="OrderCreated events from the pharmacy")
+        if producers:
+            self.bus.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OrderProducers",
+                    principals=[producer_principal(p) for p in producers],
+                    actions=["events:PutEvents"],
+                    resources=[self.bus.event_bus_arn],
+                    conditions={
+                        "StringEquals": {
+                            "events:source": names.ORDER_SOURCE,
+                            "events:detail-type": names.ORDER_DETAIL_TYPE,
+                        }
+                    },
+                )
+            )
 
         self.start_queue, self.dead_letter_queue = _queue_with_dead_letters(
             self, "StartQueue", "DeadLetterQueue", key, START_MAX_RECEIVES, start_visibility
@@ -77,15 +120,19 @@ class OrderEvents(Construct):
             self, "ExecutionOutcomesQueue", "OutcomesDeadLetterQueue", key, 5, start_visibility
         )
 
+        self.domain_bus = events.EventBus(
+            self, "DomainBus", kms_key=key, description="The saga's domain events, put by its publisher only"
+        )
         domain_events = events.EventPattern(source=[DOMAIN_EVENT_SOURCE])
         self.archive = events.Archive(
             self,
             "DomainEventsArchive",
-            source_event_bus=self.bus,
+            source_event_bus=self.domain_bus,
             event_pattern=domain_events,
             description="Every published domain event, for replay",
             retention=Duration.days(365),
         )
+        self._encrypt_archive(key)
         # A tap integrators (and the local cloud's tests) can read the published events from.
         self.domain_events_queue, self.domain_events_dead_letter_queue = _queue_with_dead_letters(
             self, "DomainEventsQueue", "DomainEventsDeadLetterQueue", key, 5
@@ -93,8 +140,62 @@ class OrderEvents(Construct):
         events.Rule(
             self,
             "DomainEventsTap",
-            event_bus=self.bus,
+            event_bus=self.domain_bus,
             description="Copies every published domain event to the domain events queue",
             event_pattern=domain_events,
-            targets=[targets.SqsQueue(self.domain_events_queue)],
+            targets=[
+                targets.SqsQueue(self.domain_events_queue, dead_letter_queue=self.domain_events_dead_letter_queue)
+            ],
+        )
+
+    def _encrypt_archive(self, key: kms.IKey) -> None:
+        """The archive under the stack's key, with the key policy EventBridge needs for it (EventBridge
+        user guide, "Encrypting archives"). Without a key, aws-cdk-lib writes `KmsKeyIdentifier: ""`
+        (aws/aws-cdk#37847); its `kms_key` names the bus by GetAtt in the key policy, a cycle between
+        the key and the bus: the bus ARN is built from its name instead."""
+        archive = self.archive.node.default_child
+        assert isinstance(archive, events.CfnArchive)
+        archive.kms_key_identifier = key.key_arn
+        bus = self.domain_bus.node.default_child
+        assert isinstance(bus, events.CfnEventBus)
+        stack = Stack.of(self)
+        bus_arn = stack.format_arn(service="events", resource="event-bus", resource_name=bus.name)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeArchivesDomainEvents",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": stack.account,
+                        "kms:EncryptionContext:aws:events:event-bus:arn": bus_arn,
+                    }
+                },
+            )
+        )
+
+    def only_published_by(self, publisher: iam.IRole) -> None:
+        """The domain-events bus refuses PutEvents from every principal but `publisher`, however
+        broad its identity policy; AWS services (an archive's replay) are not IAM principals."""
+        self.domain_bus.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyThePublisherPutsDomainEvents",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["events:PutEvents"],
+                resources=[self.domain_bus.event_bus_arn],
+                conditions={
+                    "ArnNotEquals": {"aws:PrincipalArn": publisher.role_arn},
+                    "Bool": {"aws:PrincipalIsAWSService": "false"},
+                },
+            )
+        )
+        self.domain_bus.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ThePublisherPutsDomainEvents",
+                principals=[iam.ArnPrincipal(publisher.role_arn)],
+                actions=["events:PutEvents"],
+                resources=[self.domain_bus.event_bus_arn],
+            )
         )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -61,6 +61,29 @@ COMPENSATION_RETRY: dict[str, Any] = {
 """Compensations must get through: every error is retried, longer, before the saga is parked."""
 TASK_TIMEOUT = Duration.minutes(1)
 EXECUTION_TIMEOUT = Duration.minutes(15)
+"""The saga's deadline: an execution still running then has its remaining compensations run by the
+compensation state machine (the ExecutionsEndedUnfinished rule)."""
+
+
+def worst_case_seconds(retry: dict[str, Any]) -> float:
+    """The longest one task can take with `retry`: every attempt times out, every backoff is its longest."""
+    attempts = int(retry["max_attempts"]) + 1
+    interval, rate = float(retry["interval"].to_seconds()), float(retry["backoff_rate"])
+    cap = float(retry["max_delay"].to_seconds()) if "max_delay" in retry else float("inf")
+    waits = sum(min(cap, interval * rate**n) for n in range(attempts - 1))
+    return attempts * float(TASK_TIMEOUT.to_seconds()) + waits
+
+
+RESUME_TIMEOUT = Duration.seconds(
+    round(
+        worst_case_seconds(STEP_RETRY)  # Resume Saga
+        + len(Compensation) * worst_case_seconds(COMPENSATION_RETRY)  # the whole compensation chain
+        + worst_case_seconds(COMPENSATION_RETRY)  # Record Compensation Failure
+        + 60  # state transitions
+    )
+)
+"""The compensation state machine runs until everything is undone or the saga is parked: its timeout is
+longer than its longest path, so it never ends a saga halfway (it would stay COMPENSATING)."""
 
 RESUME_SAGA = "Resume Saga"
 NEXT_COMPENSATION = "Next Compensation"
@@ -98,6 +121,8 @@ class _Compensations:
     """The compensation chain of one state machine, entered at any of its compensations."""
 
     entry: dict[Compensation, tasks.LambdaInvoke]
+    park: tasks.LambdaInvoke
+    """Record Compensation Failure: parks the saga as COMPENSATION_FAILED."""
 
 
 class _Builder:
@@ -168,7 +193,8 @@ class _Builder:
                 Compensation.RELEASE_INVENTORY: release_inventory,
                 Compensation.CANCEL_PRESCRIPTION: cancel_prescription,
                 Compensation.CANCEL_ORDER: cancel_order,
-            }
+            },
+            park,
         )
 
     def _compensation(self, compensation: Compensation, park: sfn.IChainable) -> tasks.LambdaInvoke:
@@ -213,9 +239,12 @@ class SagaWorkflow(Construct):
         # Resuming a parked saga: record it, then run what remains of the same chain.
         resume_scope = Construct(self, "Resume")
         resume_build = _Builder(resume_scope, functions)
-        resume_undo = resume_build.compensations().entry
+        resume_compensations = resume_build.compensations()
+        resume_undo = resume_compensations.entry
         resume = resume_build.task(RESUME_SAGA, names.RESUME_SAGA, error_path=None, result_path="$.resume")
         resume.add_retry(**STEP_RETRY)
+        # A resumption that cannot even start parks the saga again, with an alert; never left COMPENSATING.
+        resume.add_catch(resume_compensations.park, errors=[errors.ALL_ERRORS], result_path="$.compensation_error")
         next_compensation = sfn.Choice(resume_scope, NEXT_COMPENSATION)
         for compensation in (
             Compensation.CANCEL_SHIPMENT,
@@ -232,14 +261,24 @@ class SagaWorkflow(Construct):
             key,
             "Resumes a parked order fulfillment saga: runs its remaining compensations",
             resume_build.invoked,
+            timeout=RESUME_TIMEOUT,
         )
 
     def _machine(
-        self, construct_id: str, definition: sfn.IChainable, key: kms.IKey, comment: str, invokes: set[str]
+        self,
+        construct_id: str,
+        definition: sfn.IChainable,
+        key: kms.IKey,
+        comment: str,
+        invokes: set[str],
+        timeout: Duration = EXECUTION_TIMEOUT,
     ) -> sfn.StateMachine:
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
+            # AWS's advice: under /aws/vendedlogs/, so Step Functions does not fill the account's
+            # 5,120-character CloudWatch Logs resource policy (Step Functions guide, "bp-cwl").
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-{construct_id}",
             retention=logs.RetentionDays.ONE_YEAR,
             encryption_key=key,
             removal_policy=RemovalPolicy.RETAIN,
@@ -260,7 +299,7 @@ class SagaWorkflow(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             comment=comment,
-            timeout=EXECUTION_TIMEOUT,
+            timeout=timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
             role=access.role,

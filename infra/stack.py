@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
@@ -33,6 +34,7 @@ class OrderFulfillmentStack(Stack):
         *,
         fault_injection: bool = False,
         production: bool = False,
+        order_producers: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         if fault_injection and production:
@@ -48,6 +50,7 @@ class OrderFulfillmentStack(Stack):
             key,
             # AWS's advice for a queue that feeds a function: six times the function's timeout.
             start_visibility=Duration.seconds(6 * START_TIMEOUT.to_seconds()),
+            producers=order_producers,
         )
 
         fault_parameter = None
@@ -70,6 +73,7 @@ class OrderFulfillmentStack(Stack):
             order_events=order_events,
             fault_parameter=fault_parameter,
         )
+        order_events.only_published_by(functions.roles[names.PUBLISHER].role)
         workflow = SagaWorkflow(self, "Saga", functions.functions, key)
         state_machine = workflow.state_machine
 
@@ -88,13 +92,14 @@ class OrderFulfillmentStack(Stack):
         events.Rule(
             self,
             "ExecutionsEndedUnfinished",
-            description="Saga executions that failed, timed out or were aborted: their sagas must still end",
+            description="Saga and compensation executions that failed, timed out or were aborted: their sagas must end",
             event_pattern=events.EventPattern(
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
                 detail={
                     "status": ["FAILED", "TIMED_OUT", "ABORTED"],
-                    "stateMachineArn": [state_machine.state_machine_arn],
+                    # The compensation machine's too: its saga is then parked, never left COMPENSATING.
+                    "stateMachineArn": [state_machine.state_machine_arn, compensator.state_machine_arn],
                 },
             ),
             targets=[
@@ -107,13 +112,20 @@ class OrderFulfillmentStack(Stack):
             "Monitoring",
             key=key,
             state_machine=state_machine,
+            compensation_machine=compensator,
             functions=functions.functions,
             start_queue=order_events.start_queue,
-            dead_letter_queues=[order_events.dead_letter_queue, order_events.outcomes_dead_letter_queue],
+            dead_letter_queues=[
+                order_events.dead_letter_queue,
+                order_events.outcomes_dead_letter_queue,
+                order_events.domain_events_dead_letter_queue,
+            ],
+            stream_failures=functions.stream_failures,
         )
 
         outputs = {
             names.OUTPUT_EVENT_BUS: order_events.bus.event_bus_name,
+            names.OUTPUT_DOMAIN_EVENT_BUS: order_events.domain_bus.event_bus_name,
             names.OUTPUT_STATE_MACHINE: state_machine.state_machine_arn,
             names.OUTPUT_RESUME_STATE_MACHINE: workflow.resume_state_machine.state_machine_arn,
             names.OUTPUT_EVENT_STORE_TABLE: store.events.table_name,

@@ -83,9 +83,13 @@ def synthesis_context(stack_name: str, *, fault_injection: bool) -> dict[str, An
     }
 
 
-def synthesize(stack_name: str = "OrderFulfillment", *, fault_injection: bool = False) -> CloudAssembly:
-    """Synthesize (`python app.py`) into cdk.out/local/<fingerprint>, reusing an unchanged one."""
-    context = synthesis_context(stack_name, fault_injection=fault_injection)
+def synthesize(
+    stack_name: str = "OrderFulfillment", *, fault_injection: bool = False, context: dict[str, Any] | None = None
+) -> CloudAssembly:
+    """Synthesize (`python app.py`) into cdk.out/local/<fingerprint>, reusing an unchanged one.
+
+    `context` adds to cdk.json's, as `-c key=value` does (`order_producers`, say)."""
+    context = {**synthesis_context(stack_name, fault_injection=fault_injection), **(context or {})}
     out = PROJECT_ROOT / "cdk.out" / "local" / _source_fingerprint(context)
     assembly = CloudAssembly(out, stack_name)
     if (out / "manifest.json").exists() and (out / f"{stack_name}.template.json").exists():

@@ -245,6 +245,19 @@ class OrderFulfillmentSaga:
             return True
         return self.state is SagaState.COMPENSATING
 
+    def park_unfinished_compensations(self, status: str) -> bool:
+        """The compensation execution ended (timed out, aborted, failed) with compensations left:
+        the saga is parked for an operator. False when there was nothing left to do."""
+        if self.state is not SagaState.COMPENSATING:
+            return False
+        remaining = self.remaining_compensations
+        self.record_compensation_failed(
+            remaining[0] if remaining else Compensation.CANCEL_ORDER,
+            error=f"CompensationExecution{status.title().replace('_', '')}",
+            cause=None,
+        )
+        return True
+
     def record_resumed(self, execution_name: str) -> None:
         if self.state is not SagaState.COMPENSATION_FAILED:
             raise IllegalTransition(f"saga {self.order_id} is {self.state}: only a parked saga can be resumed")

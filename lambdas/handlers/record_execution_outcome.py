@@ -11,7 +11,7 @@ from lambdas import config
 from lambdas.adapters.aws_services import client
 from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.wiring import LambdaServices
-from lambdas.logic.execution_outcome import record_execution_outcome
+from lambdas.logic.execution_outcome import compensation_execution_name, record_execution_outcome
 from lambdas.observability import logger, metrics, observed
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class CompensationExecutions:
         try:
             sfn.start_execution(
                 stateMachineArn=config.setting(config.RESUME_STATE_MACHINE_ARN),
-                name=f"{order_id[:60]}-compensate",
+                name=compensation_execution_name(order_id),
                 input=json.dumps({"order_id": order_id, "error": {"Error": "ExecutionEndedUnfinished"}}),
             )
         except sfn.exceptions.ExecutionAlreadyExists:
@@ -38,9 +38,17 @@ class CompensationExecutions:
 
 def _record_one(record: SQSRecord) -> None:
     services = LambdaServices(source="record_execution_outcome")
-    outcome = record_execution_outcome(services.repository, CompensationExecutions(), record.body)
+    outcome = record_execution_outcome(
+        services.repository,
+        CompensationExecutions(),
+        record.body,
+        compensation_machine=config.setting(config.RESUME_STATE_MACHINE_ARN),
+    )
     logger.thread_safe_append_keys(correlation_id=outcome.order_id)
-    logger.info("execution ended", extra={"status": outcome.status, "compensating": outcome.compensating})
+    logger.info(
+        "execution ended",
+        extra={"status": outcome.status, "compensating": outcome.compensating, "parked": outcome.parked},
+    )
     if outcome.compensating:
         metrics.add_metric(name="SagasCompensatedAfterExecutionEnded", unit=MetricUnit.Count, value=1)
 

@@ -1,19 +1,24 @@
 """When an execution ends without finishing its saga (timed out, aborted, failed unexpectedly).
 
 No saga stays pending forever: such a saga is moved to COMPENSATING and its remaining
-compensations are run by the compensation (resume) state machine.
+compensations are run by the compensation (resume) state machine. When an execution of that
+machine itself ends unfinished, starting it again could loop: the saga is parked instead
+(COMPENSATION_FAILED, with its alert), for an operator to resume.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from lambdas.domain.order import usable_order_id
 from lambdas.logic.repository import SagaRepository
 
 UNFINISHED_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+EXECUTION_NAME_MAX = 80
+"""Step Functions execution names are 1 to 80 characters."""
 
 
 class CompensationStarter(Protocol):
@@ -25,16 +30,42 @@ class Outcome:
     order_id: str | None
     status: str
     compensating: bool
+    parked: bool = False
 
 
-def record_execution_outcome(repository: SagaRepository, compensations: CompensationStarter, body: str) -> Outcome:
+def compensation_execution_name(order_id: str) -> str:
+    """One name per order, as long as Step Functions allows, and never another order's: the order
+    id as far as it fits, then a digest of all of it (two ids sharing a prefix differ there)."""
+    digest = hashlib.sha256(order_id.encode()).hexdigest()[:20]
+    suffix = f"-{digest}-compensate"
+    return f"{order_id[: EXECUTION_NAME_MAX - len(suffix)]}{suffix}"
+
+
+def _order_id(detail: dict[str, Any]) -> str | None:
+    """From the execution's input ({"order_id": ...}: tasks get ids only), else its name (the saga's
+    own executions are named after their orders)."""
+    try:
+        execution_input = json.loads(detail.get("input") or "null")
+    except (TypeError, ValueError):
+        execution_input = None
+    return usable_order_id(execution_input) or usable_order_id({"order_id": detail.get("name")})
+
+
+def record_execution_outcome(
+    repository: SagaRepository, compensations: CompensationStarter, body: str, compensation_machine: str | None = None
+) -> Outcome:
     """Handle one `Step Functions Execution Status Change` event (the SQS body holds it)."""
     detail = json.loads(body)["detail"]
     status = str(detail["status"])
-    order_id = usable_order_id({"order_id": detail.get("name")})
+    order_id = _order_id(detail)
     if order_id is None or status not in UNFINISHED_STATUSES:
         return Outcome(order_id, status, compensating=False)
     saga = repository.load(order_id)
+    if compensation_machine is not None and detail.get("stateMachineArn") == compensation_machine:
+        if not saga.exists or not saga.park_unfinished_compensations(status):
+            return Outcome(order_id, status, compensating=False)
+        repository.save(saga, causation_id=str(detail.get("executionArn")))
+        return Outcome(order_id, status, compensating=False, parked=True)
     if not saga.exists or not saga.record_execution_ended(status):
         return Outcome(order_id, status, compensating=False)  # ended already: FAILED, COMPLETED, parked
     repository.save(saga, causation_id=str(detail.get("executionArn")))

@@ -52,3 +52,35 @@ def test_the_local_synthesis_uses_every_setting_of_cdk_json() -> None:
     context = synthesis_context("OrderFulfillment", fault_injection=False)
     settings = {key: value for key, value in project.items() if key != "fault_injection"}
     assert {key: context.get(key) for key in settings} == settings
+
+
+def test_order_producers_come_from_context_as_a_list_or_comma_separated() -> None:
+    from app import order_producers
+
+    assert order_producers(None) == []
+    assert order_producers("111122223333, arn:aws:iam::444455556666:role/api") == [
+        "111122223333",
+        "arn:aws:iam::444455556666:role/api",
+    ]
+    assert order_producers(["111122223333"]) == ["111122223333"]
+
+
+def test_named_order_producers_may_put_order_created_on_the_order_bus_and_nothing_else() -> None:
+    stack = _stack(build_app(cdk.App(context={"order_producers": "111122223333"})))
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+    [statement] = [
+        p["Properties"]["Statement"]
+        for p in template["Resources"].values()
+        if p["Type"] == "AWS::Events::EventBusPolicy" and p["Properties"]["Statement"]["Effect"] == "Allow"
+        and "OrderProducers" in p["Properties"]["StatementId"]
+    ]  # fmt: skip
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Condition"] == {
+        "StringEquals": {"events:source": "pharmacy.orders", "events:detail-type": "OrderCreated"}
+    }
+    assert "111122223333" in json.dumps(statement["Principal"])
+
+
+def test_an_order_producer_that_is_neither_an_account_nor_an_arn_is_refused() -> None:
+    with pytest.raises(ValueError, match="neither a 12-digit account id nor an IAM ARN"):
+        build_app(cdk.App(context={"order_producers": "pharmacy-api"}))

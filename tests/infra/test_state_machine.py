@@ -163,3 +163,50 @@ def test_each_state_machine_may_invoke_exactly_its_task_functions(template: dict
     invocable = {t for a, t in role_permissions(template, role) if a == "lambda:InvokeFunction"}
     assert invocable == tasks | {"${" + t + "}:*" for t in tasks}
     assert set(role_policies(template, role)) <= set(resource["DependsOn"]), "the policy exists before the machine"
+
+
+def _worst_case_seconds(state: dict[str, Any]) -> float:
+    """The longest a Task can take under the Amazon States Language's rules: every attempt runs to its
+    TimeoutSeconds, every backoff is its longest (IntervalSeconds x BackoffRate^n, capped at
+    MaxDelaySeconds; the ASL defaults are 1 s, 3 retries, rate 2)."""
+    timeout = float(state["TimeoutSeconds"])
+    retries = max((r.get("MaxAttempts", 3) for r in state.get("Retry", [])), default=0)
+    [retrier] = state.get("Retry", [{}])[:1] or [{}]
+    interval, rate = retrier.get("IntervalSeconds", 1), retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    return float((retries + 1) * timeout + sum(min(cap, interval * rate**n) for n in range(retries)))
+
+
+def _longest_path_seconds(states: dict[str, Any], name: str) -> float:
+    state = states[name]
+    here = _worst_case_seconds(state) if state["Type"] == "Task" else 0.0
+    following = [state.get("Next"), state.get("Default"), *(c["Next"] for c in state.get("Choices", []))]
+    following += [c["Next"] for c in state.get("Catch", [])]
+    return here + max((_longest_path_seconds(states, n) for n in following if n), default=0.0)
+
+
+def test_the_resume_machine_runs_longer_than_its_longest_path_and_parks_what_it_cannot_resume(
+    template: dict[str, Any],
+) -> None:
+    resume = state_machine_definition(template, "SagaResumeStateMachine")
+    states = resume["States"]
+    # A resumption that fails after its retries parks the saga again, with an alert
+    assert _catch(states["Resume Saga"], "States.ALL") == "Record Compensation Failure"
+    # and the execution never times out before every compensation had all its attempts
+    longest = _longest_path_seconds(states, resume["StartAt"])
+    assert longest > 15 * 60, "the case the old 15-minute timeout cut short"
+    assert resume["TimeoutSeconds"] >= longest
+
+
+def test_state_machine_logs_are_vended_logs_as_aws_advises(template: dict[str, Any]) -> None:
+    # Step Functions guide, "Using CloudWatch Logs": /aws/vendedlogs/ keeps the account's log resource policy small.
+    machines = resources(template, "AWS::StepFunctions::StateMachine").values()
+    groups = {
+        m["Properties"]["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"][
+            "Fn::GetAtt"
+        ][0]
+        for m in machines
+    }
+    assert len(groups) == 2
+    for group in groups:
+        assert template["Resources"][group]["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")

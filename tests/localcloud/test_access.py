@@ -265,3 +265,71 @@ def test_a_rule_target_whose_queue_policy_does_not_allow_the_rule_gets_nothing(c
     [message] = sqs.receive_message(QueueUrl=dead_letters, MessageAttributeNames=["All"])["Messages"]
     assert json.loads(message["Body"])["detail"]["order_id"] == "undeliverable"
     assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+
+
+def _assumed(cloud: LocalCloud, role_name: str, statements: list[dict[str, Any]]) -> Any:
+    """An EventBridge client with the credentials of a new role of this account, assumed through STS."""
+    iam = cloud.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.account}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    if statements:
+        document = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        iam.put_role_policy(RoleName=role_name, PolicyName="events", PolicyDocument=document)
+    credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="api")["Credentials"]
+    return boto3.client(
+        "events",
+        region_name=cloud.region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def _entry(bus: str, source: str, detail_type: str) -> dict[str, str]:
+    return {"EventBusName": bus, "Source": source, "DetailType": detail_type, "Detail": json.dumps({"order_id": "x"})}
+
+
+def test_only_the_publisher_puts_events_on_the_domain_events_bus(cloud: LocalCloud) -> None:
+    # Given a producer whose own policy allows PutEvents on every bus
+    events = _assumed(cloud, "broad-producer", [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "*"}])
+    domain_bus = cloud.outputs[names.OUTPUT_DOMAIN_EVENT_BUS]
+    # It may send orders
+    assert (
+        events.put_events(Entries=[_entry(cloud.outputs[names.OUTPUT_EVENT_BUS], "pharmacy.orders", "OrderCreated")])[
+            "FailedEntryCount"
+        ]
+        == 0
+    )
+    # but not an event that looks like the saga's own on the domain bus: the bus policy denies it
+    with pytest.raises(ClientError) as refused:
+        events.put_events(Entries=[_entry(domain_bus, "pharmacy.saga", "order_fulfillment_saga.completed")])
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "with an explicit deny in a resource-based policy" in str(refused.value)
+    # nor may the account's own credentials
+    with pytest.raises(ClientError):
+        cloud.client("events").put_events(
+            Entries=[_entry(domain_bus, "pharmacy.saga", "order_fulfillment_saga.completed")]
+        )
+
+
+def test_the_order_bus_takes_order_created_from_the_producers_named_in_context(tmp_path: Path) -> None:
+    from localcloud.deploy import synthesize
+
+    producer = "arn:aws:iam::123456789012:role/pharmacy-api"
+    assembly = synthesize(fault_injection=False, context={"order_producers": producer})
+    with LocalCloud.start() as cloud:
+        cloud.deploy(assembly)
+        bus = cloud.outputs[names.OUTPUT_EVENT_BUS]
+        # A named producer, with no permission of its own, may put OrderCreated ...
+        named = _assumed(cloud, "pharmacy-api", [])
+        assert named.put_events(Entries=[_entry(bus, "pharmacy.orders", "OrderCreated")])["FailedEntryCount"] == 0
+        # ... and nothing else on the bus
+        with pytest.raises(ClientError) as refused:
+            named.put_events(Entries=[_entry(bus, "pharmacy.saga", "order_fulfillment_saga.completed")])
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+        # while a principal not named needs a permission of its own
+        with pytest.raises(ClientError):
+            _assumed(cloud, "someone-else", []).put_events(Entries=[_entry(bus, "pharmacy.orders", "OrderCreated")])

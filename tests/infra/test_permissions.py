@@ -1,0 +1,251 @@
+"""Each role's grants are what its code calls: derived from the calls, not from a list kept by hand.
+
+One local cloud runs every path of the saga: completed, refused at each step, crashed at each
+step (its own undo then finds nothing and writes a tombstone), parked and resumed twice, stopped
+mid-step, rejected, poisoned, a step run twice, and a stream batch given up by both stream
+consumers. The local cloud authorises each call as the caller's role and records it. Then:
+
+- nothing was refused: every call the code makes is granted (the cloud fixture's check);
+- every grant was used by some call: a grant no path needs is a permission the code does not use.
+
+The only grants no local call can use are listed in NOT_CALLED_LOCALLY, each with why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra import names
+from lambdas.domain.order import OrderCreated
+from lambdas.logic.repository import SagaRepository
+from localcloud.access.enforcement import AUTHORIZER
+from localcloud.cloud import LocalCloud
+from tests.e2e.helpers import US_ADDRESS, event_store, execution_arn, order
+
+NOT_CALLED_LOCALLY = {
+    "xray:PutTraceSegments": "the X-Ray SDK sends traces to a daemon; none runs locally (tracing is off)",
+    "xray:PutTelemetryRecords": "as above",
+    "xray:GetSamplingRules": "Step Functions' own tracing, not emulated",
+    "xray:GetSamplingTargets": "as above",
+    "kms:Decrypt": "DynamoDB, SQS and CloudWatch Logs call KMS for the caller; the local cloud has no KMS in the path",
+    "kms:Encrypt": "as above",
+    "kms:GenerateDataKey": "as above",
+    "kms:DescribeKey": "as above",
+    "logs:CreateLogDelivery": "Step Functions sets up its log delivery with the machine's role; moto does not",
+    "logs:GetLogDelivery": "as above",
+    "logs:UpdateLogDelivery": "as above",
+    "logs:DeleteLogDelivery": "as above",
+    "logs:ListLogDeliveries": "as above",
+    "logs:PutResourcePolicy": "as above",
+    "logs:DescribeResourcePolicies": "as above",
+    "logs:DescribeLogGroups": "as above",
+}
+
+
+def _matches(pattern: str, resource: str) -> bool:
+    """IAM's wildcards in a Resource: `*` any run of characters, `?` one."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(body, resource) is not None
+
+
+def _role_grants(cloud: LocalCloud, role_arn: str) -> list[tuple[str, list[str]]]:
+    """(action, resources) of every Allow in the role's policies, as deployed (ARNs resolved)."""
+    iam = cloud.client("iam")
+    role = role_arn.rsplit("/", 1)[1]
+    documents: list[Any] = []
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+        documents.append(
+            iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
+        )
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        documents.append(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+    grants: list[tuple[str, list[str]]] = []
+    for document in documents:
+        loaded = json.loads(document) if isinstance(document, str) else document
+        statements = loaded["Statement"] if isinstance(loaded["Statement"], list) else [loaded["Statement"]]
+        for statement in statements:
+            assert statement["Effect"] == "Allow", statement
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            grants.extend((action, resources) for action in actions)
+    return grants
+
+
+def _roles(cloud: LocalCloud) -> dict[str, str]:
+    """role ARN -> what it runs (a function's handler name, or a state machine's output name)."""
+    roles = {}
+    for function in cloud.client("lambda").list_functions()["Functions"]:
+        roles[function["Role"]] = function["Handler"].split(".")[2]
+    sfn = cloud.client("stepfunctions")
+    for output in (names.OUTPUT_STATE_MACHINE, names.OUTPUT_RESUME_STATE_MACHINE):
+        roles[sfn.describe_state_machine(stateMachineArn=cloud.outputs[output])["roleArn"]] = output
+    return roles
+
+
+# --- the paths ----------------------------------------------------------------------------
+
+
+def _saga(
+    cloud: LocalCloud, order_id: str, *medications: Any, faults: dict[str, Any] | None = None, **extra: Any
+) -> str:
+    cloud.set_faults(faults or {})
+    cloud.put_order(order(order_id, *medications, **extra))
+    return cloud.wait_for_sagas([order_id], timeout=60)[order_id]
+
+
+def _resume(cloud: LocalCloud, order_id: str, attempt: int) -> str:
+    """What `saga resume` does: start the compensation machine for the order, wait for it to end."""
+    sfn = cloud.client("stepfunctions")
+    started = sfn.start_execution(
+        stateMachineArn=cloud.outputs[names.OUTPUT_RESUME_STATE_MACHINE],
+        name=f"{order_id}-resume-{attempt}",
+        input=json.dumps({"order_id": order_id, "error": {"Error": "ResumedByOperator"}}),
+    )
+    deadline = time.monotonic() + 60
+    while sfn.describe_execution(executionArn=started["executionArn"])["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    cloud.wait_until_idle()
+    view = cloud.projection().get(order_id)
+    assert view is not None
+    return view.state.value
+
+
+def _stopped_mid_step(cloud: LocalCloud) -> None:
+    cloud.set_faults({"reserve_inventory": {"latency_ms": 1500, "latency": 1.0}})
+    cloud.put_order(order("p-stopped", "med-2"))
+    deadline = time.monotonic() + 20
+    while (saga := cloud.projection().get("p-stopped")) is None or saga.state.value != "PENDING_INVENTORY":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    cloud.client("stepfunctions").stop_execution(executionArn=execution_arn(cloud, "p-stopped"), error="Stopped")
+    assert cloud.wait_for_sagas(["p-stopped"], timeout=60) == {"p-stopped": "FAILED"}
+    time.sleep(1.6)  # the slow reservation wakes up, finds its saga moved on
+    cloud.set_faults({})
+
+
+def _reservation_made_by_an_attempt_that_died(cloud: LocalCloud) -> None:
+    """A reservation whose step wrote it and died before recording it: the retry finds it made."""
+    repository = SagaRepository(event_store(cloud), source="test")
+    saga = repository.load("p-retried")
+    saga.start(OrderCreated.model_validate(order("p-retried", "med-1")))
+    repository.save(saga, causation_id="test")
+    task = json.dumps({"order_id": "p-retried", "attempt": 1, "execution_id": "test"}).encode()
+    lambda_ = cloud.client("lambda")
+    functions = {f["Handler"]: f["FunctionName"] for f in lambda_.list_functions()["Functions"]}
+    dynamodb = cloud.client("dynamodb")
+    reservations = next(t for t in dynamodb.list_tables()["TableNames"] if "BusinessTablesReservations" in t)
+    lines = json.dumps([{"medication_id": "med-1", "quantity": 1}], separators=(",", ":"))
+    for step in ("create_prescription", "reserve_inventory"):
+        if step == "reserve_inventory":  # what the attempt that died had written
+            dynamodb.put_item(
+                TableName=reservations,
+                Item={
+                    "reservation_id": {"S": "res-p-retried"},
+                    "order_id": {"S": "p-retried"},
+                    "status": {"S": "RESERVED"},
+                    "lines": {"S": lines},
+                },
+            )
+        response = lambda_.invoke(FunctionName=functions[names.handler_path(step)], Payload=task)
+        assert "FunctionError" not in response, response["Payload"].read()
+
+
+def _stream_batches_given_up(cloud: LocalCloud) -> None:
+    """Both stream consumers fail on a saga's first batch until their retries run out (it goes to their
+    failure queue); the saga's later events then find its row missing and the projector rebuilds it."""
+
+    def broken(event: Any, context: Any) -> Any:
+        raise RuntimeError("the consumer is broken")
+
+    paths = [names.handler_path(n) for n in (names.PROJECTOR, names.PUBLISHER)]
+    cloud.set_faults({"reserve_inventory": {"latency_ms": 1000, "latency": 1.0}})
+    for path in paths:
+        cloud.runtime.replacements[path] = broken
+    try:
+        cloud.put_order(order("p-gap", "med-1"))
+        deadline = time.monotonic() + 30
+        while len({u.function for u in cloud.undelivered()}) < 2:
+            assert time.monotonic() < deadline, cloud.undelivered()
+            time.sleep(0.01)
+    finally:
+        for path in paths:
+            del cloud.runtime.replacements[path]
+    assert cloud.wait_for_sagas(["p-gap"], timeout=60) == {"p-gap": "COMPLETED"}
+    cloud.set_faults({})
+
+
+PATHS: list[tuple[str, Callable[[LocalCloud], None]]] = [
+    ("completes", lambda c: _expect(_saga(c, "p-ok", "med-1", shipping_address=US_ADDRESS), "COMPLETED")),
+    ("refused at the prescription", lambda c: _expect(_saga(c, "p-rx", "med-unknown"), "FAILED")),
+    ("refused at the inventory", lambda c: _expect(_saga(c, "p-stock", "med-scarce"), "FAILED")),
+    (
+        "refused at the shipment",
+        lambda c: _expect(_saga(c, "p-ship", "med-1", shipping_address={**US_ADDRESS, "country": "ZZ"}), "FAILED"),
+    ),
+    *[
+        (
+            f"crashed at {step}",
+            lambda c, s=step: _expect(_saga(c, f"p-crash-{s}", "med-1", faults={s: {"permanent": 1.0}}), "FAILED"),
+        )
+        for step in ("create_prescription", "reserve_inventory", "initiate_shipment")
+    ],
+    ("rejected", lambda c: _expect(_saga(c, "p-invalid", {"medication_id": "med-1", "quantity": 0}), "REJECTED")),
+    ("a reservation made by an attempt that died", _reservation_made_by_an_attempt_that_died),
+    ("delivered twice", lambda c: _delivered_twice(c)),
+    ("stopped mid-step", _stopped_mid_step),
+]
+
+
+def _delivered_twice(cloud: LocalCloud) -> None:
+    for _ in range(2):  # the second delivery is refused by the first events' condition, then reads the saga
+        _expect(_saga(cloud, "p-twice", "med-1"), "COMPLETED")
+
+
+def _expect(actual: str, expected: str) -> None:
+    assert actual == expected
+
+
+@pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError", "RuntimeError")
+@pytest.mark.allow_undelivered
+def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted(cloud: LocalCloud) -> None:
+    # Given every path of the saga run on one cloud
+    for _, path in PATHS:
+        path(cloud)
+    parked = {"initiate_shipment": {"permanent": 1.0}, "cancel_shipment": {"permanent": 1.0}}
+    assert _saga(cloud, "p-parked", "med-1", faults=parked) == "COMPENSATION_FAILED"
+    assert _resume(cloud, "p-parked", 1) == "COMPENSATION_FAILED", "still failing: parked again"
+    cloud.set_faults({})
+    assert _resume(cloud, "p-parked", 2) == "FAILED"
+    cloud.client("events").put_events(
+        Entries=[{"Source": names.ORDER_SOURCE, "DetailType": names.ORDER_DETAIL_TYPE, "Detail": "{}",
+                  "EventBusName": cloud.outputs[names.OUTPUT_EVENT_BUS]}]
+    )  # fmt: skip
+    _stream_batches_given_up(cloud)
+    cloud.wait_until_idle()
+
+    # Then no call was refused: every call the code makes is granted
+    assert not cloud.refusals(), [r.message for r in cloud.refusals()[:5]]
+    # and every grant was used by at least one call
+    calls: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for role, action, resource in AUTHORIZER.granted:
+        calls[role].add((action, resource))
+    unused = []
+    for role, runs in sorted(_roles(cloud).items(), key=lambda item: item[1]):
+        for action, resources in _role_grants(cloud, role):
+            if action in NOT_CALLED_LOCALLY:
+                continue
+            if not any(a == action and any(_matches(p, r) for p in resources) for a, r in calls[role]):
+                unused.append(f"{runs}: {action} on {resources}")
+    assert not unused, "grants no path uses:\n" + "\n".join(unused)
+    # and the batches given up were recorded in each consumer's failure queue (with its SendMessage)
+    assert len(cloud.undelivered()) >= 2
+    assert all(u.destination for u in cloud.undelivered()), cloud.undelivered()
