@@ -51,7 +51,7 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from localcloud import alarms, deliveries, moto_dynamodb, transport
+from localcloud import alarms, deliveries, limits, moto_dynamodb, transport
 from localcloud.access import enforcement, resource_policies
 from localcloud.runtime import FunctionConfig, InProcessRuntime
 
@@ -584,6 +584,7 @@ def apply_patches() -> None:
         resource_policies.register()
         alarms.apply()
         deliveries.apply()
+        limits.apply()
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_HandledFailures())
         _applied = True
 

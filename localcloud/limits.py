@@ -1,0 +1,121 @@
+"""AWS's input limits, refused at the local endpoint as AWS refuses them.
+
+moto accepts what AWS refuses, and answers some bad requests with HTTP 500:
+
+- EventBridge PutEvents: an entry's `Detail` must be a JSON object (AWS: per entry,
+  `MalformedDetail`; moto accepted `42` and answered HTTP 500 for a JSON string once a rule
+  matched on the bus), and its `Source` may not be an AWS service's (`aws.*`: per entry,
+  `NotAuthorizedForSourceException`; only AWS puts those, on the default bus, as the local
+  cloud itself does for Step Functions). The entries of one request may total at most 1 MiB, each counted as
+  EventBridge counts it: 14 bytes for `Time` if set, then the UTF-8 bytes of `Source`,
+  `DetailType`, `Detail` and each of `Resources` (EventBridge user guide, "Calculating
+  PutEvents event entry size"; the limit went from 256 KB to 1 MB on 2026-01-29, AWS compute
+  blog "serverless services now support payloads up to 1 MB"). Over it, the whole request is
+  refused with `ValidationException`.
+- SQS: moto holds a message to the queue's MaximumMessageSize (1 MiB by default) in
+  characters; AWS counts bytes. A body over the limit in UTF-8 bytes is refused here.
+- Step Functions StartExecution: the input must be JSON (`InvalidExecutionInput`) of at most
+  262,144 UTF-8 bytes (`ValidationException`, the length constraint of the API's `input`),
+  and the name 1 to 80 characters without whitespace, wildcards, brackets or the special
+  characters AWS lists (`InvalidName`); moto checked none of these (Step Functions developer
+  guide, "Step Functions service quotas").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from moto.core.exceptions import JsonRESTError
+from moto.events.responses import EventsHandler
+from moto.sqs.exceptions import InvalidParameterValue
+from moto.sqs.models import SQSBackend
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+PUT_EVENTS_MAX_BYTES = 1024 * 1024
+EXECUTION_INPUT_MAX_BYTES = 262_144
+_EXECUTION_NAME = re.compile(r"^[^\s?*<>{}\[\]:;,\\|^~$#%&`\"\x00-\x1f\x7f-\x9f]{1,80}$")
+
+ORIGINAL_PUT_EVENTS = EventsHandler.put_events
+ORIGINAL_SEND_MESSAGE = SQSBackend.send_message
+ORIGINAL_START_EXECUTION = StepFunctionsParserBackend.start_execution
+
+
+def entry_size(entry: dict[str, Any]) -> int:
+    """A PutEvents entry's size as EventBridge counts it."""
+    size = 14 if entry.get("Time") else 0
+    for field in ("Source", "DetailType", "Detail"):
+        value = entry.get(field)
+        size += len(str(value).encode()) if value is not None else 0
+    return size + sum(len(str(r).encode()) for r in entry.get("Resources") or [])
+
+
+def _malformed_detail(entry: dict[str, Any]) -> bool:
+    detail = entry.get("Detail")
+    if not isinstance(detail, str) or not detail:
+        return False  # a missing Detail is moto's InvalidArgument, as AWS's
+    try:
+        return not isinstance(json.loads(detail), dict)
+    except ValueError:
+        return True
+
+
+def _refusal(entry: dict[str, Any]) -> dict[str, str] | None:
+    """The per-entry error AWS gives `entry`, if any (the others are moto's own, as AWS's)."""
+    if str(entry.get("Source", "")).startswith("aws."):
+        return {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
+    if _malformed_detail(entry):
+        return {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    return None
+
+
+def _put_events(self: EventsHandler) -> str:
+    """The PutEvents API, with AWS's checks before moto's: refused entries are answered one by one."""
+    entries: list[dict[str, Any]] = self._get_param("Entries") or []
+    if sum(entry_size(e) for e in entries) > PUT_EVENTS_MAX_BYTES:
+        raise JsonRESTError("ValidationException", "Total size of the entries in the request is over the limit.")
+    results = [_refusal(e) for e in entries]
+    accepted = [e for e, refused in zip(entries, results, strict=True) if refused is None]
+    answered = iter(self.events_backend.put_events(accepted) if accepted else [])
+    merged = [refused if refused is not None else next(answered) for refused in results]
+    return json.dumps({"FailedEntryCount": sum("ErrorCode" in r for r in merged), "Entries": merged})
+
+
+def _send_message(self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+    limit = int(self.get_queue(queue_name).maximum_message_size)  # type: ignore[attr-defined]
+    if len(message_body.encode()) > limit:
+        raise InvalidParameterValue(
+            f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+        )
+    return ORIGINAL_SEND_MESSAGE(self, queue_name, message_body, *args, **kwargs)
+
+
+def _start_execution(
+    self: StepFunctionsParserBackend,
+    state_machine_arn: str,
+    name: Any = None,
+    execution_input: Any = None,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    if name is not None and not _EXECUTION_NAME.match(str(name)):
+        raise JsonRESTError("InvalidName", f"Invalid Name: '{name}'")
+    if execution_input is not None:
+        if len(str(execution_input).encode()) > EXECUTION_INPUT_MAX_BYTES:
+            raise JsonRESTError(
+                "ValidationException",
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {EXECUTION_INPUT_MAX_BYTES}",
+            )
+        try:
+            json.loads(execution_input)
+        except (TypeError, ValueError) as error:
+            raise JsonRESTError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{error}'") from None
+    return ORIGINAL_START_EXECUTION(self, state_machine_arn, name, execution_input, *args, **kwargs)
+
+
+def apply() -> None:
+    EventsHandler.put_events = _put_events  # type: ignore[method-assign]
+    SQSBackend.send_message = _send_message  # type: ignore[method-assign]
+    StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]

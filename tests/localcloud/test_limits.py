@@ -1,0 +1,126 @@
+"""The local endpoint refuses what AWS refuses, and never answers a bad request with HTTP 500.
+
+Expected values from AWS's documentation: EventBridge user guide ("Calculating PutEvents event
+entry size", PutEventsResultEntry's error codes), the 1 MB limit of the AWS compute blog post of
+2026-01-29, SQS's 1 MiB message size, Step Functions' 262,144-byte input and 80-character names.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infra import names
+from localcloud.cloud import LocalCloud
+
+MIB = 1024 * 1024
+
+
+def _put(cloud: LocalCloud, *entries: dict[str, Any]) -> dict[str, Any]:
+    bus = cloud.outputs[names.OUTPUT_EVENT_BUS]
+    response: dict[str, Any] = cloud.client("events").put_events(Entries=[{"EventBusName": bus, **e} for e in entries])
+    return response
+
+
+def _order_event(detail: str) -> dict[str, str]:
+    return {"Source": names.ORDER_SOURCE, "DetailType": names.ORDER_DETAIL_TYPE, "Detail": detail}
+
+
+@pytest.mark.parametrize("detail", ["42", '"an order"', "[1, 2]", "null", "true", "{not json"])
+def test_a_detail_that_is_not_a_json_object_is_refused_alone_as_malformed(cloud: LocalCloud, detail: str) -> None:
+    # The JSON string once answered HTTP 500 as it reached the OrderCreated rule; 42 was accepted.
+    response = _put(cloud, _order_event(detail), {"Source": "tests.limits", "DetailType": "Fine", "Detail": "{}"})
+    assert response["FailedEntryCount"] == 1
+    refused, accepted = response["Entries"]
+    assert refused == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert "EventId" in accepted, "the other entry of the request is put"
+
+
+def test_an_aws_service_source_is_not_for_custom_events(cloud: LocalCloud) -> None:
+    response = _put(
+        cloud, {"Source": "aws.states", "DetailType": "Step Functions Execution Status Change", "Detail": "{}"}
+    )
+    assert response["Entries"] == [
+        {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
+    ]
+
+
+def test_entries_over_one_mebibyte_in_all_are_refused_as_eventbridge_counts_them(cloud: LocalCloud) -> None:
+    source, detail_type = "tests.limits", "Large"
+    envelope = len(source) + len(detail_type) + len('{"x":""}')
+    # Given entries of exactly 1 MiB in all, counted as EventBridge counts them (UTF-8 bytes; "é" is two)
+    padding = "é" * ((MIB - envelope) // 2) + "a" * ((MIB - envelope) % 2)
+    exact = {
+        "Source": source,
+        "DetailType": detail_type,
+        "Detail": json.dumps({"x": padding}, ensure_ascii=False, separators=(",", ":")),
+    }
+    assert _put(cloud, exact)["FailedEntryCount"] == 0
+    # When one byte more is sent, the whole request is refused
+    over = {**exact, "Detail": json.dumps({"x": padding + "a"}, ensure_ascii=False, separators=(",", ":"))}
+    with pytest.raises(ClientError) as refused:
+        _put(cloud, over)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_message_over_the_queues_size_in_utf8_bytes_is_refused(cloud: LocalCloud) -> None:
+    sqs = cloud.client("sqs")
+    queue = cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE]
+    # 600 KiB characters, 1.2 MiB of UTF-8: within moto's character count, over AWS's byte count
+    with pytest.raises(ClientError) as refused:
+        sqs.send_message(QueueUrl=queue, MessageBody="é" * (600 * 1024))
+    assert "Message must be shorter than 1048576 bytes" in str(refused.value)
+    sqs.send_message(QueueUrl=queue, MessageBody="a" * MIB)
+
+
+@pytest.mark.parametrize(
+    ("name", "execution_input", "code"),
+    [
+        ("too-big", json.dumps({"order_id": "x", "pad": "a" * 262_144}), "ValidationException"),
+        ("not-json", "{order", "InvalidExecutionInput"),
+        ("a" * 81, "{}", "InvalidName"),
+        ("has space", "{}", "InvalidName"),
+        ("has:colon", "{}", "InvalidName"),
+    ],
+)
+def test_start_execution_refuses_what_step_functions_refuses(
+    cloud: LocalCloud, name: str, execution_input: str, code: str
+) -> None:
+    sfn = cloud.client("stepfunctions")
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=cloud.outputs[names.OUTPUT_STATE_MACHINE], name=name, input=execution_input)
+    assert refused.value.response["Error"]["Code"] == code
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+_details = _json.map(json.dumps) | st.text(max_size=40)
+
+
+@pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(detail=_details, source=st.sampled_from(["tests.fuzz", names.ORDER_SOURCE]))
+def test_no_put_events_detail_gets_a_server_error(cloud: LocalCloud, detail: str, source: str) -> None:
+    # OrderCreated entries go to the start queue and the saga starter: an object without a usable
+    # order id is poison (dead-lettered), with one it is rejected; nothing answers HTTP 500.
+    detail_type = "Fuzz" if source == "tests.fuzz" else names.ORDER_DETAIL_TYPE
+    status, response = 200, {}
+    try:
+        response = _put(cloud, {"Source": source, "DetailType": detail_type, "Detail": detail})
+    except ClientError as error:
+        status = error.response["ResponseMetadata"]["HTTPStatusCode"]
+    assert status < 500
+    if status != 200:
+        return
+    [entry] = response["Entries"]
+    assert "EventId" in entry or entry["ErrorCode"] in {"MalformedDetail", "InvalidArgument"}
