@@ -27,7 +27,7 @@ from moto.sqs.models import sqs_backends
 
 from infra import names
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
-from localcloud import alarms, deliveries, patches
+from localcloud import alarms, deliveries, patches, sqs_move_tasks
 from localcloud.access.actions import Arns, Check
 from localcloud.access.enforcement import AUTHORIZER, Refusal
 from localcloud.access.principals import Principal
@@ -98,6 +98,8 @@ class LocalCloud:
     region: str = DEFAULT_REGION
     time_scale: float = DEFAULT_TIME_SCALE
     echo_logs: bool = False
+    endpoint_url: str | None = None
+    """The endpoint clients reach when served over HTTP (`saga local up`): queue URLs name it."""
     account: str = DEFAULT_ACCOUNT_ID
     outputs: dict[str, str] = field(default_factory=dict)
     skipped_resources: list[tuple[str, str]] = field(default_factory=list)
@@ -122,9 +124,11 @@ class LocalCloud:
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         patches.apply_patches()
+        patches.set_endpoint(self.endpoint_url)
         AUTHORIZER.reset()
         alarms.reset()
         deliveries.reset()
+        sqs_move_tasks.reset()
         patches.set_time_scale(self.time_scale)
         self._runtime = InProcessRuntime(self._service_environment(), self._write_logs)
         patches.set_runtime(self._runtime)
@@ -185,6 +189,7 @@ class LocalCloud:
         client.cache_clear()
         _fault_parameters.cache_clear()
         patches.clear_engine_clients()
+        patches.set_endpoint(None)
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

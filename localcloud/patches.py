@@ -51,7 +51,7 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from localcloud import alarms, deliveries, limits, moto_dynamodb, transport
+from localcloud import alarms, deliveries, limits, moto_dynamodb, sqs_move_tasks, transport
 from localcloud.access import enforcement, resource_policies
 from localcloud.runtime import FunctionConfig, InProcessRuntime
 
@@ -128,6 +128,22 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
 
 
 # --- CloudFormation gaps ------------------------------------------------------------------
+
+_endpoint_url: str | None = None
+
+
+def set_endpoint(url: str | None) -> None:
+    """The local endpoint clients reach (`saga local up`), or None for an in-process cloud."""
+    global _endpoint_url
+    _endpoint_url = url.rstrip("/") if url else None
+
+
+def _queue_url(self: Queue) -> str:
+    # A queue's Ref (the stack outputs' queue URLs) names sqs.<region>.amazonaws.com; behind a
+    # local endpoint it names that endpoint, as moto's own GetQueueUrl answers over HTTP.
+    if _endpoint_url is None:
+        return str(ORIGINALS["Queue.physical_resource_id"].fget(self))
+    return f"{_endpoint_url}/{self.account_id}/{self.name}"
 
 
 def _event_bus_physical_id(self: EventBus) -> str:
@@ -535,6 +551,7 @@ ORIGINALS: dict[str, Any] = {
     "Queue.attributes": Queue.attributes,
     "Queue.messages": Queue.messages,
     "Queue.delete_message": Queue.delete_message,
+    "Queue.physical_resource_id": vars(Queue)["physical_resource_id"],
     "jsonpath_ng.ext.parse": jsonpath_ext.parse,  # type: ignore[attr-defined]
     "jsonpath_ng.parse": jsonpath_ng.parse,  # type: ignore[attr-defined]
     "method_names_from_class": moto_responses.method_names_from_class,  # type: ignore[attr-defined]
@@ -571,6 +588,8 @@ def apply_patches() -> None:
         Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[assignment,method-assign]
         Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
         Queue.delete_message = _delete_message  # type: ignore[method-assign]
+        Queue.physical_resource_id = property(_queue_url)  # type: ignore[assignment,method-assign]
+        sqs_move_tasks.apply()
         jsonpath_ext.parse = _cached_ext_parse  # type: ignore[attr-defined]
         sfn_json_path.parse = _cached_ext_parse  # type: ignore[attr-defined]
         sfn_result_path.parse = _cached_parse  # type: ignore[attr-defined]

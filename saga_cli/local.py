@@ -38,7 +38,7 @@ def serve(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     assembly = synthesize(fault_injection=fault_injection)
-    cloud = LocalCloud.start()
+    cloud = LocalCloud.start(endpoint_url=f"http://{host}:{port}")
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     try:

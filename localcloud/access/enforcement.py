@@ -278,10 +278,10 @@ def authorize(response: BaseResponse, resource: str = "*") -> None:
     for check in actions.checks(service, operation, _params(response), arns, str(response.path)):
         refusal = AUTHORIZER.check(principal, check)
         if refusal is not None:
-            raise _error(service, response, refusal)
+            raise error_for(service, response, refusal)
 
 
-def _error(service: str, response: BaseResponse, refusal: Refusal) -> Exception:
+def error_for(service: str, response: BaseResponse, refusal: Refusal) -> Exception:
     """The refusal in the service's own shape (status, error code, JSON or XML)."""
     from moto.core.exceptions import JsonRESTError, _RESTError
 

@@ -134,6 +134,44 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     replayed = _saga(url, "replay", "--json")
     assert replayed.returncode == 0, replayed.stderr
     assert json.loads(replayed.stdout)["identical"] is True
+    # the queue URLs of the outputs name this endpoint, so the AWS CLI's sqs commands work as written
+    for output in ("StartQueueUrl", "DeadLetterQueueUrl", "DomainEventsQueueUrl"):
+        assert outputs[output].startswith(f"{url}/"), outputs[output]
+    dead, start = outputs["DeadLetterQueueUrl"], outputs["StartQueueUrl"]
+
+    def aws(*args: str) -> Any:
+        # As the README writes them: the AWS CLI v1 sends `sqs` commands to SQS's legacy endpoint
+        # unless --endpoint-url is on the command line (AWS_ENDPOINT_URL is not enough for sqs).
+        command = [str(BIN / "aws"), "--endpoint-url", url, *args]
+        done = subprocess.run(command, env=_env(url), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    def arn(queue_url: str) -> str:
+        return str(
+            aws("sqs", "get-queue-attributes", "--queue-url", queue_url, "--attribute-names", "QueueArn")["Attributes"][
+                "QueueArn"
+            ]
+        )
+
+    # the README's redrive: a dead-lettered order goes back to the start queue, and its saga runs
+    envelope = {
+        "source": "pharmacy.orders",
+        "detail-type": "OrderCreated",
+        "detail": {"order_id": "redriven-1", "patient_id": "p-3", "medications": ["med-1"]},
+    }
+    aws("sqs", "send-message", "--queue-url", dead, "--message-body", json.dumps(envelope))
+    aws("sqs", "start-message-move-task", "--source-arn", arn(dead), "--destination-arn", arn(start))
+    assert _wait_terminal(url, "redriven-1")["saga"]["state"] == "COMPLETED"  # type: ignore[index]
+    [task] = aws("sqs", "list-message-move-tasks", "--source-arn", arn(dead))["Results"]
+    assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("COMPLETED", 1)
+    # and each function's lines are in the log group the template gives it
+    functions = aws("lambda", "list-functions")["Functions"]
+    starter = next(f for f in functions if f["Handler"] == "lambdas.handlers.start_saga.handler")
+    group = starter["LoggingConfig"]["LogGroup"]
+    assert not group.startswith("/aws/lambda/"), "the template's encrypted, retained group"
+    found = aws("logs", "filter-log-events", "--log-group-name", group, "--filter-pattern", "redriven")["events"]
+    assert found or aws("logs", "filter-log-events", "--log-group-name", group)["events"]
     # and it stops cleanly on SIGTERM
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=30) == 0
