@@ -263,8 +263,9 @@ class InProcessRuntime:
         out_token = _current.set(record)
         errored = False
         try:
-            handler = self._handler(function.handler)
+            # Init code too (the handler's import) runs with the function's role, as on AWS.
             with acting_as(Principal.role(function.role, session=function.name)):
+                handler = self._handler(function.handler)
                 response = json.dumps(handler(event, context))
         except Exception as error:  # the handler's failure is the invocation's result, as in Lambda
             errored = True

@@ -232,6 +232,12 @@ def _logs(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
     return _one(f"logs:{operation}", None)
 
 
+def _sts(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
+    if operation in ("AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML") and params.get("RoleArn"):
+        return _one(f"sts:{operation}", str(params["RoleArn"]))
+    return _one(f"sts:{operation}", None)
+
+
 _MAPPERS: dict[str, Mapper] = {
     "dynamodb": _dynamodb,
     "dynamodbstreams": _dynamodb_streams,
@@ -242,6 +248,7 @@ _MAPPERS: dict[str, Mapper] = {
     "sns": _sns,
     "awslambda": _lambda,
     "logs": _logs,
+    "sts": _sts,
 }
 
 

@@ -15,17 +15,13 @@ not provoke).
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import json
 import threading
-import types
 from dataclasses import dataclass
 from typing import Any
 
 from moto.core.responses import BaseResponse
-from moto.stepfunctions.parser.asl.component.program import program as sfn_program
-from moto.stepfunctions.parser.asl.component.state.exec import execute_state as sfn_execute_state
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from localcloud.access import actions, policies, principals
@@ -36,8 +32,8 @@ from localcloud.access.principals import Principal
 ORIGINAL_AUTHORIZE = BaseResponse._authenticate_and_authorize_normal_action
 ORIGINAL_EXECUTION_LOGIC = ExecutionWorker._execution_logic
 
-ENFORCED_SERVICES = frozenset(actions.IAM_PREFIX)
-"""Every service the local cloud uses, but S3 (only the deployment's own asset upload uses it)."""
+UNENFORCED_SERVICES = frozenset({"s3"})
+"""S3 goes through its own hook in moto, and only the deployment's asset upload uses it."""
 
 
 @dataclass(frozen=True)
@@ -46,14 +42,6 @@ class Refusal:
     action: str
     resource: str
     message: str
-
-
-class AccessDenied(Exception):
-    """A delivery the local cloud refused on AWS's behalf (a rule's target, an alarm's action)."""
-
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(refusal.message)
-        self.refusal = refusal
 
 
 def denial_message(principal: Principal, check: Check, decision: Decision) -> str:
@@ -72,6 +60,7 @@ class Authorizer:
         self.granted: set[tuple[str, str, str]] = set()
         """(role ARN, action, resource) of every call a role made and was allowed."""
         self.refused: list[Refusal] = []
+        self._seen_refusals: set[Refusal] = set()
 
     def decide(self, principal: Principal, check: Check) -> Decision:
         identity_key, identity, boundary = _identity(principal)
@@ -80,7 +69,8 @@ class Authorizer:
         decision = self._decisions.get(key)
         if decision is None:
             request = Request(principal, check.action, check.resource, {**_global_context(principal), **check.context})
-            decision = policies.evaluate(request, identity, resource_policy, _account_of(check.resource))
+            trust = check.action == "sts:AssumeRole"
+            decision = policies.evaluate(request, identity, resource_policy, _account_of(check.resource), trust=trust)
             if decision.allowed and boundary is not None and not policies.evaluate(request, boundary, [], None).allowed:
                 decision = Decision(False, f"because no permissions boundary allows the {check.action} action")
             with self._lock:
@@ -98,20 +88,18 @@ class Authorizer:
             return None
         refusal = Refusal(principal.arn, check.action, check.resource, denial_message(principal, check, decision))
         with self._lock:
-            self.refused.append(refusal)
+            if refusal not in self._seen_refusals:  # a poller refused at every poll is one refusal
+                self._seen_refusals.add(refusal)
+                self.refused.append(refusal)
         return refusal
-
-    def require(self, principal: Principal, check: Check) -> None:
-        """As `check`, raising AccessDenied: for the deliveries the local cloud makes on AWS's behalf."""
-        refusal = self.check(principal, check)
-        if refusal is not None:
-            raise AccessDenied(refusal)
 
     def reset(self) -> None:
         with self._lock:
             self._decisions.clear()
             self.granted = set()
             self.refused = []
+            self._seen_refusals = set()
+        _role_statements.cache_clear()
 
 
 AUTHORIZER = Authorizer()
@@ -138,7 +126,9 @@ def _identity(principal: Principal) -> tuple[Any, list[Statement], list[Statemen
     managed = tuple((arn, p.default_version_id) for arn, p in role.managed_policies.items())
     inline = tuple(role.policies.items())
     boundary_arn = role.permissions_boundary_arn or None
-    key = (managed, inline, boundary_arn)
+    boundary_policy = backend.managed_policies.get(boundary_arn) if boundary_arn else None
+    boundary_version = boundary_policy.default_version_id if boundary_policy is not None else None
+    key = (managed, inline, boundary_arn, boundary_version)
     return key, _role_statements(principal.account, managed, inline), _boundary(backend, boundary_arn)
 
 
@@ -189,6 +179,10 @@ def _resource_policy(resource: str) -> tuple[Any, list[Statement]]:
 
         topic = sns_backends[account][region].topics.get(resource)
         document = json.dumps(topic._policy_json) if topic is not None else None
+    elif service == "iam" and name.startswith("role/"):
+        # A role's trust policy is the resource policy sts:AssumeRole is decided on.
+        role = _role(_iam(account), resource)
+        document = role.assume_role_policy_document if role is not None else None
     elif service == "events" and name.startswith("event-bus/"):
         from moto.events.models import events_backends
 
@@ -248,6 +242,9 @@ def _assumed_role(account: str, access_key: str) -> Principal | None:
 
 
 def _params(response: BaseResponse) -> dict[str, Any]:
+    if str(response.service_name) == "awslambda":
+        # A REST API: its parameters are in the path and the query string; the body is the payload.
+        return {key: values[0] for key, values in response.querystring.items() if values}
     if getattr(response, "automated_parameter_parsing", False):
         return dict(getattr(response, "params", {}) or {})
     body = response.body
@@ -265,15 +262,17 @@ def _params(response: BaseResponse) -> dict[str, Any]:
     return {key: values[0] for key, values in response.querystring.items() if values}
 
 
-def authorize(response: BaseResponse, resource: str = "*") -> None:
+def authorize(response: BaseResponse) -> None:
     """moto's authorisation hook: refuse the request as AWS would, or let it through."""
     service = str(response.service_name)
-    if service not in ENFORCED_SERVICES:
-        return
-    operation = response._get_action()
-    if not operation:
+    if service in UNENFORCED_SERVICES:
         return
     principal = caller(response)
+    operation = response._get_action()
+    if not operation:
+        if principal.is_root:
+            return  # moto answers a request it cannot name with an error of its own
+        operation = "UnknownOperation"  # checked on *: a role is refused
     arns = Arns(str(response.current_account), str(response.region), str(getattr(response, "partition", "aws")))
     for check in actions.checks(service, operation, _params(response), arns, str(response.path)):
         refusal = AUTHORIZER.check(principal, check)
@@ -306,7 +305,8 @@ def error_for(service: str, response: BaseResponse, refusal: Refusal) -> Excepti
 
 
 def _authenticate_and_authorize_normal_action(self: BaseResponse, resource: str = "*") -> None:
-    authorize(self, resource)
+    # moto's `resource` is "*" but for a few services: the resource ARNs are found from the request.
+    authorize(self)
 
 
 def _execution_as_its_role(self: ExecutionWorker) -> None:
@@ -316,21 +316,30 @@ def _execution_as_its_role(self: ExecutionWorker) -> None:
         ORIGINAL_EXECUTION_LOGIC(self)  # type: ignore[no-untyped-call]
 
 
-class _ContextThread(threading.Thread):
-    """A thread that runs in a copy of its creator's context, as an asyncio task does: the
-    threads moto's engine starts per execution and per task (for their timeouts) keep the
-    execution's principal."""
+ORIGINAL_THREAD_START = threading.Thread.start
+ORIGINAL_BOOTSTRAP_INNER = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._context = contextvars.copy_context()
 
-    def run(self) -> None:
-        self._context.run(super().run)
+def _start_as_creators_caller(self: threading.Thread) -> None:
+    # A new thread starts with an empty context in Python 3.11: whatever a handler or an execution
+    # starts (moto's engine runs each execution, task, Map iteration and Parallel branch on a thread
+    # of its own) would call AWS as the account itself. Each thread keeps its creator's caller (only
+    # that: the creator's environment and log routing stay the creator's).
+    self._caller = principals.current()  # type: ignore[attr-defined]
+    ORIGINAL_THREAD_START(self)
+
+
+def _bootstrap_as_caller(self: threading.Thread) -> None:
+    caller = getattr(self, "_caller", None)
+    if caller is None:
+        ORIGINAL_BOOTSTRAP_INNER(self)
+        return
+    with principals.acting_as(caller):
+        ORIGINAL_BOOTSTRAP_INNER(self)
 
 
 def apply() -> None:
     BaseResponse._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action  # type: ignore[method-assign,assignment]
     ExecutionWorker._execution_logic = _execution_as_its_role  # type: ignore[method-assign]
-    sfn_program.threading = types.SimpleNamespace(**{**vars(threading), "Thread": _ContextThread})  # type: ignore[attr-defined,assignment]
-    sfn_execute_state.Thread = _ContextThread  # type: ignore[attr-defined,misc]
+    threading.Thread.start = _start_as_creators_caller  # type: ignore[method-assign]
+    threading.Thread._bootstrap_inner = _bootstrap_as_caller  # type: ignore[attr-defined]

@@ -1,9 +1,13 @@
-"""AWS's policy evaluation logic for one request, built on moto's statement matcher.
+"""AWS's policy evaluation logic for one request: the part of it the stack's policies need.
 
-moto's `IAMPolicyStatement` matches a statement's Action (or NotAction) and Resource to a
-request; it cannot match a Principal other than `*` or an AWS ARN, and it knows a single
-condition operator. So each statement is first matched here on its Principal and its
-Condition, and only then handed to moto's matcher without those two elements.
+Not moto's evaluator (`moto.iam.access_control.IAMPolicy`): it matches a Principal only as
+`*` or an AWS ARN, knows one condition operator (and counts any other as met), turns an Allow
+whose condition fails into a Deny, and matches wildcards as unescaped, case-sensitive regular
+expressions (`.` in an ARN matches anything, `?` means "optional"). No maintained Python
+evaluator exists to use instead (principalmapper's is AGPL-licensed, unreleased since 2022).
+Each rule below is the IAM User Guide's, and each is pinned by tests/unit/test_policy_evaluation.py.
+
+- Action: IAM's wildcards (`*`, `?`), case-insensitive; Resource: the same, case-sensitive.
 
 - Principals: `*`, `{"AWS": "*" | role ARN | account | [...]}`, `{"Service": name | [...]}`.
 - Condition operators: String(Not)Equals, String(Not)EqualsIgnoreCase, String(Not)Like,
@@ -11,9 +15,9 @@ Condition, and only then handed to moto's matcher without those two elements.
   request makes a positive operator false and a negated one true (IAM User Guide, "Condition
   operators").
 - What is not evaluated (other operators, ForAnyValue/ForAllValues, NotPrincipal,
-  NotResource, policy variables) fails closed: an Allow statement using it grants nothing,
-  a Deny statement using it denies. The local cloud may refuse what AWS allows, never the
-  reverse.
+  NotResource, policy variables, and any condition key the local cloud does not set on its
+  requests: MODELLED_KEYS) fails closed: an Allow statement using it grants nothing, a Deny
+  statement using it denies. The local cloud may refuse what AWS allows, never the reverse.
 
 Combining the policies (IAM User Guide, "Policy evaluation logic"): an explicit Deny in any
 policy refuses; otherwise, within one account, an Allow in the principal's identity policies
@@ -31,8 +35,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
-
-from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
 from localcloud.access.principals import Principal
 
@@ -78,25 +80,34 @@ def evaluate(
     identity: Sequence[Statement],
     resource_policy: Sequence[Statement],
     resource_account: str | None,
+    *,
+    trust: bool = False,
 ) -> Decision:
-    """Whether AWS allows `request`, given the caller's identity statements and the resource's."""
+    """Whether AWS allows `request`, given the caller's identity statements and the resource's.
+
+    `trust`: the resource policy is a role's trust policy (sts:AssumeRole), which must allow the
+    caller itself, or its account and then the caller's identity policies too (IAM User Guide,
+    "Granting a user permissions to switch roles")."""
     principal = request.principal
     context = {key.lower(): value for key, value in request.context.items()}
+    if trust:  # a trust policy's statements name no Resource: the role they are attached to
+        resource_policy = [{"Resource": request.resource, **s} for s in resource_policy]
     if any(_denies(s, request, context) for s in identity):
         return Decision(False, f"with an explicit deny in an {IDENTITY}")
-    resource_grant = False
-    for statement in resource_policy:
-        match = _principal_match(statement, principal)
-        if match is _Match.NO:
-            continue
-        if _denies(statement, request, context):
-            return Decision(False, f"with an explicit deny in a {RESOURCE}")
-        cross_account = principal.account is not None and principal.account != resource_account
-        if _allows(statement, request, context) and (match is _Match.PRINCIPAL or cross_account):
-            resource_grant = True
+    resource = _resource_policy_grants(request, context, resource_policy, resource_account)
+    if resource is None:
+        return Decision(False, f"with an explicit deny in a {RESOURCE}")
+    resource_grant, account_grant = resource
     if principal.service:
         return Decision(True) if resource_grant else Decision(False, _no_allow(RESOURCE, request))
     identity_grant = principal.is_root or any(_allows(s, request, context) for s in identity)
+    if trust:
+        if resource_grant or (account_grant and identity_grant):
+            return Decision(True)
+        return Decision(
+            False,
+            _no_allow(IDENTITY, request) if account_grant else "because the role's trust policy does not allow it",
+        )
     if principal.account is not None and resource_account is not None and principal.account != resource_account:
         if not identity_grant:
             return Decision(False, _no_allow(IDENTITY, request))
@@ -104,6 +115,28 @@ def evaluate(
     if identity_grant or resource_grant:
         return Decision(True)
     return Decision(False, _no_allow(IDENTITY, request))
+
+
+def _resource_policy_grants(
+    request: Request, context: Mapping[str, Any], resource_policy: Sequence[Statement], resource_account: str | None
+) -> tuple[bool, bool] | None:
+    """None if the resource's policy denies; else whether it grants the principal itself, and whether
+    it grants the principal's account only (which, within that account, delegates to IAM)."""
+    principal = request.principal
+    cross_account = principal.account is not None and principal.account != resource_account
+    resource_grant = account_grant = False
+    for statement in resource_policy:
+        match = _principal_match(statement, principal)
+        if match is _Match.NO:
+            continue
+        if _denies(statement, request, context):
+            return None
+        if _allows(statement, request, context):
+            if match is _Match.PRINCIPAL or cross_account:
+                resource_grant = True
+            else:
+                account_grant = True
+    return resource_grant, account_grant
 
 
 def _no_allow(kind: str, request: Request) -> str:
@@ -138,17 +171,21 @@ def _unevaluated_elements(statement: Statement) -> bool:
     return "${" in json.dumps(statement)  # a policy variable
 
 
+def _listed(element: Any) -> list[str]:
+    return [element] if isinstance(element, str) else [str(e) for e in element]
+
+
 def _action_matches(statement: Statement, request: Request, *, any_resource: bool) -> bool:
-    """moto's matcher on the Action (or NotAction) and the Resource alone."""
-    action_element = "NotAction" if "NotAction" in statement else "Action"
-    if action_element not in statement:
+    """The statement's Action (or NotAction) covers the action, and its Resource the resource."""
+    if "NotAction" in statement:
+        acts = not any(_glob(p, ignore_case=True).match(request.action) for p in _listed(statement["NotAction"]))
+    elif "Action" in statement:
+        acts = any(_glob(p, ignore_case=True).match(request.action) for p in _listed(statement["Action"]))
+    else:
         return False
-    bare = {
-        "Effect": "Allow",
-        action_element: statement[action_element],
-        "Resource": "*" if any_resource else statement["Resource"],
-    }
-    return IAMPolicyStatement(bare).is_action_permitted(request.action, request.resource) is PermissionResult.PERMITTED
+    if not acts:
+        return False
+    return any_resource or any(_glob(p).match(request.resource) for p in _listed(statement["Resource"]))
 
 
 def _principal_match(statement: Statement, principal: Principal) -> _Match:
@@ -186,6 +223,23 @@ def _aws_principal_match(value: str, principal: Principal) -> _Match:
 
 _NEGATED = frozenset({"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike"})
 
+MODELLED_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "aws:SecureTransport",
+        "aws:PrincipalArn",
+        "aws:PrincipalAccount",
+        "aws:PrincipalIsAWSService",
+        "aws:SourceArn",
+        "aws:SourceAccount",
+        "events:source",
+        "events:detail-type",
+    )
+)
+"""The condition keys the local cloud sets on a request when AWS would: for these, a missing key is
+really missing. Any other key (aws:RequestedRegion, aws:PrincipalTag/..., aws:CalledVia, ...) may
+be present on AWS, so a condition on it is not evaluated (fails closed)."""
+
 
 def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool | None:
     """True or False; None when some condition cannot be evaluated (and none is known false)."""
@@ -211,6 +265,8 @@ def _condition(operator: str, key: str, expected: list[str], context: Mapping[st
     if base not in _OPERATORS and base != "Null":
         return None  # Numeric*, Date*, IpAddress, ForAnyValue:..., ...: not evaluated locally
     actual = context.get(key)
+    if actual is None and key not in MODELLED_KEYS:
+        return None
     if base == "Null":
         return (actual is None) == (expected[0].lower() == "true")
     if actual is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -331,5 +332,80 @@ def test_the_order_bus_takes_order_created_from_the_producers_named_in_context(t
             named.put_events(Entries=[_entry(bus, "pharmacy.saga", "order_fulfillment_saga.completed")])
         assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
         # while a principal not named needs a permission of its own
-        with pytest.raises(ClientError):
+        with pytest.raises(ClientError) as unnamed:
             _assumed(cloud, "someone-else", []).put_events(Entries=[_entry(bus, "pharmacy.orders", "OrderCreated")])
+        assert "because no identity-based policy allows the events:PutEvents action" in str(unnamed.value)
+
+
+def test_a_thread_a_handler_starts_acts_with_the_functions_role_not_the_accounts(cloud: LocalCloud) -> None:
+    # A new thread starts with an empty context: it must not fall back to the account's own access
+    events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
+    dynamodb = cloud.client("dynamodb")
+
+    def in_a_thread() -> Any:
+        outcome: list[Any] = []
+        worker = threading.Thread(
+            target=lambda: outcome.append(
+                _call(lambda: dynamodb.delete_item(TableName=events, Key={"pk": {"S": "saga-x"}, "sk": {"N": "1"}}))
+            )
+        )
+        worker.start()
+        worker.join()
+        return outcome[0]
+
+    result = _as_function(cloud, "cancel_order", in_a_thread)
+    assert result["returned"]["code"] == "AccessDeniedException"
+    assert "assumed-role/" in result["returned"]["message"]
+
+
+def _call(attempt: Attempt) -> dict[str, Any]:
+    try:
+        return {"returned": attempt()}
+    except ClientError as error:
+        return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
+
+
+@pytest.mark.allow_errors("SagaNotFound")
+def test_invoking_a_qualified_function_needs_a_grant_on_the_qualified_arn(cloud: LocalCloud) -> None:
+    function = _function(cloud, "cancel_order")
+    iam = cloud.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.account}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName="invoker", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    grant = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function["FunctionArn"]}
+    iam.put_role_policy(
+        RoleName="invoker",
+        PolicyName="invoke",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
+    )
+    credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="ops")["Credentials"]
+    lambda_ = boto3.client(
+        "lambda",
+        region_name=cloud.region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    # A payload naming a qualifier does not change what is checked; a qualifier does
+    payload = json.dumps({"Qualifier": "live", "order_id": "nobody"}).encode()
+    assert lambda_.invoke(FunctionName=function["FunctionName"], Payload=payload)["StatusCode"] == 200
+    with pytest.raises(ClientError) as refused:
+        lambda_.invoke(FunctionName=function["FunctionName"], Qualifier="live", Payload=b"{}")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert f"lambda:InvokeFunction on resource: {function['FunctionArn']}:live" in str(refused.value)
+
+
+def test_a_role_is_assumed_only_as_its_trust_policy_allows(cloud: LocalCloud) -> None:
+    iam = cloud.client("iam")
+    lambda_only = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam.create_role(RoleName="for-lambda", AssumeRolePolicyDocument=json.dumps(lambda_only))["Role"]
+    with pytest.raises(ClientError) as refused:
+        cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="me")
+    assert "because the role's trust policy does not allow it" in str(refused.value)

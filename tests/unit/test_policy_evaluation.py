@@ -253,3 +253,43 @@ def test_sqs_batches_lambda_invoke_and_put_events_are_checked_as_aws_names_them(
     puts = actions.checks("events", "PutEvents", {"Entries": entries}, ARNS)
     assert [p.resource.rsplit("/", 1)[1] for p in puts] == ["orders", "default"]
     assert puts[0].context == {"events:source": "pharmacy.orders", "events:detail-type": "OrderCreated"}
+
+
+def test_a_condition_on_a_key_the_local_cloud_does_not_set_fails_closed() -> None:
+    # aws:RequestedRegion is on every AWS request; locally it is not set, so neither outcome is known
+    region = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+    assert not decide(ROLE, "dynamodb:PutItem", TABLE, [allow("dynamodb:PutItem", TABLE, Condition=region)]).allowed
+    outside = {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}
+    denied = decide(
+        ROLE, "dynamodb:PutItem", TABLE, [allow("dynamodb:PutItem", TABLE), deny("dynamodb:*", "*", Condition=outside)]
+    )
+    assert not denied.allowed, "a Deny the local cloud cannot decide applies"
+
+
+def test_wildcards_are_iams_not_regular_expressions_and_actions_ignore_case() -> None:
+    grant = [allow("SQS:sendmessage", "arn:aws:sqs:us-east-1:123456789012:orders.fifo")]
+    assert decide(ROLE, "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:orders.fifo", grant).allowed
+    assert not decide(ROLE, "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:ordersXfifo", grant).allowed
+    one_character = [allow("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:queue-?")]
+    assert decide(ROLE, "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:queue-1", one_character).allowed
+    assert not decide(ROLE, "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:queue-", one_character).allowed
+    assert not decide(ROLE, "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:queue-12", one_character).allowed
+
+
+ASSUMED = f"arn:aws:iam::{ACCOUNT}:role/api"
+
+
+def _assume(principal: Principal, trusted: Any, identity: list[dict[str, Any]] | None = None) -> bool:
+    trust = [{"Effect": "Allow", "Principal": trusted, "Action": "sts:AssumeRole"}]
+    request = Request(principal, "sts:AssumeRole", ASSUMED, {})
+    return policies.evaluate(request, identity or [], trust, ACCOUNT, trust=True).allowed
+
+
+def test_a_role_is_assumed_only_by_whom_its_trust_policy_names() -> None:
+    root = Principal.account_root(ACCOUNT)
+    assert not _assume(root, {"Service": "lambda.amazonaws.com"}), "even the account, if the role does not trust it"
+    assert _assume(root, {"AWS": ACCOUNT})
+    # a role the trust policy names needs no permission of its own; one only its account is named for does
+    assert _assume(ROLE, {"AWS": ROLE.arn})
+    assert not _assume(ROLE, {"AWS": ACCOUNT})
+    assert _assume(ROLE, {"AWS": ACCOUNT}, [allow("sts:AssumeRole", ASSUMED)])
