@@ -13,12 +13,13 @@ moto accepts what AWS refuses, and answers some bad requests with HTTP 500:
   blog "serverless services now support payloads up to 1 MB"). Over it, the whole request is
   refused with `ValidationException`.
 - SQS: moto holds a message to the queue's MaximumMessageSize (1 MiB by default) in
-  characters; AWS counts bytes. A body over the limit in UTF-8 bytes is refused here.
+  characters, and its body only; AWS counts bytes, and the message attributes too. A message,
+  or a batch, over the limit so counted is refused here.
 - Step Functions StartExecution: the input must be JSON (`InvalidExecutionInput`) of at most
   262,144 UTF-8 bytes (`ValidationException`, the length constraint of the API's `input`),
-  and the name 1 to 80 characters without whitespace, wildcards, brackets or the special
-  characters AWS lists (`InvalidName`); moto checked none of these (Step Functions developer
-  guide, "Step Functions service quotas").
+  and the name 1 to 80 characters without whitespace, wildcards, brackets, `/` or the special
+  and control characters AWS lists (`InvalidName`); moto checked none of these (Step
+  Functions developer guide, "Step Functions service quotas").
 """
 
 from __future__ import annotations
@@ -29,16 +30,19 @@ from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 from moto.events.responses import EventsHandler
-from moto.sqs.exceptions import InvalidParameterValue
+from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue
 from moto.sqs.models import SQSBackend
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 PUT_EVENTS_MAX_BYTES = 1024 * 1024
+MESSAGE_BATCH_MAX_BYTES = 1024 * 1024
+"""SendMessageBatch: the messages of a batch together, as each is counted (SQS developer guide, message quotas)."""
 EXECUTION_INPUT_MAX_BYTES = 262_144
-_EXECUTION_NAME = re.compile(r"^[^\s?*<>{}\[\]:;,\\|^~$#%&`\"\x00-\x1f\x7f-\x9f]{1,80}$")
+_EXECUTION_NAME = re.compile(r"^[^\s?*<>{}\[\]:;,\\|^~$#%&`\"/\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]{1,80}$")
 
 ORIGINAL_PUT_EVENTS = EventsHandler.put_events
 ORIGINAL_SEND_MESSAGE = SQSBackend.send_message
+ORIGINAL_SEND_MESSAGE_BATCH = SQSBackend.send_message_batch
 ORIGINAL_START_EXECUTION = StepFunctionsParserBackend.start_execution
 
 
@@ -82,13 +86,31 @@ def _put_events(self: EventsHandler) -> str:
     return json.dumps({"FailedEntryCount": sum("ErrorCode" in r for r in merged), "Entries": merged})
 
 
+def _message_size(body: str, attributes: dict[str, Any] | None) -> int:
+    """A message's size as SQS counts it: the body and each attribute's name, type and value, in bytes."""
+    size = len(body.encode())
+    for name, attribute in (attributes or {}).items():
+        value = attribute.get("StringValue") or attribute.get("BinaryValue") or ""
+        size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode())
+        size += len(value) if isinstance(value, bytes) else len(str(value).encode())
+    return size
+
+
 def _send_message(self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
     limit = int(self.get_queue(queue_name).maximum_message_size)  # type: ignore[attr-defined]
-    if len(message_body.encode()) > limit:
+    attributes = kwargs.get("message_attributes", args[0] if args else None)
+    if _message_size(message_body, attributes) > limit:
         raise InvalidParameterValue(
             f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
         )
     return ORIGINAL_SEND_MESSAGE(self, queue_name, message_body, *args, **kwargs)
+
+
+def _send_message_batch(self: SQSBackend, queue_name: str, entries: dict[str, dict[str, Any]]) -> Any:
+    total = sum(_message_size(e.get("MessageBody", ""), e.get("MessageAttributes")) for e in entries.values())
+    if total > MESSAGE_BATCH_MAX_BYTES:
+        raise BatchRequestTooLong(total)
+    return ORIGINAL_SEND_MESSAGE_BATCH(self, queue_name, entries)
 
 
 def _start_execution(
@@ -118,4 +140,5 @@ def _start_execution(
 def apply() -> None:
     EventsHandler.put_events = _put_events  # type: ignore[method-assign]
     SQSBackend.send_message = _send_message  # type: ignore[method-assign]
+    SQSBackend.send_message_batch = _send_message_batch  # type: ignore[method-assign]
     StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]

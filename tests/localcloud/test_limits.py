@@ -77,6 +77,14 @@ def test_a_message_over_the_queues_size_in_utf8_bytes_is_refused(cloud: LocalClo
         sqs.send_message(QueueUrl=queue, MessageBody="é" * (600 * 1024))
     assert "Message must be shorter than 1048576 bytes" in str(refused.value)
     sqs.send_message(QueueUrl=queue, MessageBody="a" * MIB)
+    # the attributes count too, and a batch counts as all its messages together
+    attributes = {"pad": {"DataType": "String", "StringValue": "a" * 1024}}
+    with pytest.raises(ClientError):
+        sqs.send_message(QueueUrl=queue, MessageBody="a" * (MIB - 1000), MessageAttributes=attributes)
+    entries = [{"Id": str(n), "MessageBody": "é" * (200 * 1024)} for n in range(3)]  # 1.2 MiB of UTF-8
+    with pytest.raises(ClientError) as too_long:
+        sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+    assert "BatchRequestTooLong" in str(too_long.value)
 
 
 @pytest.mark.parametrize(
@@ -87,6 +95,7 @@ def test_a_message_over_the_queues_size_in_utf8_bytes_is_refused(cloud: LocalClo
         ("a" * 81, "{}", "InvalidName"),
         ("has space", "{}", "InvalidName"),
         ("has:colon", "{}", "InvalidName"),
+        ("has/slash", "{}", "InvalidName"),
     ],
 )
 def test_start_execution_refuses_what_step_functions_refuses(
