@@ -136,7 +136,7 @@ def _run(alarm: Alarm, action: str, previous: str) -> None:
         _record(alarm, action, False, f"Failed to execute action {action}: only SNS actions run locally")
         return
     account, region = parts[4], parts[3]
-    context = {"aws:SourceArn": alarm.alarm_arn, "aws:SourceAccount": account}
+    context = {"aws:SourceArn": alarm.alarm_arn, "aws:SourceAccount": alarm.alarm_arn.split(":")[4]}
     refusal = AUTHORIZER.check(CLOUDWATCH, Check("sns:Publish", action, context))
     if refusal is not None:
         # As the alarm's history reports it on AWS.
@@ -144,11 +144,15 @@ def _run(alarm: Alarm, action: str, previous: str) -> None:
         detail = f'Failed to execute action {action}. Received error: "{refused}"'
         _record(alarm, action, False, detail)
         return
-    sns_backends[account][region].publish(
-        message=json.dumps(_notification(alarm, previous, account)),
-        arn=action,
-        subject=f'{alarm.state_value}: "{alarm.name}" in {region}',
-    )
+    try:
+        sns_backends[account][region].publish(
+            message=json.dumps(_notification(alarm, previous, account)),
+            arn=action,
+            subject=f'{alarm.state_value}: "{alarm.name}" in {region}',
+        )
+    except Exception as error:  # as CloudWatch: the action failed, the state change stands
+        _record(alarm, action, False, f"Failed to execute action {action}. Received error: {error!r}")
+        return
     _record(alarm, action, True, f"Successfully executed action {action}")
 
 

@@ -64,7 +64,7 @@ def _record(entry: Undelivered) -> None:
 
 def _allowed(principal: Principal, queue_arn: str, source_arn: str) -> str | None:
     """None when `principal` may send to the queue for `source_arn`, else the refusal's message."""
-    context = {"aws:SourceArn": source_arn, "aws:SourceAccount": queue_arn.split(":")[4]}
+    context = {"aws:SourceArn": source_arn, "aws:SourceAccount": source_arn.split(":")[4]}
     refusal = AUTHORIZER.check(principal, Check("sqs:SendMessage", queue_arn, context))
     return None if refusal is None else refusal.message
 

@@ -115,16 +115,31 @@ def synthesize(
     return assembly
 
 
+AUTHORISED_RULE_TARGETS = frozenset({"AWS::SQS::Queue"})
+"""The rule targets whose deliveries the local cloud authorises as EventBridge's (localcloud/deliveries.py)."""
+
+
 def check_resource_types(template: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (logical id, type) pairs knowingly skipped; raises on any other unsupported type."""
+    """The (logical id, type) pairs knowingly skipped; raises on any other unsupported type, and on a
+    rule target the local cloud would deliver to without the permission checks AWS makes."""
     supported = supported_resource_types()
+    resources = template.get("Resources", {})
     skipped = []
-    for logical_id, resource in template.get("Resources", {}).items():
+    for logical_id, resource in resources.items():
         resource_type = resource["Type"]
         if resource_type in SKIPPED_RESOURCE_TYPES:
             skipped.append((logical_id, resource_type))
         elif resource_type not in supported:
             raise UnsupportedResource(f"the local cloud cannot create {logical_id} of type {resource_type}")
+        if resource_type == "AWS::Events::Rule":
+            for target in resource.get("Properties", {}).get("Targets", []):
+                arn = target.get("Arn")
+                referenced = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+                if resources.get(referenced, {}).get("Type") not in AUTHORISED_RULE_TARGETS:
+                    raise UnsupportedResource(
+                        f"{logical_id}: the local cloud authorises EventBridge's deliveries to SQS queues only, "
+                        f"not to target {target.get('Id')}"
+                    )
     return skipped
 
 

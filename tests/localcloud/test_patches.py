@@ -125,6 +125,21 @@ def test_an_unsupported_resource_type_stops_the_deployment_by_name() -> None:
         check_resource_types(template)
 
 
+def test_a_rule_target_whose_deliveries_are_not_authorised_locally_is_refused() -> None:
+    patches.apply_patches()
+    template = {
+        "Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function"},
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"Targets": [{"Id": "f", "Arn": {"Fn::GetAtt": ["Fn", "Arn"]}}]},
+            },
+        }
+    }
+    with pytest.raises(UnsupportedResource, match="SQS queues only"):
+        check_resource_types(template)
+
+
 def test_the_types_moto_skips_are_created_locally_not_skipped() -> None:
     # moto's CloudFormation skips these with a warning; the local cloud creates them (and enforces the policies).
     patches.apply_patches()
