@@ -30,8 +30,9 @@ EVENT_APPEND = ["dynamodb:PutItem"]
 UNDO_RECORD = ["dynamodb:UpdateItem", "dynamodb:PutItem"]
 """An undo moves the record to its undone status, or puts a tombstone where there is none yet."""
 KEY_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-SQS_CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
-"""What Lambda's SQS event source mapping calls with the function's role."""
+SQS_CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+"""What Lambda's SQS event source mapping calls with the function's role (AWSLambdaSQSQueueExecutionRole's
+actions): a failed message is not changed, it becomes visible again when its visibility timeout ends."""
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 """What Lambda's DynamoDB stream event source mapping calls with the function's role on the stream."""
 LIST_STREAMS = "dynamodb:ListStreams"

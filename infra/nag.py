@@ -50,6 +50,10 @@ STEP_FUNCTIONS_LOG_LEVEL = (
     "belong to health records, and logging ALL would copy them into CloudWatch Logs. Execution "
     "history, X-Ray and the event store give the full trace."
 )
+BUS_DEAD_LETTERS = (
+    "This queue is the dead-letter queue of the two event buses (their DeadLetterConfig): it is itself "
+    "where what EventBridge cannot deliver ends, and an alarm (DeadLetters3) watches its depth."
+)
 ON_FAILURE_DESTINATION = (
     "This queue is a stream event source mapping's on-failure destination: it is itself where the "
     "records of given-up batches end, and an alarm (ProjectorGaveUp, PublisherGaveUp) watches its depth."

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -20,7 +20,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import names
+from infra import nag, names
 from lambdas.logic.publish import DOMAIN_EVENT_SOURCE
 
 START_MAX_RECEIVES = 3
@@ -79,7 +79,19 @@ class OrderEvents(Construct):
         producers: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bus = events.EventBus(self, "Bus", kms_key=key, description="OrderCreated events from the pharmacy")
+        # A bus under a customer-managed key: what EventBridge cannot encrypt or deliver goes to a
+        # dead-letter queue of the bus's own, as AWS strongly recommends for such a bus.
+        self.bus_dead_letter_queue = encrypted_queue(
+            self, "BusDeadLetterQueue", key, retention_period=Duration.days(14)
+        )
+        nag.acknowledge(self.bus_dead_letter_queue, "AwsSolutions-SQS3", nag.BUS_DEAD_LETTERS)
+        self.bus = events.EventBus(
+            self,
+            "Bus",
+            kms_key=key,
+            dead_letter_queue=self.bus_dead_letter_queue,
+            description="OrderCreated events from the pharmacy",
+        )
         if producers:
             self.bus.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -121,18 +133,33 @@ class OrderEvents(Construct):
         )
 
         self.domain_bus = events.EventBus(
-            self, "DomainBus", kms_key=key, description="The saga's domain events, put by its publisher only"
+            self,
+            "DomainBus",
+            kms_key=key,
+            dead_letter_queue=self.bus_dead_letter_queue,
+            description="The saga's domain events, put by its publisher only",
         )
         domain_events = events.EventPattern(source=[DOMAIN_EVENT_SOURCE])
         self.archive = events.Archive(
             self,
-            "DomainEventsArchive",
+            "DomainBusArchive",
             source_event_bus=self.domain_bus,
             event_pattern=domain_events,
             description="Every published domain event, for replay",
             retention=Duration.days(365),
         )
         self._encrypt_archive(key)
+        self._keep_the_archive_of_the_shared_bus(domain_events)
+        # EventBridge sends a bus's undeliverable events to its dead-letter queue as events.amazonaws.com.
+        self.bus_dead_letter_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="TheBusesSendWhatTheyCannotDeliver",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.bus_dead_letter_queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": [self.bus.event_bus_arn, self.domain_bus.event_bus_arn]}},
+            )
+        )
         # A tap integrators (and the local cloud's tests) can read the published events from.
         self.domain_events_queue, self.domain_events_dead_letter_queue = _queue_with_dead_letters(
             self, "DomainEventsQueue", "DomainEventsDeadLetterQueue", key, 5
@@ -160,11 +187,12 @@ class OrderEvents(Construct):
         assert isinstance(bus, events.CfnEventBus)
         stack = Stack.of(self)
         bus_arn = stack.format_arn(service="events", resource="event-bus", resource_name=bus.name)
+        events_service = iam.ServicePrincipal("events.amazonaws.com")
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EventBridgeArchivesDomainEvents",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*", "kms:DescribeKey"],
+                principals=[events_service],
+                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"],
                 resources=["*"],
                 conditions={
                     "StringEquals": {
@@ -174,6 +202,35 @@ class OrderEvents(Construct):
                 },
             )
         )
+        # DescribeKey carries no encryption context: a condition on one would never hold.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeDescribesTheArchiveKey",
+                principals=[events_service],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+
+    def _keep_the_archive_of_the_shared_bus(self, domain_events: events.EventPattern) -> None:
+        """Domain events were archived on the order bus until they had a bus of their own. Moving an
+        archive to another bus replaces it (and deletes what it holds), so the old one stays, under
+        its old logical id, on the order bus: it receives nothing new, and keeps what it holds for
+        replay until its retention runs out; retained if the stack is deleted."""
+        legacy = events.Archive(
+            self,
+            "DomainEventsArchive",
+            source_event_bus=self.bus,
+            event_pattern=domain_events,
+            description="Domain events published before they had a bus of their own; receives nothing new",
+            retention=Duration.days(365),
+        )
+        legacy.apply_removal_policy(RemovalPolicy.RETAIN)
+        archive = legacy.node.default_child
+        assert isinstance(archive, events.CfnArchive)
+        # aws-cdk-lib writes KmsKeyIdentifier "" (aws/aws-cdk#37847): no key means AWS's own, as before.
+        archive.add_property_deletion_override("KmsKeyIdentifier")
 
     def only_published_by(self, publisher: iam.IRole) -> None:
         """The domain-events bus refuses PutEvents from every principal but `publisher`, however

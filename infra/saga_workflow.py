@@ -88,6 +88,8 @@ longer than its longest path, so it never ends a saga halfway (it would stay COM
 RESUME_SAGA = "Resume Saga"
 NEXT_COMPENSATION = "Next Compensation"
 SAGA_FAILED = "Saga Failed"
+SAGA_UNDONE = "Saga Undone"
+NOTHING_TO_RESUME = "Nothing To Resume"
 COMPENSATION_FAILED = "Compensation Failed"
 RECORD_COMPENSATION_FAILURE = "Record Compensation Failure"
 
@@ -154,10 +156,13 @@ class _Builder:
         task.add_catch(crashed, errors=[errors.ALL_ERRORS], result_path="$.error")
         return task
 
-    def compensations(self) -> _Compensations:
-        """(Cancel Shipment ->) Release Inventory -> Cancel Prescription -> Cancel Order -> Saga Failed; any
-        failing after its retries -> Record Compensation Failure -> Compensation Failed."""
-        saga_failed = sfn.Fail(
+    def compensations(self, undone: sfn.IChainable | None = None) -> _Compensations:
+        """(Cancel Shipment ->) Release Inventory -> Cancel Prescription -> Cancel Order -> `undone`; any
+        failing after its retries -> Record Compensation Failure -> Compensation Failed.
+
+        `undone` is where the chain ends once everything is undone: by default Saga Failed (the saga's
+        own execution fails with its order); the compensation machine ends in success instead."""
+        saga_failed = undone or sfn.Fail(
             self.scope,
             SAGA_FAILED,
             error="OrderFulfillmentFailed",
@@ -239,11 +244,16 @@ class SagaWorkflow(Construct):
         # Resuming a parked saga: record it, then run what remains of the same chain.
         resume_scope = Construct(self, "Resume")
         resume_build = _Builder(resume_scope, functions)
-        resume_compensations = resume_build.compensations()
+        # Its executions succeed when everything is undone: a failed one is a saga parked again.
+        undone = sfn.Succeed(resume_scope, SAGA_UNDONE, comment="Every compensation still to do was done")
+        resume_compensations = resume_build.compensations(undone)
         resume_undo = resume_compensations.entry
         resume = resume_build.task(RESUME_SAGA, names.RESUME_SAGA, error_path=None, result_path="$.resume")
         resume.add_retry(**STEP_RETRY)
-        # A resumption that cannot even start parks the saga again, with an alert; never left COMPENSATING.
+        # A saga that ended already has nothing to resume; any other failure to start parks the saga
+        # again, with an alert: it is never left COMPENSATING.
+        nothing = sfn.Succeed(resume_scope, NOTHING_TO_RESUME, comment="The saga had ended already")
+        resume.add_catch(nothing, errors=[errors.ILLEGAL_TRANSITION], result_path="$.resume_error")
         resume.add_catch(resume_compensations.park, errors=[errors.ALL_ERRORS], result_path="$.compensation_error")
         next_compensation = sfn.Choice(resume_scope, NEXT_COMPENSATION)
         for compensation in (

@@ -119,6 +119,7 @@ class OrderFulfillmentStack(Stack):
                 order_events.dead_letter_queue,
                 order_events.outcomes_dead_letter_queue,
                 order_events.domain_events_dead_letter_queue,
+                order_events.bus_dead_letter_queue,
             ],
             stream_failures=functions.stream_failures,
         )

@@ -41,12 +41,7 @@ SQS_POLLERS = 5
 """Concurrent pollers per SQS event source mapping: Lambda starts with five and scales up from there."""
 
 
-SQS_MAPPING_ACTIONS = (
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility",
-    "sqs:GetQueueAttributes",
-)
+SQS_MAPPING_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 STREAM_MAPPING_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords")
 """What Lambda calls with the function's role to read an SQS queue or a DynamoDB stream (and ListStreams on *)."""
 
@@ -158,11 +153,10 @@ class SqsPoller(_Poller):
             # for the failures.
             self.requests += (len(failed) < len(messages)) + bool(failed)
             may_delete = len(failed) == len(messages) or self.allowed("sqs:DeleteMessage", queue.queue_arn)
-            may_retry = not failed or self.allowed("sqs:ChangeMessageVisibility", queue.queue_arn)
             for message in messages:
                 if message.id in failed:
-                    if may_retry:
-                        backend.change_message_visibility(name, message.receipt_handle, retry_after)
+                    # Not an AWS call: Lambda lets the visibility timeout run out; here it is time-scaled.
+                    backend.change_message_visibility(name, message.receipt_handle, retry_after)
                 elif may_delete:
                     backend.delete_message(name, message.receipt_handle)
         finally:

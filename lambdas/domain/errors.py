@@ -91,4 +91,5 @@ PRESCRIPTION_FAILED = PrescriptionFailed.__name__
 INVENTORY_RESERVATION_FAILED = InventoryReservationFailed.__name__
 SHIPMENT_INITIATION_FAILED = ShipmentInitiationFailed.__name__
 
+ILLEGAL_TRANSITION = IllegalTransition.__name__
 ALL_ERRORS = "States.ALL"

@@ -107,7 +107,7 @@ def test_resume_runs_the_remaining_compensations_of_a_parked_saga(cloud: LocalCl
     assert cloud.wait_for_sagas(["c-park"]) == {"c-park": "COMPENSATION_FAILED"}
     cloud.set_faults({})
     resumed = saga_json("resume", "c-park")
-    assert resumed["execution_status"] == "FAILED"
+    assert resumed["execution_status"] == "SUCCEEDED", "the compensation machine did its work"
     assert resumed["state"] == "FAILED"
     cloud.wait_for_sagas(["c-park"])
     assert saga_json("inventory", "show")["med-3"] == before
@@ -126,7 +126,7 @@ def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cl
     cloud.runtime.replacements[names.handler_path(names.PROJECTOR)] = lambda event, context: {}
     cloud.set_faults({})
     resumed = saga_json("resume", "c-lag")
-    assert resumed["execution_status"] == "FAILED"
+    assert resumed["execution_status"] == "SUCCEEDED", "the compensation machine did its work"
     assert resumed["state"] == "FAILED", "the saga's events say it failed; its projection still says parked"
     assert saga_json("status", "c-lag")["saga"]["state"] == "COMPENSATION_FAILED"
 

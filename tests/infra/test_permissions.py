@@ -49,6 +49,24 @@ NOT_CALLED_LOCALLY = {
 }
 
 
+NO_RESOURCE_LEVEL_PERMISSIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "dynamodb:ListStreams",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+"""Actions the Service Authorization Reference lists with no resource types: only `*` grants them."""
+
+
 def _matches(pattern: str, resource: str) -> bool:
     """IAM's wildcards in a Resource: `*` any run of characters, `?` one."""
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
@@ -246,6 +264,15 @@ def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted
             if not any(a == action and any(_matches(p, r) for p in resources) for a, r in calls[role]):
                 unused.append(f"{runs}: {action} on {resources}")
     assert not unused, "grants no path uses:\n" + "\n".join(unused)
+    # and no grant reaches past its resources: "*" only for the actions that have no resource-level
+    # permissions, KMS only on the stack's own key
+    [key] = cloud.client("kms").list_keys()["Keys"]
+    for role, runs in _roles(cloud).items():
+        for action, resources in _role_grants(cloud, role):
+            if "*" in resources:
+                assert action in NO_RESOURCE_LEVEL_PERMISSIONS, f"{runs}: {action} on *"
+            if action.startswith("kms:"):
+                assert resources == [key["KeyArn"]], f"{runs}: {action} on {resources}"
     # and the batches given up were recorded in each consumer's failure queue (with its SendMessage)
     assert len(cloud.undelivered()) >= 2
     assert all(u.destination for u in cloud.undelivered()), cloud.undelivered()

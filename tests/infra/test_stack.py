@@ -118,6 +118,14 @@ def test_no_function_is_granted_a_wildcard_action(template: dict[str, Any], func
     granted = permissions(template, function)
     assert granted, "every function has a policy"
     assert all("*" not in action for action, _ in granted), "no wildcard actions"
+    # The event store is append-only, and only the saga's own functions append to it.
+    appends = {a for a, t in granted if t.startswith("EventStoreEvents") and a == "dynamodb:PutItem"}
+    assert bool(appends) == (function not in {"projector", "publisher"})
+    assert not {
+        a
+        for a, t in granted
+        if t.startswith("EventStoreEvents") and a in {"dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    }
 
 
 def test_every_permission_is_in_one_managed_policy_per_role_and_none_inline(template: dict[str, Any]) -> None:
@@ -185,7 +193,7 @@ def test_only_this_accounts_rules_may_send_to_the_queues(template: dict[str, Any
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "events.amazonaws.com"}
     ]
-    assert len(granted) == 6, "the start, outcomes and domain-event queues and their dead-letter queues"
+    assert len(granted) == 7, "the start, outcomes and domain-event queues, their dead-letter queues and the buses'"
     for statement in granted:
         condition = statement["Condition"]
         assert condition.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"} or (
@@ -236,12 +244,23 @@ def test_both_buses_and_the_archive_are_encrypted_with_the_stacks_key(template: 
     assert len(buses) == 2, "orders in, domain events out"
     for bus in buses.values():
         assert bus["Properties"]["KmsKeyIdentifier"] == {"Fn::GetAtt": [key, "Arn"]}
-    [archive] = resources(template, "AWS::Events::Archive").values()
+    archives = resources(template, "AWS::Events::Archive")
+    [archive] = [a for k, a in archives.items() if k.startswith("OrderEventsDomainBusArchive")]
     assert archive["Properties"]["KmsKeyIdentifier"] == {"Fn::GetAtt": [key, "Arn"]}, "not aws-cdk-lib's empty string"
+    # The archive of the events published on the shared bus keeps its logical id (moving an archive to
+    # another bus replaces it, and deletes what it holds): retained, and without the empty key id.
+    legacy = archives["OrderEventsDomainEventsArchive9B2CBA43"]
+    assert legacy["DeletionPolicy"] == legacy["UpdateReplacePolicy"] == "Retain"
+    assert "KmsKeyIdentifier" not in legacy["Properties"]
     # EventBridge may use the key for the archive (EventBridge user guide, "Encrypting archives")
     statements = template["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
     [archiving] = [s for s in statements if s.get("Sid") == "EventBridgeArchivesDomainEvents"]
-    assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*", "kms:DescribeKey"} <= set(archiving["Action"])
+    assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"} <= set(archiving["Action"])
+    assert "kms:EncryptionContext:aws:events:event-bus:arn" in archiving["Condition"]["StringEquals"]
+    # DescribeKey carries no encryption context: it is granted on its own, on the account only
+    [describing] = [s for s in statements if s.get("Sid") == "EventBridgeDescribesTheArchiveKey"]
+    assert describing["Action"] == "kms:DescribeKey"
+    assert set(describing["Condition"]["StringEquals"]) == {"aws:SourceAccount"}
 
 
 def test_the_domain_events_bus_takes_events_from_the_publisher_only(template: dict[str, Any]) -> None:

@@ -190,8 +190,12 @@ def test_the_resume_machine_runs_longer_than_its_longest_path_and_parks_what_it_
 ) -> None:
     resume = state_machine_definition(template, "SagaResumeStateMachine")
     states = resume["States"]
-    # A resumption that fails after its retries parks the saga again, with an alert
+    # A resumption that fails after its retries parks the saga again, with an alert; one of a saga
+    # that ended already has nothing to do; and a resumption that undid everything succeeds
+    assert _catch(states["Resume Saga"], "IllegalTransition") == "Nothing To Resume"
     assert _catch(states["Resume Saga"], "States.ALL") == "Record Compensation Failure"
+    assert states["Cancel Order"]["Next"] == "Saga Undone"
+    assert states["Saga Undone"]["Type"] == states["Nothing To Resume"]["Type"] == "Succeed"
     # and the execution never times out before every compensation had all its attempts
     longest = _longest_path_seconds(states, resume["StartAt"])
     assert longest > 15 * 60, "the case the old 15-minute timeout cut short"
