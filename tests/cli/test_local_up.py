@@ -165,13 +165,18 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     assert _wait_terminal(url, "redriven-1")["saga"]["state"] == "COMPLETED"  # type: ignore[index]
     [task] = aws("sqs", "list-message-move-tasks", "--source-arn", arn(dead))["Results"]
     assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("COMPLETED", 1)
+    # the alarms exist, with their actions, as `aws cloudwatch describe-alarms` lists them
+    alarms = aws("cloudwatch", "describe-alarms")["MetricAlarms"]
+    assert len(alarms) >= 10
+    assert all(a["AlarmActions"] == [outputs["AlarmTopicArn"]] for a in alarms)
     # and each function's lines are in the log group the template gives it
     functions = aws("lambda", "list-functions")["Functions"]
     starter = next(f for f in functions if f["Handler"] == "lambdas.handlers.start_saga.handler")
     group = starter["LoggingConfig"]["LogGroup"]
     assert not group.startswith("/aws/lambda/"), "the template's encrypted, retained group"
-    found = aws("logs", "filter-log-events", "--log-group-name", group, "--filter-pattern", "redriven")["events"]
-    assert found or aws("logs", "filter-log-events", "--log-group-name", group)["events"]
+    lines = [e["message"] for e in aws("logs", "filter-log-events", "--log-group-name", group)["events"]]
+    assert any(line.startswith("START RequestId: ") for line in lines)
+    assert any('"order handled"' in line for line in lines), "the starter's own structured lines"
     # and it stops cleanly on SIGTERM
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=30) == 0
