@@ -146,6 +146,8 @@ def queue_for_source(region: str, queue_name: str, source: str) -> tuple[Any, st
     """An SQS queue that a default-bus rule sends every event of `source` to: (sqs client, queue URL)."""
     import boto3
 
+    from tests.access import let_service_send
+
     sqs = boto3.client("sqs", region_name=region)
     events = boto3.client("events", region_name=region)
     url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
@@ -153,13 +155,5 @@ def queue_for_source(region: str, queue_name: str, source: str) -> tuple[Any, st
     rule = events.put_rule(Name="r", EventPattern=json.dumps({"source": [source]}))["RuleArn"]
     events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
     # As on AWS, EventBridge may send to the queue only if the queue's policy lets the rule.
-    rule_may_send = {
-        "Effect": "Allow",
-        "Principal": {"Service": "events.amazonaws.com"},
-        "Action": "sqs:SendMessage",
-        "Resource": arn,
-        "Condition": {"ArnEquals": {"aws:SourceArn": rule}},
-    }
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [rule_may_send]})
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    let_service_send(sqs, url, "events.amazonaws.com", rule)
     return sqs, url

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from infra import names
@@ -12,6 +15,7 @@ from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView
 from lambdas.logic.repository import stream_id_for
 from localcloud.cloud import LocalCloud
+from localcloud.deploy import CloudAssembly
 
 US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
@@ -87,3 +91,13 @@ def records(cloud: LocalCloud, table_suffix: str) -> list[dict[str, Any]]:
     table = next(t for t in dynamodb.list_tables()["TableNames"] if f"BusinessTables{table_suffix}" in t)
     items: list[dict[str, Any]] = dynamodb.scan(TableName=table)["Items"]
     return items
+
+
+def edited_assembly(assembly: CloudAssembly, directory: Path, edit: Callable[[dict[str, Any]], None]) -> CloudAssembly:
+    """A copy of the synthesized assembly in `directory`, its template changed by `edit`."""
+    shutil.copytree(assembly.directory, directory)
+    path = directory / f"{assembly.stack_name}.template.json"
+    template = json.loads(path.read_text())
+    edit(template)
+    path.write_text(json.dumps(template))
+    return CloudAssembly(directory, assembly.stack_name)

@@ -4,7 +4,6 @@ a stream batch given up. Each ends with every compensation done, or parked with 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from lambdas.logic.execution_outcome import compensation_execution_name
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly
 from localcloud.seed import seed
-from tests.e2e.helpers import history, order, records, stock, view
+from tests.e2e.helpers import edited_assembly, history, order, records, stock, view
 
 UNDONE_BY_ITSELF = {
     "create_prescription": ("cancel_prescription", "cancel_order"),
@@ -53,19 +52,18 @@ def test_a_crashed_step_is_undone_with_everything_before_it(cloud: LocalCloud, s
 @pytest.fixture
 def short_deadline(assembly: CloudAssembly, tmp_path: Path) -> Iterator[LocalCloud]:
     """The stack with the saga's execution deadline at 2 seconds instead of 15 minutes."""
-    directory = tmp_path / "assembly"
-    shutil.copytree(assembly.directory, directory)
-    template_path = directory / f"{assembly.stack_name}.template.json"
-    template = json.loads(template_path.read_text())
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::StepFunctions::StateMachine" and logical_id.startswith("SagaStateMachine"):
-            parts = resource["Properties"]["DefinitionString"]["Fn::Join"][1]
-            resource["Properties"]["DefinitionString"]["Fn::Join"][1] = [
-                p.replace('"TimeoutSeconds":900', '"TimeoutSeconds":2') if isinstance(p, str) else p for p in parts
-            ]
-    template_path.write_text(json.dumps(template))
+
+    def two_second_deadline(template: dict[str, Any]) -> None:
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == "AWS::StepFunctions::StateMachine" and logical_id.startswith("SagaStateMachine"):
+                parts = resource["Properties"]["DefinitionString"]["Fn::Join"][1]
+                resource["Properties"]["DefinitionString"]["Fn::Join"][1] = [
+                    p.replace('"TimeoutSeconds":900', '"TimeoutSeconds":2') if isinstance(p, str) else p for p in parts
+                ]
+
+    edited = edited_assembly(assembly, tmp_path / "assembly", two_second_deadline)
     with LocalCloud.start() as local:
-        local.deploy(CloudAssembly(directory, assembly.stack_name))
+        local.deploy(edited)
         seed(local.client("dynamodb"), local.outputs)
         yield local
         local.wait_until_idle()

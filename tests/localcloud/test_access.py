@@ -8,20 +8,19 @@ denied error messages"), and nothing done.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from infra import names
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly, DeploymentFailed
-from tests.e2e.helpers import execution_arn, order, records
+from tests.access import assumed_client
+from tests.e2e.helpers import edited_assembly, execution_arn, order, records
 
 pytestmark = pytest.mark.allow_refusals
 
@@ -185,53 +184,34 @@ def test_a_state_machine_may_invoke_only_the_functions_its_role_names(cloud: Loc
 def test_an_assumed_roles_credentials_act_as_that_role(cloud: LocalCloud) -> None:
     # Given a role that may only read the catalogue, assumed through STS
     catalogue = cloud.outputs[names.OUTPUT_CATALOGUE_TABLE]
-    iam = cloud.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.account}, "Action": "sts:AssumeRole"}],
-    }
-    role = iam.create_role(RoleName="catalogue-reader", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
-    reads = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": _table_arn(cloud, catalogue)}],
-    }
-    iam.put_role_policy(RoleName="catalogue-reader", PolicyName="reads", PolicyDocument=json.dumps(reads))
-    credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="report")["Credentials"]
-    dynamodb = boto3.client(
-        "dynamodb",
-        region_name=cloud.region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    reads = [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": _table_arn(cloud, catalogue)}]
+    dynamodb = assumed_client(cloud, "dynamodb", "catalogue-reader", reads)
     # Then it reads, and it may not write
     assert "Item" in dynamodb.get_item(TableName=catalogue, Key={"medication_id": {"S": "med-1"}})
     with pytest.raises(ClientError) as refused:
         dynamodb.put_item(TableName=catalogue, Item={"medication_id": {"S": "med-9"}})
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
-    assert "assumed-role/catalogue-reader/report is not authorized to perform: dynamodb:PutItem" in str(refused.value)
+    assert "assumed-role/catalogue-reader/tests is not authorized to perform: dynamodb:PutItem" in str(refused.value)
 
 
 def test_a_mapping_whose_role_cannot_read_its_queue_is_refused_at_deployment(
     assembly: CloudAssembly, tmp_path: Path
 ) -> None:
     # Given the template with start_saga's role stripped of sqs:ReceiveMessage
-    directory = tmp_path / "assembly"
-    shutil.copytree(assembly.directory, directory)
-    template_path = directory / f"{assembly.stack_name}.template.json"
-    template = json.loads(template_path.read_text())
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::IAM::ManagedPolicy" and logical_id.startswith("FunctionsStartSagaAccess"):
-            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-                if isinstance(statement["Action"], list) and "sqs:ReceiveMessage" in statement["Action"]:
-                    statement["Action"].remove("sqs:ReceiveMessage")
-    template_path.write_text(json.dumps(template))
+    def without_receive(template: dict[str, Any]) -> None:
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == "AWS::IAM::ManagedPolicy" and logical_id.startswith("FunctionsStartSagaAccess"):
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    if isinstance(statement["Action"], list) and "sqs:ReceiveMessage" in statement["Action"]:
+                        statement["Action"].remove("sqs:ReceiveMessage")
+
+    edited = edited_assembly(assembly, tmp_path / "assembly", without_receive)
     # When it is deployed, then the deployment fails as CreateEventSourceMapping does on AWS
     with (
         LocalCloud.start() as cloud,
         pytest.raises(DeploymentFailed, match="permissions to call ReceiveMessage on SQS"),
     ):
-        cloud.deploy(CloudAssembly(directory, assembly.stack_name))
+        cloud.deploy(edited)
 
 
 def _without_statements(policy: str, test: Callable[[dict[str, Any]], bool]) -> str:
@@ -270,23 +250,7 @@ def test_a_rule_target_whose_queue_policy_does_not_allow_the_rule_gets_nothing(c
 
 def _assumed(cloud: LocalCloud, role_name: str, statements: list[dict[str, Any]]) -> Any:
     """An EventBridge client with the credentials of a new role of this account, assumed through STS."""
-    iam = cloud.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.account}, "Action": "sts:AssumeRole"}],
-    }
-    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
-    if statements:
-        document = json.dumps({"Version": "2012-10-17", "Statement": statements})
-        iam.put_role_policy(RoleName=role_name, PolicyName="events", PolicyDocument=document)
-    credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="api")["Credentials"]
-    return boto3.client(
-        "events",
-        region_name=cloud.region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    return assumed_client(cloud, "events", role_name, statements)
 
 
 def _entry(bus: str, source: str, detail_type: str) -> dict[str, str]:
@@ -368,26 +332,8 @@ def _call(attempt: Attempt) -> dict[str, Any]:
 @pytest.mark.allow_errors("SagaNotFound")
 def test_invoking_a_qualified_function_needs_a_grant_on_the_qualified_arn(cloud: LocalCloud) -> None:
     function = _function(cloud, "cancel_order")
-    iam = cloud.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.account}, "Action": "sts:AssumeRole"}],
-    }
-    role = iam.create_role(RoleName="invoker", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     grant = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function["FunctionArn"]}
-    iam.put_role_policy(
-        RoleName="invoker",
-        PolicyName="invoke",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
-    )
-    credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="ops")["Credentials"]
-    lambda_ = boto3.client(
-        "lambda",
-        region_name=cloud.region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    lambda_ = assumed_client(cloud, "lambda", "invoker", [grant])
     # A payload naming a qualifier does not change what is checked; a qualifier does
     payload = json.dumps({"Qualifier": "live", "order_id": "nobody"}).encode()
     assert lambda_.invoke(FunctionName=function["FunctionName"], Payload=payload)["StatusCode"] == 200

@@ -12,6 +12,7 @@ import pytest
 
 from infra import names
 from localcloud.cloud import LocalCloud
+from tests.access import let_service_send
 from tests.localcloud.test_access import _by_service, _without_statements
 
 
@@ -20,17 +21,7 @@ def _alarm_topic_subscriber(cloud: LocalCloud) -> str:
     sqs, sns = cloud.client("sqs"), cloud.client("sns")
     topic = cloud.outputs[names.OUTPUT_ALARM_TOPIC]
     url = sqs.create_queue(QueueName="pager")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic_may_send = {
-        "Effect": "Allow",
-        "Principal": {"Service": "sns.amazonaws.com"},
-        "Action": "sqs:SendMessage",
-        "Resource": arn,
-        "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
-    }
-    sqs.set_queue_attributes(
-        QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [topic_may_send]})}
-    )
+    arn = let_service_send(sqs, url, "sns.amazonaws.com", topic)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     return str(url)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from infra import names
 from localcloud.cloud import LocalCloud
+from tests.access import assumed_client
 
 
 def _arn(cloud: LocalCloud, url: str) -> str:
@@ -54,23 +54,8 @@ def test_a_caller_that_may_not_delete_from_the_source_moves_nothing(cloud: Local
     sqs = cloud.client("sqs")
     dead, start = cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE], cloud.outputs[names.OUTPUT_START_QUEUE]
     sqs.send_message(QueueUrl=dead, MessageBody="{}")
-    iam = cloud.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.account}, "Action": "sts:AssumeRole"}],
-    }
-    role = iam.create_role(RoleName="half-redriver", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     allowed = ["sqs:StartMessageMoveTask", "sqs:ReceiveMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"]
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": allowed, "Resource": "*"}]}
-    iam.put_role_policy(RoleName="half-redriver", PolicyName="no-delete", PolicyDocument=json.dumps(policy))
-    credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="ops")["Credentials"]
-    redriver = boto3.client(
-        "sqs",
-        region_name=cloud.region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    redriver = assumed_client(cloud, "sqs", "half-redriver", [{"Effect": "Allow", "Action": allowed, "Resource": "*"}])
     with pytest.raises(ClientError) as refused:
         redriver.start_message_move_task(SourceArn=_arn(cloud, dead), DestinationArn=_arn(cloud, start))
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
