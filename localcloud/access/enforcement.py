@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,6 +317,7 @@ def _execution_as_its_role(self: ExecutionWorker) -> None:
         ORIGINAL_EXECUTION_LOGIC(self)  # type: ignore[no-untyped-call]
 
 
+ORIGINAL_SUBMIT = ThreadPoolExecutor.submit
 ORIGINAL_THREAD_START = threading.Thread.start
 ORIGINAL_BOOTSTRAP_INNER = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
 
@@ -327,6 +329,17 @@ def _start_as_creators_caller(self: threading.Thread) -> None:
     # that: the creator's environment and log routing stay the creator's).
     self._caller = principals.current()  # type: ignore[attr-defined]
     ORIGINAL_THREAD_START(self)
+
+
+def _run_as(caller: Principal | None, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    with principals.acting_as(caller):  # None too: a worker made for another caller forgets it
+        return fn(*args, **kwargs)
+
+
+def _submit_as_submitters_caller(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    # A pool's workers are made by whoever submits first and then serve every submitter: each task
+    # runs as the caller that submitted it, whichever worker runs it.
+    return ORIGINAL_SUBMIT(self, _run_as, principals.current(), fn, *args, **kwargs)
 
 
 def _bootstrap_as_caller(self: threading.Thread) -> None:
@@ -342,4 +355,5 @@ def apply() -> None:
     BaseResponse._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action  # type: ignore[method-assign,assignment]
     ExecutionWorker._execution_logic = _execution_as_its_role  # type: ignore[method-assign]
     threading.Thread.start = _start_as_creators_caller  # type: ignore[method-assign]
+    ThreadPoolExecutor.submit = _submit_as_submitters_caller  # type: ignore[method-assign,assignment]
     threading.Thread._bootstrap_inner = _bootstrap_as_caller  # type: ignore[attr-defined]

@@ -66,8 +66,8 @@ def current() -> Principal | None:
 
 
 @contextmanager
-def acting_as(principal: Principal) -> Iterator[None]:
-    """Make every AWS call in this context (thread) as `principal`."""
+def acting_as(principal: Principal | None) -> Iterator[None]:
+    """Make every AWS call in this context (thread) as `principal` (None: the user's own credentials)."""
     token = _caller.set(principal)
     try:
         yield

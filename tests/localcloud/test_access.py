@@ -355,3 +355,19 @@ def test_a_role_is_assumed_only_as_its_trust_policy_allows(cloud: LocalCloud) ->
     with pytest.raises(ClientError) as refused:
         cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="me")
     assert "because the role's trust policy does not allow it" in str(refused.value)
+
+
+def test_a_pooled_worker_runs_each_task_as_the_caller_that_submitted_it(cloud: LocalCloud) -> None:
+    # The pool's worker is made inside cancel_order's invocation; a later task from the account's
+    # own credentials must not run as cancel_order, nor cancel_order's as the account.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from localcloud.access import principals
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        as_function = _as_function(cloud, "cancel_order", lambda: str(pool.submit(principals.current).result()))
+        assert ":role/" in as_function["returned"]
+        assert pool.submit(principals.current).result() is None, "the submitter's own credentials"
+    finally:
+        pool.shutdown()
