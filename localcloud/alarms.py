@@ -4,7 +4,8 @@ moto's CloudFormation skips `AWS::CloudWatch::Alarm`: the alarms did not exist l
 nothing showed whether they could notify anyone. Here they are created as the template
 defines them (`aws cloudwatch describe-alarms` lists them, actions included). The local cloud
 does not evaluate metrics: an alarm changes state when told to (`SetAlarmState`), and then runs
-its actions as CloudWatch does, publishing to each SNS topic as `cloudwatch.amazonaws.com`
+its actions as CloudWatch does (`DescribeAlarmHistory`, which moto lacks, lists both),
+publishing to each SNS topic as `cloudwatch.amazonaws.com`
 with the alarm as `aws:SourceArn`, which the topic's policy must allow (AWS knowledge center,
 "Why didn't I receive an SNS notification for my CloudWatch alarm trigger?").
 """
@@ -17,8 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.cloudwatch.models import Alarm, cloudwatch_backends
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.common_models import CloudFormationModel
-from moto.core.utils import iso_8601_datetime_with_milliseconds
+from moto.core.responses import ActionResult
+from moto.core.utils import iso_8601_datetime_with_milliseconds, utcnow
 from moto.sns.models import sns_backends
 
 from localcloud.access.actions import Check
@@ -40,6 +43,7 @@ class ActionRun:
 
 
 _runs: list[ActionRun] = []
+_history: list[dict[str, Any]] = []
 _runs_lock = threading.Lock()
 
 
@@ -51,6 +55,22 @@ def action_runs() -> list[ActionRun]:
 def reset() -> None:
     with _runs_lock:
         _runs.clear()
+        _history.clear()
+
+
+def _remember(alarm: Alarm, kind: str, summary: str, data: dict[str, Any]) -> None:
+    """An item of the alarm's history, as DescribeAlarmHistory answers it."""
+    with _runs_lock:
+        _history.append(
+            {
+                "AlarmName": alarm.name,
+                "AlarmType": "MetricAlarm",
+                "Timestamp": utcnow(),
+                "HistoryItemType": kind,
+                "HistorySummary": summary,
+                "HistoryData": json.dumps(data),
+            }
+        )
 
 
 class AlarmResource(CloudFormationModel):
@@ -123,7 +143,15 @@ class AlarmResource(CloudFormationModel):
 def _update_state_and_act(self: Alarm, reason: str, reason_data: str, state_value: str) -> None:
     previous = self.state_value
     ORIGINAL_UPDATE_STATE(self, reason, reason_data, state_value)
-    if state_value == previous or not self.actions_enabled:
+    if state_value == previous:
+        return
+    _remember(
+        self,
+        "StateUpdate",
+        f"Alarm updated from {previous} to {state_value}",
+        {"oldState": {"stateValue": previous}, "newState": {"stateValue": state_value, "stateReason": reason}},
+    )
+    if not self.actions_enabled:
         return
     actions = {"ALARM": self.alarm_actions, "OK": self.ok_actions, "INSUFFICIENT_DATA": self.insufficient_data_actions}
     for action in actions.get(state_value, []):
@@ -184,7 +212,21 @@ def _notification(alarm: Alarm, previous: str, account: str) -> dict[str, Any]:
 def _record(alarm: Alarm, action: str, succeeded: bool, detail: str) -> None:
     with _runs_lock:
         _runs.append(ActionRun(str(alarm.name), action, str(alarm.state_value), succeeded, detail))
+    _remember(alarm, "Action", detail, {"actionState": "Succeeded" if succeeded else "Failed", "action": action})
+
+
+def _describe_alarm_history(self: CloudWatchResponse) -> ActionResult:
+    name, kind = self._get_param("AlarmName"), self._get_param("HistoryItemType")
+    limit = int(self._get_param("MaxRecords") or 100)
+    with _runs_lock:
+        items = [
+            h for h in _history if (not name or h["AlarmName"] == name) and (not kind or h["HistoryItemType"] == kind)
+        ]
+    newest_first = self._get_param("ScanBy") != "TimestampAscending"
+    items = sorted(items, key=lambda h: h["Timestamp"], reverse=newest_first)[:limit]
+    return ActionResult({"AlarmHistoryItems": [dict(h) for h in items]})
 
 
 def apply() -> None:
     Alarm.update_state = _update_state_and_act  # type: ignore[method-assign]
+    CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]

@@ -214,3 +214,30 @@ def test_redrive_moves_dead_letters_back_and_a_fixed_order_then_completes_once(c
     assert cloud.wait_for_sagas(["c-redrive"]) == {"c-redrive": "COMPLETED"}
     assert saga_json("redrive") == {"moved": 0}
     assert [v["order_id"] for v in saga_json("list", "--state", "completed")] == ["c-redrive"]
+
+
+def test_redrive_moves_each_message_once_even_one_that_fails_again_during_the_run(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import SQSBackend
+
+    # Given a dead-lettered message that fails again at once: SQS dead-letters it again, with its id
+    dead = cloud.outputs["DeadLetterQueueUrl"]
+    dead_name, start_name = dead.rsplit("/", 1)[1], cloud.outputs["StartQueueUrl"].rsplit("/", 1)[1]
+    cloud.client("sqs").send_message(QueueUrl=dead, MessageBody="still not json")
+    send = SQSBackend.send_message
+
+    def fails_again_at_once(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        message = send(self, queue_name, *args, **kwargs)
+        if queue_name == start_name:
+            start, dead_letters = self.get_queue(start_name), self.get_queue(dead_name)
+            with start._messages_lock:
+                start._messages.remove(message)
+            dead_letters._messages.append(message)
+        return message
+
+    monkeypatch.setattr(SQSBackend, "send_message", fails_again_at_once)
+    # When the operator redrives, then it is moved once (not again and again until the limit)
+    assert saga_json("redrive") == {"moved": 1}
+    attributes = cloud.client("sqs").get_queue_attributes(QueueUrl=dead, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1", "back where it was, for the next fix"

@@ -169,6 +169,10 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     alarms = aws("cloudwatch", "describe-alarms")["MetricAlarms"]
     assert len(alarms) >= 10
     assert all(a["AlarmActions"] == [outputs["AlarmTopicArn"]] for a in alarms)
+    name = alarms[0]["AlarmName"]
+    aws("cloudwatch", "set-alarm-state", "--alarm-name", name, "--state-value", "ALARM", "--state-reason", "test")
+    history = aws("cloudwatch", "describe-alarm-history", "--alarm-name", name)["AlarmHistoryItems"]
+    assert {h["HistoryItemType"] for h in history} == {"StateUpdate", "Action"}
     # and each function's lines are in the log group the template gives it
     functions = aws("lambda", "list-functions")["Functions"]
     starter = next(f for f in functions if f["Handler"] == "lambdas.handlers.start_saga.handler")

@@ -66,4 +66,8 @@ def test_an_alarm_whose_topic_policy_does_not_allow_cloudwatch_notifies_no_one(c
     [run] = cloud.alarm_actions()
     assert not run.succeeded
     assert f"is not authorized to perform: SNS:Publish on resource: {topic}" in run.detail
+    history = cloudwatch.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
+    assert [h["HistorySummary"] for h in history] == [run.detail]
+    [update] = cloudwatch.describe_alarm_history(AlarmName=name, HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    assert update["HistorySummary"] == "Alarm updated from OK to ALARM"
     assert "Messages" not in cloud.client("sqs").receive_message(QueueUrl=pager)
