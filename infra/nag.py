@@ -52,7 +52,7 @@ STEP_FUNCTIONS_LOG_LEVEL = (
 )
 BUS_DEAD_LETTERS = (
     "This queue is the dead-letter queue of the two event buses (their DeadLetterConfig): it is itself "
-    "where what EventBridge cannot deliver ends, and an alarm (DeadLetters3) watches its depth."
+    "where what EventBridge cannot encrypt or decrypt ends, and an alarm (DeadLetters3) watches its depth."
 )
 ON_FAILURE_DESTINATION = (
     "This queue is a stream event source mapping's on-failure destination: it is itself where the "

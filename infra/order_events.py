@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -79,10 +79,15 @@ class OrderEvents(Construct):
         producers: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        # A bus under a customer-managed key: what EventBridge cannot encrypt or deliver goes to a
-        # dead-letter queue of the bus's own, as AWS strongly recommends for such a bus.
-        self.bus_dead_letter_queue = encrypted_queue(
-            self, "BusDeadLetterQueue", key, retention_period=Duration.days(14)
+        # A bus under a customer-managed key sends the events it cannot encrypt or decrypt (the key
+        # disabled, its policy changed) to a dead-letter queue of its own, as AWS strongly recommends
+        # for such a bus. Not under the same key: in exactly those cases it could not take them either.
+        self.bus_dead_letter_queue = sqs.Queue(
+            self,
+            "BusDeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
         )
         nag.acknowledge(self.bus_dead_letter_queue, "AwsSolutions-SQS3", nag.BUS_DEAD_LETTERS)
         self.bus = events.EventBus(
@@ -216,8 +221,9 @@ class OrderEvents(Construct):
     def _keep_the_archive_of_the_shared_bus(self, domain_events: events.EventPattern) -> None:
         """Domain events were archived on the order bus until they had a bus of their own. Moving an
         archive to another bus replaces it (and deletes what it holds), so the old one stays, under
-        its old logical id, on the order bus: it receives nothing new, and keeps what it holds for
-        replay until its retention runs out; retained if the stack is deleted."""
+        its old logical id, on the order bus: it receives nothing new and keeps what it holds until
+        its retention runs out. (Its replay goes to the order bus, where no rule takes domain events:
+        a replay needs a rule of the operator's own there.)"""
         legacy = events.Archive(
             self,
             "DomainEventsArchive",
@@ -226,7 +232,6 @@ class OrderEvents(Construct):
             description="Domain events published before they had a bus of their own; receives nothing new",
             retention=Duration.days(365),
         )
-        legacy.apply_removal_policy(RemovalPolicy.RETAIN)
         archive = legacy.node.default_child
         assert isinstance(archive, events.CfnArchive)
         # aws-cdk-lib writes KmsKeyIdentifier "" (aws/aws-cdk#37847): no key means AWS's own, as before.

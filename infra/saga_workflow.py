@@ -250,10 +250,13 @@ class SagaWorkflow(Construct):
         resume_undo = resume_compensations.entry
         resume = resume_build.task(RESUME_SAGA, names.RESUME_SAGA, error_path=None, result_path="$.resume")
         resume.add_retry(**STEP_RETRY)
-        # A saga that ended already has nothing to resume; any other failure to start parks the saga
-        # again, with an alert: it is never left COMPENSATING.
-        nothing = sfn.Succeed(resume_scope, NOTHING_TO_RESUME, comment="The saga had ended already")
-        resume.add_catch(nothing, errors=[errors.ILLEGAL_TRANSITION], result_path="$.resume_error")
+        # A saga with nothing to resume (it ended already, or runs on its own execution, or there is no
+        # such saga) is left as it is; any other failure to start parks the saga again, with an
+        # alert: it is never left COMPENSATING.
+        nothing = sfn.Succeed(resume_scope, NOTHING_TO_RESUME, comment="The saga was not one to resume")
+        resume.add_catch(
+            nothing, errors=[errors.ILLEGAL_TRANSITION, errors.SAGA_NOT_FOUND], result_path="$.resume_error"
+        )
         resume.add_catch(resume_compensations.park, errors=[errors.ALL_ERRORS], result_path="$.compensation_error")
         next_compensation = sfn.Choice(resume_scope, NEXT_COMPENSATION)
         for compensation in (

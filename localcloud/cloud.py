@@ -123,6 +123,10 @@ class LocalCloud:
         for key, value in {**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
+        # An endpoint URL in the environment (the README exports one for clients of `saga local up`)
+        # would send the functions' calls over HTTP, where no caller is known: they stay in-process.
+        for key in [k for k in os.environ if k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_")]:
+            self._saved_env[key] = os.environ.pop(key)
         patches.apply_patches()
         patches.set_endpoint(self.endpoint_url)
         AUTHORIZER.reset()

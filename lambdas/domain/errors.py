@@ -92,4 +92,5 @@ INVENTORY_RESERVATION_FAILED = InventoryReservationFailed.__name__
 SHIPMENT_INITIATION_FAILED = ShipmentInitiationFailed.__name__
 
 ILLEGAL_TRANSITION = IllegalTransition.__name__
+SAGA_NOT_FOUND = SagaNotFound.__name__
 ALL_ERRORS = "States.ALL"

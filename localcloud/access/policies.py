@@ -102,7 +102,8 @@ def evaluate(
         return Decision(True) if resource_grant else Decision(False, _no_allow(RESOURCE, request))
     identity_grant = principal.is_root or any(_allows(s, request, context) for s in identity)
     if trust:
-        if resource_grant or (account_grant and identity_grant):
+        foreign = principal.account is not None and principal.account != resource_account
+        if (resource_grant and (identity_grant or not foreign)) or (account_grant and identity_grant):
             return Decision(True)
         return Decision(
             False,
@@ -232,13 +233,13 @@ MODELLED_KEYS = frozenset(
         "aws:PrincipalIsAWSService",
         "aws:SourceArn",
         "aws:SourceAccount",
-        "events:source",
-        "events:detail-type",
     )
 )
-"""The condition keys the local cloud sets on a request when AWS would: for these, a missing key is
-really missing. Any other key (aws:RequestedRegion, aws:PrincipalTag/..., aws:CalledVia, ...) may
-be present on AWS, so a condition on it is not evaluated (fails closed)."""
+"""The condition keys the local cloud sets on every request when AWS would: for these, a missing key
+is really missing. Any other key is evaluated only where a request carries it (PutEvents' entries
+carry events:source and events:detail-type); elsewhere (aws:RequestedRegion, aws:PrincipalTag/...,
+aws:CalledVia, events:source on PutRule, ...) it may be present on AWS, so a condition on it is not
+evaluated (fails closed)."""
 
 
 def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool | None:

@@ -156,3 +156,27 @@ def test_a_stream_batch_given_up_leaves_its_record_in_the_consumers_failure_queu
     assert info["streamArn"] == given_up.source
     assert info["batchSize"] >= 1
     cloud.wait_for_sagas(["unpublished"])
+
+
+@pytest.mark.allow_errors("IllegalTransition", "SagaNotFound")
+@pytest.mark.parametrize("order_id", ["ended", "never-ordered"])
+def test_resuming_a_saga_that_is_not_parked_changes_nothing_and_alerts_no_one(cloud: LocalCloud, order_id: str) -> None:
+    # Given a saga that ended already (or none at all)
+    if order_id == "ended":
+        cloud.put_order(order(order_id, "med-unknown"))
+        assert cloud.wait_for_sagas([order_id]) == {order_id: "FAILED"}
+    before = [e.type for e in history(cloud, order_id)]
+    # When the compensation machine is started for it anyway
+    sfn = cloud.client("stepfunctions")
+    started = sfn.start_execution(
+        stateMachineArn=cloud.outputs[names.OUTPUT_RESUME_STATE_MACHINE],
+        name=f"{order_id}-resume-1",
+        input=json.dumps({"order_id": order_id}),
+    )
+    deadline = time.monotonic() + 30
+    while (execution := sfn.describe_execution(executionArn=started["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    # Then it ends in success at once, having written nothing: the saga is not parked, no alert
+    assert execution["status"] == "SUCCEEDED"
+    assert [e.type for e in history(cloud, order_id)] == before

@@ -250,7 +250,9 @@ def test_both_buses_and_the_archive_are_encrypted_with_the_stacks_key(template: 
     # The archive of the events published on the shared bus keeps its logical id (moving an archive to
     # another bus replaces it, and deletes what it holds): retained, and without the empty key id.
     legacy = archives["OrderEventsDomainEventsArchive9B2CBA43"]
-    assert legacy["DeletionPolicy"] == legacy["UpdateReplacePolicy"] == "Retain"
+    order_bus = [k for k in buses if k.startswith("OrderEventsBus")]
+    assert legacy["Properties"]["SourceArn"] == {"Fn::GetAtt": [*order_bus, "Arn"]}, "where it was: not replaced"
+    assert legacy["Properties"]["EventPattern"] == {"source": ["pharmacy.saga"]}
     assert "KmsKeyIdentifier" not in legacy["Properties"]
     # EventBridge may use the key for the archive (EventBridge user guide, "Encrypting archives")
     statements = template["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
@@ -261,6 +263,20 @@ def test_both_buses_and_the_archive_are_encrypted_with_the_stacks_key(template: 
     [describing] = [s for s in statements if s.get("Sid") == "EventBridgeDescribesTheArchiveKey"]
     assert describing["Action"] == "kms:DescribeKey"
     assert set(describing["Condition"]["StringEquals"]) == {"aws:SourceAccount"}
+
+
+def test_the_buses_send_what_they_cannot_encrypt_to_a_queue_that_can_take_it(template: dict[str, Any]) -> None:
+    buses = resources(template, "AWS::Events::EventBus")
+    [queue] = {b["Properties"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for b in buses.values()}
+    assert template["Resources"][queue]["Properties"]["SqsManagedSseEnabled"] is True, "not under the buses' key"
+    [policy] = [
+        p
+        for p in resources(template, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue}]
+    ]
+    [allowed] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allowed["Principal"] == {"Service": "events.amazonaws.com"}
+    assert sorted(a["Fn::GetAtt"][0] for a in allowed["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(buses)
 
 
 def test_the_domain_events_bus_takes_events_from_the_publisher_only(template: dict[str, Any]) -> None:

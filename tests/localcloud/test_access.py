@@ -371,3 +371,27 @@ def test_a_pooled_worker_runs_each_task_as_the_caller_that_submitted_it(cloud: L
         assert pool.submit(principals.current).result() is None, "the submitter's own credentials"
     finally:
         pool.shutdown()
+
+
+def test_a_federated_role_assumption_is_refused_and_who_am_i_always_answers(cloud: LocalCloud) -> None:
+    # moto takes any web identity token: the local cloud, which models no federated principal, refuses
+    iam = cloud.client("iam")
+    web = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": "accounts.google.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="web", AssumeRolePolicyDocument=json.dumps(web))["Role"]
+    with pytest.raises(ClientError) as refused:
+        cloud.client("sts").assume_role_with_web_identity(
+            RoleArn=role["Arn"], RoleSessionName="web-user", WebIdentityToken="x" * 20
+        )
+    assert "federated principals are not modelled" in str(refused.value)
+    # GetCallerIdentity needs no permission on AWS
+    nobody = assumed_client(cloud, "sts", "nothing-allowed", [])
+    assert ":assumed-role/nothing-allowed/" in nobody.get_caller_identity()["Arn"]

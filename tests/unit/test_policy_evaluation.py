@@ -43,7 +43,9 @@ def decide(
     resource_policy: list[dict[str, Any]] | None = None,
     **context: Any,
 ) -> policies.Decision:
-    request = Request(principal, action, resource, {k.replace("_", ":", 1): v for k, v in context.items()})
+    request = Request(
+        principal, action, resource, {k.replace("_", ":", 1).replace("_", "-"): v for k, v in context.items()}
+    )
     return policies.evaluate(request, identity or [], resource_policy or [], resource.split(":")[4] or None)
 
 
@@ -293,3 +295,24 @@ def test_a_role_is_assumed_only_by_whom_its_trust_policy_names() -> None:
     assert _assume(ROLE, {"AWS": ROLE.arn})
     assert not _assume(ROLE, {"AWS": ACCOUNT})
     assert _assume(ROLE, {"AWS": ACCOUNT}, [allow("sts:AssumeRole", ASSUMED)])
+
+
+def test_another_accounts_role_needs_its_own_permission_to_assume_a_role_that_trusts_it() -> None:
+    # IAM User Guide: across accounts both the trust policy and the caller's identity policy must allow
+    assert not _assume(FOREIGN_ROLE, {"AWS": FOREIGN_ROLE.arn})
+    assert not _assume(FOREIGN_ROLE, {"AWS": "999999999999"})
+    assert _assume(FOREIGN_ROLE, {"AWS": FOREIGN_ROLE.arn}, [allow("sts:AssumeRole", ASSUMED)])
+
+
+def test_an_eventbridge_condition_key_outside_put_events_fails_closed() -> None:
+    # events:source is on PutEvents' entries only: a Deny on it elsewhere cannot be decided locally
+    rule = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/r"
+    identity = [
+        allow("events:*", "*"),
+        deny("events:PutRule", "*", Condition={"StringEquals": {"events:source": "pharmacy.orders"}}),
+    ]
+    assert not decide(ROLE, "events:PutRule", rule, identity).allowed
+    bus = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/b"
+    only_orders = [allow("events:PutEvents", bus, Condition={"StringEquals": {"events:source": "pharmacy.orders"}})]
+    assert decide(ROLE, "events:PutEvents", bus, only_orders, events_source="pharmacy.orders").allowed
+    assert not decide(ROLE, "events:PutEvents", bus, only_orders, events_source="pharmacy.saga").allowed
