@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from infra import names
-from infra.functions import SQS_CONSUME, STREAM_READ
 from infra.security import XRAY_WRITE
 from localcloud.deploy import CloudAssembly
 from tests.infra.template import (
@@ -139,6 +138,14 @@ def test_every_permission_is_in_one_managed_policy_per_role_and_none_inline(temp
         assert set(XRAY_WRITE) <= {a for a, _ in role_permissions(template, logical_id)}, "active tracing"
 
 
+LAMBDA_READS_A_QUEUE = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+"""What Lambda's SQS poller calls with the function's role: the actions of the AWSLambdaSQSQueueExecutionRole
+managed policy (Lambda developer guide, "Using Lambda with Amazon SQS", execution role permissions)."""
+LAMBDA_READS_A_STREAM = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+"""The same for a DynamoDB stream: the AWSLambdaDynamoDBExecutionRole managed policy's actions (AWS Managed
+Policy reference), on the stream; its fourth, dynamodb:ListStreams, has no resource-level permissions."""
+
+
 def test_event_source_mappings_read_only_their_source_and_wait_for_that_permission(template: dict[str, Any]) -> None:
     mappings = resources(template, "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == 4, "start queue, outcomes queue, the projector's and the publisher's stream"
@@ -146,8 +153,12 @@ def test_event_source_mappings_read_only_their_source_and_wait_for_that_permissi
         function = template["Resources"][mapping["Properties"]["FunctionName"]["Ref"]]
         role = function["Properties"]["Role"]["Fn::GetAtt"][0]
         source = resource_name(mapping["Properties"]["EventSourceArn"])
-        needed = SQS_CONSUME if "Queue" in source else STREAM_READ
-        assert {(action, source) for action in needed} <= set(role_permissions(template, role)), logical_id
+        granted = set(role_permissions(template, role))
+        if "Queue" in source:
+            assert {(action, source) for action in LAMBDA_READS_A_QUEUE} <= granted, logical_id
+        else:
+            assert {(action, source) for action in LAMBDA_READS_A_STREAM} <= granted, logical_id
+            assert ("dynamodb:ListStreams", "*") in granted, logical_id
         # Lambda checks the role when it creates the mapping: the policy must exist by then.
         assert set(role_policies(template, role)) <= set(mapping.get("DependsOn", [])), logical_id
 
