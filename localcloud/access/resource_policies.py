@@ -18,8 +18,9 @@ from moto.sqs.models import sqs_backends
 
 
 class _PolicyResource:
-    """A policy attached by CloudFormation. (Each type below names CloudFormationModel among its bases
-    itself: moto finds its CloudFormation types as that class's direct subclasses.)"""
+    """A policy attached by CloudFormation: each type attaches its properties' document to the
+    resources they name. (Each type names CloudFormationModel among its bases itself: moto finds
+    its CloudFormation types as that class's direct subclasses.)"""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -36,12 +37,22 @@ class _PolicyResource:
     def has_cfn_attr(cls, attr: str) -> bool:
         return attr == "Id"
 
+    @staticmethod
+    def attach(properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _PolicyResource:
+        cls.attach(cloudformation_json["Properties"], account_id, region_name)
+        return cls(resource_name)
+
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> Any:
-        create = getattr(cls, "create_from_cloudformation_json")  # noqa: B009 - defined by each policy type
-        return create(new_resource_name, cloudformation_json, account_id, region_name)
+    ) -> _PolicyResource:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(  # type: ignore[misc]
@@ -55,16 +66,12 @@ class QueuePolicy(_PolicyResource, CloudFormationModel):
     def cloudformation_type() -> str:
         return "AWS::SQS::QueuePolicy"
 
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> QueuePolicy:
-        properties = cloudformation_json["Properties"]
+    @staticmethod
+    def attach(properties: dict[str, Any], account_id: str, region_name: str) -> None:
         document = json.dumps(properties["PolicyDocument"])
         backend = sqs_backends[account_id][region_name]
         for url in properties["Queues"]:
             backend.get_queue(str(url).rstrip("/").rsplit("/", 1)[1]).policy = document
-        return cls(resource_name)
 
 
 class TopicPolicy(_PolicyResource, CloudFormationModel):
@@ -72,16 +79,13 @@ class TopicPolicy(_PolicyResource, CloudFormationModel):
     def cloudformation_type() -> str:
         return "AWS::SNS::TopicPolicy"
 
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> TopicPolicy:
-        properties = cloudformation_json["Properties"]
+    @staticmethod
+    def attach(properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        document = json.dumps(properties["PolicyDocument"])
         backend = sns_backends[account_id][region_name]
         for arn in properties["Topics"]:
             # The topic's policy replaces SNS's default one, as on AWS.
-            backend.get_topic(str(arn)).policy = json.dumps(properties["PolicyDocument"])
-        return cls(resource_name)
+            backend.get_topic(str(arn)).policy = document
 
 
 class EventBusPolicy(_PolicyResource, CloudFormationModel):
@@ -89,11 +93,8 @@ class EventBusPolicy(_PolicyResource, CloudFormationModel):
     def cloudformation_type() -> str:
         return "AWS::Events::EventBusPolicy"
 
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> EventBusPolicy:
-        properties = cloudformation_json["Properties"]
+    @staticmethod
+    def attach(properties: dict[str, Any], account_id: str, region_name: str) -> None:
         statement_id = str(properties["StatementId"])
         if "Statement" not in properties:
             raise NotImplementedError(
@@ -102,7 +103,6 @@ class EventBusPolicy(_PolicyResource, CloudFormationModel):
         bus = events_backends[account_id][region_name].describe_event_bus(properties.get("EventBusName") or "default")
         statement = {"Sid": statement_id, **properties["Statement"]}
         bus._statements[statement_id] = EventBusPolicyStatement.from_dict(statement)
-        return cls(resource_name)
 
 
 POLICY_RESOURCES = (QueuePolicy, TopicPolicy, EventBusPolicy)
