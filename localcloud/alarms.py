@@ -164,8 +164,7 @@ def _run(alarm: Alarm, action: str, previous: str) -> None:
         _record(alarm, action, False, f"Failed to execute action {action}: only SNS actions run locally")
         return
     account, region = parts[4], parts[3]
-    context = {"aws:SourceArn": alarm.alarm_arn, "aws:SourceAccount": alarm.alarm_arn.split(":")[4]}
-    refusal = AUTHORIZER.check(CLOUDWATCH, Check("sns:Publish", action, context))
+    refusal = AUTHORIZER.check(CLOUDWATCH, Check.for_source("sns:Publish", action, alarm.alarm_arn))
     if refusal is not None:
         # As the alarm's history reports it on AWS.
         refused = f"Resource: {alarm.alarm_arn} is not authorized to perform: SNS:Publish on resource: {action}"

@@ -241,7 +241,7 @@ class LocalCloud:
     def _deliver_logs(self, record: InvocationRecord, lines: list[str]) -> None:
         """Into the function's configured log group, as the Lambda service writes them: with the
         function's role. What the role may not write is dropped, as on AWS (the refusal is recorded)."""
-        principal = Principal.role(record.role, session=record.function_name)
+        principal = Principal.function_role(record.role, record.function_name)
         arns = Arns(self.account, self.region)
         stream = arns.log_group(record.log_group, record.log_stream)
         if any(AUTHORIZER.check(principal, Check(a, stream)) for a in ("logs:CreateLogStream", "logs:PutLogEvents")):

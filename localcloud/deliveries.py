@@ -64,8 +64,7 @@ def _record(entry: Undelivered) -> None:
 
 def _allowed(principal: Principal, queue_arn: str, source_arn: str) -> str | None:
     """None when `principal` may send to the queue for `source_arn`, else the refusal's message."""
-    context = {"aws:SourceArn": source_arn, "aws:SourceAccount": source_arn.split(":")[4]}
-    refusal = AUTHORIZER.check(principal, Check("sqs:SendMessage", queue_arn, context))
+    refusal = AUTHORIZER.check(principal, Check.for_source("sqs:SendMessage", queue_arn, source_arn))
     return None if refusal is None else refusal.message
 
 

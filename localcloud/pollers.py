@@ -72,7 +72,7 @@ class _Poller:
 
     def allowed(self, action: str, resource: str) -> bool:
         """Whether the function's role may make this call; a refusal is recorded (once per kind)."""
-        principal = Principal.role(str(self.function.role), session=str(self.function.function_name))
+        principal = Principal.function_role(str(self.function.role), str(self.function.function_name))
         refusal = AUTHORIZER.check(principal, Check(action, resource))
         if refusal is None:
             return True
@@ -300,7 +300,7 @@ class DynamoDBStreamPoller(_Poller):
 
 def _check_mapping_role(esm: EventSourceMapping, function: LambdaFunction) -> None:
     """Lambda checks, when a mapping is created, that the function's role can read the source."""
-    principal = Principal.role(str(function.role), session=str(function.function_name))
+    principal = Principal.function_role(str(function.role), str(function.function_name))
     source = esm.event_source_arn
     needed = (
         [Check(a, source) for a in SQS_MAPPING_ACTIONS]

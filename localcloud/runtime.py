@@ -264,7 +264,7 @@ class InProcessRuntime:
         errored = False
         try:
             # Init code too (the handler's import) runs with the function's role, as on AWS.
-            with acting_as(Principal.role(function.role, session=function.name)):
+            with acting_as(Principal.function_role(function.role, function.name)):
                 handler = self._handler(function.handler)
                 response = json.dumps(handler(event, context))
         except Exception as error:  # the handler's failure is the invocation's result, as in Lambda

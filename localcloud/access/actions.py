@@ -50,6 +50,12 @@ class Check:
     resource: str
     context: Mapping[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def for_source(cls, action: str, resource: str, source_arn: str) -> Check:
+        """A call an AWS service makes for one of the account's resources (a rule, a topic, an alarm):
+        that resource is the request's aws:SourceArn, its account aws:SourceAccount."""
+        return cls(action, resource, {"aws:SourceArn": source_arn, "aws:SourceAccount": source_arn.split(":")[4]})
+
 
 @dataclass(frozen=True)
 class Arns:

@@ -32,6 +32,11 @@ class Principal:
         return cls(arn=role_arn, account=role_arn.split(":")[4], session=session)
 
     @classmethod
+    def function_role(cls, role_arn: str, function_name: str) -> Principal:
+        """A Lambda function's execution role, in the session Lambda names after the function."""
+        return cls.role(role_arn, session=function_name)
+
+    @classmethod
     def aws_service(cls, name: str) -> Principal:
         """`events.amazonaws.com`, `cloudwatch.amazonaws.com`, ..."""
         return cls(arn=name, account=None, service=True)
