@@ -37,6 +37,20 @@ def saga_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cw.Metr
     )
 
 
+def _executions_widget(title: str, machine: sfn.StateMachine) -> cw.GraphWidget:
+    """A state machine's executions: started, succeeded, failed, timed out."""
+    return cw.GraphWidget(
+        title=title,
+        left=[
+            machine.metric_started(period=PERIOD),
+            machine.metric_succeeded(period=PERIOD),
+            machine.metric_failed(period=PERIOD),
+            machine.metric_timed_out(period=PERIOD),
+        ],
+        width=8,
+    )
+
+
 class Monitoring(Construct):
     def __init__(
         self,
@@ -185,16 +199,7 @@ class Monitoring(Construct):
         failures: Mapping[str, sqs.IQueue],
     ) -> None:
         self.dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Compensation executions",
-                left=[
-                    machine.metric_started(period=PERIOD),
-                    machine.metric_succeeded(period=PERIOD),
-                    machine.metric_failed(period=PERIOD),
-                    machine.metric_timed_out(period=PERIOD),
-                ],
-                width=8,
-            ),
+            _executions_widget("Compensation executions", machine),
             cw.GraphWidget(
                 title="Event store stream: iterator age (ms)",
                 left=[
@@ -221,16 +226,7 @@ class Monitoring(Construct):
         dead_letter_queues: Sequence[sqs.IQueue],
     ) -> None:
         self.dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Executions",
-                left=[
-                    state_machine.metric_started(period=PERIOD),
-                    state_machine.metric_succeeded(period=PERIOD),
-                    state_machine.metric_failed(period=PERIOD),
-                    state_machine.metric_timed_out(period=PERIOD),
-                ],
-                width=8,
-            ),
+            _executions_widget("Executions", state_machine),
             cw.GraphWidget(
                 title="Sagas by outcome",
                 left=[
