@@ -90,13 +90,7 @@ class OrderEvents(Construct):
             retention_period=Duration.days(14),
         )
         nag.acknowledge(self.bus_dead_letter_queue, "AwsSolutions-SQS3", nag.BUS_DEAD_LETTERS)
-        self.bus = events.EventBus(
-            self,
-            "Bus",
-            kms_key=key,
-            dead_letter_queue=self.bus_dead_letter_queue,
-            description="OrderCreated events from the pharmacy",
-        )
+        self.bus = self._bus("Bus", key, "OrderCreated events from the pharmacy")
         if producers:
             self.bus.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -137,13 +131,7 @@ class OrderEvents(Construct):
             self, "ExecutionOutcomesQueue", "OutcomesDeadLetterQueue", key, 5, start_visibility
         )
 
-        self.domain_bus = events.EventBus(
-            self,
-            "DomainBus",
-            kms_key=key,
-            dead_letter_queue=self.bus_dead_letter_queue,
-            description="The saga's domain events, put by its publisher only",
-        )
+        self.domain_bus = self._bus("DomainBus", key, "The saga's domain events, put by its publisher only")
         domain_events = events.EventPattern(source=[DOMAIN_EVENT_SOURCE])
         self.archive = events.Archive(
             self,
@@ -178,6 +166,12 @@ class OrderEvents(Construct):
             targets=[
                 targets.SqsQueue(self.domain_events_queue, dead_letter_queue=self.domain_events_dead_letter_queue)
             ],
+        )
+
+    def _bus(self, construct_id: str, key: kms.IKey, description: str) -> events.EventBus:
+        """A bus under the stack's key, sending what it cannot encrypt or decrypt to the buses' dead-letter queue."""
+        return events.EventBus(
+            self, construct_id, kms_key=key, dead_letter_queue=self.bus_dead_letter_queue, description=description
         )
 
     def _encrypt_archive(self, key: kms.IKey) -> None:
