@@ -90,10 +90,15 @@ def _function_with_logging_config(
     # moto drops a function's LoggingConfig: its logs would go to /aws/lambda/<name>, not to the
     # log group the template gives it (encrypted, retained), which would then stay empty.
     ORIGINALS["LambdaFunction.__init__"](self, account_id, spec, *args, **kwargs)
-    config = dict(spec.get("LoggingConfig") or {})
+    _keep_logging_config(self, spec.get("LoggingConfig"))
+
+
+def _keep_logging_config(function: LambdaFunction, config: dict[str, Any] | None) -> None:
+    """The function logs to its LoggingConfig's group (else moto's /aws/lambda/<name>), and shows it."""
+    config = dict(config or {})
     if config.get("LogGroup"):
-        self.logs_group_name = str(config["LogGroup"])
-    self.logging_config = {"LogFormat": config.get("LogFormat", "Text"), "LogGroup": self.logs_group_name}  # type: ignore[attr-defined]
+        function.logs_group_name = str(config["LogGroup"])
+    function.logging_config = {"LogFormat": config.get("LogFormat", "Text"), "LogGroup": function.logs_group_name}  # type: ignore[attr-defined]
 
 
 def _function_from_cloudformation(
@@ -105,10 +110,7 @@ def _function_from_cloudformation(
         cls, resource_name, cloudformation_json, *args, **kwargs
     )
     properties = cloudformation_json["Properties"]
-    config = dict(properties.get("LoggingConfig") or {})
-    if config.get("LogGroup"):
-        function.logs_group_name = str(config["LogGroup"])
-    function.logging_config = {"LogFormat": config.get("LogFormat", "Text"), "LogGroup": function.logs_group_name}  # type: ignore[attr-defined]
+    _keep_logging_config(function, properties.get("LoggingConfig"))
     function.tracing_config = properties.get("TracingConfig") or function.tracing_config
     function.architectures = properties.get("Architectures") or function.architectures
     return function
