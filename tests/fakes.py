@@ -151,9 +151,8 @@ def queue_for_source(region: str, queue_name: str, source: str) -> tuple[Any, st
     sqs = boto3.client("sqs", region_name=region)
     events = boto3.client("events", region_name=region)
     url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     rule = events.put_rule(Name="r", EventPattern=json.dumps({"source": [source]}))["RuleArn"]
-    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
     # As on AWS, EventBridge may send to the queue only if the queue's policy lets the rule.
-    let_service_send(sqs, url, "events.amazonaws.com", rule)
+    arn = let_service_send(sqs, url, "events.amazonaws.com", rule)
+    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
     return sqs, url
