@@ -236,6 +236,11 @@ class Monitoring(Construct):
                 width=8,
             ),
             cw.GraphWidget(
+                title="Orders refused",
+                left=[saga_metric(m.SAGAS_REJECTED), saga_metric(m.CONFLICTING_ORDERS)],
+                width=8,
+            ),
+            cw.GraphWidget(
                 title="Compensations by step",
                 left=[saga_metric(m.COMPENSATIONS_RUN, compensation=c.value) for c in Compensation],
                 width=8,

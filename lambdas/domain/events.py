@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lambdas.domain import intake
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.domain.states import SagaState
 
@@ -24,7 +25,7 @@ Upcaster = Callable[[Payload], Payload]
 class DomainEvent(BaseModel):
     """Base of every event. Subclasses declare their type key and which fields are private."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     TYPE_KEY: ClassVar[str]
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -115,14 +116,55 @@ class OrderFulfillmentSagaCompleted(DomainEvent):
     TYPE_KEY = "order_fulfillment_saga.completed"
 
 
-class OrderRejected(DomainEvent):
-    """An OrderCreated message that failed validation; the raw message is kept, privately."""
+class RawMessageKept(DomainEvent):
+    """A refused message, kept privately: whole, or by its size, digest and prefix (`intake.py`)."""
+
+    PRIVATE_FIELDS = frozenset({"raw_message", "raw_message_sha256", "order_sha256"})
+
+    raw_message: str
+    raw_message_bytes: int
+    raw_message_sha256: str
+    raw_message_truncated: bool
+    order_sha256: str
+    """The order's content (its detail, canonical): what a later delivery is compared with."""
+
+
+class OrderRejected(RawMessageKept):
+    """An OrderCreated message that failed validation: the reasons (at most 20 kept, each at most
+    200 characters; `reasons_total` counts them all) and the raw message, kept privately."""
 
     TYPE_KEY = "order_fulfillment_saga.rejected"
-    PRIVATE_FIELDS = frozenset({"raw_message"})
+    SCHEMA_VERSION = 2
 
     reasons: list[str]
-    raw_message: str
+    reasons_total: int
+
+
+@register_upcaster(OrderRejected.TYPE_KEY, 1)
+def _rejected_v1_to_v2(payload: Payload) -> Payload:
+    """v1 kept every reason and the raw message whole, with nothing to compare a resend with."""
+    raw = payload["raw_message"]
+    return {
+        **payload,
+        **intake.kept_raw_message(raw, whole=True),
+        "reasons_total": len(payload["reasons"]),
+        "order_sha256": intake.message_order_digest(raw),
+    }
+
+
+class ConflictingOrderReceived(RawMessageKept):
+    """A different order under an order id already used (by a saga, or by a rejected order): not
+    started, not merged, kept here. Recorded once per distinct content."""
+
+    TYPE_KEY = "order_fulfillment_saga.conflicting_order_received"
+
+    message_id: str
+    under_state: SagaState
+    """The state of the saga whose order id the delivery reused."""
+    differing_fields: list[str]
+    """The order fields whose values differ (names only), where the earlier order is known."""
+    valid: bool
+    """Whether the conflicting order would have passed validation on its own."""
 
 
 class CompensationFailed(DomainEvent):
@@ -214,7 +256,7 @@ class OrderCancelled(DomainEvent):
 
 
 class EventMetadata(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     correlation_id: str
     """The order id: every event of one saga shares it."""
@@ -226,7 +268,7 @@ class EventMetadata(BaseModel):
 class StoredEvent(BaseModel):
     """One event as the event store holds it: position, time, type, payload, metadata."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     event_id: str
     type: str

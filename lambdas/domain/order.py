@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
@@ -15,18 +16,23 @@ MAX_LINES = 25
 
 MAX_QUANTITY = 1000
 
+MAX_METADATA_CHARS = 8192
+"""The client's metadata, as JSON: it travels with the saga's first event, which must fit one item."""
+MAX_METADATA_DEPTH = 8
+"""Objects and lists in the metadata nest at most this deep."""
+
 _ORDER_ID = re.compile(ORDER_ID_PATTERN)
 
 
 class OrderLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     medication_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)] = 1
 
 
 class ShippingAddress(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     line1: Annotated[str, Field(min_length=1, max_length=200)]
     line2: Annotated[str | None, Field(max_length=200)] = None
@@ -42,7 +48,7 @@ class OrderCreated(BaseModel):
     the same medication listed twice is merged into one line with the summed quantity.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     order_id: Annotated[str, Field(pattern=ORDER_ID_PATTERN)]
     patient_id: Annotated[str, Field(min_length=1, max_length=128)]
@@ -66,6 +72,26 @@ class OrderCreated(BaseModel):
         if any(quantity > MAX_QUANTITY for quantity in merged.values()):
             raise ValueError(f"a medication's total quantity is above {MAX_QUANTITY}")
         return [OrderLine(medication_id=med, quantity=qty) for med, qty in merged.items()]
+
+    @field_validator("metadata", mode="after")
+    @classmethod
+    def _metadata_within_bounds(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        if _depth(metadata) > MAX_METADATA_DEPTH:
+            raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
+        if len(json.dumps(metadata)) > MAX_METADATA_CHARS:
+            raise ValueError(f"metadata is longer than {MAX_METADATA_CHARS} characters as JSON")
+        return metadata
+
+
+def _depth(value: Any) -> int:
+    """How deep objects and lists nest in `value` (without recursion: the input is a client's)."""
+    deepest, level = 0, [(value, 1)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            level.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def usable_order_id(detail: Any) -> str | None:

@@ -11,7 +11,7 @@ from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES, SagaState, Ste
 
 
 class SagaView(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     order_id: str
     state: SagaState
@@ -25,6 +25,8 @@ class SagaView(BaseModel):
     compensations_run: tuple[str, ...] = ()
     failed_step: str | None = None
     failure_reason: str | None = None
+    conflicting_orders: int = 0
+    """Different orders received under this order id, recorded on its stream and not started."""
 
 
 class VersionGap(Exception):
@@ -64,6 +66,8 @@ def apply(view: SagaView | None, stored: ev.StoredEvent) -> SagaView | None:  # 
             changes["compensations_run"] = (*view.compensations_run, event.compensation)
         case ev.OrderFulfillmentSagaFailed():
             changes["failure_reason"] = event.reason
+        case ev.ConflictingOrderReceived():
+            changes["conflicting_orders"] = view.conflicting_orders + 1
         case _:
             pass
     if view.state is SagaState.REJECTED and isinstance(event, ev.OrderRejected):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lambdas.domain import events as ev
-from lambdas.domain import rules
+from lambdas.domain import intake, rules
 from lambdas.domain.errors import IllegalTransition
 from lambdas.domain.order import OrderCreated, OrderLine, ShippingAddress
 from lambdas.domain.states import (
@@ -44,6 +45,10 @@ class OrderFulfillmentSaga:
     step_in_flight: Step | None = None
     resumed_by: str | None = None
     """The execution that last resumed this saga, if any."""
+    first_event: ev.OrderFulfillmentSagaStarted | ev.OrderRejected | None = field(default=None, repr=False)
+    """The event that named the saga: what a later delivery under its order id is compared with."""
+    conflicts: set[str] = field(default_factory=set)
+    """The digests of the conflicting orders recorded: each is recorded once."""
     _pending: list[ev.DomainEvent] = field(default_factory=list, repr=False)
 
     # --- folding history ----------------------------------------------------------------
@@ -63,9 +68,13 @@ class OrderFulfillmentSaga:
                 self.patient_id = event.patient_id
                 self.medications = list(event.medications)
                 self.shipping_address = event.shipping_address
+                self.first_event = event
             case ev.OrderRejected():
                 self.state = SagaState.REJECTED
                 self.failure_reason = "; ".join(event.reasons)
+                self.first_event = event
+            case ev.ConflictingOrderReceived():
+                self.conflicts.add(event.order_sha256)
             case ev.OrderFulfillmentSagaStateChanged():
                 self.state = event.to_state
                 self.step_in_flight = _STEP_PENDING_IN.get(event.to_state, self.step_in_flight)
@@ -123,6 +132,26 @@ class OrderFulfillmentSaga:
         return self.state is not None
 
     @property
+    def order(self) -> dict[str, Any] | None:
+        """The order this saga was named after: normalised when started, raw when rejected (unless
+        its message was too large to keep whole)."""
+        match self.first_event:
+            case ev.OrderFulfillmentSagaStarted() as started:
+                return intake.canonical_order(
+                    OrderCreated.model_construct(
+                        order_id=started.order_id,
+                        patient_id=started.patient_id,
+                        medications=started.medications,
+                        shipping_address=started.shipping_address,
+                        metadata=started.order_metadata,
+                    )
+                )
+            case ev.OrderRejected() as rejected if not rejected.raw_message_truncated:
+                return intake.order_detail(rejected.raw_message)
+            case _:
+                return None
+
+    @property
     def remaining_compensations(self) -> list[Compensation]:
         """What is still to undo, in order: the plan for the completed steps minus what ran."""
         steps = list(self.completed_steps)
@@ -150,10 +179,44 @@ class OrderFulfillmentSaga:
         )
         self._change_state(SagaState.PENDING_PRESCRIPTION, "execution starting")
 
-    def reject(self, reasons: list[str], raw_message: str) -> None:
+    def reject(self, delivery: intake.Delivery) -> None:
         if self.exists:
             return
-        self._emit(ev.OrderRejected(order_id=self.order_id, reasons=reasons, raw_message=raw_message))
+        self._emit(
+            ev.OrderRejected(
+                order_id=self.order_id,
+                reasons=intake.bounded_reasons(delivery.reasons),
+                reasons_total=len(delivery.reasons),
+                order_sha256=delivery.digest,
+                **intake.kept_raw_message(delivery.raw_message),
+            )
+        )
+
+    def is_same_order(self, delivery: intake.Delivery) -> bool:
+        """Whether `delivery` repeats the order this saga was named after (a redelivery, a retry)."""
+        if isinstance(self.first_event, ev.OrderRejected):
+            return delivery.digest == self.first_event.order_sha256
+        return delivery.order is not None and delivery.content == self.order
+
+    def _comparable(self, delivery: intake.Delivery) -> dict[str, Any]:
+        """The delivery as this saga's order is kept: raw beside a rejected one, else normalised."""
+        return delivery.detail if isinstance(self.first_event, ev.OrderRejected) else delivery.content
+
+    def record_conflict(self, delivery: intake.Delivery) -> None:
+        """Keep a different order sent under this saga's order id; once per distinct content."""
+        if self.state is None or self.is_same_order(delivery) or delivery.digest in self.conflicts:
+            return
+        self._emit(
+            ev.ConflictingOrderReceived(
+                order_id=self.order_id,
+                message_id=delivery.message_id,
+                under_state=self.state,
+                differing_fields=intake.fields_differing(self.order, self._comparable(delivery)),
+                valid=delivery.order is not None,
+                order_sha256=delivery.digest,
+                **intake.kept_raw_message(delivery.raw_message),
+            )
+        )
 
     def record_prescription_created(self, prescription_id: str) -> None:
         if Step.CREATE_PRESCRIPTION in self.completed_steps:

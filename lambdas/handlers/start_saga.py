@@ -24,6 +24,7 @@ _METRIC = {
     StartOutcome.STARTED: "OrdersAccepted",
     StartOutcome.DUPLICATE: "DuplicateOrders",
     StartOutcome.REJECTED: "OrdersRejected",
+    StartOutcome.CONFLICT: "ConflictingOrderDeliveries",
 }
 
 

@@ -21,7 +21,7 @@ Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 class TaskInput(BaseModel):
     """The Payload every Task state sends (see infra/saga_workflow.py)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
 
     order_id: str = Field(pattern=ORDER_ID_PATTERN)
     attempt: int = Field(default=0, ge=0)

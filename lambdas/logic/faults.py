@@ -34,7 +34,7 @@ TARGETS: tuple[str, ...] = tuple(s.value for s in Step) + tuple(c.value for c in
 
 
 class FaultSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     transient: float = Field(default=0.0, ge=0, le=1)
     transient_attempts: int = Field(default=0, ge=0)
@@ -46,7 +46,7 @@ class FaultSpec(BaseModel):
 class FaultPlan(BaseModel):
     """A whole plan. A key that names no step or compensation is a mistake, not a no-op."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     seed: int = 0
     create_prescription: FaultSpec | None = None

@@ -15,6 +15,7 @@ SAGAS_REJECTED = "SagasRejected"
 SAGAS_PARKED = "CompensationFailures"
 COMPENSATIONS_RUN = "CompensationsRun"
 SAGA_DURATION = "SagaDuration"
+CONFLICTING_ORDERS = "ConflictingOrders"
 
 _ENDINGS = {
     SagaState.COMPLETED: SAGAS_COMPLETED,
@@ -37,6 +38,8 @@ def measures(event: ev.DomainEvent, view: SagaView) -> list[Measure]:
             return [Measure(SAGAS_STARTED, 1)]
         case ev.OrderRejected():
             return [Measure(SAGAS_REJECTED, 1)]
+        case ev.ConflictingOrderReceived():
+            return [Measure(CONFLICTING_ORDERS, 1)]
         case ev.CompensationRecorded():
             return [Measure(COMPENSATIONS_RUN, 1, dimension=("compensation", event.compensation))]
         case ev.OrderFulfillmentSagaStateChanged() if event.to_state in _ENDINGS:

@@ -1,21 +1,29 @@
-"""Starting a saga from an OrderCreated message: validate, record, start the execution once."""
+"""Starting a saga from an OrderCreated message: validate, record, start the execution once.
+
+An order id names one order. A later delivery of the same order is a duplicate (nothing new);
+a different order under a used id (a started saga's, or a rejected order's) is a conflict: it
+starts nothing and is recorded on that saga's stream, once per distinct content. A rejected
+order's id is spent: a corrected order must be sent under a new order id.
+"""
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
-from typing import Any, Protocol
-
-from pydantic import ValidationError
+from typing import Protocol
 
 from lambdas.domain.errors import ConcurrencyConflict
-from lambdas.domain.order import OrderCreated, usable_order_id, validation_reasons
+from lambdas.domain.intake import Delivery, UnusableMessage, receive
+from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.domain.states import SagaState
 from lambdas.logic.repository import SagaRepository
 
+__all__ = ["MAX_CONFLICTS_RECORDED", "ExecutionStarter", "StartOutcome", "UnusableMessage", "start_saga"]
 
-class UnusableMessage(Exception):
-    """A message we cannot even name a saga after: it must end in the dead-letter queue."""
+MAX_CONFLICTS_RECORDED = 20
+"""Distinct conflicting orders kept on one saga's stream; more go to the dead-letter queue."""
+
+CONFLICT_ATTEMPTS = 5
+"""A conflict is appended to a stream the running saga appends to as well: retry a lost race."""
 
 
 class ExecutionStarter(Protocol):
@@ -28,45 +36,45 @@ class StartOutcome(StrEnum):
     STARTED = "started"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
-
-
-def order_detail(body: str) -> dict[str, Any]:
-    """The OrderCreated detail from an SQS body holding the EventBridge event."""
-    try:
-        envelope = json.loads(body)
-    except json.JSONDecodeError:
-        raise UnusableMessage("message body is not JSON") from None
-    detail = envelope.get("detail") if isinstance(envelope, dict) else None
-    if not isinstance(detail, dict):
-        raise UnusableMessage("message has no OrderCreated detail object")
-    return detail
+    CONFLICT = "conflict"
 
 
 def start_saga(repository: SagaRepository, starter: ExecutionStarter, body: str, message_id: str) -> StartOutcome:
-    detail = order_detail(body)
-    order_id = usable_order_id(detail)
-    if order_id is None:
-        raise UnusableMessage("message has no usable order_id")
+    delivery = receive(body, message_id)
     # Most orders are new: write their first events without reading the stream first. The write
     # is conditional on the stream being empty, so a repeat finds out from its refusal.
-    saga = repository.new(order_id)
-    try:
-        order = OrderCreated.model_validate(detail)
-    except ValidationError as invalid:
-        saga.reject(validation_reasons(invalid), raw_message=body)
-        return _save_first(repository, saga, message_id, StartOutcome.REJECTED)
-    saga.start(order)
-    if _save_first(repository, saga, message_id, StartOutcome.STARTED) is StartOutcome.DUPLICATE:
-        saga = repository.load(order_id)
-    if saga.state is not SagaState.PENDING_PRESCRIPTION or saga.completed_steps:
-        return StartOutcome.DUPLICATE  # the saga is under way or over: never a second one
-    # Recorded but maybe not started (a retry after a crash between the two): start it now.
-    return StartOutcome.STARTED if starter.start(order_id) else StartOutcome.DUPLICATE
-
-
-def _save_first(repository: SagaRepository, saga: Any, message_id: str, outcome: StartOutcome) -> StartOutcome:
+    saga = repository.new(delivery.order_id)
+    if delivery.order is None:
+        saga.reject(delivery)
+    else:
+        saga.start(delivery.order)
     try:
         repository.save(saga, causation_id=message_id)
     except ConcurrencyConflict:
-        return StartOutcome.DUPLICATE  # a concurrent delivery of the same order got there first
-    return outcome
+        return _delivered_again(repository, starter, delivery)
+    return StartOutcome.REJECTED if delivery.order is None else _started(starter, saga)
+
+
+def _started(starter: ExecutionStarter, saga: OrderFulfillmentSaga) -> StartOutcome:
+    if saga.state is not SagaState.PENDING_PRESCRIPTION or saga.completed_steps:
+        return StartOutcome.DUPLICATE  # the saga is under way or over: never a second one
+    # Recorded but maybe not started (a retry after a crash between the two): start it now.
+    return StartOutcome.STARTED if starter.start(saga.order_id) else StartOutcome.DUPLICATE
+
+
+def _delivered_again(repository: SagaRepository, starter: ExecutionStarter, delivery: Delivery) -> StartOutcome:
+    for _ in range(CONFLICT_ATTEMPTS):
+        saga = repository.load(delivery.order_id)
+        if saga.is_same_order(delivery):
+            return StartOutcome.DUPLICATE if saga.state is SagaState.REJECTED else _started(starter, saga)
+        if delivery.digest in saga.conflicts:
+            return StartOutcome.CONFLICT  # recorded already, by an earlier delivery of it
+        if len(saga.conflicts) >= MAX_CONFLICTS_RECORDED:
+            raise UnusableMessage(f"order id already has {MAX_CONFLICTS_RECORDED} conflicting orders recorded")
+        saga.record_conflict(delivery)
+        try:
+            repository.save(saga, causation_id=delivery.message_id)
+        except ConcurrencyConflict:
+            continue  # the saga moved on meanwhile: compare again with what it is now
+        return StartOutcome.CONFLICT
+    raise ConcurrencyConflict(f"saga {delivery.order_id} kept moving on: the conflicting order is retried later")

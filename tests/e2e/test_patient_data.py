@@ -11,7 +11,7 @@ import pytest
 from infra import names
 from localcloud.cloud import LocalCloud
 from localcloud.seed import set_stock
-from tests.e2e.helpers import executions, published
+from tests.e2e.helpers import drain, executions, published
 
 SECRET_MED = "zz-medq7731"
 SECRET_SCARCE = "zz-scarceq4410"
@@ -66,3 +66,39 @@ def test_no_patient_data_in_logs_histories_or_published_events(cloud: LocalCloud
     events = json.dumps(published(cloud))
     assert "pd-ok" in events
     assert not any(secret in events for secret in SECRETS)
+
+
+@pytest.mark.allow_errors("ClientError", "BatchProcessingError")
+def test_a_crash_after_validation_logs_no_value_of_the_rejected_fields(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from lambdas.logic.repository import SagaRepository
+
+    # Given an event store that throttles every write (so saving the rejection crashes)
+    def throttled(*args: Any, **kwargs: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeded"}},
+            "TransactWriteItems",
+        )
+
+    monkeypatch.setattr(SagaRepository, "save", throttled)
+    # When an order arrives whose invalid fields hold patient data
+    cloud.put_order(
+        {
+            "order_id": "pd-crash",
+            "patient_id": PATIENT * 10,  # too long
+            "medications": [{"medication_id": SECRET_MED, "quantity": -1}],
+            "shipping_address": {**ADDRESS, "country": "Qspringfield"},  # too long
+        }
+    )
+    cloud.wait_until_idle()
+    # Then the message was tried until the dead-letter queue took it, and logged every time
+    [dead] = drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE])
+    assert PATIENT in dead, "the client's message is kept whole in the dead-letter queue"
+    lines = cloud.function_logs("start_saga")
+    assert any("ProvisionedThroughputExceededException" in line for line in lines), "the crash was logged"
+    # and no line of any function names a value of the rejected fields
+    for secret in SECRETS:
+        assert not [line for line in (line.text for line in cloud.logs) if secret in line], secret

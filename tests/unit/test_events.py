@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -9,6 +11,7 @@ import pytest
 
 from lambdas.adapters.event_codec import from_item, to_item
 from lambdas.domain import events as ev
+from lambdas.domain.intake import kept_raw_message
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.domain.states import Compensation, SagaState
 
@@ -31,7 +34,22 @@ EXAMPLES: list[ev.DomainEvent] = [
     ev.InventoryReleased(order_id="o", reservation_id="res-o"),
     ev.ShipmentCancelled(order_id="o", shipment_id="shp-o"),
     ev.OrderCancelled(order_id="o", reason="failed"),
-    ev.OrderRejected(order_id="o", reasons=["patient_id: Field required"], raw_message='{"order_id": "o"}'),
+    ev.OrderRejected(
+        order_id="o",
+        reasons=["patient_id: Field required"],
+        reasons_total=1,
+        order_sha256="0" * 64,
+        **kept_raw_message('{"detail": {"order_id": "o"}}'),
+    ),
+    ev.ConflictingOrderReceived(
+        order_id="o",
+        message_id="m-2",
+        under_state=SagaState.COMPLETED,
+        differing_fields=["medications"],
+        valid=True,
+        order_sha256="1" * 64,
+        **kept_raw_message('{"detail": {"order_id": "o"}}'),
+    ),
     ev.CompensationFailed(order_id="o", compensation=Compensation.RELEASE_INVENTORY, error="Boom"),
     ev.SagaResumed(order_id="o", execution_name="o-resume-1"),
 ]
@@ -112,3 +130,24 @@ def test_public_payload_leaves_patient_data_out() -> None:
     assert "medications" not in reserved
     rejected = EXAMPLES[14].public_payload()
     assert "raw_message" not in rejected
+
+
+def test_a_rejection_stored_before_its_bounds_reads_as_kept_whole_with_its_digest() -> None:
+    # Given an OrderRejected as v1 stored it: every reason, the raw message, nothing else
+    raw = json.dumps({"id": "event-1", "detail": {"patient_id": "p", "order_id": "o", "medications": []}})
+    stored_v1 = ev.StoredEvent(
+        event_id="e",
+        type=ev.OrderRejected.TYPE_KEY,
+        stream_id="saga-o",
+        version=1,
+        occurred_at=datetime.now(UTC),
+        schema_version=1,
+        payload={"order_id": "o", "reasons": ["medications: too short"], "raw_message": raw},
+        metadata=ev.EventMetadata(correlation_id="o", source="test"),
+    )
+    rejected = stored_v1.to_domain()
+    assert isinstance(rejected, ev.OrderRejected)
+    canonical = '{"medications":[],"order_id":"o","patient_id":"p"}'
+    assert rejected.order_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+    assert (rejected.reasons_total, rejected.raw_message, rejected.raw_message_truncated) == (1, raw, False)
+    assert rejected.raw_message_sha256 == hashlib.sha256(raw.encode()).hexdigest()

@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from lambdas.domain.errors import IllegalTransition
+from lambdas.domain.intake import receive
 from lambdas.domain.order import OrderCreated
 from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.domain.states import LEGAL_TRANSITIONS, SagaState, Step, is_legal
@@ -79,6 +80,6 @@ def test_only_a_parked_saga_can_be_resumed() -> None:
 
 def test_a_rejected_order_cannot_start_a_step() -> None:
     saga = OrderFulfillmentSaga(order_id="bad")
-    saga.reject(["medications: field required"], raw_message="{}")
+    saga.reject(receive('{"detail": {"order_id": "bad"}}', "m-1"))
     with pytest.raises(IllegalTransition):
         saga.record_step_failed(Step.CREATE_PRESCRIPTION, "x")
