@@ -101,6 +101,8 @@ def stats(target: Target) -> dict[str, Any]:
     return {
         "total": len(views),
         "by_state": {state.value: counts.get(state.value, 0) for state in SagaState},
+        "conflicting_orders": sum(v.conflicting_orders for v in views),
+        "sagas_with_conflicting_orders": sum(1 for v in views if v.conflicting_orders),
         "duration_seconds": {
             "count": len(durations),
             "p50": percentile(durations, 50),

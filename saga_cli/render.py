@@ -157,6 +157,9 @@ def _note(event: StoredEvent) -> str:
             return str(payload[key])
     if "reasons" in payload:
         return "; ".join(payload["reasons"])
+    if "differing_fields" in payload:
+        differing = ", ".join(payload["differing_fields"]) or "content"
+        return f"a different order ({differing}) in message {payload['message_id']}: not started"
     return ""
 
 
@@ -168,6 +171,11 @@ def status(found: Status) -> None:
         console.print(f"  compensations run: {_names(view.compensations_run, ' → ')}")
         if view.failure_reason:
             console.print(f"  reason: {view.failure_reason}")
+        if view.conflicting_orders:
+            console.print(
+                f"  [yellow]conflicting orders: {view.conflicting_orders}[/] (different orders under this id, "
+                "recorded and not started: see the timeline)"
+            )
     else:
         console.print("[yellow]not in the projection yet[/]")
     if found.execution:
@@ -210,6 +218,11 @@ def stats(figures: dict[str, Any]) -> None:
     for state, count in figures["by_state"].items():
         table.add_row(_state(state), str(count))
     console.print(table)
+    if figures["conflicting_orders"]:
+        console.print(
+            f"[yellow]{figures['conflicting_orders']} conflicting orders[/] recorded on "
+            f"{figures['sagas_with_conflicting_orders']} sagas (different orders under a used order id)"
+        )
     durations = figures["duration_seconds"]
     console.print(
         f"duration of {durations['count']} finished sagas: p50 {_seconds(durations['p50'])} · "
