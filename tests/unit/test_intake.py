@@ -8,6 +8,7 @@ import inspect
 import json
 import pkgutil
 import traceback
+from collections.abc import Mapping
 
 import pytest
 from botocore.exceptions import ClientError
@@ -23,7 +24,7 @@ from tests.fakes import FakeStarter
 SECRET = "Qjane-doe-881"
 
 
-def _body(detail: dict[str, object]) -> str:
+def _body(detail: Mapping[str, object]) -> str:
     return json.dumps({"version": "0", "detail-type": "OrderCreated", "detail": detail})
 
 
