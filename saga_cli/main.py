@@ -325,32 +325,14 @@ def redrive(
 ) -> None:
     """Move dead-lettered order messages back to the start queue (after fixing why they failed)."""
     from infra import names
+    from saga_cli.redrive import move_dead_letters
 
-    sqs = _target.client("sqs")
-    dead, start = _target.output(names.OUTPUT_DEAD_LETTER_QUEUE), _target.output(names.OUTPUT_START_QUEUE)
-    moved = 0
-    sent: set[str] = set()
-    """What this run sent: a message that fails again can come back to the dead-letter queue before the
-    run ends (it keeps its id), and is then left there: each message is moved once."""
-    while moved < limit:
-        batch = sqs.receive_message(
-            QueueUrl=dead,
-            MaxNumberOfMessages=min(10, limit - moved),
-            WaitTimeSeconds=0,
-            MessageAttributeNames=["All"],
-        )
-        received = batch.get("Messages", [])
-        for again in [m for m in received if m["MessageId"] in sent]:  # left visible, as it was
-            sqs.change_message_visibility(QueueUrl=dead, ReceiptHandle=again["ReceiptHandle"], VisibilityTimeout=0)
-        messages = [m for m in received if m["MessageId"] not in sent]
-        if not messages:
-            break
-        for message in messages:
-            extra = {"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}
-            answer = sqs.send_message(QueueUrl=start, MessageBody=message["Body"], **extra)  # sent, then deleted
-            sqs.delete_message(QueueUrl=dead, ReceiptHandle=message["ReceiptHandle"])
-            sent.add(answer["MessageId"])
-            moved += 1
+    moved = move_dead_letters(
+        _target.client("sqs"),
+        dead=_target.output(names.OUTPUT_DEAD_LETTER_QUEUE),
+        start=_target.output(names.OUTPUT_START_QUEUE),
+        limit=limit,
+    )
     if as_json:
         render.emit_json({"moved": moved})
     else:

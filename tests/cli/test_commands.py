@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from infra import names
-from localcloud.cloud import LocalCloud
+from localcloud.cloud import POISON_MESSAGE_ERRORS, LocalCloud
 from saga_cli.main import app
 from tests.e2e.helpers import order
 
@@ -241,3 +241,46 @@ def test_redrive_moves_each_message_once_even_one_that_fails_again_during_the_ru
     assert saga_json("redrive") == {"moved": 1}
     attributes = cloud.client("sqs").get_queue_attributes(QueueUrl=dead, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1", "back where it was, for the next fix"
+
+
+@pytest.mark.allow_errors(*POISON_MESSAGE_ERRORS)
+def test_redrive_moves_no_more_than_the_dead_letter_queue_held_even_if_a_message_returns_with_a_new_id(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+    import uuid
+
+    from moto.sqs.models import SQSBackend
+
+    # Given three poison messages dead-lettered by start_saga (their bodies are not JSON)
+    dead, start = cloud.outputs["DeadLetterQueueUrl"], cloud.outputs["StartQueueUrl"]
+    dead_name, start_name = dead.rsplit("/", 1)[1], start.rsplit("/", 1)[1]
+    for n in range(3):
+        cloud.client("sqs").send_message(QueueUrl=start, MessageBody=f"not json {n}")
+    cloud.wait_until_idle()
+    assert _depth(cloud, dead) == 3
+    # and an SQS that dead-letters a redriven message again at once, under an id of its own (AWS
+    # documents that the enqueue timestamp is kept, not the id)
+    send = SQSBackend.send_message
+
+    def fails_again_with_a_new_id(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        message = send(self, queue_name, *args, **kwargs)
+        if queue_name == start_name:
+            with self.get_queue(start_name)._messages_lock:
+                self.get_queue(start_name)._messages.remove(message)
+            bounced = copy.copy(message)
+            bounced.id = str(uuid.uuid4())
+            self.get_queue(dead_name)._messages.append(bounced)
+        return message
+
+    monkeypatch.setattr(SQSBackend, "send_message", fails_again_with_a_new_id)
+    # When the operator redrives, then it reports what the queue held, not its --limit
+    assert saga_json("redrive") == {"moved": 3}
+    assert _depth(cloud, dead) == 3, "each one back where it was, for the next fix"
+
+
+def _depth(cloud: LocalCloud, queue_url: str) -> int:
+    attributes = cloud.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
