@@ -14,7 +14,7 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from saga_cli import render
-from saga_cli.target import CliError, Target
+from saga_cli.target import CliError, Refused, Target
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
@@ -125,6 +125,18 @@ def _line(text: str) -> dict[str, Any] | str:
     return {"medication_id": medication, "quantity": int(quantity)}
 
 
+def _refuse_what_start_saga_would(detail: dict[str, Any]) -> None:
+    """Validate with the very model start_saga uses; its reasons name fields, never their values."""
+    from pydantic import ValidationError
+
+    from lambdas.domain.order import OrderCreated, validation_reasons
+
+    try:
+        OrderCreated.model_validate(detail)
+    except ValidationError as invalid:
+        raise Refused(f"the order would be rejected, nothing sent: {'; '.join(validation_reasons(invalid))}") from None
+
+
 @order_app.command("create")
 @operation
 def order_create(
@@ -150,6 +162,7 @@ def order_create(
     address = {"line1": line1, "city": city, "postal_code": postal_code, "country": country}
     if any(address.values()):
         detail["shipping_address"] = address
+    _refuse_what_start_saga_would(detail)
     response = _target.client("events").put_events(
         Entries=[
             {

@@ -284,3 +284,35 @@ def _depth(cloud: LocalCloud, queue_url: str) -> int:
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
     )
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+@pytest.mark.parametrize(
+    ("order_id", "line", "field"),
+    [
+        ("order with spaces", "med-1", "order_id"),
+        ("o" * 81, "med-1", "order_id"),  # an execution name: 80 characters at most
+        ("ordér-1", "med-1", "order_id"),
+        ("order/1", "med-1", "order_id"),
+        ("order-ok", "med-1:0", "medications"),
+    ],
+)
+def test_order_create_refuses_locally_what_start_saga_would_reject_and_sends_nothing(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch, order_id: str, line: str, field: str
+) -> None:
+    from moto.events.models import EventsBackend
+
+    put: list[Any] = []
+    put_events = EventsBackend.put_events
+
+    def recording(self: EventsBackend, *args: Any, **kwargs: Any) -> Any:
+        put.append(args)
+        return put_events(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventsBackend, "put_events", recording)
+    result = saga("order", "create", "--order-id", order_id, "--patient-id", "Jane Q Patient", "-m", line)
+    assert result.exit_code == 2, result.output
+    assert f"{field}" in result.output
+    assert "Jane Q Patient" not in result.output, "no field value is echoed (patient data)"
+    assert order_id not in result.output
+    assert "Traceback" not in result.output
+    assert put == [], "nothing was put on the bus"
