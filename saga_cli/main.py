@@ -8,7 +8,9 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlparse
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -55,6 +57,19 @@ def operation(command: Command) -> Command:
     return reporting  # type: ignore[return-value]
 
 
+def _check_endpoint_url(url: str) -> None:
+    parsed = urlparse(url)
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError:
+        parsed = parsed._replace(netloc="")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise typer.BadParameter(
+            f"{url!r} is not an endpoint URL (http://HOST:PORT, e.g. http://127.0.0.1:4566)",
+            param_hint="--endpoint-url / AWS_ENDPOINT_URL",
+        )
+
+
 @app.callback()
 def main(
     endpoint_url: Annotated[
@@ -68,6 +83,8 @@ def main(
 ) -> None:
     """Operate the order-fulfillment saga."""
     global _target
+    if endpoint_url is not None:
+        _check_endpoint_url(endpoint_url)
     _target = Target(stack=stack, endpoint_url=endpoint_url, region=region, profile=profile)
 
 
@@ -97,7 +114,7 @@ def demo(as_json: JsonFlag = False) -> None:
 @local_app.command("up")
 @operation
 def local_up(
-    port: Annotated[int, typer.Option(help="Port to serve the AWS APIs on.")] = 4566,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve the AWS APIs on.")] = 4566,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     fault_injection: Annotated[bool, typer.Option(help="Synthesize with the fault injection switch on.")] = False,
 ) -> None:
@@ -198,16 +215,20 @@ def status(order_id: str, as_json: JsonFlag = False) -> None:
 @app.command("list")
 @operation
 def list_sagas(
-    state: Annotated[str, typer.Option(help="pending | completed | failed | compensation_failed | rejected")],
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    state: Annotated[
+        str,
+        typer.Option(help="pending | completed | failed | compensation_failed | rejected, or one saga state; any case"),
+    ],
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """Sagas in a state (the seed's monitoring queries)."""
     from saga_cli import queries
 
-    if state not in queries.STATE_GROUPS:
+    group = state.lower()
+    if group not in queries.STATE_GROUPS:
         raise typer.BadParameter(f"{state!r}: choose one of {', '.join(queries.STATE_GROUPS)}", param_hint="--state")
-    views = queries.sagas_in(_target, state, limit)
+    views = queries.sagas_in(_target, group, limit)
     if as_json:
         render.emit_json([render.view_json(v) for v in views])
     else:
@@ -291,7 +312,7 @@ def inventory_set(medication_id: str, quantity: Annotated[int, typer.Argument(mi
 @operation
 def resume(
     order_id: str,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the compensations to finish.")] = 120.0,
+    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for the compensations to finish.")] = 120.0,
     as_json: JsonFlag = False,
 ) -> None:
     """Retry the remaining compensations of a COMPENSATION_FAILED saga."""
@@ -358,7 +379,7 @@ def load(
     orders: Annotated[int, typer.Option(min=1, help="How many orders.")] = 100,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Senders at once.")] = 8,
     mix: Annotated[str, typer.Option(help="Weights per kind of order.")] = "",
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for every saga to end.")] = 300.0,
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds to wait for every saga to end.")] = 300.0,
     seed: Annotated[int, typer.Option(help="Seed of the order generator.")] = 0,
     prepare_stock: Annotated[
         bool, typer.Option(help="Stock the valid medications, empty the scarce one (as the mix predicts).")
@@ -381,6 +402,8 @@ def load(
         plan = None if faults is None else loader.fault_plan(faults)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--faults") from None
+    if report and not Path(report).resolve().parent.is_dir():
+        raise typer.BadParameter(f"{report!r}: no such directory for the report", param_hint="--report")
     planned = loader.plan(orders, weights, run_id=uuid.uuid4().hex[:8], seed=seed)
     plan_in_force = time.monotonic()
     if plan is not None and loader.set_faults(_target, plan):

@@ -26,6 +26,8 @@ STATE_GROUPS: dict[str, frozenset[SagaState]] = {
     "failed": frozenset({SagaState.FAILED}),
     "compensation_failed": frozenset({SagaState.COMPENSATION_FAILED}),
     "rejected": frozenset({SagaState.REJECTED}),
+    # and each state alone, as every screen prints it (STATE_GROUPS' keys are lower case)
+    **{state.value.lower(): frozenset({state}) for state in SagaState},
 }
 
 

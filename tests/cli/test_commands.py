@@ -316,3 +316,32 @@ def test_order_create_refuses_locally_what_start_saga_would_reject_and_sends_not
     assert order_id not in result.output
     assert "Traceback" not in result.output
     assert put == [], "nothing was put on the bus"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--endpoint-url", "notaurl", "stats"), "'notaurl' is not an endpoint URL"),
+        (("--endpoint-url", "http://127.0.0.1:99999", "stats"), "is not an endpoint URL"),
+        (("list", "--state", "completed", "--limit", "-1"), "--limit"),
+        (("list", "--state", "completed", "--limit", "0"), "--limit"),
+        (("resume", "c-1", "--wait", "-1"), "--wait"),
+        (("load", "--timeout", "-5"), "--timeout"),
+        (("load", "--report", "/nonexistent/dir/load.json"), "no such directory"),
+        (("local", "up", "--port", "99999"), "--port"),
+        (("local", "up", "--port", "0"), "--port"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_line_before_any_call(args: tuple[str, ...], message: str) -> None:
+    result = runner.invoke(app, list(args), env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})  # nothing listens there
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_list_takes_the_state_as_every_screen_prints_it(cloud: LocalCloud) -> None:
+    cloud.put_order(order("c-case", "med-1"))
+    cloud.wait_for_sagas(["c-case"])
+    assert [v["order_id"] for v in saga_json("list", "--state", "COMPLETED")] == ["c-case"]
+    assert [v["order_id"] for v in saga_json("list", "--state", "Compensation_Failed")] == []

@@ -184,3 +184,20 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     # and it stops cleanly on SIGTERM
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=30) == 0
+
+
+def test_local_up_on_a_busy_port_ends_at_once_with_one_line_and_exit_code_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run(
+            [str(BIN / "saga"), "local", "up", "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - started < 30, "before the synthesis and deployment, not after"
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: cannot serve on 127.0.0.1:{port}: Address already in use"], done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "ready" not in done.stdout
