@@ -10,6 +10,7 @@ the endpoint would do, minus the loopback round trip.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import threading
@@ -61,12 +62,25 @@ def _reason(error: OSError | OverflowError) -> str:
     return str(error)
 
 
+def configured_elsewhere(endpoint: str) -> str | None:
+    """The AWS_ENDPOINT_URL* variables of this environment that name another endpoint than `endpoint`.
+
+    The in-process cloud ignores them (LocalCloud); a user who exported one for clients should know."""
+    names = sorted(
+        key
+        for key, value in os.environ.items()
+        if (key == "AWS_ENDPOINT_URL" or key.startswith("AWS_ENDPOINT_URL_")) and value.rstrip("/") != endpoint
+    )
+    return ", ".join(names) or None
+
+
 def serve(
     host: str,
     port: int,
     *,
     fault_injection: bool,
     ready: Callable[[str, dict[str, str]], None],
+    notice: Callable[[str], None],
     stop: threading.Event | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly."""
@@ -76,6 +90,8 @@ def serve(
         stop.set()
 
     server = Endpoint(host, port)  # before the minutes of synthesis, so a busy port fails at once
+    if elsewhere := configured_elsewhere(f"http://{host}:{port}"):
+        notice(f"serving http://{host}:{port} itself; {elsewhere} in this environment is not used here")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     assembly = synthesize(fault_injection=fault_injection)
     cloud = LocalCloud.start(endpoint_url=f"http://{host}:{port}")

@@ -126,7 +126,7 @@ def local_up(
     def ready(endpoint: str, outputs: dict[str, str]) -> None:
         render.local_ready(endpoint, outputs)
 
-    serve(host, port, fault_injection=fault_injection, ready=ready)
+    serve(host, port, fault_injection=fault_injection, ready=ready, notice=render.notice)
     render.progress("stopped")
 
 

@@ -99,6 +99,11 @@ def demo_table(outcomes: list[Outcome], timings: dict[str, float]) -> None:
 # --- local up -----------------------------------------------------------------------------
 
 
+def notice(message: str) -> None:
+    console.print(f"[yellow]note:[/] {message}", soft_wrap=True)
+    console.file.flush()
+
+
 def local_ready(endpoint: str, outputs: dict[str, str]) -> None:
     table = Table(title="Stack outputs", show_header=False)
     for key, value in outputs.items():

@@ -345,3 +345,19 @@ def test_list_takes_the_state_as_every_screen_prints_it(cloud: LocalCloud) -> No
     cloud.wait_for_sagas(["c-case"])
     assert [v["order_id"] for v in saga_json("list", "--state", "COMPLETED")] == ["c-case"]
     assert [v["order_id"] for v in saga_json("list", "--state", "Compensation_Failed")] == []
+
+
+def test_demo_runs_its_own_cloud_whatever_endpoint_the_environment_and_config_file_name(tmp_path: Any) -> None:
+    # Given the README's export, a service-specific one, and a profile with an endpoint_url, all naming
+    # an address where nothing listens
+    config = tmp_path / "config"
+    config.write_text("[default]\nendpoint_url = http://127.0.0.1:9\nregion = us-east-1\n")
+    env = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
+        "AWS_CONFIG_FILE": str(config),
+    }
+    # When the demo runs, then every saga ends as its scenario says, in the demo's own cloud
+    result = runner.invoke(app, ["demo", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert {o["state"] for o in json.loads(result.stdout)["outcomes"]} == {"COMPLETED", "FAILED", "REJECTED"}

@@ -27,17 +27,24 @@ def _free_port() -> int:
 
 @pytest.fixture
 def endpoint(assembly: object) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = _free_port()
+    port, elsewhere = _free_port(), _free_port()
+    # As a user who ran the README's export in this shell too: an endpoint that is not this one
     server = subprocess.Popen(
         [str(BIN / "saga"), "local", "up", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{elsewhere}"},
     )
     deadline = time.monotonic() + 120
     assert server.stdout is not None
+    before_ready = []
     for line in server.stdout:
+        before_ready.append(line)
         if "local cloud ready" in line:
+            assert [n for n in before_ready if "AWS_ENDPOINT_URL" in n] == [
+                f"note: serving http://127.0.0.1:{port} itself; AWS_ENDPOINT_URL in this environment is not used here\n"
+            ], before_ready
             break
         assert time.monotonic() < deadline, "saga local up did not become ready"
     else:
