@@ -337,16 +337,19 @@ def resume(
     while execution["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.2)
         execution = sfn.describe_execution(executionArn=started["executionArn"])
+    # Reported in the saga's terms: its state now and what this resume undid. The resume
+    # machine's own status says how the machine ended, not whether the saga was undone.
     result = {
         "order_id": order_id,
         "execution": name,
-        "execution_status": execution["status"],
+        "finished": execution["status"] != "RUNNING",
         "state": queries.saga_state(_target, order_id).value,
+        "compensations_run": queries.compensations_since(queries.history(_target, order_id), name),
     }
     if as_json:
         render.emit_json(result)
     else:
-        render.console.print(f"{order_id}: resumed as {name} → execution {execution['status']}, saga {result['state']}")
+        render.resumed(result)
     if result["state"] != SagaState.FAILED.value:
         raise typer.Exit(1)
 

@@ -107,8 +107,10 @@ def test_resume_runs_the_remaining_compensations_of_a_parked_saga(cloud: LocalCl
     assert cloud.wait_for_sagas(["c-park"]) == {"c-park": "COMPENSATION_FAILED"}
     cloud.set_faults({})
     resumed = saga_json("resume", "c-park")
-    assert resumed["execution_status"] == "SUCCEEDED", "the compensation machine did its work"
     assert resumed["state"] == "FAILED"
+    # the remaining compensations, in the saga's reverse order, from the one that had failed
+    assert resumed["compensations_run"] == ["release_inventory", "cancel_prescription", "cancel_order"]
+    assert "execution_status" not in resumed, "reported in the saga's terms"
     cloud.wait_for_sagas(["c-park"])
     assert saga_json("inventory", "show")["med-3"] == before
     timeline = [t["type"] for t in saga_json("status", "c-park")["timeline"]]
@@ -126,7 +128,7 @@ def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cl
     cloud.runtime.replacements[names.handler_path(names.PROJECTOR)] = lambda event, context: {}
     cloud.set_faults({})
     resumed = saga_json("resume", "c-lag")
-    assert resumed["execution_status"] == "SUCCEEDED", "the compensation machine did its work"
+    assert resumed["compensations_run"] == ["release_inventory", "cancel_prescription", "cancel_order"]
     assert resumed["state"] == "FAILED", "the saga's events say it failed; its projection still says parked"
     assert saga_json("status", "c-lag")["saga"]["state"] == "COMPENSATION_FAILED"
 
@@ -361,3 +363,38 @@ def test_demo_runs_its_own_cloud_whatever_endpoint_the_environment_and_config_fi
     result = runner.invoke(app, ["demo", "--json"], env=env)
     assert result.exit_code == 0, result.output
     assert {o["state"] for o in json.loads(result.stdout)["outcomes"]} == {"COMPLETED", "FAILED", "REJECTED"}
+
+
+def test_status_of_a_parked_saga_names_the_failing_compensation_its_error_and_its_attempts(cloud: LocalCloud) -> None:
+    cloud.set_faults({"release_inventory": {"permanent": 1.0}})
+    cloud.put_order(
+        order("c-parked", "med-3", shipping_address={"line1": "x", "city": "y", "postal_code": "1", "country": "US"})
+    )
+    assert cloud.wait_for_sagas(["c-parked"]) == {"c-parked": "COMPENSATION_FAILED"}
+    failure = saga_json("status", "c-parked")["compensation_failure"]
+    # The README: a compensation retries every error 6 times, then parks the saga - 7 attempts.
+    assert (failure["compensation"], failure["attempts"]) == ("release_inventory", 7)
+    assert failure["error"] == "InjectedPermanentFault", "the fault the plan injects"
+    assert failure["execution"] == "c-parked"
+    plain = saga("status", "c-parked").stdout
+    assert "release inventory failed after 7 attempts in c-parked: InjectedPermanentFault" in plain
+    # and a saga that is not parked has none
+    cloud.set_faults({})
+    cloud.put_order(order("c-fine", "med-1"))
+    cloud.wait_for_sagas(["c-fine"])
+    assert saga_json("status", "c-fine")["compensation_failure"] is None
+
+
+def test_list_never_cuts_an_order_id_however_narrow_the_console(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saga_cli import render
+
+    ids = [f"load-39fe5c-{letter * 68}" for letter in "ab"]  # 80 characters, the longest an order id may be
+    for order_id in ids:
+        cloud.put_order(order(order_id, "med-1"))
+    cloud.wait_for_sagas(ids)
+    monkeypatch.setattr(render.console, "width", 60)
+    shown = saga("list", "--state", "completed").stdout
+    for order_id in ids:
+        assert order_id in shown, shown
