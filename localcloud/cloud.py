@@ -46,6 +46,9 @@ _FAKE_CREDENTIALS = {
 }
 
 
+IGNORE_CONFIGURED_ENDPOINTS = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+
+
 _SERVICES = (
     "dynamodb",
     "dynamodbstreams",
@@ -124,9 +127,14 @@ class LocalCloud:
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         # An endpoint URL in the environment (the README exports one for clients of `saga local up`)
-        # would send the functions' calls over HTTP, where no caller is known: they stay in-process.
+        # or in the AWS config file would send this process's calls over HTTP (moto's mock only takes
+        # AWS's own addresses), where no caller is known, or to another local cloud: every client the
+        # process makes while it runs stays in-process. botocore skips both sources when told to
+        # (AWS SDKs and Tools reference guide, "Service-specific endpoints").
         for key in [k for k in os.environ if k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_")]:
             self._saved_env[key] = os.environ.pop(key)
+        self._saved_env.setdefault(IGNORE_CONFIGURED_ENDPOINTS, os.environ.get(IGNORE_CONFIGURED_ENDPOINTS))
+        os.environ[IGNORE_CONFIGURED_ENDPOINTS] = "true"
         patches.apply_patches()
         patches.set_endpoint(self.endpoint_url)
         AUTHORIZER.reset()

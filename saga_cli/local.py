@@ -10,16 +10,68 @@ the endpoint would do, minus the loopback round trip.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from types import FrameType
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import synthesize
 from localcloud.seed import seed
+from saga_cli.target import CliError
+
+
+class Endpoint:
+    """moto's HTTP server, bound at once: a port that cannot be bound fails here, in the caller.
+
+    moto's ThreadedMotoServer binds in its thread and waits for a ready event that thread never
+    sets when the bind fails: on a busy port `saga local up` hung, deaf to Ctrl-C and SIGTERM.
+    werkzeug's own bind prints its error and exits, so the socket is bound here and handed over.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        try:
+            listening = socket.create_server((host, port), family=select_address_family(host, port))
+        except (OSError, OverflowError) as error:
+            raise CliError(f"cannot serve on {host}:{port}: {_reason(error)}") from None
+        with listening:  # werkzeug takes a duplicate of it
+            self._server: BaseWSGIServer = make_server(
+                host, port, DomainDispatcherApplication(create_backend_app), threaded=True, fd=listening.fileno()
+            )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():  # shutdown() waits for a serve_forever that must have begun
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()
+
+
+def _reason(error: OSError | OverflowError) -> str:
+    """The error's own words: create_server appends the address, which the caller's line already names."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.split(" (while attempting to bind")[0]
+    return str(error)
+
+
+def configured_elsewhere(endpoint: str) -> str | None:
+    """The AWS_ENDPOINT_URL* variables of this environment that name another endpoint than `endpoint`.
+
+    The in-process cloud ignores them (LocalCloud); a user who exported one for clients should know."""
+    names = sorted(
+        key
+        for key, value in os.environ.items()
+        if (key == "AWS_ENDPOINT_URL" or key.startswith("AWS_ENDPOINT_URL_")) and value.rstrip("/") != endpoint
+    )
+    return ", ".join(names) or None
 
 
 def serve(
@@ -28,6 +80,7 @@ def serve(
     *,
     fault_injection: bool,
     ready: Callable[[str, dict[str, str]], None],
+    notice: Callable[[str], None],
     stop: threading.Event | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly."""
@@ -36,10 +89,12 @@ def serve(
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    server = Endpoint(host, port)  # before the minutes of synthesis, so a busy port fails at once
+    if elsewhere := configured_elsewhere(f"http://{host}:{port}"):
+        notice(f"serving http://{host}:{port} itself; {elsewhere} in this environment is not used here")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     assembly = synthesize(fault_injection=fault_injection)
     cloud = LocalCloud.start(endpoint_url=f"http://{host}:{port}")
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     try:
         server.start()

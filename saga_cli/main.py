@@ -8,13 +8,15 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlparse
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from saga_cli import render
-from saga_cli.target import CliError, Target
+from saga_cli.target import CliError, Refused, Target
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
@@ -55,6 +57,19 @@ def operation(command: Command) -> Command:
     return reporting  # type: ignore[return-value]
 
 
+def _check_endpoint_url(url: str) -> None:
+    parsed = urlparse(url)
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError:
+        parsed = parsed._replace(netloc="")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise typer.BadParameter(
+            f"{url!r} is not an endpoint URL (http://HOST:PORT, e.g. http://127.0.0.1:4566)",
+            param_hint="--endpoint-url / AWS_ENDPOINT_URL",
+        )
+
+
 @app.callback()
 def main(
     endpoint_url: Annotated[
@@ -68,6 +83,8 @@ def main(
 ) -> None:
     """Operate the order-fulfillment saga."""
     global _target
+    if endpoint_url is not None:
+        _check_endpoint_url(endpoint_url)
     _target = Target(stack=stack, endpoint_url=endpoint_url, region=region, profile=profile)
 
 
@@ -97,7 +114,7 @@ def demo(as_json: JsonFlag = False) -> None:
 @local_app.command("up")
 @operation
 def local_up(
-    port: Annotated[int, typer.Option(help="Port to serve the AWS APIs on.")] = 4566,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve the AWS APIs on.")] = 4566,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     fault_injection: Annotated[bool, typer.Option(help="Synthesize with the fault injection switch on.")] = False,
 ) -> None:
@@ -109,7 +126,7 @@ def local_up(
     def ready(endpoint: str, outputs: dict[str, str]) -> None:
         render.local_ready(endpoint, outputs)
 
-    serve(host, port, fault_injection=fault_injection, ready=ready)
+    serve(host, port, fault_injection=fault_injection, ready=ready, notice=render.notice)
     render.progress("stopped")
 
 
@@ -123,6 +140,18 @@ def _line(text: str) -> dict[str, Any] | str:
     if not quantity.isdigit():
         raise typer.BadParameter(f"{text!r}: the quantity after ':' must be a whole number")
     return {"medication_id": medication, "quantity": int(quantity)}
+
+
+def _refuse_what_start_saga_would(detail: dict[str, Any]) -> None:
+    """Validate with the very model start_saga uses; its reasons name fields, never their values."""
+    from pydantic import ValidationError
+
+    from lambdas.domain.order import OrderCreated, validation_reasons
+
+    try:
+        OrderCreated.model_validate(detail)
+    except ValidationError as invalid:
+        raise Refused(f"the order would be rejected, nothing sent: {'; '.join(validation_reasons(invalid))}") from None
 
 
 @order_app.command("create")
@@ -150,6 +179,7 @@ def order_create(
     address = {"line1": line1, "city": city, "postal_code": postal_code, "country": country}
     if any(address.values()):
         detail["shipping_address"] = address
+    _refuse_what_start_saga_would(detail)
     response = _target.client("events").put_events(
         Entries=[
             {
@@ -185,16 +215,20 @@ def status(order_id: str, as_json: JsonFlag = False) -> None:
 @app.command("list")
 @operation
 def list_sagas(
-    state: Annotated[str, typer.Option(help="pending | completed | failed | compensation_failed | rejected")],
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    state: Annotated[
+        str,
+        typer.Option(help="pending | completed | failed | compensation_failed | rejected, or one saga state; any case"),
+    ],
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """Sagas in a state (the seed's monitoring queries)."""
     from saga_cli import queries
 
-    if state not in queries.STATE_GROUPS:
+    group = state.lower()
+    if group not in queries.STATE_GROUPS:
         raise typer.BadParameter(f"{state!r}: choose one of {', '.join(queries.STATE_GROUPS)}", param_hint="--state")
-    views = queries.sagas_in(_target, state, limit)
+    views = queries.sagas_in(_target, group, limit)
     if as_json:
         render.emit_json([render.view_json(v) for v in views])
     else:
@@ -278,7 +312,7 @@ def inventory_set(medication_id: str, quantity: Annotated[int, typer.Argument(mi
 @operation
 def resume(
     order_id: str,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the compensations to finish.")] = 120.0,
+    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for the compensations to finish.")] = 120.0,
     as_json: JsonFlag = False,
 ) -> None:
     """Retry the remaining compensations of a COMPENSATION_FAILED saga."""
@@ -303,16 +337,19 @@ def resume(
     while execution["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.2)
         execution = sfn.describe_execution(executionArn=started["executionArn"])
+    # Reported in the saga's terms: its state now and what this resume undid. The resume
+    # machine's own status says how the machine ended, not whether the saga was undone.
     result = {
         "order_id": order_id,
         "execution": name,
-        "execution_status": execution["status"],
+        "finished": execution["status"] != "RUNNING",
         "state": queries.saga_state(_target, order_id).value,
+        "compensations_run": queries.compensations_since(queries.history(_target, order_id), name),
     }
     if as_json:
         render.emit_json(result)
     else:
-        render.console.print(f"{order_id}: resumed as {name} → execution {execution['status']}, saga {result['state']}")
+        render.resumed(result)
     if result["state"] != SagaState.FAILED.value:
         raise typer.Exit(1)
 
@@ -325,32 +362,14 @@ def redrive(
 ) -> None:
     """Move dead-lettered order messages back to the start queue (after fixing why they failed)."""
     from infra import names
+    from saga_cli.redrive import move_dead_letters
 
-    sqs = _target.client("sqs")
-    dead, start = _target.output(names.OUTPUT_DEAD_LETTER_QUEUE), _target.output(names.OUTPUT_START_QUEUE)
-    moved = 0
-    sent: set[str] = set()
-    """What this run sent: a message that fails again can come back to the dead-letter queue before the
-    run ends (it keeps its id), and is then left there: each message is moved once."""
-    while moved < limit:
-        batch = sqs.receive_message(
-            QueueUrl=dead,
-            MaxNumberOfMessages=min(10, limit - moved),
-            WaitTimeSeconds=0,
-            MessageAttributeNames=["All"],
-        )
-        received = batch.get("Messages", [])
-        for again in [m for m in received if m["MessageId"] in sent]:  # left visible, as it was
-            sqs.change_message_visibility(QueueUrl=dead, ReceiptHandle=again["ReceiptHandle"], VisibilityTimeout=0)
-        messages = [m for m in received if m["MessageId"] not in sent]
-        if not messages:
-            break
-        for message in messages:
-            extra = {"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}
-            answer = sqs.send_message(QueueUrl=start, MessageBody=message["Body"], **extra)  # sent, then deleted
-            sqs.delete_message(QueueUrl=dead, ReceiptHandle=message["ReceiptHandle"])
-            sent.add(answer["MessageId"])
-            moved += 1
+    moved = move_dead_letters(
+        _target.client("sqs"),
+        dead=_target.output(names.OUTPUT_DEAD_LETTER_QUEUE),
+        start=_target.output(names.OUTPUT_START_QUEUE),
+        limit=limit,
+    )
     if as_json:
         render.emit_json({"moved": moved})
     else:
@@ -363,7 +382,7 @@ def load(
     orders: Annotated[int, typer.Option(min=1, help="How many orders.")] = 100,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Senders at once.")] = 8,
     mix: Annotated[str, typer.Option(help="Weights per kind of order.")] = "",
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for every saga to end.")] = 300.0,
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds to wait for every saga to end.")] = 300.0,
     seed: Annotated[int, typer.Option(help="Seed of the order generator.")] = 0,
     prepare_stock: Annotated[
         bool, typer.Option(help="Stock the valid medications, empty the scarce one (as the mix predicts).")
@@ -386,6 +405,8 @@ def load(
         plan = None if faults is None else loader.fault_plan(faults)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--faults") from None
+    if report and not Path(report).resolve().parent.is_dir():
+        raise typer.BadParameter(f"{report!r}: no such directory for the report", param_hint="--report")
     planned = loader.plan(orders, weights, run_id=uuid.uuid4().hex[:8], seed=seed)
     plan_in_force = time.monotonic()
     if plan is not None and loader.set_faults(_target, plan):

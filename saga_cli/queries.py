@@ -13,11 +13,12 @@ from infra import names
 from lambdas.adapters.business_tables import read_stock, set_available
 from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
-from lambdas.domain.events import StoredEvent
+from lambdas.domain.events import CompensationRecorded, SagaResumed, StoredEvent
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import PENDING_STATES, SagaState
 from lambdas.logic.project import replay
 from lambdas.logic.repository import SagaRepository, stream_id_for
+from saga_cli.parked import CompensationFailure, attempts, parking, resumed_by
 from saga_cli.target import NotFound, Target
 
 STATE_GROUPS: dict[str, frozenset[SagaState]] = {
@@ -26,6 +27,8 @@ STATE_GROUPS: dict[str, frozenset[SagaState]] = {
     "failed": frozenset({SagaState.FAILED}),
     "compensation_failed": frozenset({SagaState.COMPENSATION_FAILED}),
     "rejected": frozenset({SagaState.REJECTED}),
+    # and each state alone, as every screen prints it (STATE_GROUPS' keys are lower case)
+    **{state.value.lower(): frozenset({state}) for state in SagaState},
 }
 
 
@@ -53,9 +56,12 @@ def saga_state(target: Target, order_id: str) -> SagaState:
     return state
 
 
+def _execution_arn(machine: str, name: str) -> str:
+    return machine.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
 def execution(target: Target, order_id: str) -> dict[str, Any] | None:
-    machine = target.output(names.OUTPUT_STATE_MACHINE)
-    arn = machine.replace(":stateMachine:", ":execution:") + f":{order_id}"
+    arn = _execution_arn(target.output(names.OUTPUT_STATE_MACHINE), order_id)
     try:
         found: dict[str, Any] = target.client("stepfunctions").describe_execution(executionArn=arn)
     except ClientError as error:
@@ -70,10 +76,46 @@ class Status:
     view: SagaView | None
     execution: dict[str, Any] | None
     events: list[StoredEvent]
+    compensation_failure: CompensationFailure | None = None
+    """For a parked saga: what parked it."""
 
 
 def status(target: Target, order_id: str) -> Status:
-    return Status(projection(target).get(order_id), execution(target, order_id), history(target, order_id))
+    events = history(target, order_id)
+    return Status(
+        projection(target).get(order_id),
+        execution(target, order_id),
+        events,
+        compensation_failure(target, order_id, events),
+    )
+
+
+def compensation_failure(target: Target, order_id: str, events: list[StoredEvent]) -> CompensationFailure | None:
+    found = parking(order_id, events)
+    if found is None:
+        return None
+    event, name = found
+    compensation = str(event.payload["compensation"])
+    # The saga's own execution ran on the saga machine; a resume's on the resume machine.
+    machine = names.OUTPUT_STATE_MACHINE if name == order_id else names.OUTPUT_RESUME_STATE_MACHINE
+    try:
+        pages = target.client("stepfunctions").get_paginator("get_execution_history")
+        arn = _execution_arn(target.output(machine), name)
+        tried: int | None = attempts(
+            [e for page in pages.paginate(executionArn=arn) for e in page["events"]], compensation
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
+            raise
+        tried = None
+    return CompensationFailure(compensation, str(event.payload["error"]), event.payload.get("cause"), name, tried)
+
+
+def compensations_since(events: list[StoredEvent], execution_name: str) -> list[str]:
+    """The compensations recorded after the resume named `execution_name` began."""
+    resumed = [i for i, e in enumerate(events) if e.type == SagaResumed.TYPE_KEY]
+    start = next((i for i in resumed if resumed_by(events[i]) == execution_name), len(events))
+    return [str(e.payload["compensation"]) for e in events[start:] if e.type == CompensationRecorded.TYPE_KEY]
 
 
 def sagas_in(target: Target, group: str, limit: int | None = None) -> list[SagaView]:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -43,6 +44,21 @@ def _names(names: tuple[str, ...] | list[str], separator: str = ", ") -> str:
 
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f} s"
+
+
+def print_whole(table: Table) -> None:
+    """Print a table whose no-wrap columns (order ids) are never cut: wider than the console if need be,
+    for an id is copied from the screen into the next command (`saga resume ORDER`)."""
+    needed = Measurement.get(console, console.options.update_width(10_000), table).minimum
+    if needed <= console.width:
+        console.print(table)
+        return
+    width = console.width
+    console.width = needed
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = width
 
 
 def emit_json(value: Any) -> None:
@@ -89,7 +105,7 @@ def demo_table(outcomes: list[Outcome], timings: dict[str, float]) -> None:
             _names(o.compensations, " → "),
             _seconds(o.duration_seconds),
         )
-    console.print(table)
+    print_whole(table)
     console.print(
         f"synthesis {timings['synthesize']:.1f} s · deploy {timings['deploy']:.1f} s · "
         f"sagas {timings['sagas']:.1f} s · total {timings['total']:.1f} s"
@@ -97,6 +113,11 @@ def demo_table(outcomes: list[Outcome], timings: dict[str, float]) -> None:
 
 
 # --- local up -----------------------------------------------------------------------------
+
+
+def notice(message: str) -> None:
+    console.print(f"[yellow]note:[/] {message}", soft_wrap=True)
+    console.file.flush()
 
 
 def local_ready(endpoint: str, outputs: dict[str, str]) -> None:
@@ -130,6 +151,7 @@ def status_json(found: Status) -> dict[str, Any]:
             "stopped_at": execution.get("stopDate"),
         },
         "timeline": [_timeline_entry(e) for e in found.events],
+        "compensation_failure": None if found.compensation_failure is None else vars(found.compensation_failure),
     }
 
 
@@ -182,7 +204,24 @@ def status(found: Status) -> None:
         console.print(f"  execution: {found.execution['name']} {found.execution['status']}")
     else:
         console.print("  execution: none")
+    if (failure := found.compensation_failure) is not None:
+        tries = "" if failure.attempts is None else f" after {failure.attempts} attempts"
+        console.print(
+            f"  [red]parked[/]: {_names([failure.compensation])} failed{tries} in {failure.execution}: {failure.error}",
+            soft_wrap=True,
+        )
+        if failure.cause:
+            console.print(f"    cause: {failure.cause}", soft_wrap=True, markup=False)
     history(found.events, title="timeline")
+
+
+def resumed(result: dict[str, Any]) -> None:
+    still = "" if result["finished"] else " (its compensations are still running)"
+    console.print(
+        f"{result['order_id']}: resumed as {result['execution']} → saga {_state(result['state'])}{still}; "
+        f"compensations run: {_names(result['compensations_run'], ' → ')}",
+        soft_wrap=True,
+    )
 
 
 def history(events: list[StoredEvent], title: str = "event stream") -> None:
@@ -197,7 +236,7 @@ def history(events: list[StoredEvent], title: str = "event stream") -> None:
 def views(found: list[SagaView], title: str) -> None:
     table = Table(title=f"{title} ({len(found)})")
     for column in ("order", "state", "updated", "duration", "steps done", "compensations", "reason"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "order")
     for view in found:
         table.add_row(
             view.order_id,
@@ -208,7 +247,7 @@ def views(found: list[SagaView], title: str) -> None:
             _names(view.compensations_run, " → "),
             view.failure_reason or "",
         )
-    console.print(table)
+    print_whole(table)
 
 
 def stats(figures: dict[str, Any]) -> None:

@@ -26,6 +26,12 @@ class NotFound(CliError):
     pass
 
 
+class Refused(CliError):
+    """What the system would refuse, refused before anything is sent: bad usage, exit code 2."""
+
+    exit_code = 2
+
+
 @dataclass
 class Target:
     stack: str = names.DEFAULT_STACK_NAME

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from infra import names
-from localcloud.cloud import LocalCloud
+from localcloud.cloud import POISON_MESSAGE_ERRORS, LocalCloud
 from saga_cli.main import app
 from tests.e2e.helpers import order
 
@@ -107,8 +107,10 @@ def test_resume_runs_the_remaining_compensations_of_a_parked_saga(cloud: LocalCl
     assert cloud.wait_for_sagas(["c-park"]) == {"c-park": "COMPENSATION_FAILED"}
     cloud.set_faults({})
     resumed = saga_json("resume", "c-park")
-    assert resumed["execution_status"] == "SUCCEEDED", "the compensation machine did its work"
     assert resumed["state"] == "FAILED"
+    # the remaining compensations, in the saga's reverse order, from the one that had failed
+    assert resumed["compensations_run"] == ["release_inventory", "cancel_prescription", "cancel_order"]
+    assert "execution_status" not in resumed, "reported in the saga's terms"
     cloud.wait_for_sagas(["c-park"])
     assert saga_json("inventory", "show")["med-3"] == before
     timeline = [t["type"] for t in saga_json("status", "c-park")["timeline"]]
@@ -126,7 +128,7 @@ def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cl
     cloud.runtime.replacements[names.handler_path(names.PROJECTOR)] = lambda event, context: {}
     cloud.set_faults({})
     resumed = saga_json("resume", "c-lag")
-    assert resumed["execution_status"] == "SUCCEEDED", "the compensation machine did its work"
+    assert resumed["compensations_run"] == ["release_inventory", "cancel_prescription", "cancel_order"]
     assert resumed["state"] == "FAILED", "the saga's events say it failed; its projection still says parked"
     assert saga_json("status", "c-lag")["saga"]["state"] == "COMPENSATION_FAILED"
 
@@ -241,3 +243,158 @@ def test_redrive_moves_each_message_once_even_one_that_fails_again_during_the_ru
     assert saga_json("redrive") == {"moved": 1}
     attributes = cloud.client("sqs").get_queue_attributes(QueueUrl=dead, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1", "back where it was, for the next fix"
+
+
+@pytest.mark.allow_errors(*POISON_MESSAGE_ERRORS)
+def test_redrive_moves_no_more_than_the_dead_letter_queue_held_even_if_a_message_returns_with_a_new_id(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+    import uuid
+
+    from moto.sqs.models import SQSBackend
+
+    # Given three poison messages dead-lettered by start_saga (their bodies are not JSON)
+    dead, start = cloud.outputs["DeadLetterQueueUrl"], cloud.outputs["StartQueueUrl"]
+    dead_name, start_name = dead.rsplit("/", 1)[1], start.rsplit("/", 1)[1]
+    for n in range(3):
+        cloud.client("sqs").send_message(QueueUrl=start, MessageBody=f"not json {n}")
+    cloud.wait_until_idle()
+    assert _depth(cloud, dead) == 3
+    # and an SQS that dead-letters a redriven message again at once, under an id of its own (AWS
+    # documents that the enqueue timestamp is kept, not the id)
+    send = SQSBackend.send_message
+
+    def fails_again_with_a_new_id(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        message = send(self, queue_name, *args, **kwargs)
+        if queue_name == start_name:
+            with self.get_queue(start_name)._messages_lock:
+                self.get_queue(start_name)._messages.remove(message)
+            bounced = copy.copy(message)
+            bounced.id = str(uuid.uuid4())
+            self.get_queue(dead_name)._messages.append(bounced)
+        return message
+
+    monkeypatch.setattr(SQSBackend, "send_message", fails_again_with_a_new_id)
+    # When the operator redrives, then it reports what the queue held, not its --limit
+    assert saga_json("redrive") == {"moved": 3}
+    assert _depth(cloud, dead) == 3, "each one back where it was, for the next fix"
+
+
+def _depth(cloud: LocalCloud, queue_url: str) -> int:
+    attributes = cloud.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+@pytest.mark.parametrize(
+    ("order_id", "line", "field"),
+    [
+        ("order with spaces", "med-1", "order_id"),
+        ("o" * 81, "med-1", "order_id"),  # an execution name: 80 characters at most
+        ("ordér-1", "med-1", "order_id"),
+        ("order/1", "med-1", "order_id"),
+        ("order-ok", "med-1:0", "medications"),
+    ],
+)
+def test_order_create_refuses_locally_what_start_saga_would_reject_and_sends_nothing(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch, order_id: str, line: str, field: str
+) -> None:
+    from moto.events.models import EventsBackend
+
+    put: list[Any] = []
+    put_events = EventsBackend.put_events
+
+    def recording(self: EventsBackend, *args: Any, **kwargs: Any) -> Any:
+        put.append(args)
+        return put_events(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventsBackend, "put_events", recording)
+    result = saga("order", "create", "--order-id", order_id, "--patient-id", "Jane Q Patient", "-m", line)
+    assert result.exit_code == 2, result.output
+    assert f"{field}" in result.output
+    assert "Jane Q Patient" not in result.output, "no field value is echoed (patient data)"
+    assert order_id not in result.output
+    assert "Traceback" not in result.output
+    assert put == [], "nothing was put on the bus"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--endpoint-url", "notaurl", "stats"), "'notaurl' is not an endpoint URL"),
+        (("--endpoint-url", "http://127.0.0.1:99999", "stats"), "is not an endpoint URL"),
+        (("list", "--state", "completed", "--limit", "-1"), "--limit"),
+        (("list", "--state", "completed", "--limit", "0"), "--limit"),
+        (("resume", "c-1", "--wait", "-1"), "--wait"),
+        (("load", "--timeout", "-5"), "--timeout"),
+        (("load", "--report", "/nonexistent/dir/load.json"), "no such directory"),
+        (("local", "up", "--port", "99999"), "--port"),
+        (("local", "up", "--port", "0"), "--port"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_line_before_any_call(args: tuple[str, ...], message: str) -> None:
+    result = runner.invoke(app, list(args), env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})  # nothing listens there
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_list_takes_the_state_as_every_screen_prints_it(cloud: LocalCloud) -> None:
+    cloud.put_order(order("c-case", "med-1"))
+    cloud.wait_for_sagas(["c-case"])
+    assert [v["order_id"] for v in saga_json("list", "--state", "COMPLETED")] == ["c-case"]
+    assert [v["order_id"] for v in saga_json("list", "--state", "Compensation_Failed")] == []
+
+
+def test_demo_runs_its_own_cloud_whatever_endpoint_the_environment_and_config_file_name(tmp_path: Any) -> None:
+    # Given the README's export, a service-specific one, and a profile with an endpoint_url, all naming
+    # an address where nothing listens
+    config = tmp_path / "config"
+    config.write_text("[default]\nendpoint_url = http://127.0.0.1:9\nregion = us-east-1\n")
+    env = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
+        "AWS_CONFIG_FILE": str(config),
+    }
+    # When the demo runs, then every saga ends as its scenario says, in the demo's own cloud
+    result = runner.invoke(app, ["demo", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert {o["state"] for o in json.loads(result.stdout)["outcomes"]} == {"COMPLETED", "FAILED", "REJECTED"}
+
+
+def test_status_of_a_parked_saga_names_the_failing_compensation_its_error_and_its_attempts(cloud: LocalCloud) -> None:
+    cloud.set_faults({"release_inventory": {"permanent": 1.0}})
+    cloud.put_order(
+        order("c-parked", "med-3", shipping_address={"line1": "x", "city": "y", "postal_code": "1", "country": "US"})
+    )
+    assert cloud.wait_for_sagas(["c-parked"]) == {"c-parked": "COMPENSATION_FAILED"}
+    failure = saga_json("status", "c-parked")["compensation_failure"]
+    # The README: a compensation retries every error 6 times, then parks the saga - 7 attempts.
+    assert (failure["compensation"], failure["attempts"]) == ("release_inventory", 7)
+    assert failure["error"] == "InjectedPermanentFault", "the fault the plan injects"
+    assert failure["execution"] == "c-parked"
+    plain = saga("status", "c-parked").stdout
+    assert "release inventory failed after 7 attempts in c-parked: InjectedPermanentFault" in plain
+    # and a saga that is not parked has none
+    cloud.set_faults({})
+    cloud.put_order(order("c-fine", "med-1"))
+    cloud.wait_for_sagas(["c-fine"])
+    assert saga_json("status", "c-fine")["compensation_failure"] is None
+
+
+def test_list_never_cuts_an_order_id_however_narrow_the_console(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saga_cli import render
+
+    ids = [f"load-39fe5c-{letter * 68}" for letter in "ab"]  # 80 characters, the longest an order id may be
+    for order_id in ids:
+        cloud.put_order(order(order_id, "med-1"))
+    cloud.wait_for_sagas(ids)
+    monkeypatch.setattr(render.console, "width", 60)
+    shown = saga("list", "--state", "completed").stdout
+    for order_id in ids:
+        assert order_id in shown, shown

@@ -27,17 +27,24 @@ def _free_port() -> int:
 
 @pytest.fixture
 def endpoint(assembly: object) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = _free_port()
+    port, elsewhere = _free_port(), _free_port()
+    # As a user who ran the README's export in this shell too: an endpoint that is not this one
     server = subprocess.Popen(
         [str(BIN / "saga"), "local", "up", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{elsewhere}"},
     )
     deadline = time.monotonic() + 120
     assert server.stdout is not None
+    before_ready = []
     for line in server.stdout:
+        before_ready.append(line)
         if "local cloud ready" in line:
+            assert [n for n in before_ready if "AWS_ENDPOINT_URL" in n] == [
+                f"note: serving http://127.0.0.1:{port} itself; AWS_ENDPOINT_URL in this environment is not used here\n"
+            ], before_ready
             break
         assert time.monotonic() < deadline, "saga local up did not become ready"
     else:
@@ -184,3 +191,20 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     # and it stops cleanly on SIGTERM
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=30) == 0
+
+
+def test_local_up_on_a_busy_port_ends_at_once_with_one_line_and_exit_code_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run(
+            [str(BIN / "saga"), "local", "up", "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - started < 30, "before the synthesis and deployment, not after"
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: cannot serve on 127.0.0.1:{port}: Address already in use"], done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "ready" not in done.stdout

@@ -1,0 +1,58 @@
+"""What parked a saga: the compensation that kept failing, its error, and how often it was tried.
+
+The saga's CompensationFailed event holds the compensation, error and cause; the attempts are
+in the execution history of the run that parked it (the saga's own execution, or the last
+resume's): each try of the compensation's task is one *Scheduled event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.domain.events import CompensationFailed, SagaResumed, StoredEvent
+from lambdas.domain.states import Compensation
+
+_SCHEDULED = frozenset({"TaskScheduled", "LambdaFunctionScheduled"})
+"""A Task state's try, as the history records it: the optimised integration, or a function ARN."""
+
+
+@dataclass(frozen=True)
+class CompensationFailure:
+    compensation: str
+    error: str
+    cause: str | None
+    execution: str
+    attempts: int | None
+    """None when the execution's history is gone (Step Functions keeps it 90 days)."""
+
+
+def parking(order_id: str, events: list[StoredEvent]) -> tuple[StoredEvent, str] | None:
+    """The CompensationFailed event that parks the saga now, and the execution that wrote it
+    (the saga's own execution is named by its order id)."""
+    execution = order_id
+    parked: tuple[StoredEvent, str] | None = None
+    for event in events:
+        if event.type == SagaResumed.TYPE_KEY:
+            execution, parked = resumed_by(event), None
+        elif event.type == CompensationFailed.TYPE_KEY:
+            parked = (event, execution)
+    return parked
+
+
+def resumed_by(event: StoredEvent) -> str:
+    """The name of the execution a SagaResumed event records (it holds the execution's id, an ARN
+    ending in the name)."""
+    return str(event.payload["execution_name"]).rsplit(":", 1)[-1]
+
+
+def attempts(history: list[dict[str, Any]], compensation: str) -> int:
+    """How many times the compensation's task state scheduled its work in this history."""
+    state_name = Compensation(compensation).console_name
+    current, tries = None, 0
+    for event in history:
+        if event["type"].endswith("StateEntered"):
+            current = event["stateEnteredEventDetails"]["name"]
+        elif event["type"] in _SCHEDULED and current == state_name:
+            tries += 1
+    return tries
