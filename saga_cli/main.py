@@ -282,27 +282,16 @@ def resume(
     as_json: JsonFlag = False,
 ) -> None:
     """Retry the remaining compensations of a COMPENSATION_FAILED saga."""
-    from infra import names
     from lambdas.domain.states import SagaState
-    from saga_cli import queries
+    from saga_cli import operations, queries
 
-    # The saga's own events decide, before and after: the projection can lag them (it is
-    # updated from the event store's stream), and would show a finished resume as still parked.
-    state = queries.saga_state(_target, order_id)
-    if state is not SagaState.COMPENSATION_FAILED:
-        raise CliError(f"{order_id} is {state.value}: only a COMPENSATION_FAILED saga can be resumed")
+    name, arn = operations.start_resume(_target, order_id)
     sfn = _target.client("stepfunctions")
-    name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
-    started = sfn.start_execution(
-        stateMachineArn=_target.output(names.OUTPUT_RESUME_STATE_MACHINE),
-        name=name,
-        input=json.dumps({"order_id": order_id, "error": {"Error": "ResumedByOperator"}}),
-    )
     deadline = time.monotonic() + wait
-    execution = sfn.describe_execution(executionArn=started["executionArn"])
+    execution = sfn.describe_execution(executionArn=arn)
     while execution["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.2)
-        execution = sfn.describe_execution(executionArn=started["executionArn"])
+        execution = sfn.describe_execution(executionArn=arn)
     result = {
         "order_id": order_id,
         "execution": name,
@@ -324,33 +313,9 @@ def redrive(
     as_json: JsonFlag = False,
 ) -> None:
     """Move dead-lettered order messages back to the start queue (after fixing why they failed)."""
-    from infra import names
+    from saga_cli import operations
 
-    sqs = _target.client("sqs")
-    dead, start = _target.output(names.OUTPUT_DEAD_LETTER_QUEUE), _target.output(names.OUTPUT_START_QUEUE)
-    moved = 0
-    sent: set[str] = set()
-    """What this run sent: a message that fails again can come back to the dead-letter queue before the
-    run ends (it keeps its id), and is then left there: each message is moved once."""
-    while moved < limit:
-        batch = sqs.receive_message(
-            QueueUrl=dead,
-            MaxNumberOfMessages=min(10, limit - moved),
-            WaitTimeSeconds=0,
-            MessageAttributeNames=["All"],
-        )
-        received = batch.get("Messages", [])
-        for again in [m for m in received if m["MessageId"] in sent]:  # left visible, as it was
-            sqs.change_message_visibility(QueueUrl=dead, ReceiptHandle=again["ReceiptHandle"], VisibilityTimeout=0)
-        messages = [m for m in received if m["MessageId"] not in sent]
-        if not messages:
-            break
-        for message in messages:
-            extra = {"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}
-            answer = sqs.send_message(QueueUrl=start, MessageBody=message["Body"], **extra)  # sent, then deleted
-            sqs.delete_message(QueueUrl=dead, ReceiptHandle=message["ReceiptHandle"])
-            sent.add(answer["MessageId"])
-            moved += 1
+    moved = operations.redrive(_target, limit)
     if as_json:
         render.emit_json({"moved": moved})
     else:
