@@ -113,6 +113,30 @@ def local_up(
     render.progress("stopped")
 
 
+@app.command("console")
+@operation
+def console(
+    port: Annotated[int, typer.Option(help="Port to serve the console on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind (actions are refused off loopback).")] = "127.0.0.1",
+    allow_actions: Annotated[
+        bool, typer.Option(help="Allow resume and redrive though the console is not bound to loopback.")
+    ] = False,
+) -> None:
+    """Serve the web console against this target (--stack, --endpoint-url, --profile) until Ctrl-C."""
+    from saga_console.serve import console_server, url_of
+
+    _target.outputs  # noqa: B018 - fail now, in one line, if the stack cannot be reached
+    server = console_server(_target, host, port, allow_actions=allow_actions)
+    render.console.print(f"saga console at [bold]{url_of(server)}[/] for stack {_target.stack} — Ctrl-C to stop")
+    render.console.file.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        render.progress("stopped")
+    finally:
+        server.server_close()
+
+
 # --- orders and sagas -------------------------------------------------------------------
 
 
