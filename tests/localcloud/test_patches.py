@@ -471,6 +471,92 @@ def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[st
     assert fast["Items"], "the query found something to compare"
 
 
+def _state_table(dynamodb: Any) -> None:
+    dynamodb.create_table(
+        TableName="sagas",
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "order_id", "AttributeType": "S"},
+            {"AttributeName": "state", "AttributeType": "S"},
+            {"AttributeName": "updated_at", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-state",
+                "KeySchema": [
+                    {"AttributeName": "state", "KeyType": "HASH"},
+                    {"AttributeName": "updated_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(12):
+        item = {"order_id": {"S": f"o-{n}"}, "updated_at": {"S": f"2026-01-01T00:00:{n:02d}"}}
+        if n % 4:  # every fourth has no state: not in the (sparse) index
+            item["state"] = {"S": ("COMPLETED", "FAILED", "COMPLETED")[n % 4 - 1]}
+        dynamodb.put_item(TableName="sagas", Item=item)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"ScanIndexForward": False, "Limit": 2},
+        {"Select": "COUNT"},
+        {
+            "KeyConditionExpression": "#s = :s AND updated_at < :t",
+            "ExpressionAttributeValues": {":s": {"S": "COMPLETED"}, ":t": {"S": "2026-01-01T00:00:07"}},
+        },
+        {
+            "ExclusiveStartKey": {
+                "order_id": {"S": "o-2"},
+                "state": {"S": "COMPLETED"},
+                "updated_at": {"S": "2026-01-01T00:00:02"},
+            }
+        },
+    ],
+)
+def test_an_index_query_reads_its_partition_and_answers_as_moto_does(aws: None, query: dict[str, Any]) -> None:
+    from moto.dynamodb.models.table import Table
+
+    from localcloud import moto_dynamodb
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    _state_table(dynamodb)
+    request = {
+        "TableName": "sagas",
+        "IndexName": "by-state",
+        "KeyConditionExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "state"},
+        "ExpressionAttributeValues": {":s": {"S": "COMPLETED"}},
+        **query,
+    }
+    read: list[int] = []
+
+    def counting_patched(self: Table) -> Any:
+        items = moto_dynamodb._all_items(self)
+        read.append(len(items))
+        return items
+
+    Table.all_items = counting_patched  # type: ignore[method-assign]
+    try:
+        fast = dynamodb.query(**request)
+    finally:
+        moto_dynamodb.apply()
+    assert read == [6], "the COMPLETED partition of the index only"
+    Table.query, Table.all_items = moto_dynamodb.ORIGINAL_QUERY, moto_dynamodb.ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
+    try:
+        slow = dynamodb.query(**request)
+    finally:
+        moto_dynamodb.apply()
+    for answer in (fast, slow):
+        answer.pop("ResponseMetadata")
+    assert fast == slow
+    assert fast["Count"], "the query found something to compare"
+
+
 def test_moto_still_lists_a_response_class_methods_per_request_and_the_patch_lists_them_once() -> None:
     from moto.core import responses
     from moto.dynamodb.responses import DynamoHandler
