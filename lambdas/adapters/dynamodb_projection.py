@@ -161,8 +161,8 @@ class DynamoDBProjection:
             kwargs["KeyConditionExpression"] += " AND #updated < :before"
             kwargs["ExpressionAttributeNames"]["#updated"] = "updated_at"
             kwargs["ExpressionAttributeValues"][":before"] = {"S": before}
-        if limit:
-            kwargs["PaginationConfig"] = {"MaxItems": limit}
+        if limit:  # pages of `limit` rows: a 1 MB page cut down to `limit` would read far more than asked
+            kwargs["PaginationConfig"] = {"MaxItems": limit, "PageSize": limit}
         for page in paginator.paginate(**kwargs):
             for item in page["Items"]:
                 yield _from_item(item)
