@@ -56,8 +56,10 @@ chaos: dev
 	$(PY) -m localcloud.chaos --sagas 2000 --json chaos-report.json
 
 # 1,000 mixed orders against the engine floor, per-saga resource counts, cost model, import times.
+# Then the console's list and saga pages, server time, with 10,000 sagas stored (goal: under 200 ms).
 bench: dev
 	$(PY) -m localcloud.bench --orders 1000 --json bench-report.json
+	$(PY) -m saga_console.bench --sagas 10000 --json console-bench-report.json
 
 demo: dev
 	$(VENV)/bin/saga demo

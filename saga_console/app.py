@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from infra import names
@@ -26,6 +26,8 @@ from saga_console import graph, reads
 from saga_console.path import ExecutionPath, read_path
 
 PAGE_SIZE = 25
+COUNTS_SECONDS = 5.0
+"""How old the list's counts per state may be (the rows themselves are always read afresh)."""
 GROUP_LABELS = {
     "pending": "pending",
     "failed": "failed",
@@ -44,12 +46,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def create_app(target: Target, *, host: str = "127.0.0.1", allow_actions: bool = False) -> Flask:
+def create_app(
+    target: Target, *, host: str = "127.0.0.1", allow_actions: bool = False, counts_seconds: float = COUNTS_SECONDS
+) -> Flask:
     """The console for `target`, as served on `host` (actions only on loopback unless allowed)."""
     app = Flask(__name__, static_url_path="/console/static")
     app.config["TARGET"] = target
     app.config["ACTIONS_ALLOWED"] = allow_actions or is_loopback(host)
     app.config["ACTION_TOKEN"] = secrets.token_urlsafe(16)
+    app.config["COUNTS"] = reads.RecentCounts(target, counts_seconds)
     app.register_blueprint(pages)
     app.jinja_env.globals.update(state_class=state_class, seconds=seconds, group_labels=GROUP_LABELS)
 
@@ -65,8 +70,6 @@ pages = Blueprint("console", __name__, url_prefix="/console")
 
 
 def _target() -> Target:
-    from flask import current_app
-
     target: Target = current_app.config["TARGET"]
     return target
 
@@ -90,7 +93,7 @@ def _list_context() -> dict[str, Any]:
         abort(400, f"unknown state {group!r}")
     before = request.args.get("before") or None
     search = (request.args.get("q") or "").strip()
-    by_state = reads.counts(_target())
+    by_state, counted_at = current_app.config["COUNTS"].get()
     if search:
         found = reads.saga(_target(), search)
         page = reads.Page([found] if found else [], None)
@@ -104,6 +107,7 @@ def _list_context() -> dict[str, Any]:
         "by_state": by_state,
         "by_group": reads.group_counts(by_state),
         "total": sum(by_state.values()),
+        "counted_at": datetime.fromtimestamp(counted_at),
     }
 
 
@@ -196,8 +200,6 @@ def saga(order_id: str) -> str:
 
 
 def _check_action() -> None:
-    from flask import current_app
-
     if not current_app.config["ACTIONS_ALLOWED"]:
         abort(403, "actions are refused: this console is not bound to loopback (start it with --allow-actions)")
     if request.form.get("token") != current_app.config["ACTION_TOKEN"] or request.form.get("confirm") != "yes":
@@ -205,8 +207,6 @@ def _check_action() -> None:
 
 
 def _confirm(title: str, action: str, question: str) -> str:
-    from flask import current_app
-
     return render_template(
         "confirm.html",
         title=title,

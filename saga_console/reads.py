@@ -8,6 +8,8 @@ the CLI's module; each is built on the same adapters and the same stack outputs.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,6 +53,25 @@ def counts(target: Target) -> dict[str, int]:
     """Sagas per state, counted on the state index (the list page shows them on every refresh)."""
     projection = queries.projection(target)
     return {state.value: projection.count_by_state(state.value) for state in SagaState}
+
+
+class RecentCounts:
+    """`counts`, counted again at most every `seconds`: every page of the list shows them, and
+    counting reads every row of a state (on AWS too: a COUNT query pages through the partition),
+    where the rows of a page are one small query per state."""
+
+    def __init__(self, target: Target, seconds: float) -> None:
+        self._target, self._seconds = target, seconds
+        self._lock = threading.Lock()
+        self._counted: tuple[float, dict[str, int]] | None = None
+
+    def get(self) -> tuple[dict[str, int], float]:
+        """The counts and when they were counted (time.time())."""
+        with self._lock:
+            if self._counted is None or time.monotonic() - self._counted[0] >= self._seconds:
+                self._counted = (time.monotonic(), counts(self._target))
+            at, found = self._counted
+        return found, time.time() - (time.monotonic() - at)
 
 
 def group_counts(by_state: dict[str, int]) -> dict[str, int]:
