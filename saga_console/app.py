@@ -22,7 +22,7 @@ from lambdas.domain.events import StoredEvent
 from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES, SagaState
 from saga_cli import operations, queries, render
 from saga_cli.target import CliError, NotFound, Target
-from saga_console import graph, reads
+from saga_console import graph, metrics, reads
 from saga_console.path import ExecutionPath, read_path
 
 PAGE_SIZE = 25
@@ -262,4 +262,14 @@ def operations_page() -> str:
         dead_letters=reads.dead_letter_depth(target),
         moved=request.args.get("moved"),
         dashboard=target.outputs.get(names.OUTPUT_DASHBOARD),
+    )
+
+
+@pages.get("/metrics")
+def metrics_page() -> str:
+    widgets = metrics.dashboard(_target())
+    return render_template(
+        "metrics.html",
+        widgets=[(w, metrics.chart(w)) for w in widgets],
+        colours=metrics.SERIES_COLOURS,
     )

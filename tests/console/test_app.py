@@ -77,3 +77,14 @@ def test_operations_show_counts_durations_stock_and_the_dead_letter_depth(cloud:
     assert "duration of 1 finished sagas: p50" in page
     assert re.search(r"<td>med-1</td><td class=\"num\">\d+</td>", page)
     assert '<span id="dlq-depth">0</span>' in page
+
+
+def test_the_metrics_page_draws_the_dashboards_widgets_from_the_functions_metrics(cloud: LocalCloud) -> None:
+    cloud.put_order(order("app-metrics", "med-1"))
+    cloud.wait_for_sagas(["app-metrics"])
+    cloud.wait_until_idle()
+    page = create_app(Target()).test_client().get("/console/metrics").get_data(as_text=True)
+    outcomes = page[page.index('data-title="Sagas by outcome"') :]
+    outcomes = outcomes[: outcomes.index("</section>")]
+    assert re.search(r'<polyline class="series" data-label="SagasCompleted" data-points="1"', outcomes)
+    assert 'data-title="Lambda errors"' in page, "every metric widget is listed, with or without data"
