@@ -416,20 +416,13 @@ def test_moto_still_queries_by_scanning_the_whole_table_and_the_patch_reads_one_
     finally:
         moto_dynamodb.apply()
     assert scanned == [12], "every partition read to answer a query of one"
-
-    def counting_patched(self: Table) -> Any:
-        items = moto_dynamodb._all_items(self)
-        scanned.append(len(items))
-        return items
-
-    Table.all_items = counting_patched  # type: ignore[method-assign]
-    try:
-        dynamodb.query(
-            TableName="events", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
-        )
-    finally:
-        moto_dynamodb.apply()
-    assert scanned == [12, 4], "with the patch, the queried partition only"
+    request = {
+        "TableName": "events",
+        "KeyConditionExpression": "pk = :a",
+        "ExpressionAttributeValues": {":a": {"S": "a"}},
+    }
+    _, _, read = _with_and_without_the_patch(dynamodb, request)
+    assert read == [4], "with the patch, the queried partition only"
 
 
 @pytest.mark.parametrize(
@@ -446,10 +439,6 @@ def test_moto_still_queries_by_scanning_the_whole_table_and_the_patch_reads_one_
     ],
 )
 def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[str, Any]) -> None:
-    from moto.dynamodb.models.table import Table
-
-    from localcloud import moto_dynamodb
-
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     _stream_table(dynamodb)
     request = {
@@ -459,7 +448,29 @@ def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[st
         "ConsistentRead": True,
         **query,
     }
-    fast = dynamodb.query(**request)
+    fast, slow, _ = _with_and_without_the_patch(dynamodb, request)
+    assert fast == slow
+    assert fast["Items"], "the query found something to compare"
+
+
+def _with_and_without_the_patch(dynamodb: Any, request: dict[str, Any]) -> tuple[Any, Any, list[int]]:
+    """A query's answer with the patch, moto's own answer, and how many items the patched query read."""
+    from moto.dynamodb.models.table import Table
+
+    from localcloud import moto_dynamodb
+
+    read: list[int] = []
+
+    def counting_patched(self: Table) -> Any:
+        items = moto_dynamodb._all_items(self)
+        read.append(len(items))
+        return items
+
+    Table.all_items = counting_patched  # type: ignore[method-assign]
+    try:
+        fast = dynamodb.query(**request)
+    finally:
+        moto_dynamodb.apply()
     Table.query, Table.all_items = moto_dynamodb.ORIGINAL_QUERY, moto_dynamodb.ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
     try:
         slow = dynamodb.query(**request)
@@ -467,8 +478,7 @@ def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[st
         moto_dynamodb.apply()
     for answer in (fast, slow):
         answer.pop("ResponseMetadata")
-    assert fast == slow
-    assert fast["Items"], "the query found something to compare"
+    return fast, slow, read
 
 
 def _state_table(dynamodb: Any) -> None:
@@ -519,10 +529,6 @@ def _state_table(dynamodb: Any) -> None:
     ],
 )
 def test_an_index_query_reads_its_partition_and_answers_as_moto_does(aws: None, query: dict[str, Any]) -> None:
-    from moto.dynamodb.models.table import Table
-
-    from localcloud import moto_dynamodb
-
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     _state_table(dynamodb)
     request = {
@@ -533,26 +539,8 @@ def test_an_index_query_reads_its_partition_and_answers_as_moto_does(aws: None, 
         "ExpressionAttributeValues": {":s": {"S": "COMPLETED"}},
         **query,
     }
-    read: list[int] = []
-
-    def counting_patched(self: Table) -> Any:
-        items = moto_dynamodb._all_items(self)
-        read.append(len(items))
-        return items
-
-    Table.all_items = counting_patched  # type: ignore[method-assign]
-    try:
-        fast = dynamodb.query(**request)
-    finally:
-        moto_dynamodb.apply()
+    fast, slow, read = _with_and_without_the_patch(dynamodb, request)
     assert read == [6], "the COMPLETED partition of the index only"
-    Table.query, Table.all_items = moto_dynamodb.ORIGINAL_QUERY, moto_dynamodb.ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
-    try:
-        slow = dynamodb.query(**request)
-    finally:
-        moto_dynamodb.apply()
-    for answer in (fast, slow):
-        answer.pop("ResponseMetadata")
     assert fast == slow
     assert fast["Count"], "the query found something to compare"
 
