@@ -21,13 +21,14 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
 
 from infra import names
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
-from localcloud import alarms, deliveries, patches, sqs_move_tasks
+from localcloud import alarms, deliveries, emf, patches, sqs_move_tasks
 from localcloud.access.actions import Arns, Check
 from localcloud.access.enforcement import AUTHORIZER, Refusal
 from localcloud.access.principals import Principal
@@ -266,6 +267,7 @@ class LocalCloud:
             backend.put_log_events(
                 record.log_group, record.log_stream, [{"timestamp": now, "message": m} for m in lines]
             )
+            emf.publish(cloudwatch_backends[self.account][self.region], lines)
         except Exception as error:  # a log write must not fail the invocation, but must be seen
             print(f"[localcloud] could not write logs of {record.function_name}: {error!r}", file=sys.__stderr__)
 

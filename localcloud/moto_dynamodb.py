@@ -159,25 +159,51 @@ _querying = threading.local()
 
 
 def _all_items(self: Table) -> list[Item]:
-    """During a query of the table itself (not an index): the queried partition only (moto sorts it)."""
-    only: tuple[Table, DynamoType] | None = getattr(_querying, "partition", None)
+    """During a query: the queried partition only (moto sorts it), of the table or of an index."""
+    only: tuple[Table, list[Item]] | None = getattr(_querying, "partition", None)
     if only is None or only[0] is not self:
         return ORIGINAL_ALL_ITEMS(self)
-    partition: Any = self.items.get(only[1], {})
+    return only[1]
+
+
+def _table_partition(self: Table, hash_key: DynamoType) -> list[Item]:
+    partition: Any = self.items.get(hash_key, {})
     if not self.range_key_attr:
         return [partition] if partition else []
     return list(partition.values())
 
 
+def _index_partition(self: Table, index_name: str, hash_key: DynamoType) -> list[Item] | None:
+    """The items an index holds under `hash_key` (None: an index moto must answer itself)."""
+    index = next((i for i in self.all_indexes() if i.name == index_name), None)
+    hashes = [] if index is None else [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    if len(hashes) != 1:  # unknown (moto raises its error) or a multi-attribute key
+        return None
+    rows: Any = self.items.values()
+    items = [i for row in rows for i in row.values()] if self.range_key_attr else list(rows)
+    # Unsorted (moto's all_items sorts the whole table): moto sorts the partition by the index's keys.
+    return [
+        item
+        for item in items
+        if (found := item.attrs.get(hashes[0])) is not None
+        and found.type == hash_key.type
+        and found.value == hash_key.value
+    ]
+
+
 def _query_one_partition(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
     """moto answers a Query by scanning every item of the table (all partitions), sorted: a
     cost that grows with the table, which made the event store's reads quadratic over a long
-    run. A query of the table itself reads one partition, as DynamoDB does; an index query
-    is left to moto."""
+    run, and an index query (the saga console's list: one per state) cost the whole table
+    each. A query reads one partition, as DynamoDB does: of the table, or of the index (its
+    items picked by the one hash attribute, then answered by moto as before)."""
     index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-    if index_name or hash_key is None:
+    if hash_key is None:
         return ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
-    _querying.partition = (self, hash_key)
+    partition = _index_partition(self, index_name, hash_key) if index_name else _table_partition(self, hash_key)
+    if partition is None:
+        return ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    _querying.partition = (self, partition)
     try:
         return ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     finally:

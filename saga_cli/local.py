@@ -17,13 +17,15 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import synthesize
 from localcloud.seed import seed
-from saga_cli.target import CliError
+from saga_cli.target import CliError, Target
+from saga_console.app import create_app
+from saga_console.serve import WSGIApp, beside
 
 
 class Endpoint:
@@ -34,14 +36,14 @@ class Endpoint:
     werkzeug's own bind prints its error and exits, so the socket is bound here and handed over.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, app: WSGIApp) -> None:
         try:
             listening = socket.create_server((host, port), family=select_address_family(host, port))
         except (OSError, OverflowError) as error:
             raise CliError(f"cannot serve on {host}:{port}: {_reason(error)}") from None
         with listening:  # werkzeug takes a duplicate of it
             self._server: BaseWSGIServer = make_server(
-                host, port, DomainDispatcherApplication(create_backend_app), threaded=True, fd=listening.fileno()
+                host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listening.fileno()
             )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -89,18 +91,21 @@ def serve(
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    server = Endpoint(host, port)  # before the minutes of synthesis, so a busy port fails at once
-    if elsewhere := configured_elsewhere(f"http://{host}:{port}"):
-        notice(f"serving http://{host}:{port} itself; {elsewhere} in this environment is not used here")
+    endpoint = f"http://{host}:{port}"
+    console = create_app(Target(endpoint_url=endpoint), host=host)  # its target's outputs are read on first use
+    # Bound before the minutes of synthesis, so a busy port fails at once.
+    server = Endpoint(host, port, beside(console, DomainDispatcherApplication(create_backend_app)))
+    if elsewhere := configured_elsewhere(endpoint):
+        notice(f"serving {endpoint} itself; {elsewhere} in this environment is not used here")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     assembly = synthesize(fault_injection=fault_injection)
-    cloud = LocalCloud.start(endpoint_url=f"http://{host}:{port}")
+    cloud = LocalCloud.start(endpoint_url=endpoint)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     try:
         server.start()
         cloud.deploy(assembly)
         seed(cloud.client("dynamodb"), cloud.outputs)
-        ready(f"http://{host}:{port}", cloud.outputs)
+        ready(endpoint, cloud.outputs)
         while not stop.wait(0.2):
             pass
     finally:

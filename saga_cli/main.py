@@ -130,6 +130,30 @@ def local_up(
     render.progress("stopped")
 
 
+@app.command("console")
+@operation
+def console(
+    port: Annotated[int, typer.Option(help="Port to serve the console on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind (actions are refused off loopback).")] = "127.0.0.1",
+    allow_actions: Annotated[
+        bool, typer.Option(help="Allow resume and redrive though the console is not bound to loopback.")
+    ] = False,
+) -> None:
+    """Serve the web console against this target (--stack, --endpoint-url, --profile) until Ctrl-C."""
+    from saga_console.serve import console_server, url_of
+
+    _target.outputs  # noqa: B018 - fail now, in one line, if the stack cannot be reached
+    server = console_server(_target, host, port, allow_actions=allow_actions)
+    render.console.print(f"saga console at [bold]{url_of(server)}[/] for stack {_target.stack} — Ctrl-C to stop")
+    render.console.file.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        render.progress("stopped")
+    finally:
+        server.server_close()
+
+
 # --- orders and sagas -------------------------------------------------------------------
 
 
@@ -316,27 +340,16 @@ def resume(
     as_json: JsonFlag = False,
 ) -> None:
     """Retry the remaining compensations of a COMPENSATION_FAILED saga."""
-    from infra import names
     from lambdas.domain.states import SagaState
-    from saga_cli import queries
+    from saga_cli import operations, queries
 
-    # The saga's own events decide, before and after: the projection can lag them (it is
-    # updated from the event store's stream), and would show a finished resume as still parked.
-    state = queries.saga_state(_target, order_id)
-    if state is not SagaState.COMPENSATION_FAILED:
-        raise CliError(f"{order_id} is {state.value}: only a COMPENSATION_FAILED saga can be resumed")
+    name, arn = operations.start_resume(_target, order_id)
     sfn = _target.client("stepfunctions")
-    name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
-    started = sfn.start_execution(
-        stateMachineArn=_target.output(names.OUTPUT_RESUME_STATE_MACHINE),
-        name=name,
-        input=json.dumps({"order_id": order_id, "error": {"Error": "ResumedByOperator"}}),
-    )
     deadline = time.monotonic() + wait
-    execution = sfn.describe_execution(executionArn=started["executionArn"])
+    execution = sfn.describe_execution(executionArn=arn)
     while execution["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.2)
-        execution = sfn.describe_execution(executionArn=started["executionArn"])
+        execution = sfn.describe_execution(executionArn=arn)
     # Reported in the saga's terms: its state now and what this resume undid. The resume
     # machine's own status says how the machine ended, not whether the saga was undone.
     result = {
@@ -361,15 +374,9 @@ def redrive(
     as_json: JsonFlag = False,
 ) -> None:
     """Move dead-lettered order messages back to the start queue (after fixing why they failed)."""
-    from infra import names
-    from saga_cli.redrive import move_dead_letters
+    from saga_cli import operations
 
-    moved = move_dead_letters(
-        _target.client("sqs"),
-        dead=_target.output(names.OUTPUT_DEAD_LETTER_QUEUE),
-        start=_target.output(names.OUTPUT_START_QUEUE),
-        limit=limit,
-    )
+    moved = operations.redrive(_target, limit)
     if as_json:
         render.emit_json({"moved": moved})
     else:

@@ -126,6 +126,7 @@ def local_ready(endpoint: str, outputs: dict[str, str]) -> None:
         table.add_row(key, value)
     console.print(table)
     console.print(f"[bold green]local cloud ready[/] at [bold]{endpoint}[/] (region us-east-1) — Ctrl-C to stop")
+    console.print(f"  console: [bold]{endpoint}/console/[/] (watch and operate the sagas in a browser)")
     console.print(f"  saga --endpoint-url {endpoint} order create --patient-id p-1 -m med-1 -m med-2:2")
     console.print(f"  saga --endpoint-url {endpoint} list --state completed")
     console.file.flush()

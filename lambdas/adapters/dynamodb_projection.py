@@ -146,7 +146,8 @@ class DynamoDBProjection:
         """Unconditional write, for a rebuild from the event store."""
         self._client.put_item(TableName=self._table, Item=_to_item(view))
 
-    def by_state(self, state: str, limit: int | None = None) -> Iterator[SagaView]:
+    def by_state(self, state: str, limit: int | None = None, before: str | None = None) -> Iterator[SagaView]:
+        """The sagas in `state`, newest first; only those updated before `before` (ISO time) if given."""
         paginator = self._client.get_paginator("query")
         kwargs: dict[str, Any] = {
             "TableName": self._table,
@@ -156,11 +157,28 @@ class DynamoDBProjection:
             "ExpressionAttributeValues": {":state": {"S": state}},
             "ScanIndexForward": False,
         }
-        if limit:
-            kwargs["PaginationConfig"] = {"MaxItems": limit}
+        if before:
+            kwargs["KeyConditionExpression"] += " AND #updated < :before"
+            kwargs["ExpressionAttributeNames"]["#updated"] = "updated_at"
+            kwargs["ExpressionAttributeValues"][":before"] = {"S": before}
+        if limit:  # pages of `limit` rows: a 1 MB page cut down to `limit` would read far more than asked
+            kwargs["PaginationConfig"] = {"MaxItems": limit, "PageSize": limit}
         for page in paginator.paginate(**kwargs):
             for item in page["Items"]:
                 yield _from_item(item)
+
+    def count_by_state(self, state: str) -> int:
+        """How many sagas are in `state`, counted by the index (no row is read out)."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=STATE_INDEX,
+            KeyConditionExpression="#state = :state",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":state": {"S": state}},
+            Select="COUNT",
+        )
+        return sum(page["Count"] for page in pages)
 
     def all(self) -> Iterator[SagaView]:
         for page in self._client.get_paginator("scan").paginate(TableName=self._table, ConsistentRead=True):

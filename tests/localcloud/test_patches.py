@@ -416,20 +416,13 @@ def test_moto_still_queries_by_scanning_the_whole_table_and_the_patch_reads_one_
     finally:
         moto_dynamodb.apply()
     assert scanned == [12], "every partition read to answer a query of one"
-
-    def counting_patched(self: Table) -> Any:
-        items = moto_dynamodb._all_items(self)
-        scanned.append(len(items))
-        return items
-
-    Table.all_items = counting_patched  # type: ignore[method-assign]
-    try:
-        dynamodb.query(
-            TableName="events", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
-        )
-    finally:
-        moto_dynamodb.apply()
-    assert scanned == [12, 4], "with the patch, the queried partition only"
+    request = {
+        "TableName": "events",
+        "KeyConditionExpression": "pk = :a",
+        "ExpressionAttributeValues": {":a": {"S": "a"}},
+    }
+    _, _, read = _with_and_without_the_patch(dynamodb, request)
+    assert read == [4], "with the patch, the queried partition only"
 
 
 @pytest.mark.parametrize(
@@ -446,10 +439,6 @@ def test_moto_still_queries_by_scanning_the_whole_table_and_the_patch_reads_one_
     ],
 )
 def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[str, Any]) -> None:
-    from moto.dynamodb.models.table import Table
-
-    from localcloud import moto_dynamodb
-
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     _stream_table(dynamodb)
     request = {
@@ -459,7 +448,29 @@ def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[st
         "ConsistentRead": True,
         **query,
     }
-    fast = dynamodb.query(**request)
+    fast, slow, _ = _with_and_without_the_patch(dynamodb, request)
+    assert fast == slow
+    assert fast["Items"], "the query found something to compare"
+
+
+def _with_and_without_the_patch(dynamodb: Any, request: dict[str, Any]) -> tuple[Any, Any, list[int]]:
+    """A query's answer with the patch, moto's own answer, and how many items the patched query read."""
+    from moto.dynamodb.models.table import Table
+
+    from localcloud import moto_dynamodb
+
+    read: list[int] = []
+
+    def counting_patched(self: Table) -> Any:
+        items = moto_dynamodb._all_items(self)
+        read.append(len(items))
+        return items
+
+    Table.all_items = counting_patched  # type: ignore[method-assign]
+    try:
+        fast = dynamodb.query(**request)
+    finally:
+        moto_dynamodb.apply()
     Table.query, Table.all_items = moto_dynamodb.ORIGINAL_QUERY, moto_dynamodb.ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
     try:
         slow = dynamodb.query(**request)
@@ -467,8 +478,71 @@ def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[st
         moto_dynamodb.apply()
     for answer in (fast, slow):
         answer.pop("ResponseMetadata")
+    return fast, slow, read
+
+
+def _state_table(dynamodb: Any) -> None:
+    dynamodb.create_table(
+        TableName="sagas",
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "order_id", "AttributeType": "S"},
+            {"AttributeName": "state", "AttributeType": "S"},
+            {"AttributeName": "updated_at", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-state",
+                "KeySchema": [
+                    {"AttributeName": "state", "KeyType": "HASH"},
+                    {"AttributeName": "updated_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(12):
+        item = {"order_id": {"S": f"o-{n}"}, "updated_at": {"S": f"2026-01-01T00:00:{n:02d}"}}
+        if n % 4:  # every fourth has no state: not in the (sparse) index
+            item["state"] = {"S": ("COMPLETED", "FAILED", "COMPLETED")[n % 4 - 1]}
+        dynamodb.put_item(TableName="sagas", Item=item)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"ScanIndexForward": False, "Limit": 2},
+        {"Select": "COUNT"},
+        {
+            "KeyConditionExpression": "#s = :s AND updated_at < :t",
+            "ExpressionAttributeValues": {":s": {"S": "COMPLETED"}, ":t": {"S": "2026-01-01T00:00:07"}},
+        },
+        {
+            "ExclusiveStartKey": {
+                "order_id": {"S": "o-2"},
+                "state": {"S": "COMPLETED"},
+                "updated_at": {"S": "2026-01-01T00:00:02"},
+            }
+        },
+    ],
+)
+def test_an_index_query_reads_its_partition_and_answers_as_moto_does(aws: None, query: dict[str, Any]) -> None:
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    _state_table(dynamodb)
+    request = {
+        "TableName": "sagas",
+        "IndexName": "by-state",
+        "KeyConditionExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "state"},
+        "ExpressionAttributeValues": {":s": {"S": "COMPLETED"}},
+        **query,
+    }
+    fast, slow, read = _with_and_without_the_patch(dynamodb, request)
+    assert read == [6], "the COMPLETED partition of the index only"
     assert fast == slow
-    assert fast["Items"], "the query found something to compare"
+    assert fast["Count"], "the query found something to compare"
 
 
 def test_moto_still_lists_a_response_class_methods_per_request_and_the_patch_lists_them_once() -> None:

@@ -1,0 +1,39 @@
+"""What the operator changes: resume a parked saga, redrive the dead-letter queue (CLI and console alike)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from infra import names
+from lambdas.domain.states import SagaState
+from saga_cli import queries
+from saga_cli.target import CliError, Target
+
+
+def start_resume(target: Target, order_id: str) -> tuple[str, str]:
+    """Start the compensation machine for a COMPENSATION_FAILED saga: (execution name, execution ARN)."""
+    # The saga's own events decide: the projection can lag them (it is updated from the
+    # event store's stream), and would show a finished resume as still parked.
+    state = queries.saga_state(target, order_id)
+    if state is not SagaState.COMPENSATION_FAILED:
+        raise CliError(f"{order_id} is {state.value}: only a COMPENSATION_FAILED saga can be resumed")
+    name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
+    started = target.client("stepfunctions").start_execution(
+        stateMachineArn=target.output(names.OUTPUT_RESUME_STATE_MACHINE),
+        name=name,
+        input=json.dumps({"order_id": order_id, "error": {"Error": "ResumedByOperator"}}),
+    )
+    return name, str(started["executionArn"])
+
+
+def redrive(target: Target, limit: int) -> int:
+    """Move dead-lettered order messages back to the start queue, each once; how many moved."""
+    from saga_cli.redrive import move_dead_letters
+
+    return move_dead_letters(
+        target.client("sqs"),
+        dead=target.output(names.OUTPUT_DEAD_LETTER_QUEUE),
+        start=target.output(names.OUTPUT_START_QUEUE),
+        limit=limit,
+    )

@@ -1,0 +1,275 @@
+"""The console's Flask app: pages over a `Target`, mounted at /console/ (standalone or beside the local cloud).
+
+Every read goes through `saga_cli.queries` (and `saga_console.reads` for the page's own
+needs), so the page and the CLI agree. Patient data is shown only when the page is asked for
+it (`?patient_data=1`), as `saga history --with-patient-data`. The two actions (resume,
+redrive) are POSTs behind a confirmation page carrying a per-process token, and are refused
+unless the console is bound to loopback or was started with actions allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from infra import names
+from lambdas.domain.events import StoredEvent
+from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES, SagaState
+from saga_cli import operations, queries, render
+from saga_cli.target import CliError, NotFound, Target
+from saga_console import graph, metrics, reads
+from saga_console.path import ExecutionPath, read_path
+
+PAGE_SIZE = 25
+COUNTS_SECONDS = 5.0
+"""How old the list's counts per state may be (the rows themselves are always read afresh)."""
+GROUP_LABELS = {
+    "pending": "pending",
+    "failed": "failed",
+    "completed": "completed",
+    "compensation_failed": "compensation failed",
+    "rejected": "rejected",
+}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(
+    target: Target, *, host: str = "127.0.0.1", allow_actions: bool = False, counts_seconds: float = COUNTS_SECONDS
+) -> Flask:
+    """The console for `target`, as served on `host` (actions only on loopback unless allowed)."""
+    app = Flask(__name__, static_url_path="/console/static")
+    app.config["TARGET"] = target
+    app.config["ACTIONS_ALLOWED"] = allow_actions or is_loopback(host)
+    app.config["ACTION_TOKEN"] = secrets.token_urlsafe(16)
+    app.config["COUNTS"] = reads.RecentCounts(target, counts_seconds)
+    app.register_blueprint(pages)
+    app.jinja_env.globals.update(state_class=state_class, seconds=seconds, group_labels=GROUP_LABELS)
+
+    @app.errorhandler(CliError)
+    def not_found(error: CliError) -> tuple[str, int]:
+        status = 404 if isinstance(error, NotFound) else 409
+        return render_template("error.html", message=error.message), status
+
+    return app
+
+
+pages = Blueprint("console", __name__, url_prefix="/console")
+
+
+def _target() -> Target:
+    target: Target = current_app.config["TARGET"]
+    return target
+
+
+def state_class(state: str) -> str:
+    return "state-" + state.lower().replace("_", "-")
+
+
+def seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
+@pages.get("/")
+def home() -> Response:
+    return redirect(url_for("console.sagas"))
+
+
+def _list_context() -> dict[str, Any]:
+    group = request.args.get("state") or None
+    if group is not None and group not in queries.STATE_GROUPS:
+        abort(400, f"unknown state {group!r}")
+    before = request.args.get("before") or None
+    search = (request.args.get("q") or "").strip()
+    by_state, counted_at = current_app.config["COUNTS"].get()
+    if search:
+        found = reads.saga(_target(), search)
+        page = reads.Page([found] if found else [], None)
+    else:
+        page = reads.sagas_page(_target(), group, before, PAGE_SIZE)
+    return {
+        "group": group,
+        "before": before,
+        "search": search,
+        "page": page,
+        "by_state": by_state,
+        "by_group": reads.group_counts(by_state),
+        "total": sum(by_state.values()),
+        "counted_at": datetime.fromtimestamp(counted_at),
+    }
+
+
+@pages.get("/sagas")
+def sagas() -> str:
+    return render_template("sagas.html", **_list_context())
+
+
+@pages.get("/sagas/live")
+def sagas_live() -> str:
+    """The counts and the first page, for the list page to follow new sagas without reloading."""
+    return render_template("_sagas_live.html", **_list_context())
+
+
+def _saga_context(order_id: str) -> dict[str, Any]:
+    target = _target()
+    found = queries.status(target, order_id)
+    definition = reads.definition(target)
+    execution = found.execution
+    history = reads.execution_history(target, execution["executionArn"]) if execution else []
+    path = read_path(history)
+    patient_data = request.args.get("patient_data") == "1"
+    return {
+        "order_id": order_id,
+        "view": found.view,
+        "execution": execution,
+        "graph": graph.svg(definition, path),
+        "legend": [(graph.LABELS[k], colour) for k, colour in graph.COLOURS.items()],
+        "events": _event_rows(found.events, patient_data),
+        "states": _state_rows(path),
+        "parked": _parked(found.events, found.view.state if found.view else None),
+        "conflicts": [e for e in found.events if e.type == "order_fulfillment_saga.conflicting_order_received"],
+        "settled": bool(found.view and found.view.state in TERMINAL_STATES | PARKED_STATES),
+        "patient_data": patient_data,
+        "note": render._note,
+    }
+
+
+def _bar(start: datetime, end: datetime | None, origin: datetime, span: float) -> dict[str, float]:
+    left = (start - origin).total_seconds() / span * 100
+    width = ((end or start) - start).total_seconds() / span * 100
+    return {"left": round(left, 2), "width": round(max(width, 0.6), 2)}
+
+
+def _event_rows(events: list[StoredEvent], patient_data: bool) -> list[dict[str, Any]]:
+    if not events:
+        return []
+    origin = events[0].occurred_at
+    span = max((events[-1].occurred_at - origin).total_seconds(), 0.001)
+    return [
+        {
+            "event": e,
+            "offset": (e.occurred_at - origin).total_seconds(),
+            "bar": _bar(e.occurred_at, None, origin, span),
+            "payload": render.event_json(e, with_patient_data=True)["payload"] if patient_data else None,
+        }
+        for e in events
+    ]
+
+
+def _state_rows(path: ExecutionPath) -> list[dict[str, Any]]:
+    if path.started_at is None:
+        return []
+    origin = path.started_at
+    last = path.stopped_at or max((r.exited_at or r.entered_at for r in path.runs.values()), default=origin)
+    span = max((last - origin).total_seconds(), 0.001)
+    rows = []
+    for name in path.order:
+        run = path.runs[name]
+        took = (run.exited_at - run.entered_at).total_seconds() if run.exited_at else None
+        rows.append({"run": run, "took": took, "bar": _bar(run.entered_at, run.exited_at, origin, span)})
+    return rows
+
+
+def _parked(events: list[StoredEvent], state: SagaState | None) -> dict[str, Any] | None:
+    """The compensation that failed last, with its error, for a parked saga."""
+    if state not in PARKED_STATES:
+        return None
+    failures = [e for e in events if e.type == "order_fulfillment_saga.compensation_failed"]
+    if not failures:
+        return {"compensation": "unknown", "error": "no CompensationFailed event recorded", "cause": None}
+    payload = failures[-1].payload
+    return {"compensation": payload.get("compensation"), "error": payload.get("error"), "cause": payload.get("cause")}
+
+
+@pages.get("/sagas/<order_id>")
+def saga(order_id: str) -> str:
+    template = "_saga_live.html" if request.args.get("live") == "1" else "saga.html"
+    return render_template(template, **_saga_context(order_id))
+
+
+def _check_action() -> None:
+    if not current_app.config["ACTIONS_ALLOWED"]:
+        abort(403, "actions are refused: this console is not bound to loopback (start it with --allow-actions)")
+    if request.form.get("token") != current_app.config["ACTION_TOKEN"] or request.form.get("confirm") != "yes":
+        abort(400, "not confirmed: use the confirmation page")
+
+
+def _confirm(title: str, action: str, question: str) -> str:
+    return render_template(
+        "confirm.html",
+        title=title,
+        action=action,
+        question=question,
+        token=current_app.config["ACTION_TOKEN"],
+        allowed=current_app.config["ACTIONS_ALLOWED"],
+    )
+
+
+@pages.get("/sagas/<order_id>/resume")
+def resume_confirm(order_id: str) -> str:
+    state = queries.saga_state(_target(), order_id)
+    return _confirm(
+        f"Resume {order_id}",
+        url_for("console.resume", order_id=order_id),
+        f"{order_id} is {state.value}. Start the compensation machine to run its remaining compensations?",
+    )
+
+
+@pages.post("/sagas/<order_id>/resume")
+def resume(order_id: str) -> Response:
+    _check_action()
+    operations.start_resume(_target(), order_id)
+    return redirect(url_for("console.saga", order_id=order_id, resumed=1), code=303)
+
+
+@pages.get("/redrive")
+def redrive_confirm() -> str:
+    depth = reads.dead_letter_depth(_target())
+    return _confirm(
+        "Redrive the dead-letter queue",
+        url_for("console.redrive"),
+        f"Move the {depth} message(s) of the dead-letter queue back to the start queue?",
+    )
+
+
+@pages.post("/redrive")
+def redrive() -> Response:
+    _check_action()
+    moved = operations.redrive(_target(), limit=1000)
+    return redirect(url_for("console.operations_page", moved=moved), code=303)
+
+
+@pages.get("/operations")
+def operations_page() -> str:
+    target = _target()
+    return render_template(
+        "operations.html",
+        figures=queries.stats(target),
+        per_minute=reads.started_per_minute(target),
+        stock=queries.stock(target),
+        dead_letters=reads.dead_letter_depth(target),
+        moved=request.args.get("moved"),
+        dashboard=target.outputs.get(names.OUTPUT_DASHBOARD),
+    )
+
+
+@pages.get("/metrics")
+def metrics_page() -> str:
+    widgets = metrics.dashboard(_target())
+    return render_template(
+        "metrics.html",
+        widgets=[(w, metrics.chart(w)) for w in widgets],
+        colours=metrics.SERIES_COLOURS,
+    )

@@ -1,0 +1,42 @@
+"""Serving the console: alone (`saga console`) or beside another WSGI app on one port (`saga local up`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from saga_cli.target import Target
+from saga_console.app import create_app
+
+PREFIX = "/console"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def beside(console: WSGIApp, other: WSGIApp) -> WSGIApp:
+    """One app: /console/… to the console, everything else (the AWS APIs) to `other`."""
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        app = console if path == PREFIX or path.startswith(PREFIX + "/") else other
+        return app(environ, start_response)
+
+    return dispatch
+
+
+def console_server(target: Target, host: str, port: int, *, allow_actions: bool = False) -> BaseWSGIServer:
+    """A threaded server of the console alone (port 0: any free port)."""
+    return make_server(host, port, create_app(target, host=host, allow_actions=allow_actions), threaded=True)
+
+
+def serve_in_thread(server: BaseWSGIServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name="saga-console", daemon=True)
+    thread.start()
+    return thread
+
+
+def url_of(server: BaseWSGIServer) -> str:
+    return f"http://{server.host}:{server.port}{PREFIX}/"
