@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import synthesize
+from localcloud.retention import Retention, Sweeper
 from localcloud.seed import seed
 
 
@@ -29,8 +30,12 @@ def serve(
     fault_injection: bool,
     ready: Callable[[str, dict[str, str]], None],
     stop: threading.Event | None = None,
+    retention: Retention | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly."""
+    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly.
+
+    What finished sagas leave behind is forgotten past `retention` (localcloud/retention.py)."""
+    retention = retention or Retention()
     stop = stop or threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -40,16 +45,20 @@ def serve(
     assembly = synthesize(fault_injection=fault_injection)
     cloud = LocalCloud.start(endpoint_url=f"http://{host}:{port}")
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    sweeper: Sweeper | None = None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     try:
         server.start()
         cloud.deploy(assembly)
         seed(cloud.client("dynamodb"), cloud.outputs)
+        sweeper = Sweeper(cloud, retention).start()
         ready(f"http://{host}:{port}", cloud.outputs)
         while not stop.wait(0.2):
             pass
     finally:
         server.stop()
+        if sweeper is not None:
+            sweeper.stop()
         cloud.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
