@@ -10,10 +10,12 @@ that has `sagas` finished executions after it.
 What is forgotten (docs/local-cloud.md, "Retention"):
 - finished executions (their history with them); a forgotten execution's name stays taken, as
   AWS keeps a closed execution's name for 90 days: StartExecution answers ExecutionAlreadyExists;
-- log streams whose last event is older than the horizon, and the cloud's copy of their lines;
+- log streams whose last event is older than the horizon, the cloud's copy of their lines, and
+  the access decisions and grants recorded on them;
 - DynamoDB stream records older than the horizon that every mapping of the stream has read;
 - archived EventBridge events older than the horizon (a local replay reaches back to it only);
-- receipt handles of deleted messages, one sweep after their deletion.
+- receipt handles of deleted messages, one sweep after their deletion;
+- the finished threads moto's Step Functions engine lists (and never reads).
 
 What is never forgotten: DynamoDB items (the event store, the projection, the business tables),
 a running execution, a message not yet deleted, a stream record some mapping has not yet read.
@@ -33,8 +35,10 @@ from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.exceptions import ExecutionAlreadyExists
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend, stepfunctions_parser_backends
+from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from localcloud import moto_dynamodb
+from localcloud.access.enforcement import AUTHORIZER
 from localcloud.cloud import LocalCloud
 
 DEFAULT_SAGAS = 1000
@@ -64,6 +68,7 @@ class Forgotten:
     stream_records: int = 0
     archived_events: int = 0
     receipt_handles: int = 0
+    engine_threads: int = 0
 
     def add(self, other: Forgotten) -> None:
         for name in vars(self):
@@ -113,6 +118,7 @@ class Sweeper:
             stream_records=self._forget_stream_records(horizon),
             archived_events=self._forget_archived_events(horizon),
             receipt_handles=self._forget_receipt_handles(),
+            engine_threads=self._forget_engine_threads(),
         )
 
     # --- the stores -------------------------------------------------------------------------
@@ -137,15 +143,16 @@ class Sweeper:
         return forgotten
 
     def _forget_log_streams(self, horizon: float) -> int:
-        forgotten = 0
+        forgotten: set[str] = set()
         for group in list(logs_backends[self.cloud.account][self.cloud.region].groups.values()):
             for name, stream in list(group.streams.items()):
                 # A stream with no event yet is being written (created, then put): it stays.
                 events = stream.events
                 if events and events[-1].timestamp / 1000 <= horizon:  # put in order: the last is the latest
                     group.streams.pop(name, None)
-                    forgotten += 1
-        return forgotten
+                    forgotten.add(stream.arn)
+        AUTHORIZER.forget(forgotten)
+        return len(forgotten)
 
     def _forget_stream_records(self, horizon: float) -> int:
         unread = self.cloud.first_unread_stream_records()
@@ -191,6 +198,14 @@ class Sweeper:
             forgotten += before - len(queue.deleted_messages)
             self._deleted_last_sweep[queue.queue_arn] = set(queue.deleted_messages)
         return forgotten
+
+    def _forget_engine_threads(self) -> int:
+        """moto's Step Functions engine lists every thread it starts (an execution's, each task's, each
+        branch's) in a module list it never reads nor empties: the finished ones are let go."""
+        finished = [thread for thread in list(TMP_THREADS) if not thread.is_alive()]
+        for thread in finished:
+            TMP_THREADS.remove(thread)  # in place: the engine's modules hold this very list
+        return len(finished)
 
 
 def _stopped_at(execution: Any) -> float:

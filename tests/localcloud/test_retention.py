@@ -14,9 +14,11 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import events_backends
 from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
+from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from infra import names
 from lambdas.domain.states import Step
+from localcloud.access.enforcement import AUTHORIZER
 from localcloud.cloud import LocalCloud
 from localcloud.retention import Retention, Sweeper
 from saga_cli.queries import replay_projection
@@ -82,6 +84,18 @@ def test_a_sweep_forgets_finished_sagas_traces_and_keeps_every_table_item(cloud:
     # and every table item (event store, projection, business tables) is as it was, replay agreeing
     assert _tables(cloud) == tables
     assert _replay_identical(cloud)
+
+
+def test_a_sweep_lets_go_of_the_engines_finished_threads_and_the_grants_on_forgotten_log_streams(
+    cloud: LocalCloud,
+) -> None:
+    _run(cloud, "t-1")
+    streams = {s.arn for g in logs_backends[cloud.account][cloud.region].groups.values() for s in g.streams.values()}
+    assert any(not thread.is_alive() for thread in TMP_THREADS)
+    assert any(resource in streams for _, _, resource in AUTHORIZER.granted)
+    Sweeper(cloud, FORGET_ALL).sweep()
+    assert all(thread.is_alive() for thread in TMP_THREADS)
+    assert not any(resource in streams for _, _, resource in AUTHORIZER.granted)
 
 
 def test_the_last_n_sagas_keep_their_executions(cloud: LocalCloud) -> None:
