@@ -2,8 +2,9 @@
 
 Everything is measured in one run, side by side, on this machine: the local cloud is a
 model of AWS, so its absolute speed says little; the ratio to the floor, the resource
-counts per saga and the import times are what carry over. Prints one JSON summary and a
-short table.
+counts per saga and the import times are what carry over. The local cloud's own memory per
+1,000 sagas, with and without retention, is measured there too (localcloud/bench_memory.py).
+Prints one JSON summary and a short table.
 
     python -m localcloud.bench [--orders 1000] [--json bench-report.json]
 """
@@ -30,7 +31,7 @@ from typing import Any
 from moto.sqs.models import SQSBackend
 
 from infra import names
-from localcloud import cpu_layers
+from localcloud import bench_memory, cpu_layers
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly, synthesize
 from localcloud.seed import seed
@@ -455,6 +456,11 @@ def cpu_breakdown(assembly: CloudAssembly, orders: int, concurrency: int) -> dic
 
 # --- the report ----------------------------------------------------------------------------
 
+MEMORY_BATCHES = 4
+MEMORY_BATCH_ORDERS = 250
+"""The memory pass (localcloud/bench_memory.py): four batches per run, the retention one batch's sagas,
+so three batches show whether RSS stays flat after the limit."""
+
 
 def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> dict[str, Any]:
     # Imports first: fresh interpreters timed while no local cloud's threads share the cores.
@@ -465,6 +471,7 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
     full = full_run(assembly, orders, concurrency)
     floor = floor_run(assembly, orders)
     breakdown = cpu_breakdown(assembly, min(orders, BREAKDOWN_ORDERS), concurrency)
+    memory = bench_memory.memory(MEMORY_BATCHES, MEMORY_BATCH_ORDERS, concurrency)
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": _cpus(), "python": sys.version.split()[0]},
@@ -482,6 +489,7 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
         "cost": cost_model(paths, prices),
         "imports": imports,
         "asset": asset_size(assembly),
+        "memory": memory,
     }
 
 
@@ -517,6 +525,16 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
             f"{path:24} {used['state_transitions']:>11} {sum(used['lambda_invocations'].values()):>7} "
             f"{used['dynamodb_write_units']:>6g} {used['dynamodb_read_units']:>6g} {used['eventbridge_events']:>6} "
             f"{used['sqs_requests']:>4} {cost['usd_per_million_orders']:>8.2f}  {cost['biggest_line']}"
+        )
+    memory = report.get("memory")
+    if memory:
+        retained = memory["with_retention"]
+        rss = " → ".join(f"{mb:g}" for mb in retained["rss_mb_after_each_batch"])
+        out(
+            f"memory      {memory['mb_per_thousand_sagas_without_retention']} MB per 1,000 sagas without retention "
+            f"· retaining {retained['retention']['sagas']}: RSS {rss} MB after each {memory['batch_orders']}, "
+            f"{memory['mb_per_thousand_sagas_after_limit']} MB per 1,000 past the limit "
+            f"(goal < {memory['goal_mb_per_thousand_sagas']:g})"
         )
     imports = report["imports"]
     out(

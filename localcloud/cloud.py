@@ -95,6 +95,8 @@ class LogLine:
     function: str
     request_id: str
     text: str
+    at: float = field(default_factory=time.time)
+    """When it was written (epoch seconds): retention forgets the oldest lines first."""
 
 
 @dataclass
@@ -271,6 +273,13 @@ class LocalCloud:
         except Exception as error:  # a log write must not fail the invocation, but must be seen
             print(f"[localcloud] could not write logs of {record.function_name}: {error!r}", file=sys.__stderr__)
 
+    def forget_log_lines(self, until: float) -> int:
+        """Forget the lines written up to `until` (epoch seconds); how many were forgotten."""
+        with self._log_lock:
+            count = next((n for n, line in enumerate(self.logs) if line.at > until), len(self.logs))
+            del self.logs[:count]
+        return count
+
     def function_logs(self, function_suffix: str) -> list[str]:
         return [line.text for line in self.logs if names.construct_id(function_suffix) in line.function]
 
@@ -296,6 +305,10 @@ class LocalCloud:
     def alarm_actions(self) -> list[alarms.ActionRun]:
         """Every alarm action run since the start: what CloudWatch published, or why it could not."""
         return alarms.action_runs()
+
+    def first_unread_stream_records(self) -> dict[int, int]:
+        """Per DynamoDB stream shard (by id), the first sequence number a mapping has yet to read."""
+        return self._pollers.first_unread_stream_records() if self._pollers else {}
 
     def sqs_poll_requests(self) -> int:
         return self._pollers.sqs_requests() if self._pollers else 0

@@ -28,6 +28,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing as cfn_parsing
 from moto.core import responses as moto_responses
 from moto.core.base_backend import BackendDict
+from moto.core.common_models import BaseModel
 from moto.core.request import (
     PRESERVED_HEADER_NAMES_ENVIRON_KEY,
     environ_key_for_header,
@@ -237,6 +238,16 @@ def _delete_message(self: Queue, receipt_handle: str) -> None:
                 del self._messages[index]
                 return
     raise ReceiptHandleIsInvalid()
+
+
+def _untracked_model(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:
+    # moto appends every model instance it ever makes (each DynamoDB item version and attribute
+    # value, stream record, log stream and event, message, state machine copy per execution) to
+    # its class's `instances_tracked`, for its server's dashboard (/moto-api/data.json), and lets
+    # one go only when the mock stops. Behind `saga local up` the mock never stops: that list
+    # kept everything any store had forgotten. The local cloud does not track them.
+    instance: BaseModel = super(BaseModel, cls).__new__(cls)
+    return instance
 
 
 _COUNTS = {
@@ -553,6 +564,7 @@ ORIGINALS: dict[str, Any] = {
     "Queue.attributes": Queue.attributes,
     "Queue.messages": Queue.messages,
     "Queue.delete_message": Queue.delete_message,
+    "BaseModel.__new__": BaseModel.__new__,
     "Queue.physical_resource_id": vars(Queue)["physical_resource_id"],
     "jsonpath_ng.ext.parse": jsonpath_ext.parse,  # type: ignore[attr-defined]
     "jsonpath_ng.parse": jsonpath_ng.parse,  # type: ignore[attr-defined]
@@ -590,6 +602,7 @@ def apply_patches() -> None:
         Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[assignment,method-assign]
         Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
         Queue.delete_message = _delete_message  # type: ignore[method-assign]
+        BaseModel.__new__ = _untracked_model  # type: ignore[method-assign,assignment]
         Queue.physical_resource_id = property(_queue_url)  # type: ignore[assignment,method-assign]
         sqs_move_tasks.apply()
         jsonpath_ext.parse = _cached_ext_parse  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 from moto.sqs.models import sqs_backends
 
+from localcloud import moto_dynamodb
 from localcloud.access.actions import Check
 from localcloud.access.enforcement import AUTHORIZER
 from localcloud.access.principals import Principal
@@ -187,7 +188,9 @@ developer guide, "Polling and batching streams"). A delivery latency, not a back
 
 
 class DynamoDBStreamPoller(_Poller):
-    cursor: int = 0
+    position: int = 0
+    """The sequence number of the next record to read: the shard's records before it may be
+    forgotten (localcloud/retention.py), which moves the shard's start, never this."""
     attempts: int = 0
     next_poll: float = 0.0
 
@@ -198,7 +201,8 @@ class DynamoDBStreamPoller(_Poller):
         return dynamodb_backends[account][region].get_table(table_name).stream_shard
 
     def pending(self) -> int:
-        return len(self._shard().items) - self.cursor
+        shard = self._shard()
+        return int(shard.starting_sequence_number) + len(shard.items) - self.position
 
     def poll_once(self) -> bool:
         if self.stop.wait(max(0.0, self.next_poll - time.monotonic())):
@@ -209,7 +213,9 @@ class DynamoDBStreamPoller(_Poller):
             return False
         shard = self._shard()
         size = int(self.esm.batch_size or 100)
-        batch = shard.items[self.cursor : self.cursor + size]
+        with moto_dynamodb.LOCK:  # the shard's start and records, read together
+            start = self.position - int(shard.starting_sequence_number)
+            batch = shard.items[start : start + size]
         # A backlog is read on at once; otherwise the next poll waits for the shard's next turn.
         self.next_poll = polled_at + (0.0 if len(batch) == size else STREAM_POLL_INTERVAL)
         if not batch:
@@ -220,14 +226,14 @@ class DynamoDBStreamPoller(_Poller):
             response, errored = self.invoke(self.function, {"Records": records})
             failed = None if errored else _failed_ids(response)
             if not errored and not failed:
-                self.cursor += len(batch)
+                self.position += len(batch)
                 self.attempts = 0
                 return True
             self.attempts += 1
             if failed:  # resume from the first failed record, as Lambda does
                 sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
                 first = min(sequence_numbers.index(s) for s in failed if s in sequence_numbers)
-                self.cursor += first
+                self.position += first
             limit = self.esm.max_retry_attempts if self.esm.max_retry_attempts is not None else 10
             if self.attempts > max(0, int(limit)):
                 given_up = [records[first]] if failed else records
@@ -240,7 +246,7 @@ class DynamoDBStreamPoller(_Poller):
                         self._send_to_on_failure_destination(given_up),
                     )
                 )
-                self.cursor += 1 if failed else len(batch)
+                self.position += 1 if failed else len(batch)
                 self.attempts = 0
             else:
                 time.sleep(min(1.0, 0.05 * 2**self.attempts) * self.scale())
@@ -344,8 +350,10 @@ class Pollers:
                 sqs_backend.get_queue(name).lambda_event_source_mappings.pop(esm.function_arn, None)
             elif ":dynamodb:" in esm.event_source_arn:
                 # One poller per shard, in order, as Lambda reads a stream.
-                pollers = [DynamoDBStreamPoller(esm, function, self._invoke, self._stop, self._scale)]
-                table = pollers[0]._shard().table
+                stream_poller = DynamoDBStreamPoller(esm, function, self._invoke, self._stop, self._scale)
+                stream_poller.position = int(stream_poller._shard().starting_sequence_number)
+                pollers = [stream_poller]
+                table = stream_poller._shard().table
                 table.lambda_event_source_mappings.pop(esm.function_arn, None)
             else:
                 raise RuntimeError(f"no local poller for event source {esm.event_source_arn}")
@@ -363,6 +371,15 @@ class Pollers:
 
     def undelivered(self) -> list[Undelivered]:
         return [u for p in self._pollers for u in p.undelivered]
+
+    def first_unread_stream_records(self) -> dict[int, int]:
+        """Per stream shard (by id), the lowest sequence number one of its mappings has yet to read."""
+        unread: dict[int, int] = {}
+        for poller in self._pollers:
+            if isinstance(poller, DynamoDBStreamPoller):
+                shard = id(poller._shard())
+                unread[shard] = min(unread.get(shard, poller.position), poller.position)
+        return unread
 
     def sqs_requests(self) -> int:
         """SQS requests made so far by the SQS event source mappings, with messages in hand."""

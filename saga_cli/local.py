@@ -22,6 +22,7 @@ from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import synthesize
+from localcloud.retention import Retention, Sweeper
 from localcloud.seed import seed
 from saga_cli.target import CliError, Target
 from saga_console.app import create_app
@@ -84,8 +85,12 @@ def serve(
     ready: Callable[[str, dict[str, str]], None],
     notice: Callable[[str], None],
     stop: threading.Event | None = None,
+    retention: Retention | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly."""
+    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly.
+
+    What finished sagas leave behind is forgotten past `retention` (localcloud/retention.py)."""
+    retention = retention or Retention()
     stop = stop or threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -100,16 +105,20 @@ def serve(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     assembly = synthesize(fault_injection=fault_injection)
     cloud = LocalCloud.start(endpoint_url=endpoint)
+    sweeper: Sweeper | None = None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     try:
         server.start()
         cloud.deploy(assembly)
         seed(cloud.client("dynamodb"), cloud.outputs)
+        sweeper = Sweeper(cloud, retention).start()
         ready(endpoint, cloud.outputs)
         while not stop.wait(0.2):
             pass
     finally:
         server.stop()
+        if sweeper is not None:
+            sweeper.stop()
         cloud.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -117,8 +117,17 @@ def local_up(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve the AWS APIs on.")] = 4566,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     fault_injection: Annotated[bool, typer.Option(help="Synthesize with the fault injection switch on.")] = False,
+    retain_sagas: Annotated[
+        int | None,
+        typer.Option(min=0, help="Keep the executions, logs and stream records of the last N finished sagas (1000)."),
+    ] = None,
+    retain_minutes: Annotated[
+        float | None,
+        typer.Option(min=0, help="...and of the last M minutes (10); what is past either limit is forgotten."),
+    ] = None,
 ) -> None:
     """Serve a local AWS endpoint with the stack deployed and demo data seeded, until Ctrl-C."""
+    from localcloud.retention import Retention
     from saga_cli.local import serve
 
     render.progress("synthesizing, deploying and seeding the local cloud")
@@ -126,7 +135,12 @@ def local_up(
     def ready(endpoint: str, outputs: dict[str, str]) -> None:
         render.local_ready(endpoint, outputs)
 
-    serve(host, port, fault_injection=fault_injection, ready=ready, notice=render.notice)
+    default = Retention()
+    retention = Retention(
+        sagas=default.sagas if retain_sagas is None else retain_sagas,
+        minutes=default.minutes if retain_minutes is None else retain_minutes,
+    )
+    serve(host, port, fault_injection=fault_injection, ready=ready, notice=render.notice, retention=retention)
     render.progress("stopped")
 
 

@@ -105,6 +105,15 @@ class Authorizer:
                 self.refused.append(refusal)
         return refusal
 
+    def forget(self, resources: set[str]) -> None:
+        """Forget what was decided and granted on resources that are gone (the log streams, one per
+        invocation, that retention forgets): both would otherwise grow with every invocation."""
+        with self._lock:
+            for key in [key for key in self._decisions if key[3] in resources]:
+                del self._decisions[key]
+        # In place: check() adds to it without the lock.
+        self.granted.difference_update([grant for grant in list(self.granted) if grant[2] in resources])
+
     def reset(self) -> None:
         with self._lock:
             self._decisions.clear()

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from localcloud import bench
+from localcloud import bench, bench_memory
 from localcloud.deploy import CloudAssembly
+from localcloud.retention import Retention
 
 
 def test_item_sizes_are_counted_as_dynamodb_counts_them() -> None:
@@ -109,9 +110,9 @@ def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: Cloud
     assert floor["cpu_ms_per_execution"] > 0
 
 
-def _table(**throughput: Any) -> list[str]:
+def _table(memory: dict[str, Any] | None = None, **throughput: Any) -> list[str]:
     """The table's lines for a report with no paths: 6 sagas/s and 150 ms each, a floor of 20/s and 45 ms."""
-    report = {
+    report: dict[str, Any] = {
         "throughput": {
             "saga": {"sagas_per_second": 6.0, "latency_seconds": {"p50": 1.0, "p99": 2.0}, "cpu_ms_per_saga": 150.0},
             "engine_floor": {"executions_per_second": 20.0, "cpu_ms_per_execution": 45.0},
@@ -124,6 +125,7 @@ def _table(**throughput: Any) -> list[str]:
         "cost": {"paths": {}},
         "imports": {"boto3_seconds": 0.2, "worst_ratio_to_boto3": 1.2, "budget_ratio": 1.5},
         "asset": {"megabytes": 17.8},
+        **({"memory": memory} if memory else {}),
     }
     lines: list[str] = []
     bench.print_table(report, lines.append)
@@ -172,6 +174,31 @@ def test_the_table_shows_where_the_cpu_goes_and_the_ratio_were_services_free() -
     )
     assert lines[3].startswith("            floor 32.0 ms: handlers 1.0 · requests 0.0 · emulation 0.0 ·")
     assert lines[4] == "if free     cpu ratio were these free of charge: dynamodb 0.4 (300 orders)"
+
+
+def test_the_table_shows_memory_per_thousand_sagas_with_and_without_retention() -> None:
+    memory = {
+        "batch_orders": 250,
+        "mb_per_thousand_sagas_without_retention": 200.0,
+        "with_retention": {"retention": {"sagas": 250}, "rss_mb_after_each_batch": [400.0, 405.5, 409.0]},
+        "mb_per_thousand_sagas_after_limit": 14.0,
+        "goal_mb_per_thousand_sagas": 50.0,
+    }
+    [line] = [line for line in _table(memory=memory) if line.startswith("memory")]
+    assert line == (
+        "memory      200.0 MB per 1,000 sagas without retention · retaining 250: RSS 400 → 405.5 → 409 MB "
+        "after each 250, 14.0 MB per 1,000 past the limit (goal < 50)"
+    )
+
+
+def test_a_memory_run_sweeps_after_each_batch_and_sizes_every_store(assembly: CloudAssembly) -> None:
+    run = bench_memory.memory_run(assembly, batches=2, batch_orders=3, concurrency=2, retention=Retention(sagas=3))
+    assert run["as_predicted"]
+    assert len(run["rss_mb_after_each_batch"]) == 2
+    assert run["mb_per_thousand_sagas_after_the_first_batch"] is not None
+    assert run["forgotten"]["executions"] > 0, "the first batch's sagas are past the limit after the second"
+    assert run["store_mb"]["dynamodb_items (kept)"] > 0
+    assert set(run["store_mb"]) >= {"stepfunctions_executions", "dynamodb_stream_records", "logs_streams_and_events"}
 
 
 DEFERRED_TO_FIRST_USE = (

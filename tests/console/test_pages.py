@@ -8,12 +8,20 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support.ui import WebDriverWait as SeleniumWait
 
 from localcloud.cloud import LocalCloud
 from saga_console.graph import COLOURS
 from saga_console.path import CAUGHT, FAILED, NOT_REACHED, SUCCEEDED
 from tests.e2e.helpers import US_ADDRESS, order
+
+
+def WebDriverWait(browser: Any, timeout: float, poll_frequency: float) -> SeleniumWait:  # noqa: N802 - Selenium's name
+    """Selenium's wait, also through an element the page's live refresh replaced while it was read."""
+    return SeleniumWait(
+        browser, timeout, poll_frequency=poll_frequency, ignored_exceptions=(StaleElementReferenceException,)
+    )
 
 pytestmark = pytest.mark.usefixtures("cloud")
 

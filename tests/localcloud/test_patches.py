@@ -619,6 +619,19 @@ def test_moto_sqs_still_reads_the_clock_per_message_and_the_patch_reads_it_once(
     assert [m["Body"] for m in rest] == [str(n) for n in range(10, 20)]
 
 
+def test_moto_still_tracks_every_model_instance_it_makes_and_the_patch_tracks_none(aws: None) -> None:
+    from moto.core.common_models import BaseModel
+    from moto.sqs.models import Message
+
+    patches.ORIGINALS["BaseModel.__new__"](Message, "id", "body")
+    tracked = list(Message.instances_tracked)  # type: ignore[attr-defined]
+    assert tracked, "moto keeps a made model in its class's list, for as long as the mock runs"
+    assert BaseModel.__new__ is not patches.ORIGINALS["BaseModel.__new__"]
+    made = Message("id", "body")
+    assert made not in Message.instances_tracked  # type: ignore[attr-defined]
+    assert (made.id, made.body) == ("id", "body")
+
+
 def test_moto_still_draws_random_strings_a_character_at_a_time_and_the_patch_draws_them_at_once() -> None:
     from moto.moto_api._internal import mock_random
 

@@ -41,7 +41,7 @@ class _Stream:
     """A shard to append to, and the batches the mapped function was invoked with."""
 
     def __init__(self, batch_size: int = 100) -> None:
-        self.shard = SimpleNamespace(items=[])
+        self.shard = SimpleNamespace(items=[], starting_sequence_number=0)
         self.batches: list[list[str]] = []
         self.fail_next = False
         esm = SimpleNamespace(batch_size=batch_size, max_retry_attempts=10, region="us-east-1", event_source_arn=ARN)
@@ -50,7 +50,7 @@ class _Stream:
         self.poller._shard = lambda: self.shard  # type: ignore[method-assign]
 
     def write(self, count: int) -> None:
-        start = len(self.shard.items)
+        start = self.shard.starting_sequence_number + len(self.shard.items)
         self.shard.items.extend(_Item(start + n) for n in range(count))
 
     def _invoke(self, function: Any, event: dict[str, Any]) -> tuple[str, bool]:
@@ -114,3 +114,20 @@ def test_a_failed_batch_is_retried_after_its_backoff_not_the_next_turn(monkeypat
     assert stream.poller.poll_once()
 
     assert stream.batches == [["0", "1", "2"], ["0", "1", "2"]], "resumed from the failed record at once"
+
+
+def test_records_forgotten_behind_the_poller_move_the_shards_start_and_it_reads_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pollers, "STREAM_POLL_INTERVAL", 0.0)
+    stream = _Stream()
+    stream.write(3)
+    assert stream.poller.poll_once()
+    # Retention forgets what the mapping has read: the shard starts later, as moto numbers its records
+    del stream.shard.items[:3]
+    stream.shard.starting_sequence_number += 3
+    stream.write(2)
+
+    assert stream.poller.poll_once()
+    assert stream.batches == [["0", "1", "2"], ["3", "4"]]
+    assert stream.poller.pending() == 0

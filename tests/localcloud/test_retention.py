@@ -1,0 +1,220 @@
+"""Retention (localcloud/retention.py): what a sweep forgets of finished sagas, and what it keeps."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb.models import dynamodb_backends
+from moto.events.models import events_backends
+from moto.logs.models import logs_backends
+from moto.sqs.models import sqs_backends
+from moto.stepfunctions.parser.utils import TMP_THREADS
+
+from infra import names
+from lambdas.domain.states import Step
+from localcloud.access.enforcement import AUTHORIZER
+from localcloud.cloud import LocalCloud
+from localcloud.retention import Retention, Sweeper
+from saga_cli.queries import replay_projection
+from saga_cli.target import Target
+from tests.e2e.helpers import execution_arn, executions, order
+
+FORGET_ALL = Retention(sagas=0, minutes=0)
+
+
+def _run(cloud: LocalCloud, *order_ids: str) -> None:
+    for order_id in order_ids:
+        cloud.put_order(order(order_id, "med-1"))
+    cloud.wait_for_sagas(order_ids)
+    cloud.wait_until_idle()
+
+
+def _tables(cloud: LocalCloud) -> dict[str, list[str]]:
+    dynamodb = cloud.client("dynamodb")
+    found = {}
+    for table in dynamodb.list_tables()["TableNames"]:
+        items = [i for page in dynamodb.get_paginator("scan").paginate(TableName=table) for i in page["Items"]]
+        found[table] = sorted(json.dumps(i, sort_keys=True) for i in items)
+    return found
+
+
+def _stream_records(cloud: LocalCloud) -> int:
+    tables = dynamodb_backends[cloud.account][cloud.region].tables.values()
+    return sum(len(t.stream_shard.items) for t in tables if t.stream_shard)
+
+
+def _log_streams(cloud: LocalCloud) -> int:
+    return sum(len(g.streams) for g in logs_backends[cloud.account][cloud.region].groups.values())
+
+
+def _archived(cloud: LocalCloud) -> int:
+    return sum(len(a.events) for a in events_backends[cloud.account][cloud.region].archives.values())
+
+
+def _replay_identical(cloud: LocalCloud) -> bool:
+    return replay_projection(Target(region=cloud.region), apply=False).identical
+
+
+def test_a_sweep_forgets_finished_sagas_traces_and_keeps_every_table_item(cloud: LocalCloud) -> None:
+    # Given three finished sagas, and what they wrote to the tables
+    _run(cloud, "r-1", "r-2", "r-3")
+    tables = _tables(cloud)
+    assert executions(cloud)
+    assert _log_streams(cloud)
+    assert _stream_records(cloud)
+    assert _archived(cloud)
+    assert cloud.logs
+    # When a sweep keeps nothing finished
+    forgotten = Sweeper(cloud, FORGET_ALL).sweep()
+    # Then their executions, log streams and lines, stream records and archived events are gone
+    assert forgotten.executions == 3
+    assert (executions(cloud), _log_streams(cloud), _stream_records(cloud), _archived(cloud), cloud.logs) == (
+        [],
+        0,
+        0,
+        0,
+        [],
+    )
+    # and every table item (event store, projection, business tables) is as it was, replay agreeing
+    assert _tables(cloud) == tables
+    assert _replay_identical(cloud)
+
+
+def test_a_sweep_lets_go_of_the_engines_finished_threads_and_the_grants_on_forgotten_log_streams(
+    cloud: LocalCloud,
+) -> None:
+    _run(cloud, "t-1")
+    streams = {s.arn for g in logs_backends[cloud.account][cloud.region].groups.values() for s in g.streams.values()}
+    assert any(not thread.is_alive() for thread in TMP_THREADS)
+    assert any(resource in streams for _, _, resource in AUTHORIZER.granted)
+    Sweeper(cloud, FORGET_ALL).sweep()
+    assert all(thread.is_alive() for thread in TMP_THREADS)
+    assert not any(resource in streams for _, _, resource in AUTHORIZER.granted)
+
+
+def test_the_last_n_sagas_keep_their_executions(cloud: LocalCloud) -> None:
+    for order_id in ("n-1", "n-2", "n-3"):
+        _run(cloud, order_id)  # one after the other: n-3 finishes last
+    Sweeper(cloud, Retention(sagas=1, minutes=60)).sweep()
+    sfn = cloud.client("stepfunctions")
+    assert [e["name"] for e in executions(cloud)] == ["n-3"]
+    assert sfn.get_execution_history(executionArn=execution_arn(cloud, "n-3"))["events"]
+    with pytest.raises(ClientError) as gone:
+        sfn.describe_execution(executionArn=execution_arn(cloud, "n-1"))
+    assert gone.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
+
+
+def test_a_saga_within_both_the_minutes_and_the_count_is_kept_until_the_minutes_pass(cloud: LocalCloud) -> None:
+    _run(cloud, "m-1")
+    sweeper = Sweeper(cloud, Retention(sagas=100, minutes=10))
+    kept = sweeper.sweep()
+    assert (kept.executions, kept.log_lines, kept.stream_records, kept.archived_events) == (0, 0, 0, 0)
+    assert [e["name"] for e in executions(cloud)] == ["m-1"]
+    # Eleven minutes on, the saga's traces have gone
+    assert sweeper.sweep(now=time.time() + 11 * 60).executions == 1
+
+
+def test_a_forgotten_executions_name_stays_taken_so_a_duplicate_order_starts_no_second_saga(cloud: LocalCloud) -> None:
+    _run(cloud, "d-1")
+    Sweeper(cloud, FORGET_ALL).sweep()
+    sfn = cloud.client("stepfunctions")
+    with pytest.raises(ClientError) as taken:
+        sfn.start_execution(stateMachineArn=cloud.outputs[names.OUTPUT_STATE_MACHINE], name="d-1", input="{}")
+    assert taken.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
+    # The order delivered again: still one saga, completed, and no execution started for it
+    cloud.put_order(order("d-1", "med-1"))
+    cloud.wait_until_idle()
+    assert cloud.wait_for_sagas(["d-1"]) == {"d-1": "COMPLETED"}
+    assert executions(cloud) == []
+
+
+def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the local cloud never got there"
+        time.sleep(0.01)
+
+
+def _gate(cloud: LocalCloud, function: str) -> threading.Event:
+    """Hold every invocation of `function` until the returned event is set."""
+    path = names.handler_path(function)
+    handler, gate = cloud.runtime._handler(path), threading.Event()
+
+    def held(event: Any, context: Any) -> Any:
+        gate.wait(timeout=30)
+        return handler(event, context)
+
+    cloud.runtime.replacements[path] = held
+    return gate
+
+
+def test_a_running_execution_survives_a_sweep_and_finishes(cloud: LocalCloud) -> None:
+    _run(cloud, "s-done")
+    gate = _gate(cloud, Step.RESERVE_INVENTORY.value)
+    cloud.put_order(order("s-running", "med-1"))
+    _until(lambda: [e["status"] for e in executions(cloud) if e["name"] == "s-running"] == ["RUNNING"])
+    forgotten = Sweeper(cloud, FORGET_ALL).sweep()
+    assert forgotten.executions == 1
+    assert [(e["name"], e["status"]) for e in executions(cloud)] == [("s-running", "RUNNING")]
+    gate.set()
+    assert cloud.wait_for_sagas(["s-running"]) == {"s-running": "COMPLETED"}
+    assert _replay_identical(cloud)
+
+
+def test_stream_records_a_mapping_has_not_read_are_kept_and_the_projection_catches_up(cloud: LocalCloud) -> None:
+    gate = _gate(cloud, names.PROJECTOR)
+    cloud.put_order(order("p-1", "med-1"))
+    _until(lambda: _stream_records(cloud) > 0)
+    unread = _stream_records(cloud)
+    Sweeper(cloud, FORGET_ALL).sweep()
+    assert _stream_records(cloud) >= unread, "the projector has not read them: they stay"
+    gate.set()
+    assert cloud.wait_for_sagas(["p-1"]) == {"p-1": "COMPLETED"}
+    cloud.wait_until_idle()
+    assert _replay_identical(cloud)
+    Sweeper(cloud, FORGET_ALL).sweep()
+    assert _stream_records(cloud) == 0, "read by every mapping, they go"
+
+
+def test_a_message_not_yet_deleted_is_kept(cloud: LocalCloud) -> None:
+    # The domain events tap has no consumer: every published event waits there
+    _run(cloud, "q-1")
+    tap = cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE]
+    waiting = sqs_backends[cloud.account][cloud.region].get_queue(tap.rsplit("/", 1)[1])
+    before = [m.id for m in waiting._messages]
+    assert before
+    Sweeper(cloud, FORGET_ALL).sweep()
+    assert [m.id for m in waiting._messages] == before
+
+
+def test_a_deleted_messages_receipt_handle_is_forgotten_one_sweep_after_its_deletion(cloud: LocalCloud) -> None:
+    sqs, queue = cloud.client("sqs"), cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]
+    sqs.send_message(QueueUrl=queue, MessageBody="{}")
+    [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    sweeper = Sweeper(cloud, FORGET_ALL)
+    assert sweeper.sweep().receipt_handles == 0
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])  # deleted twice: a no-op, as on AWS
+    assert sweeper.sweep().receipt_handles > 0
+    deleted = sqs_backends[cloud.account][cloud.region].get_queue(queue.rsplit("/", 1)[1]).deleted_messages
+    assert message["ReceiptHandle"] not in deleted
+
+
+def test_the_sweeper_runs_on_its_own_thread_until_stopped(cloud: LocalCloud) -> None:
+    sweeper = Sweeper(cloud, FORGET_ALL).start()
+    sweeper.stop()
+    assert sweeper._thread is not None
+    assert not sweeper._thread.is_alive()
+
+
+def test_a_retention_counts_from_zero_up() -> None:
+    with pytest.raises(ValueError, match="from zero up"):
+        Retention(sagas=-1)
+    with pytest.raises(ValueError, match="from zero up"):
+        Retention(minutes=-0.5)
