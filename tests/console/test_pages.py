@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium.webdriver.common.by import By
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait as SeleniumWait
 
 from localcloud.cloud import LocalCloud
@@ -17,11 +17,12 @@ from saga_console.path import CAUGHT, FAILED, NOT_REACHED, SUCCEEDED
 from tests.e2e.helpers import US_ADDRESS, order
 
 
-def WebDriverWait(browser: Any, timeout: float, poll_frequency: float) -> SeleniumWait:  # noqa: N802 - Selenium's name
+def WebDriverWait(browser: Any, timeout: float, poll_frequency: float) -> SeleniumWait:
     """Selenium's wait, also through an element the page's live refresh replaced while it was read."""
     return SeleniumWait(
         browser, timeout, poll_frequency=poll_frequency, ignored_exceptions=(StaleElementReferenceException,)
     )
+
 
 pytestmark = pytest.mark.usefixtures("cloud")
 
