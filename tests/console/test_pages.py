@@ -17,7 +17,7 @@ from saga_console.path import CAUGHT, FAILED, NOT_REACHED, SUCCEEDED
 from tests.e2e.helpers import US_ADDRESS, order
 
 
-def WebDriverWait(browser: Any, timeout: float, poll_frequency: float) -> SeleniumWait:
+def WebDriverWait(browser: Any, timeout: float, poll_frequency: float) -> SeleniumWait[Any]:
     """Selenium's wait, also through an element the page's live refresh replaced while it was read."""
     return SeleniumWait(
         browser, timeout, poll_frequency=poll_frequency, ignored_exceptions=(StaleElementReferenceException,)
