@@ -12,9 +12,7 @@ from typing import Any
 
 from lambdas.domain.events import CompensationFailed, SagaResumed, StoredEvent
 from lambdas.domain.states import Compensation
-
-_SCHEDULED = frozenset({"TaskScheduled", "LambdaFunctionScheduled"})
-"""A Task state's try, as the history records it: the optimised integration, or a function ARN."""
+from saga_cli.execution_path import read_path
 
 
 @dataclass(frozen=True)
@@ -48,11 +46,5 @@ def resumed_by(event: StoredEvent) -> str:
 
 def attempts(history: list[dict[str, Any]], compensation: str) -> int:
     """How many times the compensation's task state scheduled its work in this history."""
-    state_name = Compensation(compensation).console_name
-    current, tries = None, 0
-    for event in history:
-        if event["type"].endswith("StateEntered"):
-            current = event["stateEnteredEventDetails"]["name"]
-        elif event["type"] in _SCHEDULED and current == state_name:
-            tries += 1
-    return tries
+    run = read_path(history).runs.get(Compensation(compensation).console_name)
+    return run.attempts if run else 0

@@ -71,6 +71,12 @@ def execution(target: Target, order_id: str) -> dict[str, Any] | None:
     return found
 
 
+def execution_history(target: Target, execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of an execution's history, oldest first."""
+    pages = target.client("stepfunctions").get_paginator("get_execution_history")
+    return [event for page in pages.paginate(executionArn=execution_arn) for event in page["events"]]
+
+
 @dataclass(frozen=True)
 class Status:
     view: SagaView | None
@@ -99,10 +105,8 @@ def compensation_failure(target: Target, order_id: str, events: list[StoredEvent
     # The saga's own execution ran on the saga machine; a resume's on the resume machine.
     machine = names.OUTPUT_STATE_MACHINE if name == order_id else names.OUTPUT_RESUME_STATE_MACHINE
     try:
-        pages = target.client("stepfunctions").get_paginator("get_execution_history")
-        arn = _execution_arn(target.output(machine), name)
         tried: int | None = attempts(
-            [e for page in pages.paginate(executionArn=arn) for e in page["events"]], compensation
+            execution_history(target, _execution_arn(target.output(machine), name)), compensation
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ExecutionDoesNotExist":

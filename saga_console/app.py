@@ -18,12 +18,13 @@ from flask import Blueprint, Flask, abort, current_app, redirect, render_templat
 from werkzeug.wrappers import Response
 
 from infra import names
+from lambdas.domain import events as ev
 from lambdas.domain.events import StoredEvent
-from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES, SagaState
+from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
 from saga_cli import operations, queries, render
+from saga_cli.execution_path import ExecutionPath, read_path
 from saga_cli.target import CliError, NotFound, Target
 from saga_console import graph, metrics, reads
-from saga_console.path import ExecutionPath, read_path
 
 PAGE_SIZE = 25
 COUNTS_SECONDS = 5.0
@@ -127,7 +128,7 @@ def _saga_context(order_id: str) -> dict[str, Any]:
     found = queries.status(target, order_id)
     definition = reads.definition(target)
     execution = found.execution
-    history = reads.execution_history(target, execution["executionArn"]) if execution else []
+    history = queries.execution_history(target, execution["executionArn"]) if execution else []
     path = read_path(history)
     patient_data = request.args.get("patient_data") == "1"
     return {
@@ -138,8 +139,8 @@ def _saga_context(order_id: str) -> dict[str, Any]:
         "legend": [(graph.LABELS[k], colour) for k, colour in graph.COLOURS.items()],
         "events": _event_rows(found.events, patient_data),
         "states": _state_rows(path),
-        "parked": _parked(found.events, found.view.state if found.view else None),
-        "conflicts": [e for e in found.events if e.type == "order_fulfillment_saga.conflicting_order_received"],
+        "parked": found.compensation_failure,  # what `saga status` shows, from the same query
+        "conflicts": [e for e in found.events if e.type == ev.ConflictingOrderReceived.TYPE_KEY],
         "settled": bool(found.view and found.view.state in TERMINAL_STATES | PARKED_STATES),
         "patient_data": patient_data,
         "note": render._note,
@@ -180,17 +181,6 @@ def _state_rows(path: ExecutionPath) -> list[dict[str, Any]]:
         took = (run.exited_at - run.entered_at).total_seconds() if run.exited_at else None
         rows.append({"run": run, "took": took, "bar": _bar(run.entered_at, run.exited_at, origin, span)})
     return rows
-
-
-def _parked(events: list[StoredEvent], state: SagaState | None) -> dict[str, Any] | None:
-    """The compensation that failed last, with its error, for a parked saga."""
-    if state not in PARKED_STATES:
-        return None
-    failures = [e for e in events if e.type == "order_fulfillment_saga.compensation_failed"]
-    if not failures:
-        return {"compensation": "unknown", "error": "no CompensationFailed event recorded", "cause": None}
-    payload = failures[-1].payload
-    return {"compensation": payload.get("compensation"), "error": payload.get("error"), "cause": payload.get("cause")}
 
 
 @pages.get("/sagas/<order_id>")

@@ -1,7 +1,7 @@
 """What the console reads beyond the CLI's queries (which it uses for everything they answer).
 
 Kept apart from `saga_cli.queries` so the page's own needs (a page of the list, counts from
-the index, the deployed definition, an execution's history, the DLQ depth) do not crowd
+the index, the deployed definition, the DLQ depth) do not crowd
 the CLI's module; each is built on the same adapters and the same stack outputs.
 """
 
@@ -92,14 +92,6 @@ def definition(target: Target) -> dict[str, Any]:
         described = target.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
         _definitions[arn] = json.loads(described["definition"])
     return _definitions[arn]
-
-
-def execution_history(target: Target, execution_arn: str) -> list[dict[str, Any]]:
-    paginator = target.client("stepfunctions").get_paginator("get_execution_history")
-    events: list[dict[str, Any]] = []
-    for page in paginator.paginate(executionArn=execution_arn):
-        events.extend(page["events"])
-    return events
 
 
 def dead_letter_depth(target: Target) -> int:

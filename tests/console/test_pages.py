@@ -12,8 +12,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait as SeleniumWait
 
 from localcloud.cloud import LocalCloud
+from saga_cli.execution_path import CAUGHT, FAILED, NOT_REACHED, SUCCEEDED
 from saga_console.graph import COLOURS
-from saga_console.path import CAUGHT, FAILED, NOT_REACHED, SUCCEEDED
 from tests.e2e.helpers import US_ADDRESS, order
 
 
@@ -172,6 +172,7 @@ def test_a_parked_saga_shows_its_failing_compensation_and_is_resumed_from_the_pa
     browser.get(console_url + "sagas/web-park")
     parked = browser.find_element(By.ID, "parked").text
     assert "release inventory failed with" in parked
+    assert "after 7 attempts" in parked, "1 try and the 6 retries the README gives compensations"
     assert browser.find_element(By.ID, "parked-error").text
     retries = browser.find_element(By.CSS_SELECTOR, 'g.node[data-state="Release Inventory"]')
     assert int(retries.get_attribute("data-retries")) > 0
