@@ -46,7 +46,7 @@ def test_a_message_too_large_to_store_is_kept_by_a_prefix_bounded_as_stored(char
     kept = intake.kept_raw_message(raw)
     assert kept["raw_message_truncated"] is True
     assert raw.startswith(kept["raw_message"])
-    assert 0 < len(json.dumps(kept["raw_message"])) <= intake.RAW_MESSAGE_PREFIX_STORED
+    assert 0 < len(json.dumps(kept["raw_message"])) <= 16_384, "docs/orders.md: a 16,384-character prefix"
     assert kept["raw_message_bytes"] == len(raw.encode())
 
 

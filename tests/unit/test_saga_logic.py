@@ -25,7 +25,7 @@ from lambdas.logic import saga_steps
 from lambdas.logic.faults import TARGETS, FaultInjector, FaultPlan, parse_plan
 from lambdas.logic.repository import SagaRepository
 from lambdas.logic.saga_steps import Invocation
-from lambdas.logic.start import MAX_CONFLICTS_RECORDED, StartOutcome, UnusableMessage, start_saga
+from lambdas.logic.start import StartOutcome, UnusableMessage, start_saga
 from tests.fakes import HAPPY_PATH_EVENTS, FakeServices, FakeStarter
 
 US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
@@ -338,6 +338,8 @@ def test_a_rejected_order_repeated_stays_one_rejection() -> None:
 # --- a different order under a used order id -----------------------------------------------
 
 CONFLICT = ev.ConflictingOrderReceived.TYPE_KEY
+CONFLICTS_KEPT = 20
+"""docs/orders.md: at most 20 distinct conflicting orders are recorded per saga."""
 
 
 def test_a_different_order_under_a_started_sagas_id_is_recorded_on_its_stream_and_starts_nothing() -> None:
@@ -396,13 +398,13 @@ def test_past_the_cap_of_recorded_conflicts_a_conflicting_order_goes_to_the_dead
     store, starter = InMemoryEventStore(), FakeStarter()
     repository = SagaRepository(store, source="test")
     start_saga(repository, starter, _order_body(), "m-0")
-    for number in range(MAX_CONFLICTS_RECORDED):
+    for number in range(CONFLICTS_KEPT):
         assert start_saga(repository, starter, _order_body(patient_id=f"other-{number}"), f"m-{number + 1}") is (
             StartOutcome.CONFLICT
         )
     with pytest.raises(UnusableMessage, match="conflicting orders recorded"):
         start_saga(repository, starter, _order_body(patient_id="one-more"), "m-last")
-    assert [e.type for e in store.read("saga-o-1")].count(CONFLICT) == MAX_CONFLICTS_RECORDED
+    assert [e.type for e in store.read("saga-o-1")].count(CONFLICT) == CONFLICTS_KEPT
 
 
 class _RacingStore(InMemoryEventStore):
