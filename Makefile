@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 CDK := npx --yes aws-cdk@2.1148.1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test unit lint demo synth deploy lock clean chaos bench browser
+.PHONY: dev test test-endpoint test-aws unit lint demo synth deploy lock clean chaos bench browser
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,19 @@ lint: dev synth
 
 test: lint browser
 	$(VENV)/bin/pytest -n 2
+	$(MAKE) test-endpoint
+
+# The end-to-end tests that drive a stack through the AWS API alone, against a `saga local up`
+# subprocess (started and stopped by the suite): the endpoint a team's own tools would reach.
+test-endpoint: dev
+	$(VENV)/bin/pytest -p no:randomly tests/e2e --target endpoint
+
+# The same tests against a deployed stack: make test-aws STACK=OrderFulfillment (AWS_PROFILE, AWS_REGION).
+# Fault-injection cases are skipped unless the stack was deployed with -c fault_injection=true.
+test-aws: dev
+	@test -n "$(STACK)" || { echo "make test-aws: name the deployed stack: make test-aws STACK=<stack name>" >&2; exit 2; }
+	@$(PY) -m harness.credentials || exit 2
+	$(VENV)/bin/pytest -p no:randomly tests/e2e --target aws --stack "$(STACK)"
 
 # The console's page tests run in Debian's chromium through chromium-driver: installed when
 # missing (CI runs as root on a clean Debian; elsewhere through sudo).
@@ -53,13 +66,13 @@ unit: dev
 # 2,000 sagas with random faults, business failures and duplicated deliveries; then the invariants.
 chaos: dev
 	HYPOTHESIS_PROFILE=chaos $(VENV)/bin/pytest -q tests/unit/test_properties.py
-	$(PY) -m localcloud.chaos --sagas 2000 --json chaos-report.json
+	$(PY) -m harness.chaos.run --sagas 2000 --json chaos-report.json
 
 # 1,000 mixed orders against the engine floor, per-saga resource counts, cost model, import times,
 # and resident memory per 1,000 sagas with and without the local endpoint's retention.
 # Then the console's list and saga pages, server time, with 10,000 sagas stored (goal: under 200 ms).
 bench: dev
-	$(PY) -m localcloud.bench --orders 1000 --json bench-report.json
+	$(PY) -m harness.bench.run --orders 1000 --json bench-report.json
 	$(PY) -m saga_console.bench --sagas 10000 --json console-bench-report.json
 
 demo: dev

@@ -1,19 +1,21 @@
-"""The local cloud: the synthesized stack deployed into moto, Lambda handlers in-process.
+"""The local cloud: a synthesized cloud assembly deployed into moto, Lambda handlers in-process.
 
 with LocalCloud.start() as cloud:
-    cloud.deploy(synthesize(fault_injection=True))
-    cloud.put_order({"order_id": "order-123", ...})
-    view = cloud.wait_for_saga("order-123")
+    outputs = cloud.deploy(assembly)
+    cloud.client("events").put_events(...)
+    cloud.wait_until_idle()
+
+It knows AWS, not the application it runs: what the application's functions keep between
+invocations (cached clients, say) is theirs to warm and to forget (`Environment`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -26,8 +28,6 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
 
-from infra import names
-from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from localcloud import alarms, deliveries, emf, patches, sqs_move_tasks
 from localcloud.access.actions import Arns, Check
 from localcloud.access.enforcement import AUTHORIZER, Refusal
@@ -68,26 +68,22 @@ _SERVICES = (
 )
 
 
-EXPECTED_FUNCTION_ERRORS = frozenset(
-    {
-        # Business refusals are how a step says "no": the state machine catches them.
-        "PrescriptionFailed",
-        "InventoryReservationFailed",
-        "ShipmentInitiationFailed",
-        # Raised on purpose by fault injection, and the optimistic-concurrency retry signal.
-        "InjectedTransientFault",
-        "InjectedPermanentFault",
-        "ConcurrencyConflict",
-    }
-)
-"""Errors a healthy saga's functions raise by design; anything else is a defect."""
-
-POISON_MESSAGE_ERRORS = frozenset({"UnusableMessage", "BatchProcessingError"})
-"""What start_saga raises for a message that must go to the dead-letter queue."""
+class StillBusy(TimeoutError):
+    """The local cloud still had deliveries or executions running when the wait ran out."""
 
 
-class SagaTimeout(TimeoutError):
+def _no_op() -> None:
     pass
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the application's functions keep in this process between invocations, as a Lambda
+    execution environment would: `warm` makes it before the first burst of concurrent calls
+    (clients, say), `end` forgets it when the cloud stops, so the next deployment starts cold."""
+
+    warm: Callable[[], None] = _no_op
+    end: Callable[[], None] = _no_op
 
 
 @dataclass
@@ -107,6 +103,7 @@ class LocalCloud:
     endpoint_url: str | None = None
     """The endpoint clients reach when served over HTTP (`saga local up`): queue URLs name it."""
     account: str = DEFAULT_ACCOUNT_ID
+    environment: Environment = field(default_factory=Environment)
     outputs: dict[str, str] = field(default_factory=dict)
     skipped_resources: list[tuple[str, str]] = field(default_factory=list)
     logs: list[LogLine] = field(default_factory=list)
@@ -170,16 +167,12 @@ class LocalCloud:
         from moto.core.routing import get_service_router
         from moto.core.utils import get_service_model
 
-        from lambdas.adapters.aws_services import client
-
-        client.cache_clear()
         for service in _SERVICES:
             get_service_model(service)
             self.client(service)
-        for service in ("dynamodb", "stepfunctions", "events", "ssm"):
-            client(service)
         # A client loads its paginator model on first use, unlocked, too.
-        client("dynamodb").can_paginate("query")
+        self.client("dynamodb").can_paginate("query")
+        self.environment.warm()
         # moto routes a REST call (every state machine's Lambda Invoke) with a werkzeug map it
         # builds on first use, unlocked: each concurrent first call built its own, compiling
         # every rule with ast.parse at once, and CPython 3.11 can fail two ASTs built at once
@@ -196,13 +189,8 @@ class LocalCloud:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
-        from lambdas.adapters.aws_services import client
-        from lambdas.handlers.wiring import _fault_parameters
-
-        # The functions' execution environments end with the cloud: the next deployment's start
-        # cold, without this one's clients or the fault plan they had read.
-        client.cache_clear()
-        _fault_parameters.cache_clear()
+        # The functions' execution environments end with the cloud: the next deployment's start cold.
+        self.environment.end()
         patches.clear_engine_clients()
         patches.set_endpoint(None)
         for key, value in self._saved_env.items():
@@ -280,9 +268,6 @@ class LocalCloud:
             del self.logs[:count]
         return count
 
-    def function_logs(self, function_suffix: str) -> list[str]:
-        return [line.text for line in self.logs if names.construct_id(function_suffix) in line.function]
-
     # --- what happened ---------------------------------------------------------------------
 
     @property
@@ -323,54 +308,26 @@ class LocalCloud:
         return sum(1 for e in backend._get_executions() if e.status == "RUNNING")
 
     def _wait_executions(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if not self.running_executions():
-                    return
-            except Exception:
-                return
-            time.sleep(0.01)
+        try:
+            self.wait_until_idle(timeout, quiet_seconds=0.0)
+        except StillBusy:
+            return  # stopping anyway: the backends go, and the executions with them
 
-    def wait_until_idle(self, timeout: float = 30.0) -> None:
+    def wait_until_idle(self, timeout: float = 30.0, quiet_seconds: float = 0.05) -> None:
+        """Until no delivery or execution has run for `quiet_seconds`; StillBusy after `timeout`."""
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
             if self.idle():
                 quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since > 0.05:
+                if time.monotonic() - quiet_since >= quiet_seconds:
                     return
             else:
                 quiet_since = None
             time.sleep(0.005)
-        raise SagaTimeout(f"the local cloud was still busy after {timeout} s")
+        raise StillBusy(f"the local cloud was still busy after {timeout} s")
 
-    # --- using the stack -------------------------------------------------------------------
-
-    def put_order(self, detail: dict[str, Any] | str) -> dict[str, Any]:
-        """PutEvents an OrderCreated event on the stack's bus, as a pharmacy would."""
-        body = detail if isinstance(detail, str) else json.dumps(detail)
-        response: dict[str, Any] = self.client("events").put_events(
-            Entries=[
-                {
-                    "Source": names.ORDER_SOURCE,
-                    "DetailType": names.ORDER_DETAIL_TYPE,
-                    "Detail": body,
-                    "EventBusName": self.outputs[names.OUTPUT_EVENT_BUS],
-                }
-            ]
-        )
-        if response.get("FailedEntryCount"):
-            raise RuntimeError(f"PutEvents refused the order: {response['Entries']}")
-        return response
-
-    def put_order_at_once(self, detail: dict[str, Any], deliveries: int) -> None:
-        """Deliver the same order `deliveries` times concurrently (a duplicate storm)."""
-        senders = [threading.Thread(target=self.put_order, args=(detail,)) for _ in range(deliveries)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join()
+    # --- queues -------------------------------------------------------------------------
 
     def drain(self, queue_url: str) -> list[str]:
         """Take every message out of a queue; their bodies, oldest first.
@@ -383,37 +340,3 @@ class LocalCloud:
         with queue._messages_lock:
             messages, queue._messages = list(queue._messages), []
         return [message.body for message in messages]
-
-    def settle(self, order_ids: Iterable[str], timeout: float = 30.0) -> tuple[dict[str, str], list[str]]:
-        """Wait until every saga is terminal or parked and all deliveries settled.
-
-        Returns the settled sagas' states and the order ids still unsettled when `timeout` ran out.
-        """
-        deadline = time.monotonic() + timeout
-        views, pending = self.projection().wait_settled(order_ids, timeout)
-        if not pending:
-            self.wait_until_idle(timeout=max(1.0, deadline - time.monotonic()))
-        return {order_id: view.state.value for order_id, view in views.items()}, pending
-
-    def wait_for_sagas(self, order_ids: Iterable[str], timeout: float = 30.0) -> dict[str, str]:
-        """Like `settle`, but an unsettled saga is an error."""
-        states, pending = self.settle(order_ids, timeout)
-        if pending:
-            raise SagaTimeout(f"sagas not finished after {timeout} s: {sorted(pending)[:10]}")
-        return states
-
-    def projection(self) -> DynamoDBProjection:
-        return DynamoDBProjection(self.client("dynamodb"), self.outputs[names.OUTPUT_SAGA_TABLE])
-
-    def set_faults(self, plan: dict[str, Any]) -> None:
-        """Replace the fault injection plan (the stack must be synthesized with fault injection)."""
-        from lambdas.handlers.wiring import _fault_parameters
-        from lambdas.logic.faults import parse_plan
-
-        parse_plan(plan)
-        name = self.outputs.get(names.OUTPUT_FAULT_INJECTION_PARAMETER)
-        if not name:
-            raise RuntimeError("this stack was synthesized without fault injection")
-        self.client("ssm").put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
-        # Deployed functions see a new plan within its max age; tests need it at once.
-        _fault_parameters.cache_clear()

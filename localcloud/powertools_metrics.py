@@ -10,9 +10,11 @@ Powertools, and two concurrent invocations flush only their own metrics.
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 _PER_INVOCATION_METRIC_STATE = ("metric_set", "dimension_set", "metadata_set", "dimension_sets", "timestamp")
@@ -36,11 +38,19 @@ def _metric_state(name: str) -> property:
     return property(get, put)
 
 
-def pending_metrics_per_thread() -> None:
-    """Give each invocation thread of this process its own pending metrics (idempotent)."""
-    from lambdas.observability import metrics
+def pending_metrics_per_thread(package: str) -> None:
+    """Give each invocation thread its own pending metrics, for every Powertools `Metrics` a module
+    of `package` (a handler's top-level package) holds (idempotent)."""
+    prefix = package + "."
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == package or name.startswith(prefix)):
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, Metrics):
+                _per_thread(value.provider)
 
-    provider = metrics.provider
+
+def _per_thread(provider: Any) -> None:
     if isinstance(provider, _PerThreadEMFProvider):
         return
     if type(provider) is not AmazonCloudWatchEMFProvider:

@@ -213,6 +213,8 @@ class InProcessRuntime:
         self.durations: dict[str, list[float]] = {}
         """Wall seconds of every invocation, per function."""
         self._count_lock = threading.Lock()
+        self._prepared: set[str] = set()
+        """Handler modules whose package's Powertools metrics are kept per invocation thread."""
         self.replacements: dict[str, Callable[[Any, Any], Any]] = {}
         """Handlers to run instead of the deployed ones, by handler path (the bench's no-op floor)."""
 
@@ -222,6 +224,9 @@ class InProcessRuntime:
         module_name, _, function_name = path.rpartition(".")
         with self._import_lock:  # two threads importing one module at once can see it half-made
             module = importlib.import_module(module_name)
+            if module_name not in self._prepared:
+                powertools_metrics.pending_metrics_per_thread(module_name.partition(".")[0])
+                self._prepared.add(module_name)
         handler: Callable[[Any, Any], Any] = getattr(module, function_name)
         return handler
 
@@ -230,7 +235,6 @@ class InProcessRuntime:
         install_environ_overlay()
         _route_output()
         _route_emf_output()
-        powertools_metrics.pending_metrics_per_thread()
         request_id = str(uuid.uuid4())
         environment = {
             **self._service_environment,

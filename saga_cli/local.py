@@ -20,11 +20,11 @@ from types import FrameType
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
-from localcloud.cloud import LocalCloud
-from localcloud.deploy import synthesize
+from harness.assembly import synthesize
+from harness.inprocess import deployed
+from harness.target import StackTarget
 from localcloud.retention import Retention, Sweeper
-from localcloud.seed import seed
-from saga_cli.target import CliError, Target
+from saga_cli.errors import CliError
 from saga_console.app import create_app
 from saga_console.serve import WSGIApp, beside
 
@@ -97,28 +97,25 @@ def serve(
         stop.set()
 
     endpoint = f"http://{host}:{port}"
-    console = create_app(Target(endpoint_url=endpoint), host=host)  # its target's outputs are read on first use
+    console = create_app(StackTarget(endpoint_url=endpoint), host=host)  # its target's outputs are read on first use
     # Bound before the minutes of synthesis, so a busy port fails at once.
     server = Endpoint(host, port, beside(console, DomainDispatcherApplication(create_backend_app)))
     if elsewhere := configured_elsewhere(endpoint):
         notice(f"serving {endpoint} itself; {elsewhere} in this environment is not used here")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     assembly = synthesize(fault_injection=fault_injection)
-    cloud = LocalCloud.start(endpoint_url=endpoint)
-    sweeper: Sweeper | None = None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     try:
         server.start()
-        cloud.deploy(assembly)
-        seed(cloud.client("dynamodb"), cloud.outputs)
-        sweeper = Sweeper(cloud, retention).start()
-        ready(endpoint, cloud.outputs)
-        while not stop.wait(0.2):
-            pass
+        with deployed(assembly, endpoint_url=endpoint) as target:
+            sweeper = Sweeper(target.local, retention).start()
+            try:
+                ready(endpoint, target.outputs)
+                while not stop.wait(0.2):
+                    pass
+            finally:
+                sweeper.stop()
     finally:
         server.stop()
-        if sweeper is not None:
-            sweeper.stop()
-        cloud.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -15,8 +15,10 @@ from urllib.parse import urlparse
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from harness.errors import HarnessError
+from harness.target import StackTarget
 from saga_cli import render
-from saga_cli.target import CliError, Refused, Target
+from saga_cli.errors import CliError, Refused, reported
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
@@ -37,7 +39,7 @@ app.add_typer(inventory_app, name="inventory")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON.")]
 
-_target = Target()
+_target = StackTarget()
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -53,6 +55,8 @@ def operation(command: Command) -> Command:
             raise CliError(str(error.response["Error"].get("Message") or error)) from None
         except BotoCoreError as error:
             raise CliError(str(error)) from None
+        except HarnessError as error:
+            raise reported(error) from None
 
     return reporting  # type: ignore[return-value]
 
@@ -85,7 +89,7 @@ def main(
     global _target
     if endpoint_url is not None:
         _check_endpoint_url(endpoint_url)
-    _target = Target(stack=stack, endpoint_url=endpoint_url, region=region, profile=profile)
+    _target = StackTarget(stack=stack, endpoint_url=endpoint_url, region=region, profile=profile)
 
 
 # --- the local cloud --------------------------------------------------------------------
@@ -95,7 +99,7 @@ def main(
 @operation
 def demo(as_json: JsonFlag = False) -> None:
     """Synthesize, deploy to the local cloud, run the seed's example and one order failing at each step."""
-    from saga_cli.demo import run_demo
+    from harness.demo import run_demo
 
     outcomes, timings = run_demo(None if as_json else render.progress)
     if as_json:
@@ -207,7 +211,7 @@ def order_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Put an OrderCreated event on the stack's bus."""
-    from infra import names
+    from harness.sending import put_order
 
     detail: dict[str, Any] = {
         "order_id": order_id or f"order-{uuid.uuid4().hex[:12]}",
@@ -218,19 +222,7 @@ def order_create(
     if any(address.values()):
         detail["shipping_address"] = address
     _refuse_what_start_saga_would(detail)
-    response = _target.client("events").put_events(
-        Entries=[
-            {
-                "Source": names.ORDER_SOURCE,
-                "DetailType": names.ORDER_DETAIL_TYPE,
-                "Detail": json.dumps(detail),
-                "EventBusName": _target.output(names.OUTPUT_EVENT_BUS),
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        raise CliError(f"PutEvents refused the order: {response['Entries'][0].get('ErrorMessage')}")
-    result = {"order_id": detail["order_id"], "event_id": response["Entries"][0]["EventId"]}
+    result = {"order_id": detail["order_id"], "event_id": put_order(_target, detail)}
     if as_json:
         render.emit_json(result)
     else:
@@ -241,7 +233,7 @@ def order_create(
 @operation
 def status(order_id: str, as_json: JsonFlag = False) -> None:
     """One saga: its projection, its execution and the timeline of its events."""
-    from saga_cli import queries
+    from harness import queries
 
     found = queries.status(_target, order_id)
     if as_json:
@@ -261,7 +253,7 @@ def list_sagas(
     as_json: JsonFlag = False,
 ) -> None:
     """Sagas in a state (the seed's monitoring queries)."""
-    from saga_cli import queries
+    from harness import queries
 
     group = state.lower()
     if group not in queries.STATE_GROUPS:
@@ -277,7 +269,7 @@ def list_sagas(
 @operation
 def stats(as_json: JsonFlag = False) -> None:
     """Counts by state and duration percentiles."""
-    from saga_cli import queries
+    from harness import queries
 
     figures = queries.stats(_target)
     if as_json:
@@ -296,11 +288,12 @@ def history(
     ] = False,
 ) -> None:
     """The saga's event stream, in order (patient data left out unless asked for)."""
-    from saga_cli import queries
+    from harness import queries
+    from harness.told import event_json
 
     events = queries.history(_target, order_id)
     if as_json:
-        render.emit_json([render.event_json(e, with_patient_data=with_patient_data) for e in events])
+        render.emit_json([event_json(e, with_patient_data=with_patient_data) for e in events])
     else:
         render.history(events)
 
@@ -312,7 +305,7 @@ def replay(
     as_json: JsonFlag = False,
 ) -> None:
     """Rebuild the projection from the event store and report the differences."""
-    from saga_cli import queries
+    from harness import queries
 
     report = queries.replay_projection(_target, apply)
     if as_json:
@@ -327,9 +320,9 @@ def replay(
 @operation
 def inventory_show(as_json: JsonFlag = False) -> None:
     """Stock per medication: available and reserved."""
-    from saga_cli import queries
+    from harness import seed
 
-    stock = queries.stock(_target)
+    stock = seed.stock(_target)
     if as_json:
         render.emit_json({m: {"available": a, "reserved": r} for m, (a, r) in stock.items()})
     else:
@@ -340,9 +333,9 @@ def inventory_show(as_json: JsonFlag = False) -> None:
 @operation
 def inventory_set(medication_id: str, quantity: Annotated[int, typer.Argument(min=0)]) -> None:
     """Set a medication's available stock (what is reserved stays reserved)."""
-    from saga_cli import queries
+    from harness import seed
 
-    queries.set_stock(_target, medication_id, quantity)
+    seed.set_stock(_target, medication_id, quantity)
     render.console.print(f"{medication_id}: available = {quantity}")
 
 
@@ -354,25 +347,10 @@ def resume(
     as_json: JsonFlag = False,
 ) -> None:
     """Retry the remaining compensations of a COMPENSATION_FAILED saga."""
+    from harness import operations
     from lambdas.domain.states import SagaState
-    from saga_cli import operations, queries
 
-    name, arn = operations.start_resume(_target, order_id)
-    sfn = _target.client("stepfunctions")
-    deadline = time.monotonic() + wait
-    execution = sfn.describe_execution(executionArn=arn)
-    while execution["status"] == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.2)
-        execution = sfn.describe_execution(executionArn=arn)
-    # Reported in the saga's terms: its state now and what this resume undid. The resume
-    # machine's own status says how the machine ended, not whether the saga was undone.
-    result = {
-        "order_id": order_id,
-        "execution": name,
-        "finished": execution["status"] != "RUNNING",
-        "state": queries.saga_state(_target, order_id).value,
-        "compensations_run": queries.compensations_since(queries.history(_target, order_id), name),
-    }
+    result = operations.resume(_target, order_id, wait)
     if as_json:
         render.emit_json(result)
     else:
@@ -388,7 +366,7 @@ def redrive(
     as_json: JsonFlag = False,
 ) -> None:
     """Move dead-lettered order messages back to the start queue (after fixing why they failed)."""
-    from saga_cli import operations
+    from harness import operations
 
     moved = operations.redrive(_target, limit)
     if as_json:
@@ -416,24 +394,23 @@ def load(
     as_json: JsonFlag = False,
 ) -> None:
     """Send a mix of orders, wait until every saga ends, and compare with what the mix predicts."""
-    from saga_cli import load as loader
+    from harness import load as loader
+    from harness.faults import read_plan
 
     try:
         weights = loader.parse_mix(mix or loader.DEFAULT_MIX)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--mix") from None
     try:
-        plan = None if faults is None else loader.fault_plan(faults)
+        plan = None if faults is None else read_plan(faults)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--faults") from None
     if report and not Path(report).resolve().parent.is_dir():
         raise typer.BadParameter(f"{report!r}: no such directory for the report", param_hint="--report")
     planned = loader.plan(orders, weights, run_id=uuid.uuid4().hex[:8], seed=seed)
     plan_in_force = time.monotonic()
-    if plan is not None and loader.set_faults(_target, plan):
-        from lambdas.logic.faults import PLAN_MAX_AGE_SECONDS
-
-        plan_in_force += PLAN_MAX_AGE_SECONDS
+    if plan is not None:
+        plan_in_force += _target.set_faults(plan, wait=False)
     if prepare_stock:
         loader.prepare_stock(_target, orders)
     # The first orders must meet the new plan, not the one the functions still hold.

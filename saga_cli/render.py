@@ -13,12 +13,13 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lambdas.domain.events import StoredEvent, model_for
+from harness.told import note
+from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView
 
 if TYPE_CHECKING:
-    from saga_cli.demo import Outcome
-    from saga_cli.queries import ReplayReport, Status
+    from harness.demo import Outcome
+    from harness.queries import ReplayReport, Status
 
 # Tables are read in terminals and in CI logs alike: never narrower than they need.
 console = Console(width=None if Console().is_terminal else 160)
@@ -156,34 +157,8 @@ def status_json(found: Status) -> dict[str, Any]:
     }
 
 
-def event_json(event: StoredEvent, *, with_patient_data: bool) -> dict[str, Any]:
-    """A stored event as JSON; its private fields (patient data) are named, not shown, unless asked for."""
-    found = event.model_dump(mode="json")
-    if not with_patient_data:
-        private = sorted(set(model_for(event.type).PRIVATE_FIELDS) & set(found["payload"]))
-        found["payload"] = {k: v for k, v in found["payload"].items() if k not in private}
-        found["redacted"] = private
-    return found
-
-
 def _timeline_entry(event: StoredEvent) -> dict[str, Any]:
-    return {"at": event.occurred_at.isoformat(), "version": event.version, "type": event.type, "note": _note(event)}
-
-
-def _note(event: StoredEvent) -> str:
-    """What an event says, in a few words, without patient data."""
-    payload = event.payload
-    if "to_state" in payload:
-        return f"{payload.get('from_state') or '—'} → {payload['to_state']}"
-    for key in ("reason", "compensation", "prescription_id", "reservation_id", "shipment_id", "error"):
-        if payload.get(key):
-            return str(payload[key])
-    if "reasons" in payload:
-        return "; ".join(payload["reasons"])
-    if "differing_fields" in payload:
-        differing = ", ".join(payload["differing_fields"]) or "content"
-        return f"a different order ({differing}) in message {payload['message_id']}: not started"
-    return ""
+    return {"at": event.occurred_at.isoformat(), "version": event.version, "type": event.type, "note": note(event)}
 
 
 def status(found: Status) -> None:
@@ -230,7 +205,7 @@ def history(events: list[StoredEvent], title: str = "event stream") -> None:
     for column in ("#", "at", "type", "note"):
         table.add_column(column)
     for event in events:
-        table.add_row(str(event.version), event.occurred_at.strftime("%H:%M:%S.%f")[:-3], event.type, _note(event))
+        table.add_row(str(event.version), event.occurred_at.strftime("%H:%M:%S.%f")[:-3], event.type, note(event))
     console.print(table)
 
 

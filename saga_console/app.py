@@ -1,6 +1,6 @@
 """The console's Flask app: pages over a `Target`, mounted at /console/ (standalone or beside the local cloud).
 
-Every read goes through `saga_cli.queries` (and `saga_console.reads` for the page's own
+Every read goes through `harness.queries` (and `saga_console.reads` for the page's own
 needs), so the page and the CLI agree. Patient data is shown only when the page is asked for
 it (`?patient_data=1`), as `saga history --with-patient-data`. The two actions (resume,
 redrive) are POSTs behind a confirmation page carrying a per-process token, and are refused
@@ -17,13 +17,16 @@ from typing import Any
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from harness import operations, queries
+from harness.errors import HarnessError, NotFound
+from harness.execution_path import ExecutionPath, read_path
+from harness.seed import stock
+from harness.target import Target
+from harness.told import event_json, note
 from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
-from saga_cli import operations, queries, render
-from saga_cli.execution_path import ExecutionPath, read_path
-from saga_cli.target import CliError, NotFound, Target
 from saga_console import graph, metrics, reads
 
 PAGE_SIZE = 25
@@ -59,10 +62,10 @@ def create_app(
     app.register_blueprint(pages)
     app.jinja_env.globals.update(state_class=state_class, seconds=seconds, group_labels=GROUP_LABELS)
 
-    @app.errorhandler(CliError)
-    def not_found(error: CliError) -> tuple[str, int]:
+    @app.errorhandler(HarnessError)
+    def not_found(error: HarnessError) -> tuple[str, int]:
         status = 404 if isinstance(error, NotFound) else 409
-        return render_template("error.html", message=error.message), status
+        return render_template("error.html", message=str(error)), status
 
     return app
 
@@ -143,7 +146,7 @@ def _saga_context(order_id: str) -> dict[str, Any]:
         "conflicts": [e for e in found.events if e.type == ev.ConflictingOrderReceived.TYPE_KEY],
         "settled": bool(found.view and found.view.state in TERMINAL_STATES | PARKED_STATES),
         "patient_data": patient_data,
-        "note": render._note,
+        "note": note,
     }
 
 
@@ -163,7 +166,7 @@ def _event_rows(events: list[StoredEvent], patient_data: bool) -> list[dict[str,
             "event": e,
             "offset": (e.occurred_at - origin).total_seconds(),
             "bar": _bar(e.occurred_at, None, origin, span),
-            "payload": render.event_json(e, with_patient_data=True)["payload"] if patient_data else None,
+            "payload": event_json(e, with_patient_data=True)["payload"] if patient_data else None,
         }
         for e in events
     ]
@@ -248,7 +251,7 @@ def operations_page() -> str:
         "operations.html",
         figures=queries.stats(target),
         per_minute=reads.started_per_minute(target),
-        stock=queries.stock(target),
+        stock=stock(target),
         dead_letters=reads.dead_letter_depth(target),
         moved=request.args.get("moved"),
         dashboard=target.outputs.get(names.OUTPUT_DASHBOARD),

@@ -20,12 +20,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from harness.assembly import synthesize
+from harness.inprocess import deployed
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import SagaState
-from localcloud.cloud import LocalCloud
-from localcloud.deploy import synthesize
-from localcloud.seed import seed
-from saga_cli.target import Target
 from saga_console import reads
 from saga_console.app import COUNTS_SECONDS, create_app
 
@@ -81,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="report")
     args = parser.parse_args(argv)
     assembly = synthesize()
-    with LocalCloud.start() as cloud:
-        cloud.deploy(assembly)
-        seed(cloud.client("dynamodb"), cloud.outputs)
+    with deployed(assembly) as cloud:
         began = time.perf_counter()
         projection, now = cloud.projection(), datetime.now(UTC)
         for i in range(args.sagas):
@@ -93,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         for order_id, medications in real.items():
             cloud.put_order({"order_id": order_id, "patient_id": "p-bench", "medications": medications})
         cloud.wait_for_sagas(list(real))
-        target = Target()
+        target = cloud
         began = time.perf_counter()
         reads.counts(target)
         counting = (time.perf_counter() - began) * 1000

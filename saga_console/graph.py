@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from saga_cli.execution_path import CAUGHT, END, FAILED, IN_PROGRESS, NOT_REACHED, START, SUCCEEDED, ExecutionPath
+from harness.execution_path import CAUGHT, END, FAILED, IN_PROGRESS, NOT_REACHED, START, SUCCEEDED, ExecutionPath
 
 COLOURS = {
     SUCCEEDED: "#2ea043",

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 
+from harness.target import Target
 from infra import names
-from saga_cli.target import Target
 
 SERIES_COLOURS = ("#2f81f7", "#2ea043", "#d1242f", "#bf8700", "#8250df", "#1b7c83")
 WIDTH, HEIGHT, PAD = 360, 120, 6

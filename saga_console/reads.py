@@ -1,6 +1,6 @@
 """What the console reads beyond the CLI's queries (which it uses for everything they answer).
 
-Kept apart from `saga_cli.queries` so the page's own needs (a page of the list, counts from
+Kept apart from `harness.queries` so the page's own needs (a page of the list, counts from
 the index, the deployed definition, the DLQ depth) do not crowd
 the CLI's module; each is built on the same adapters and the same stack outputs.
 """
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from harness import queries
+from harness.target import Target
 from infra import names
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import SagaState
-from saga_cli import queries
-from saga_cli.target import Target
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def sagas_page(target: Target, group: str | None, before: str | None, size: int)
     states = sorted(queries.STATE_GROUPS[group]) if group else list(SagaState)
     found: list[SagaView] = []
     for state in states:
-        found.extend(queries.projection(target).by_state(state.value, limit=size + 1, before=before))
+        found.extend(target.projection().by_state(state.value, limit=size + 1, before=before))
     found.sort(key=lambda v: v.updated_at, reverse=True)
     page = found[:size]
     return Page(page, cursor_of(page[-1]) if len(found) > size else None)
@@ -51,7 +51,7 @@ def sagas_page(target: Target, group: str | None, before: str | None, size: int)
 
 def counts(target: Target) -> dict[str, int]:
     """Sagas per state, counted on the state index (the list page shows them on every refresh)."""
-    projection = queries.projection(target)
+    projection = target.projection()
     return {state.value: projection.count_by_state(state.value) for state in SagaState}
 
 
@@ -79,7 +79,7 @@ def group_counts(by_state: dict[str, int]) -> dict[str, int]:
 
 
 def saga(target: Target, order_id: str) -> SagaView | None:
-    return queries.projection(target).get(order_id)
+    return target.projection().get(order_id)
 
 
 _definitions: dict[str, dict[str, Any]] = {}
@@ -108,7 +108,7 @@ def started_per_minute(target: Target, minutes: int = 10, now: datetime | None =
     first = now - timedelta(minutes=minutes - 1)
     started = Counter(
         v.started_at.replace(second=0, microsecond=0)
-        for v in queries.projection(target).all()
+        for v in target.projection().all()
         if v.started_at.replace(second=0, microsecond=0) >= first
     )
     return [(f"{m:%H:%M}", started.get(m, 0)) for m in (first + timedelta(minutes=i) for i in range(minutes))]

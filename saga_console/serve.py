@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from saga_cli.target import Target
+from harness.target import Target
 from saga_console.app import create_app
 
 PREFIX = "/console"

@@ -7,16 +7,16 @@ from typing import Any
 
 import boto3
 
-from localcloud.cloud import LocalCloud
+from harness.inprocess import InProcess
 
 
-def assumed_client(cloud: LocalCloud, service: str, role_name: str, statements: list[dict[str, Any]]) -> Any:
+def assumed_client(cloud: InProcess, service: str, role_name: str, statements: list[dict[str, Any]]) -> Any:
     """A `service` client with the credentials of a new role of the account (its policy: `statements`),
     assumed through STS as its trust policy allows."""
     iam = cloud.client("iam")
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.account}, "Action": "sts:AssumeRole"}],
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": cloud.local.account}, "Action": "sts:AssumeRole"}],
     }
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     if statements:
@@ -25,7 +25,7 @@ def assumed_client(cloud: LocalCloud, service: str, role_name: str, statements: 
     credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="tests")["Credentials"]
     return boto3.client(  # type: ignore[call-overload]
         service,
-        region_name=cloud.region,
+        region_name=cloud.local.region,
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],

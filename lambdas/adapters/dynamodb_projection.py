@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from functools import cache
@@ -13,16 +12,12 @@ from botocore.exceptions import ClientError
 
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.domain.projection import SagaView
-from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
 
 STATE_INDEX = "by-state"
 """GSI: partition `state`, sort `updated_at` — answers "which sagas are pending/failed/...?"."""
 
 BATCH_GET_LIMIT = 100
 """BatchGetItem reads at most 100 keys per call."""
-
-SETTLED_STATES = frozenset(s.value for s in TERMINAL_STATES | PARKED_STATES)
-"""States a saga stays in until an operator acts: waiting for sagas ends there."""
 
 
 @cache
@@ -50,10 +45,6 @@ def _from_item(item: dict[str, Any]) -> SagaView:
         plain["duration_seconds"] = float(plain["duration_seconds"])
     plain["version"] = int(plain["version"])
     return SagaView.model_validate(plain)
-
-
-STATE_READS_PER_SECOND = 100
-STATE_READS_PAUSE_MAX = 10.0
 
 
 class DynamoDBProjection:
@@ -93,38 +84,6 @@ class DynamoDBProjection:
                 response = self._client.batch_get_item(RequestItems=request)
                 yield from response["Responses"].get(self._table, [])
                 request = response.get("UnprocessedKeys") or {}
-
-    def wait_settled(
-        self,
-        order_ids: Iterable[str],
-        timeout: float,
-        on_settled: Callable[[list[SagaView]], None] = lambda views: None,
-    ) -> tuple[dict[str, SagaView], list[str]]:
-        """Poll until every saga is terminal or parked, or `timeout` passes: (settled views, unsettled ids).
-
-        Each pass reads only the states of the sagas still pending (100 per BatchGetItem) and
-        the whole row of each saga once, when it settles. The pause grows with the number
-        pending (one second per hundred, ten at most), so about a hundred states are read per
-        second however many sagas are awaited, and waiting for thousands does not crowd out
-        the sagas themselves. A saga's end time comes from its row, not from when the wait
-        noticed it; the wait's last pause is short, as few sagas are left by then.
-        """
-        deadline = time.monotonic() + timeout
-        pending = list(dict.fromkeys(order_ids))
-        settled: dict[str, SagaView] = {}
-        while pending:
-            states = self.states(pending)
-            views = self.get_many(o for o in pending if states.get(o) in SETTLED_STATES)
-            now_settled = [v for v in views.values() if v.state.value in SETTLED_STATES]
-            if now_settled:
-                settled.update((v.order_id, v) for v in now_settled)
-                on_settled(now_settled)
-                pending = [o for o in pending if o not in settled]
-            if not pending or time.monotonic() >= deadline:
-                break
-            pause = min(STATE_READS_PAUSE_MAX, 0.01 + len(pending) / STATE_READS_PER_SECOND)
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        return settled, pending
 
     def put(self, view: SagaView, previous_version: int | None) -> None:
         """Write `view` only if the row is still at `previous_version` (None: no row yet)."""

@@ -84,6 +84,13 @@ def _draw(seed: int, order_id: str, target: str, attempt: int, kind: str) -> flo
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def draws_permanent(plan: FaultPlan, order_id: str, target: str) -> bool:
+    """Whether `plan` fails `target` permanently for this saga: drawn once per saga, not per attempt
+    (retrying does not cure it), so a chaos run can tell a parked saga's cause afterwards."""
+    spec = plan.spec(target)
+    return spec is not None and _draw(plan.seed, order_id, target, 0, "permanent") < spec.permanent
+
+
 @dataclass
 class FaultInjector:
     """Raises or delays per the current plan; `load_plan` returns None when injection is off."""
@@ -104,8 +111,7 @@ class FaultInjector:
             self.sleep(spec.latency_ms / 1000)
         if attempt < spec.transient_attempts or _draw(seed, order_id, target, attempt, "transient") < spec.transient:
             raise InjectedTransientFault(f"injected transient fault in {target} (attempt {attempt})")
-        # A permanent fault is drawn once per saga, not per attempt: retrying does not cure it.
-        if _draw(seed, order_id, target, 0, "permanent") < spec.permanent:
+        if draws_permanent(plan, order_id, target):
             raise InjectedPermanentFault(f"injected permanent fault in {target}")
 
 

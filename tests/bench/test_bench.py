@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from localcloud import bench, bench_memory
+from harness.bench import memory as bench_memory
+from harness.bench import run as bench
 from localcloud.deploy import CloudAssembly
 from localcloud.retention import Retention
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from harness.inprocess import POISON_MESSAGE_ERRORS, InProcess
 from infra import names
-from localcloud.cloud import POISON_MESSAGE_ERRORS, LocalCloud
 from saga_cli.main import app
 from tests.e2e.helpers import order
 
@@ -27,7 +27,7 @@ def saga_json(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def test_order_create_then_status_shows_projection_execution_and_timeline(cloud: LocalCloud) -> None:
+def test_order_create_then_status_shows_projection_execution_and_timeline(cloud: InProcess) -> None:
     sent = saga_json("order", "create", "--order-id", "c-1", "--patient-id", "p-1", "-m", "med-1", "-m", "med-2:2")
     assert sent["order_id"] == "c-1"
     cloud.wait_for_sagas(["c-1"])
@@ -42,7 +42,7 @@ def test_order_create_then_status_shows_projection_execution_and_timeline(cloud:
     assert "p-1" not in plain.stdout, "the timeline shows no patient data"
 
 
-def test_list_stats_history_and_inventory(cloud: LocalCloud) -> None:
+def test_list_stats_history_and_inventory(cloud: InProcess) -> None:
     cloud.put_order(order("c-ok", "med-1"))
     cloud.put_order(order("c-fail", "med-scarce"))
     cloud.put_order({"order_id": "c-bad"})
@@ -62,7 +62,7 @@ def test_list_stats_history_and_inventory(cloud: LocalCloud) -> None:
     assert saga_json("inventory", "show")["med-4"] == {"available": 42, "reserved": 0}
 
 
-def test_history_leaves_patient_data_out_of_its_json_unless_asked(cloud: LocalCloud) -> None:
+def test_history_leaves_patient_data_out_of_its_json_unless_asked(cloud: InProcess) -> None:
     cloud.put_order(order("c-private", "med-1"))
     cloud.wait_for_sagas(["c-private"])
     redacted = saga_json("history", "c-private")
@@ -77,7 +77,7 @@ def test_history_leaves_patient_data_out_of_its_json_unless_asked(cloud: LocalCl
     assert [e["version"] for e in full] == [e["version"] for e in redacted]
 
 
-def test_replay_reports_identical_then_finds_and_repairs_a_difference(cloud: LocalCloud) -> None:
+def test_replay_reports_identical_then_finds_and_repairs_a_difference(cloud: InProcess) -> None:
     cloud.put_order(order("c-r", "med-1"))
     cloud.wait_for_sagas(["c-r"])
     assert saga_json("replay")["identical"] is True
@@ -95,7 +95,7 @@ def test_replay_reports_identical_then_finds_and_repairs_a_difference(cloud: Loc
     assert saga_json("replay")["identical"] is True
 
 
-def test_resume_runs_the_remaining_compensations_of_a_parked_saga(cloud: LocalCloud) -> None:
+def test_resume_runs_the_remaining_compensations_of_a_parked_saga(cloud: InProcess) -> None:
     cloud.set_faults({"release_inventory": {"permanent": 1.0}})
     before = saga_json("inventory", "show")["med-3"]
     cloud.put_order(
@@ -117,15 +117,15 @@ def test_resume_runs_the_remaining_compensations_of_a_parked_saga(cloud: LocalCl
     assert timeline.count("order_fulfillment_saga.resumed") == 2
 
 
-def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cloud: LocalCloud) -> None:
+def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cloud: InProcess) -> None:
     cloud.set_faults({"release_inventory": {"permanent": 1.0}})
     cloud.put_order(
         order("c-lag", "med-3", shipping_address={"line1": "x", "city": "y", "postal_code": "1", "country": "US"})
     )
     assert cloud.wait_for_sagas(["c-lag"]) == {"c-lag": "COMPENSATION_FAILED"}
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     # From here on the projection stays as it is: as on AWS for the moment its stream takes.
-    cloud.runtime.replacements[names.handler_path(names.PROJECTOR)] = lambda event, context: {}
+    cloud.local.runtime.replacements[names.handler_path(names.PROJECTOR)] = lambda event, context: {}
     cloud.set_faults({})
     resumed = saga_json("resume", "c-lag")
     assert resumed["compensations_run"] == ["release_inventory", "cancel_prescription", "cancel_order"]
@@ -144,7 +144,7 @@ def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cl
     ],
 )
 def test_errors_are_one_clear_line_with_the_right_exit_code(
-    cloud: LocalCloud, args: tuple[str, ...], code: int, message: str
+    cloud: InProcess, args: tuple[str, ...], code: int, message: str
 ) -> None:
     result = saga(*args)
     assert result.exit_code == code, result.output
@@ -152,7 +152,7 @@ def test_errors_are_one_clear_line_with_the_right_exit_code(
     assert "Traceback" not in result.output
 
 
-def test_load_sends_a_mix_and_reports_against_the_prediction(cloud: LocalCloud, tmp_path: Any) -> None:
+def test_load_sends_a_mix_and_reports_against_the_prediction(cloud: InProcess, tmp_path: Any) -> None:
     report_file = tmp_path / "load.json"
     mix = "valid=4,no-stock=1,unknown-med=1,undeliverable=1,duplicate=2,invalid=1"
     result = saga("load", "--orders", "20", "--concurrency", "4", "--mix", mix, "--report", str(report_file), "--json")
@@ -165,7 +165,7 @@ def test_load_sends_a_mix_and_reports_against_the_prediction(cloud: LocalCloud, 
     assert json.loads(report_file.read_text())["orders"] == 20
 
 
-def test_load_with_injected_transient_faults_still_ends_as_predicted(cloud: LocalCloud) -> None:
+def test_load_with_injected_transient_faults_still_ends_as_predicted(cloud: InProcess) -> None:
     # Given functions that have just read the plan in force (none)
     cloud.put_order(order("c-before", "med-1"))
     assert cloud.wait_for_sagas(["c-before"]) == {"c-before": "COMPLETED"}
@@ -178,7 +178,7 @@ def test_load_with_injected_transient_faults_still_ends_as_predicted(cloud: Loca
     assert json.loads(result.stdout)["as_predicted"] is True
     # Then every saga of the load met it: each one's first Reserve Inventory failed, each failed
     # saga's first two Cancel Orders too (the functions' old plan did not outlive the wait).
-    injected = Counter(e[0] for e in cloud.runtime.errors if e[1] == "InjectedTransientFault")
+    injected = Counter(e[0] for e in cloud.local.runtime.errors if e[1] == "InjectedTransientFault")
     assert sorted(injected.values()) == [8, 8], injected
 
 
@@ -191,7 +191,7 @@ def test_load_with_injected_transient_faults_still_ends_as_predicted(cloud: Loca
         ("@/nonexistent/plan.json", "cannot read the fault plan"),
     ],
 )
-def test_load_refuses_a_bad_fault_plan_before_it_changes_anything(cloud: LocalCloud, plan: str, message: str) -> None:
+def test_load_refuses_a_bad_fault_plan_before_it_changes_anything(cloud: InProcess, plan: str, message: str) -> None:
     parameter = cloud.outputs[names.OUTPUT_FAULT_INJECTION_PARAMETER]
     stock_before = saga_json("inventory", "show")
     result = saga("load", "--orders", "2", "--faults", plan)
@@ -204,7 +204,7 @@ def test_load_refuses_a_bad_fault_plan_before_it_changes_anything(cloud: LocalCl
     assert events["Count"] == 0, "no order was sent"
 
 
-def test_redrive_moves_dead_letters_back_and_a_fixed_order_then_completes_once(cloud: LocalCloud) -> None:
+def test_redrive_moves_dead_letters_back_and_a_fixed_order_then_completes_once(cloud: InProcess) -> None:
     # Given a valid order that dead-lettered while something was broken (say, a missing permission)
     dead = cloud.outputs["DeadLetterQueueUrl"]
     body = json.dumps({"detail": order("c-redrive", "med-1")})
@@ -219,7 +219,7 @@ def test_redrive_moves_dead_letters_back_and_a_fixed_order_then_completes_once(c
 
 
 def test_redrive_moves_each_message_once_even_one_that_fails_again_during_the_run(
-    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+    cloud: InProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from moto.sqs.models import SQSBackend
 
@@ -247,7 +247,7 @@ def test_redrive_moves_each_message_once_even_one_that_fails_again_during_the_ru
 
 @pytest.mark.allow_errors(*POISON_MESSAGE_ERRORS)
 def test_redrive_moves_no_more_than_the_dead_letter_queue_held_even_if_a_message_returns_with_a_new_id(
-    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+    cloud: InProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import copy
     import uuid
@@ -259,7 +259,7 @@ def test_redrive_moves_no_more_than_the_dead_letter_queue_held_even_if_a_message
     dead_name, start_name = dead.rsplit("/", 1)[1], start.rsplit("/", 1)[1]
     for n in range(3):
         cloud.client("sqs").send_message(QueueUrl=start, MessageBody=f"not json {n}")
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     assert _depth(cloud, dead) == 3
     # and an SQS that dead-letters a redriven message again at once, under an id of its own (AWS
     # documents that the enqueue timestamp is kept, not the id)
@@ -281,7 +281,7 @@ def test_redrive_moves_no_more_than_the_dead_letter_queue_held_even_if_a_message
     assert _depth(cloud, dead) == 3, "each one back where it was, for the next fix"
 
 
-def _depth(cloud: LocalCloud, queue_url: str) -> int:
+def _depth(cloud: InProcess, queue_url: str) -> int:
     attributes = cloud.client("sqs").get_queue_attributes(
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
     )
@@ -299,7 +299,7 @@ def _depth(cloud: LocalCloud, queue_url: str) -> int:
     ],
 )
 def test_order_create_refuses_locally_what_start_saga_would_reject_and_sends_nothing(
-    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch, order_id: str, line: str, field: str
+    cloud: InProcess, monkeypatch: pytest.MonkeyPatch, order_id: str, line: str, field: str
 ) -> None:
     from moto.events.models import EventsBackend
 
@@ -342,7 +342,7 @@ def test_usage_errors_exit_2_with_one_clear_line_before_any_call(args: tuple[str
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_list_takes_the_state_as_every_screen_prints_it(cloud: LocalCloud) -> None:
+def test_list_takes_the_state_as_every_screen_prints_it(cloud: InProcess) -> None:
     cloud.put_order(order("c-case", "med-1"))
     cloud.wait_for_sagas(["c-case"])
     assert [v["order_id"] for v in saga_json("list", "--state", "COMPLETED")] == ["c-case"]
@@ -365,7 +365,7 @@ def test_demo_runs_its_own_cloud_whatever_endpoint_the_environment_and_config_fi
     assert {o["state"] for o in json.loads(result.stdout)["outcomes"]} == {"COMPLETED", "FAILED", "REJECTED"}
 
 
-def test_status_of_a_parked_saga_names_the_failing_compensation_its_error_and_its_attempts(cloud: LocalCloud) -> None:
+def test_status_of_a_parked_saga_names_the_failing_compensation_its_error_and_its_attempts(cloud: InProcess) -> None:
     cloud.set_faults({"release_inventory": {"permanent": 1.0}})
     cloud.put_order(
         order("c-parked", "med-3", shipping_address={"line1": "x", "city": "y", "postal_code": "1", "country": "US"})
@@ -386,7 +386,7 @@ def test_status_of_a_parked_saga_names_the_failing_compensation_its_error_and_it
 
 
 def test_list_never_cuts_an_order_id_however_narrow_the_console(
-    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+    cloud: InProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from saga_cli import render
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from localcloud.cloud import LocalCloud
+from harness.inprocess import InProcess
 from tests.cli.test_commands import saga, saga_json
 from tests.e2e.helpers import order
 
 
-def test_status_and_stats_show_a_conflicting_order_without_its_content(cloud: LocalCloud) -> None:
+def test_status_and_stats_show_a_conflicting_order_without_its_content(cloud: InProcess) -> None:
     cloud.put_order(order("cf-1", "med-1"))
     cloud.wait_for_sagas(["cf-1"])
     cloud.put_order({**order("cf-1", "med-1"), "patient_id": "patient-Qother"})
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     found = saga_json("status", "cf-1")
     assert found["saga"]["conflicting_orders"] == 1
     [conflict] = [t for t in found["timeline"] if t["type"] == "order_fulfillment_saga.conflicting_order_received"]

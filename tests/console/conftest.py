@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.cloud import LocalCloud
-from saga_cli.target import Target
+from harness.inprocess import InProcess
 from saga_console.serve import console_server, serve_in_thread, url_of
 
 CHROMIUM = Path(os.environ.get("SAGA_CHROMIUM", "/usr/bin/chromium"))
@@ -25,8 +24,8 @@ SCREENSHOTS = Path(os.environ.get("SAGA_SCREENSHOTS", "screenshots"))
 
 
 @pytest.fixture
-def console_url(cloud: LocalCloud) -> Iterator[str]:
-    server = console_server(Target(), "127.0.0.1", 0)
+def console_url(cloud: InProcess) -> Iterator[str]:
+    server = console_server(cloud, "127.0.0.1", 0)
     thread = serve_in_thread(server)
     try:
         yield url_of(server)

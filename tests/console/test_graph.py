@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from saga_cli.execution_path import CAUGHT, END, FAILED, IN_PROGRESS, NOT_REACHED, START, SUCCEEDED, read_path
+from harness.execution_path import CAUGHT, END, FAILED, IN_PROGRESS, NOT_REACHED, START, SUCCEEDED, read_path
 from saga_console.graph import layout, svg
 
 DEFINITION: dict[str, Any] = {

@@ -12,7 +12,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait as SeleniumWait
 
-from localcloud.cloud import LocalCloud
+from harness.inprocess import InProcess
 from tests.e2e.helpers import US_ADDRESS, order
 
 
@@ -69,7 +69,7 @@ def assert_private_data_hidden(browser: Any) -> None:
 
 
 def test_the_list_shows_sagas_newest_first_and_filters_by_state(
-    cloud: LocalCloud, browser: Any, console_url: str, screenshot: Callable[[str], Path]
+    cloud: InProcess, browser: Any, console_url: str, screenshot: Callable[[str], Path]
 ) -> None:
     # Given a completed, a failed and a rejected saga
     cloud.put_order(order("web-ok", "med-1"))
@@ -97,7 +97,7 @@ def test_the_list_shows_sagas_newest_first_and_filters_by_state(
     assert rows == ["web-ok"]
 
 
-def test_a_new_saga_arrives_on_the_list_without_reloading(cloud: LocalCloud, browser: Any, console_url: str) -> None:
+def test_a_new_saga_arrives_on_the_list_without_reloading(cloud: InProcess, browser: Any, console_url: str) -> None:
     browser.get(console_url + "sagas")
     browser.execute_script("window.notReloaded = true")
     cloud.put_order(order("web-live", "med-1"))
@@ -109,7 +109,7 @@ def test_a_new_saga_arrives_on_the_list_without_reloading(cloud: LocalCloud, bro
     assert browser.execute_script("return window.notReloaded") is True
 
 
-def test_a_completed_saga_is_drawn_green_along_its_path(cloud: LocalCloud, browser: Any, console_url: str) -> None:
+def test_a_completed_saga_is_drawn_green_along_its_path(cloud: InProcess, browser: Any, console_url: str) -> None:
     cloud.put_order(order("web-done", "med-1", "med-3"))
     cloud.wait_for_sagas(["web-done"])
     browser.get(console_url + "sagas/web-done")
@@ -147,7 +147,7 @@ COMPENSATED = {
 
 
 def test_a_saga_compensated_at_each_step_shows_the_caught_error_and_its_compensations(
-    cloud: LocalCloud, browser: Any, console_url: str, screenshot: Callable[[str], Path]
+    cloud: InProcess, browser: Any, console_url: str, screenshot: Callable[[str], Path]
 ) -> None:
     for detail, *_ in COMPENSATED.values():
         cloud.put_order(detail)
@@ -172,7 +172,7 @@ def test_a_saga_compensated_at_each_step_shows_the_caught_error_and_its_compensa
 
 
 def test_a_parked_saga_shows_its_failing_compensation_and_is_resumed_from_the_page(
-    cloud: LocalCloud, browser: Any, console_url: str
+    cloud: InProcess, browser: Any, console_url: str
 ) -> None:
     # Given a saga parked because Release Inventory keeps failing
     cloud.set_faults({"release_inventory": {"permanent": 1.0}})

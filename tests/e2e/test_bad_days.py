@@ -8,14 +8,14 @@ import time
 
 import pytest
 
+from harness.inprocess import InProcess, deployed
+from harness.waiting import SagaTimeout
 from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.states import SagaState
 from lambdas.logic import faults
 from lambdas.logic.project import replay
-from localcloud.cloud import LocalCloud, SagaTimeout
 from localcloud.deploy import CloudAssembly
-from localcloud.seed import seed
 from tests.e2e.helpers import (
     drain,
     event_store,
@@ -32,7 +32,7 @@ from tests.e2e.helpers import (
 )
 
 
-def test_the_same_order_three_times_also_concurrently_is_one_saga(cloud: LocalCloud) -> None:
+def test_the_same_order_three_times_also_concurrently_is_one_saga(cloud: InProcess) -> None:
     before = stock(cloud)
     duplicate = order("dup-1", {"medication_id": "med-3", "quantity": 2})
     # Given the same OrderCreated delivered three times at once, then once more later
@@ -50,7 +50,7 @@ def test_the_same_order_three_times_also_concurrently_is_one_saga(cloud: LocalCl
     assert stock(cloud)["med-3"] == (before["med-3"][0] - 2, before["med-3"][1] + 2)
 
 
-def test_an_invalid_order_is_rejected_with_its_reason_and_the_raw_message_kept(cloud: LocalCloud) -> None:
+def test_an_invalid_order_is_rejected_with_its_reason_and_the_raw_message_kept(cloud: InProcess) -> None:
     raw = order("invalid-1", {"medication_id": "med-1", "quantity": 0})
     del raw["patient_id"]
     cloud.put_order(raw)
@@ -76,10 +76,10 @@ def test_an_invalid_order_is_rejected_with_its_reason_and_the_raw_message_kept(c
     "detail", [{"patient_id": "p", "medications": ["med-1"]}, {"order_id": "has spaces", "medications": []}]
 )
 def test_a_message_without_a_usable_order_id_ends_in_the_dead_letter_queue(
-    cloud: LocalCloud, detail: dict[str, object]
+    cloud: InProcess, detail: dict[str, object]
 ) -> None:
     cloud.put_order(detail)
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     dead = drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE])
     assert [json.loads(d)["detail"] for d in dead] == [detail]
     assert executions(cloud) == []
@@ -87,7 +87,7 @@ def test_a_message_without_a_usable_order_id_ends_in_the_dead_letter_queue(
 
 
 @pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError")
-def test_one_bad_message_does_not_block_the_others_in_its_batch(cloud: LocalCloud) -> None:
+def test_one_bad_message_does_not_block_the_others_in_its_batch(cloud: InProcess) -> None:
     start_queue = cloud.outputs[names.OUTPUT_START_QUEUE]
     good = {"detail": order("batch-good", "med-1")}
     cloud.client("sqs").send_message_batch(
@@ -98,15 +98,15 @@ def test_one_bad_message_does_not_block_the_others_in_its_batch(cloud: LocalClou
         ],
     )
     assert cloud.wait_for_sagas(["batch-good"]) == {"batch-good": "COMPLETED"}
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     assert drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]) == ["this is not json"]
 
 
-def test_a_transient_failure_is_retried_and_the_saga_completes(cloud: LocalCloud) -> None:
+def test_a_transient_failure_is_retried_and_the_saga_completes(cloud: InProcess) -> None:
     cloud.set_faults({"reserve_inventory": {"transient_attempts": 1}})
     cloud.put_order(order("flaky", "med-1"))
     assert cloud.wait_for_sagas(["flaky"]) == {"flaky": "COMPLETED"}
-    attempts = [e for e in cloud.runtime.errors if e[1] == "InjectedTransientFault"]
+    attempts = [e for e in cloud.local.runtime.errors if e[1] == "InjectedTransientFault"]
     assert len(attempts) == 1
     assert states_entered(cloud, "flaky") == ["Create Prescription", "Reserve Inventory", "Initiate Shipment"]
 
@@ -116,22 +116,18 @@ def test_a_new_deployment_starts_without_the_last_ones_fault_plan(
 ) -> None:
     # Functions hold a plan they read for a while; here far longer than the test takes.
     monkeypatch.setattr(faults, "PLAN_MAX_AGE_SECONDS", 600)
-    with LocalCloud.start() as first:
-        first.deploy(assembly)
-        seed(first.client("dynamodb"), first.outputs)
+    with deployed(assembly) as first:
         first.set_faults({"create_prescription": {"permanent": 1.0}})
         first.put_order(order("doomed", "med-1"))
         assert first.wait_for_sagas(["doomed"]) == {"doomed": "FAILED"}
     # A new deployment has new functions: nothing of the old ones' plan is left in them.
-    with LocalCloud.start() as second:
-        second.deploy(assembly)
-        seed(second.client("dynamodb"), second.outputs)
+    with deployed(assembly) as second:
         second.put_order(order("fresh", "med-1"))
         assert second.wait_for_sagas(["fresh"]) == {"fresh": "COMPLETED"}
-        assert second.runtime.errors == []
+        assert second.local.runtime.errors == []
 
 
-def test_a_compensation_that_always_fails_parks_the_saga_and_raises_an_alert(cloud: LocalCloud) -> None:
+def test_a_compensation_that_always_fails_parks_the_saga_and_raises_an_alert(cloud: InProcess) -> None:
     # Given cancelling a prescription fails every time, and an order that fails at inventory
     cloud.set_faults({"cancel_prescription": {"permanent": 1.0}})
     cloud.put_order(order("parked", "med-1", "med-scarce"))
@@ -144,15 +140,15 @@ def test_a_compensation_that_always_fails_parks_the_saga_and_raises_an_alert(clo
         "Record Compensation Failure",
         "Compensation Failed",
     ]
-    attempts = [e for e in cloud.runtime.errors if e[1] == "InjectedPermanentFault"]
+    attempts = [e for e in cloud.local.runtime.errors if e[1] == "InjectedPermanentFault"]
     assert len(attempts) == 1 + 6, "a compensation is retried six times before the saga is parked"
     alerts = [p for p in published(cloud) if p["detail-type"] == ev.CompensationFailed.TYPE_KEY]
     assert [a["detail"]["payload"]["compensation"] for a in alerts] == ["cancel_prescription"]
     assert view(cloud, "parked").state is SagaState.COMPENSATION_FAILED
-    assert cloud.runtime.errors, "the failures were raised, not swallowed"
+    assert cloud.local.runtime.errors, "the failures were raised, not swallowed"
 
 
-def test_replay_rebuilds_a_projection_identical_to_the_live_one(cloud: LocalCloud) -> None:
+def test_replay_rebuilds_a_projection_identical_to_the_live_one(cloud: InProcess) -> None:
     cloud.put_order(order("r-ok", "med-1"))
     cloud.put_order(order("r-fail", "unknown"))
     cloud.put_order({"order_id": "r-bad"})
@@ -163,7 +159,7 @@ def test_replay_rebuilds_a_projection_identical_to_the_live_one(cloud: LocalClou
     assert set(live) == {"r-ok", "r-fail", "r-bad"}
 
 
-def test_an_execution_that_ends_unfinished_still_ends_its_saga_and_takes_no_stock(cloud: LocalCloud) -> None:
+def test_an_execution_that_ends_unfinished_still_ends_its_saga_and_takes_no_stock(cloud: InProcess) -> None:
     # Given a reservation that is slow, and an order stuck in it
     before = stock(cloud)
     cloud.set_faults({"reserve_inventory": {"latency_ms": 1500, "latency": 1.0}})
@@ -177,7 +173,7 @@ def test_an_execution_that_ends_unfinished_still_ends_its_saga_and_takes_no_stoc
     # Then the status change reaches the outcome handler, which compensates the saga
     assert cloud.wait_for_sagas(["aborted"]) == {"aborted": "FAILED"}
     time.sleep(2)  # the slow reservation wakes up after the compensations ran
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     saga = view(cloud, "aborted")
     assert saga.state is SagaState.FAILED
     # Stopped while reserving, or just after (then waiting on the shipment, undone first, a no-op):
@@ -192,7 +188,7 @@ def test_an_execution_that_ends_unfinished_still_ends_its_saga_and_takes_no_stoc
     assert "execution ABORTED" in [e.payload.get("reason") for e in history(cloud, "aborted")]
 
 
-def test_waiting_names_the_sagas_still_running_at_the_timeout_and_reads_in_batches(cloud: LocalCloud) -> None:
+def test_waiting_names_the_sagas_still_running_at_the_timeout_and_reads_in_batches(cloud: InProcess) -> None:
     # Given a slow saga among 150 order ids that mostly have no saga at all (two BatchGetItem pages)
     cloud.set_faults({"create_prescription": {"latency_ms": 800, "latency": 1.0}})
     cloud.put_order(order("slow", "med-1"))

@@ -7,9 +7,9 @@ import hashlib
 import json
 from typing import Any
 
+from harness.inprocess import InProcess
 from infra import names
 from lambdas.domain import events as ev
-from localcloud.cloud import LocalCloud
 from tests.e2e.helpers import drain, executions, history, order, published, stock, view
 
 ITEM_MAX_BYTES = 400 * 1024
@@ -24,14 +24,14 @@ def _unknown_fields(count: int, width: int) -> dict[str, str]:
     return {f"unknown_field_{number:05d}": "x" * width for number in range(count)}
 
 
-def test_an_order_with_thousands_of_unknown_fields_is_rejected_with_its_reasons_capped(cloud: LocalCloud) -> None:
+def test_an_order_with_thousands_of_unknown_fields_is_rejected_with_its_reasons_capped(cloud: InProcess) -> None:
     # Given a 229 KB order with 5,000 fields the contract does not know (its id is usable)
     detail = order("huge-1", "med-1") | _unknown_fields(5000, 20)
     assert 220_000 < len(json.dumps(detail)) < 240_000
     cloud.put_order(detail)
     # Then it is rejected, not dead-lettered
     assert cloud.wait_for_sagas(["huge-1"]) == {"huge-1": "REJECTED"}
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     assert drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]) == []
     [rejected] = [e.to_domain() for e in history(cloud, "huge-1")]
     assert isinstance(rejected, ev.OrderRejected)
@@ -51,7 +51,7 @@ def test_an_order_with_thousands_of_unknown_fields_is_rejected_with_its_reasons_
     assert len(view(cloud, "huge-1").failure_reason or "") < 20 * 202
 
 
-def test_an_order_too_large_to_keep_whole_is_rejected_and_kept_by_size_digest_and_prefix(cloud: LocalCloud) -> None:
+def test_an_order_too_large_to_keep_whole_is_rejected_and_kept_by_size_digest_and_prefix(cloud: InProcess) -> None:
     # Given an invalid order whose message, stored, would not fit one DynamoDB item
     detail = order("huge-2", "med-1") | _unknown_fields(3000, 200)
     assert len(json.dumps(detail)) > ITEM_MAX_BYTES
@@ -70,7 +70,7 @@ def test_an_order_too_large_to_keep_whole_is_rejected_and_kept_by_size_digest_an
     assert drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]) == []
 
 
-def test_a_different_order_under_a_used_order_id_is_recorded_published_and_counted(cloud: LocalCloud) -> None:
+def test_a_different_order_under_a_used_order_id_is_recorded_published_and_counted(cloud: InProcess) -> None:
     before = stock(cloud)
     # Given a saga under way for an order
     cloud.put_order(order("twice", "med-1"))
@@ -79,7 +79,7 @@ def test_a_different_order_under_a_used_order_id_is_recorded_published_and_count
     second = order("twice", {"medication_id": "med-2", "quantity": 3})
     cloud.put_order(second)
     cloud.put_order(second)
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     # Then the saga and the stock are those of the first order only
     assert view(cloud, "twice").state.value == "COMPLETED"
     assert stock(cloud)["med-2"] == before["med-2"]
@@ -104,12 +104,12 @@ def test_a_different_order_under_a_used_order_id_is_recorded_published_and_count
     assert drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]) == []
 
 
-def test_a_corrected_order_under_a_rejected_orders_id_starts_nothing_and_is_recorded(cloud: LocalCloud) -> None:
+def test_a_corrected_order_under_a_rejected_orders_id_starts_nothing_and_is_recorded(cloud: InProcess) -> None:
     # The rule: an order id names one order; a rejected one's id is spent, the fix needs a new id
     cloud.put_order(order("fix-me", {"medication_id": "med-1", "quantity": 0}))
     assert cloud.wait_for_sagas(["fix-me"]) == {"fix-me": "REJECTED"}
     cloud.put_order(order("fix-me", "med-1"))
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     assert view(cloud, "fix-me").state.value == "REJECTED"
     assert view(cloud, "fix-me").conflicting_orders == 1
     assert executions(cloud) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localcloud import chaos
+from harness.chaos import run as chaos
 
 
 def test_two_hundred_sagas_with_faults_and_duplicates_keep_every_invariant() -> None:

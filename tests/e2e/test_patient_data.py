@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from harness.inprocess import InProcess
+from harness.seed import set_stock
 from infra import names
-from localcloud.cloud import LocalCloud
-from localcloud.seed import set_stock
 from tests.e2e.helpers import drain, executions, published
 
 SECRET_MED = "zz-medq7731"
@@ -22,15 +22,15 @@ SECRETS = [SECRET_MED, SECRET_SCARCE, PATIENT, "742 Qevergreen", "Qspringfield"]
 
 
 @pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError")
-def test_no_patient_data_in_logs_histories_or_published_events(cloud: LocalCloud) -> None:
+def test_no_patient_data_in_logs_histories_or_published_events(cloud: InProcess) -> None:
     dynamodb = cloud.client("dynamodb")
     for medication in (SECRET_MED, SECRET_SCARCE):
         dynamodb.put_item(
             TableName=cloud.outputs[names.OUTPUT_CATALOGUE_TABLE],
             Item={"medication_id": {"S": medication}, "max_per_prescription": {"N": "3"}},
         )
-    set_stock(dynamodb, cloud.outputs, SECRET_MED, 100)
-    set_stock(dynamodb, cloud.outputs, SECRET_SCARCE, 0)
+    set_stock(cloud, SECRET_MED, 100)
+    set_stock(cloud, SECRET_SCARCE, 0)
     cloud.set_faults({"initiate_shipment": {"transient_attempts": 1}})
     orders: dict[str, dict[str, Any]] = {
         "pd-ok": {"medications": [SECRET_MED], "shipping_address": ADDRESS},
@@ -43,10 +43,10 @@ def test_no_patient_data_in_logs_histories_or_published_events(cloud: LocalCloud
         cloud.put_order({"order_id": order_id, "patient_id": PATIENT, **detail})
     cloud.put_order({"patient_id": PATIENT, "medications": [SECRET_MED]})  # no order id: to the DLQ
     cloud.wait_for_sagas(orders)
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
 
     # Every line each function printed (as the local runtime captured it)
-    lines = [line.text for line in cloud.logs]
+    lines = [line.text for line in cloud.local.logs]
     assert len(lines) > 50, "the scenario logged; the check below is not vacuous"
     for secret in SECRETS:
         assert not [line for line in lines if secret in line], f"{secret!r} appeared in a log line"
@@ -70,7 +70,7 @@ def test_no_patient_data_in_logs_histories_or_published_events(cloud: LocalCloud
 
 @pytest.mark.allow_errors("ClientError", "BatchProcessingError")
 def test_a_crash_after_validation_logs_no_value_of_the_rejected_fields(
-    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+    cloud: InProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from botocore.exceptions import ClientError
 
@@ -93,7 +93,7 @@ def test_a_crash_after_validation_logs_no_value_of_the_rejected_fields(
             "shipping_address": {**ADDRESS, "country": "Qspringfield"},  # too long
         }
     )
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     # Then the message was tried until the dead-letter queue took it, and logged every time
     [dead] = drain(cloud, cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE])
     assert PATIENT in dead, "the client's message is kept whole in the dead-letter queue"
@@ -101,4 +101,4 @@ def test_a_crash_after_validation_logs_no_value_of_the_rejected_fields(
     assert any("ProvisionedThroughputExceededException" in line for line in lines), "the crash was logged"
     # and no line of any function names a value of the rejected fields
     for secret in SECRETS:
-        assert not [line for line in (line.text for line in cloud.logs) if secret in line], secret
+        assert not [line for line in (line.text for line in cloud.local.logs) if secret in line], secret

@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
+from harness.inprocess import InProcess, deployed
 from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.states import SagaState
 from lambdas.logic.execution_outcome import compensation_execution_name
-from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly
-from localcloud.seed import seed
 from tests.e2e.helpers import edited_assembly, history, order, records, stock, view
 
 UNDONE_BY_ITSELF = {
@@ -33,7 +32,7 @@ TOMBSTONE = {
 
 
 @pytest.mark.parametrize("step", list(UNDONE_BY_ITSELF))
-def test_a_crashed_step_is_undone_with_everything_before_it(cloud: LocalCloud, step: str) -> None:
+def test_a_crashed_step_is_undone_with_everything_before_it(cloud: InProcess, step: str) -> None:
     # Given a step that crashes before it does anything (a bug, a timeout, a permanent fault)
     before = stock(cloud)
     cloud.set_faults({step: {"permanent": 1.0}})
@@ -50,7 +49,7 @@ def test_a_crashed_step_is_undone_with_everything_before_it(cloud: LocalCloud, s
 
 
 @pytest.fixture
-def short_deadline(assembly: CloudAssembly, tmp_path: Path) -> Iterator[LocalCloud]:
+def short_deadline(assembly: CloudAssembly, tmp_path: Path) -> Iterator[InProcess]:
     """The stack with the saga's execution deadline at 2 seconds instead of 15 minutes."""
 
     def two_second_deadline(template: dict[str, Any]) -> None:
@@ -62,15 +61,13 @@ def short_deadline(assembly: CloudAssembly, tmp_path: Path) -> Iterator[LocalClo
                 ]
 
     edited = edited_assembly(assembly, tmp_path / "assembly", two_second_deadline)
-    with LocalCloud.start() as local:
-        local.deploy(edited)
-        seed(local.client("dynamodb"), local.outputs)
-        yield local
-        local.wait_until_idle()
-        assert not local.refusals()
+    with deployed(edited) as target:
+        yield target
+        target.local.wait_until_idle()
+        assert not target.local.refusals()
 
 
-def test_a_saga_past_its_deadline_is_compensated_to_the_end(short_deadline: LocalCloud) -> None:
+def test_a_saga_past_its_deadline_is_compensated_to_the_end(short_deadline: InProcess) -> None:
     cloud = short_deadline
     before = stock(cloud)
     # Given a reservation slower than the saga's deadline
@@ -83,7 +80,7 @@ def test_a_saga_past_its_deadline_is_compensated_to_the_end(short_deadline: Loca
     )
     assert execution["status"] == "TIMED_OUT"
     time.sleep(1.5)  # the slow reservation wakes up after its saga moved on, and reserves nothing
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     saga = view(cloud, "late")
     assert saga.compensations_run[-2:] == ("cancel_prescription", "cancel_order")
     assert "release_inventory" in saga.compensations_run
@@ -91,7 +88,7 @@ def test_a_saga_past_its_deadline_is_compensated_to_the_end(short_deadline: Loca
 
 
 @pytest.mark.allow_errors("InjectedPermanentFault")
-def test_a_compensation_execution_that_is_stopped_parks_its_saga_for_an_operator(cloud: LocalCloud) -> None:
+def test_a_compensation_execution_that_is_stopped_parks_its_saga_for_an_operator(cloud: InProcess) -> None:
     # Given a saga whose execution was stopped while it was slow, and whose compensations are slow too
     cloud.set_faults(
         {
@@ -130,22 +127,22 @@ def test_a_compensation_execution_that_is_stopped_parks_its_saga_for_an_operator
 
 @pytest.mark.allow_errors("RuntimeError")
 @pytest.mark.allow_undelivered
-def test_a_stream_batch_given_up_leaves_its_record_in_the_consumers_failure_queue(cloud: LocalCloud) -> None:
+def test_a_stream_batch_given_up_leaves_its_record_in_the_consumers_failure_queue(cloud: InProcess) -> None:
     # Given a publisher that fails on every batch
     def broken(event: Any, context: Any) -> Any:
         raise RuntimeError("the bus is unreachable")
 
-    cloud.runtime.replacements[names.handler_path(names.PUBLISHER)] = broken
+    cloud.local.runtime.replacements[names.handler_path(names.PUBLISHER)] = broken
     try:
         cloud.put_order(order("unpublished", "med-1"))
         deadline = time.monotonic() + 30
-        while not cloud.undelivered():
+        while not cloud.local.undelivered():
             assert time.monotonic() < deadline
             time.sleep(0.02)
     finally:
-        del cloud.runtime.replacements[names.handler_path(names.PUBLISHER)]
+        del cloud.local.runtime.replacements[names.handler_path(names.PUBLISHER)]
     # Then after its retries Lambda sends the batch's record to the publisher's failure queue
-    [given_up] = cloud.undelivered()[:1]
+    [given_up] = cloud.local.undelivered()[:1]
     assert given_up.destination is not None
     sqs = cloud.client("sqs")
     url = sqs.get_queue_url(QueueName=given_up.destination.rsplit(":", 1)[1])["QueueUrl"]
@@ -160,7 +157,7 @@ def test_a_stream_batch_given_up_leaves_its_record_in_the_consumers_failure_queu
 
 @pytest.mark.allow_errors("IllegalTransition", "SagaNotFound")
 @pytest.mark.parametrize("order_id", ["ended", "never-ordered"])
-def test_resuming_a_saga_that_is_not_parked_changes_nothing_and_alerts_no_one(cloud: LocalCloud, order_id: str) -> None:
+def test_resuming_a_saga_that_is_not_parked_changes_nothing_and_alerts_no_one(cloud: InProcess, order_id: str) -> None:
     # Given a saga that ended already (or none at all)
     if order_id == "ended":
         cloud.put_order(order(order_id, "med-unknown"))

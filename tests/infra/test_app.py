@@ -8,8 +8,8 @@ import aws_cdk as cdk
 import pytest
 
 from app import build_app
+from harness.assembly import PROJECT_ROOT, synthesis_context, synthesize
 from infra.stack import FaultInjectionNotAllowed, OrderFulfillmentStack
-from localcloud.deploy import PROJECT_ROOT, synthesis_context, synthesize
 
 
 def _stack(app: cdk.App) -> OrderFulfillmentStack:

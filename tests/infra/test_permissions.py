@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
+from harness.inprocess import InProcess
 from infra import names
 from lambdas.domain.order import OrderCreated
 from lambdas.logic.repository import SagaRepository
 from localcloud.access.enforcement import AUTHORIZER
-from localcloud.cloud import LocalCloud
 from tests.e2e.helpers import US_ADDRESS, event_store, execution_arn, order
 
 NOT_CALLED_LOCALLY = {
@@ -73,7 +73,7 @@ def _matches(pattern: str, resource: str) -> bool:
     return re.fullmatch(body, resource) is not None
 
 
-def _role_grants(cloud: LocalCloud, role_arn: str) -> list[tuple[str, list[str]]]:
+def _role_grants(cloud: InProcess, role_arn: str) -> list[tuple[str, list[str]]]:
     """(action, resources) of every Allow in the role's policies, as deployed (ARNs resolved)."""
     iam = cloud.client("iam")
     role = role_arn.rsplit("/", 1)[1]
@@ -97,7 +97,7 @@ def _role_grants(cloud: LocalCloud, role_arn: str) -> list[tuple[str, list[str]]
     return grants
 
 
-def _roles(cloud: LocalCloud) -> dict[str, str]:
+def _roles(cloud: InProcess) -> dict[str, str]:
     """role ARN -> what it runs (a function's handler name, or a state machine's output name)."""
     roles = {}
     for function in cloud.client("lambda").list_functions()["Functions"]:
@@ -112,14 +112,14 @@ def _roles(cloud: LocalCloud) -> dict[str, str]:
 
 
 def _saga(
-    cloud: LocalCloud, order_id: str, *medications: Any, faults: dict[str, Any] | None = None, **extra: Any
+    cloud: InProcess, order_id: str, *medications: Any, faults: dict[str, Any] | None = None, **extra: Any
 ) -> str:
     cloud.set_faults(faults or {})
     cloud.put_order(order(order_id, *medications, **extra))
     return cloud.wait_for_sagas([order_id], timeout=60)[order_id]
 
 
-def _resume(cloud: LocalCloud, order_id: str, attempt: int) -> str:
+def _resume(cloud: InProcess, order_id: str, attempt: int) -> str:
     """What `saga resume` does: start the compensation machine for the order, wait for it to end."""
     sfn = cloud.client("stepfunctions")
     started = sfn.start_execution(
@@ -131,13 +131,13 @@ def _resume(cloud: LocalCloud, order_id: str, attempt: int) -> str:
     while sfn.describe_execution(executionArn=started["executionArn"])["status"] == "RUNNING":
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     view = cloud.projection().get(order_id)
     assert view is not None
     return view.state.value
 
 
-def _stopped_mid_step(cloud: LocalCloud) -> None:
+def _stopped_mid_step(cloud: InProcess) -> None:
     cloud.set_faults({"reserve_inventory": {"latency_ms": 1500, "latency": 1.0}})
     cloud.put_order(order("p-stopped", "med-2"))
     deadline = time.monotonic() + 20
@@ -150,7 +150,7 @@ def _stopped_mid_step(cloud: LocalCloud) -> None:
     cloud.set_faults({})
 
 
-def _reservation_made_by_an_attempt_that_died(cloud: LocalCloud) -> None:
+def _reservation_made_by_an_attempt_that_died(cloud: InProcess) -> None:
     """A reservation whose step wrote it and died before recording it: the retry finds it made."""
     repository = SagaRepository(event_store(cloud), source="test")
     saga = repository.load("p-retried")
@@ -177,7 +177,7 @@ def _reservation_made_by_an_attempt_that_died(cloud: LocalCloud) -> None:
         assert "FunctionError" not in response, response["Payload"].read()
 
 
-def _stream_batches_given_up(cloud: LocalCloud) -> None:
+def _stream_batches_given_up(cloud: InProcess) -> None:
     """Both stream consumers fail on a saga's first batch until their retries run out (it goes to their
     failure queue); the saga's later events then find its row missing and the projector rebuilds it."""
 
@@ -187,21 +187,21 @@ def _stream_batches_given_up(cloud: LocalCloud) -> None:
     paths = [names.handler_path(n) for n in (names.PROJECTOR, names.PUBLISHER)]
     cloud.set_faults({"reserve_inventory": {"latency_ms": 1000, "latency": 1.0}})
     for path in paths:
-        cloud.runtime.replacements[path] = broken
+        cloud.local.runtime.replacements[path] = broken
     try:
         cloud.put_order(order("p-gap", "med-1"))
         deadline = time.monotonic() + 30
-        while len({u.function for u in cloud.undelivered()}) < 2:
-            assert time.monotonic() < deadline, cloud.undelivered()
+        while len({u.function for u in cloud.local.undelivered()}) < 2:
+            assert time.monotonic() < deadline, cloud.local.undelivered()
             time.sleep(0.01)
     finally:
         for path in paths:
-            del cloud.runtime.replacements[path]
+            del cloud.local.runtime.replacements[path]
     assert cloud.wait_for_sagas(["p-gap"], timeout=60) == {"p-gap": "COMPLETED"}
     cloud.set_faults({})
 
 
-PATHS: list[tuple[str, Callable[[LocalCloud], None]]] = [
+PATHS: list[tuple[str, Callable[[InProcess], None]]] = [
     ("completes", lambda c: _expect(_saga(c, "p-ok", "med-1", shipping_address=US_ADDRESS), "COMPLETED")),
     ("refused at the prescription", lambda c: _expect(_saga(c, "p-rx", "med-unknown"), "FAILED")),
     ("refused at the inventory", lambda c: _expect(_saga(c, "p-stock", "med-scarce"), "FAILED")),
@@ -223,7 +223,7 @@ PATHS: list[tuple[str, Callable[[LocalCloud], None]]] = [
 ]
 
 
-def _delivered_twice(cloud: LocalCloud) -> None:
+def _delivered_twice(cloud: InProcess) -> None:
     for _ in range(2):  # the second delivery is refused by the first events' condition, then reads the saga
         _expect(_saga(cloud, "p-twice", "med-1"), "COMPLETED")
 
@@ -234,7 +234,7 @@ def _expect(actual: str, expected: str) -> None:
 
 @pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError", "RuntimeError")
 @pytest.mark.allow_undelivered
-def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted(cloud: LocalCloud) -> None:
+def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted(cloud: InProcess) -> None:
     # Given every path of the saga run on one cloud
     for _, path in PATHS:
         path(cloud)
@@ -248,10 +248,10 @@ def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted
                   "EventBusName": cloud.outputs[names.OUTPUT_EVENT_BUS]}]
     )  # fmt: skip
     _stream_batches_given_up(cloud)
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
 
     # Then no call was refused: every call the code makes is granted
-    assert not cloud.refusals(), [r.message for r in cloud.refusals()[:5]]
+    assert not cloud.local.refusals(), [r.message for r in cloud.local.refusals()[:5]]
     # and every grant was used by at least one call
     calls: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for role, action, resource in AUTHORIZER.granted:
@@ -274,5 +274,5 @@ def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted
             if action.startswith("kms:"):
                 assert resources == [key["KeyArn"]], f"{runs}: {action} on {resources}"
     # and the batches given up were recorded in each consumer's failure queue (with its SendMessage)
-    assert len(cloud.undelivered()) >= 2
-    assert all(u.destination for u in cloud.undelivered()), cloud.undelivered()
+    assert len(cloud.local.undelivered()) >= 2
+    assert all(u.destination for u in cloud.local.undelivered()), cloud.local.undelivered()

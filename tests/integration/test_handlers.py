@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from harness.inprocess import InProcess
 from infra import names
 from lambdas.adapters.event_codec import to_item
 from lambdas.domain import events as ev
 from lambdas.domain.order import OrderCreated
 from lambdas.logic.faults import FaultInjector
 from lambdas.logic.repository import SagaRepository
-from localcloud.cloud import LocalCloud
 from tests.e2e.helpers import (
     US_ADDRESS,
     drain,
@@ -30,7 +30,7 @@ from tests.e2e.helpers import (
 )
 
 
-def invoke(cloud: LocalCloud, handler: str, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+def invoke(cloud: InProcess, handler: str, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """Invoke the function whose handler is `handler`; (response payload, FunctionError)."""
     lambda_ = cloud.client("lambda")
     [name] = [
@@ -40,7 +40,7 @@ def invoke(cloud: LocalCloud, handler: str, payload: dict[str, Any]) -> tuple[di
     return json.loads(response["Payload"].read()), response.get("FunctionError")
 
 
-def started(cloud: LocalCloud, order_id: str, *medications: Any, **extra: Any) -> dict[str, Any]:
+def started(cloud: InProcess, order_id: str, *medications: Any, **extra: Any) -> dict[str, Any]:
     """A saga recorded as started, without running its execution: the steps are driven by hand."""
     repository = SagaRepository(event_store(cloud), source="test")
     saga = repository.load(order_id)
@@ -49,7 +49,7 @@ def started(cloud: LocalCloud, order_id: str, *medications: Any, **extra: Any) -
     return {"order_id": order_id, "attempt": 0, "execution_id": "test-execution"}
 
 
-def count(cloud: LocalCloud, order_id: str) -> int:
+def count(cloud: InProcess, order_id: str) -> int:
     return len(history(cloud, order_id))
 
 
@@ -58,7 +58,7 @@ def count(cloud: LocalCloud, order_id: str) -> int:
     [("create_prescription", "prescription_id", "rx-h-1")],
 )
 def test_a_step_twice_gives_the_same_state_as_once(
-    cloud: LocalCloud, handler: str, result_key: str, expected_id: str
+    cloud: InProcess, handler: str, result_key: str, expected_id: str
 ) -> None:
     task = started(cloud, "h-1", "med-1")
     first, error = invoke(cloud, handler, task)
@@ -70,7 +70,7 @@ def test_a_step_twice_gives_the_same_state_as_once(
     assert count(cloud, "h-1") == events_after_first
 
 
-def test_each_step_in_turn_then_repeated_changes_nothing(cloud: LocalCloud) -> None:
+def test_each_step_in_turn_then_repeated_changes_nothing(cloud: InProcess) -> None:
     task = started(cloud, "h-2", {"medication_id": "med-3", "quantity": 2}, shipping_address=US_ADDRESS)
     before = stock(cloud)
     for handler in ("create_prescription", "reserve_inventory", "initiate_shipment"):
@@ -92,7 +92,7 @@ def test_each_step_in_turn_then_repeated_changes_nothing(cloud: LocalCloud) -> N
     ],
 )
 def test_a_business_refusal_is_raised_by_name_and_recorded_once(
-    cloud: LocalCloud, handler: str, medications: list[Any], address: dict[str, str] | None, error_type: str
+    cloud: InProcess, handler: str, medications: list[Any], address: dict[str, str] | None, error_type: str
 ) -> None:
     extra = {"shipping_address": address} if address else {}
     task = started(cloud, "h-3", *medications, **extra)
@@ -118,7 +118,7 @@ def test_a_business_refusal_is_raised_by_name_and_recorded_once(
 )
 @pytest.mark.parametrize("handler", ["create_prescription", "release_inventory", "cancel_order"])
 def test_bad_task_input_is_refused_with_a_clear_error(
-    cloud: LocalCloud, handler: str, payload: dict[str, Any], error_type: str
+    cloud: InProcess, handler: str, payload: dict[str, Any], error_type: str
 ) -> None:
     body, error = invoke(cloud, handler, payload)
     assert error, "the invocation is flagged as a function error"
@@ -126,7 +126,7 @@ def test_bad_task_input_is_refused_with_a_clear_error(
 
 
 @pytest.mark.parametrize("handler", ["cancel_prescription", "release_inventory", "cancel_order"])
-def test_a_compensation_for_a_step_that_never_happened_is_a_harmless_no_op(cloud: LocalCloud, handler: str) -> None:
+def test_a_compensation_for_a_step_that_never_happened_is_a_harmless_no_op(cloud: InProcess, handler: str) -> None:
     task = {**started(cloud, "h-4", "med-1"), "error": {"Error": "States.Timeout"}}
     before = stock(cloud)
     first, error = invoke(cloud, handler, task)
@@ -140,7 +140,7 @@ def test_a_compensation_for_a_step_that_never_happened_is_a_harmless_no_op(cloud
     assert stock(cloud) == before
 
 
-def test_compensations_undo_completed_steps_and_twice_is_once(cloud: LocalCloud) -> None:
+def test_compensations_undo_completed_steps_and_twice_is_once(cloud: InProcess) -> None:
     task = started(cloud, "h-5", {"medication_id": "med-4", "quantity": 3})
     before = stock(cloud)
     invoke(cloud, "create_prescription", task)
@@ -169,7 +169,7 @@ def _sqs_event(*bodies: str) -> dict[str, Any]:
 
 
 @pytest.mark.allow_errors("UnusableMessage")
-def test_start_saga_starts_once_rejects_invalid_and_reports_unusable_messages(cloud: LocalCloud) -> None:
+def test_start_saga_starts_once_rejects_invalid_and_reports_unusable_messages(cloud: InProcess) -> None:
     valid = json.dumps({"detail": order("h-6", "med-1")})
     invalid = json.dumps({"detail": {"order_id": "h-7", "medications": "none"}})
     response, error = invoke(cloud, "start_saga", _sqs_event(valid, valid, invalid, "not json"))
@@ -197,9 +197,9 @@ def _stream_event(stored: list[ev.StoredEvent]) -> dict[str, Any]:
     }
 
 
-def test_the_projector_applies_each_event_once_whatever_the_repeats(cloud: LocalCloud) -> None:
+def test_the_projector_applies_each_event_once_whatever_the_repeats(cloud: InProcess) -> None:
     started(cloud, "h-8", "med-1")
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     stored = history(cloud, "h-8")
     before = projection(cloud).get("h-8")
     response, error = invoke(cloud, "projector", _stream_event(stored + stored))
@@ -210,7 +210,7 @@ def test_the_projector_applies_each_event_once_whatever_the_repeats(cloud: Local
     assert before.version == len(stored)
 
 
-def _projection_calls(cloud: LocalCloud) -> Iterator[list[str]]:
+def _projection_calls(cloud: InProcess) -> Iterator[list[str]]:
     """The operations the handlers' DynamoDB client sends to the projection table."""
     from lambdas.adapters.aws_services import client
 
@@ -229,11 +229,11 @@ def _projection_calls(cloud: LocalCloud) -> Iterator[list[str]]:
         dynamodb.meta.events.unregister("before-parameter-build.dynamodb", unique_id="projection-calls")
 
 
-def test_the_projector_reads_the_batch_rows_together_and_writes_each_saga_once(cloud: LocalCloud) -> None:
+def test_the_projector_reads_the_batch_rows_together_and_writes_each_saga_once(cloud: InProcess) -> None:
     # Given two sagas' events, interleaved in one stream batch, and no projection rows yet
     for order_id in ("h-10", "h-11"):
         invoke(cloud, "create_prescription", started(cloud, order_id, "med-1"))
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     first, second = history(cloud, "h-10"), history(cloud, "h-11")
     expected = {o: projection(cloud).get(o) for o in ("h-10", "h-11")}
     for order_id in expected:
@@ -251,10 +251,10 @@ def test_the_projector_reads_the_batch_rows_together_and_writes_each_saga_once(c
     assert len(first) == len(second) == 4
 
 
-def test_a_saga_whose_row_cannot_be_projected_fails_only_its_own_records(cloud: LocalCloud) -> None:
+def test_a_saga_whose_row_cannot_be_projected_fails_only_its_own_records(cloud: InProcess) -> None:
     for order_id in ("h-12", "h-13"):
         started(cloud, order_id, "med-1")
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     good, bad = history(cloud, "h-12"), history(cloud, "h-13")
     table = cloud.outputs[names.OUTPUT_SAGA_TABLE]
     dynamodb = cloud.client("dynamodb")
@@ -271,14 +271,14 @@ def test_a_saga_whose_row_cannot_be_projected_fails_only_its_own_records(cloud: 
 
 @pytest.mark.allow_errors("BatchProcessingError")
 def test_when_the_rows_cannot_be_read_the_whole_batch_fails_and_nothing_is_written(
-    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+    cloud: InProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from botocore.exceptions import ClientError
 
     from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 
     started(cloud, "h-14", "med-1")
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     stored = history(cloud, "h-14")
     table = cloud.outputs[names.OUTPUT_SAGA_TABLE]
     cloud.client("dynamodb").delete_item(TableName=table, Key={"order_id": {"S": "h-14"}})
@@ -294,9 +294,9 @@ def test_when_the_rows_cannot_be_read_the_whole_batch_fails_and_nothing_is_writt
     assert projection(cloud).get("h-14") is None
 
 
-def test_the_publisher_puts_each_stored_event_on_the_bus_without_patient_data(cloud: LocalCloud) -> None:
+def test_the_publisher_puts_each_stored_event_on_the_bus_without_patient_data(cloud: InProcess) -> None:
     started(cloud, "h-9", "med-1")
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     drain(cloud, cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])
     stored = history(cloud, "h-9")
     response, error = invoke(cloud, "publisher", _stream_event(stored))
@@ -309,11 +309,11 @@ def test_the_publisher_puts_each_stored_event_on_the_bus_without_patient_data(cl
     assert "med-1" not in json.dumps(delivered)
 
 
-def test_the_publisher_puts_a_large_batch_ten_events_per_request_and_loses_none(cloud: LocalCloud) -> None:
+def test_the_publisher_puts_a_large_batch_ten_events_per_request_and_loses_none(cloud: InProcess) -> None:
     ids = [f"h-pub-{n}" for n in range(6)]
     for order_id in ids:
         started(cloud, order_id, "med-1")
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     drain(cloud, cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])
     stored = [e for order_id in ids for e in history(cloud, order_id)]
     assert len(stored) == 12
@@ -325,7 +325,7 @@ def test_the_publisher_puts_a_large_batch_ten_events_per_request_and_loses_none(
     assert sorted(delivered) == sorted(e.event_id for e in stored)
 
 
-def test_a_reservation_is_refused_once_its_saga_moved_on(cloud: LocalCloud) -> None:
+def test_a_reservation_is_refused_once_its_saga_moved_on(cloud: InProcess) -> None:
     from lambdas.adapters.business_tables import DynamoDBInventory
     from lambdas.domain.errors import ConcurrencyConflict
     from lambdas.domain.order import OrderLine
@@ -371,7 +371,7 @@ def test_a_reservation_is_refused_once_its_saga_moved_on(cloud: LocalCloud) -> N
     ],
 )
 def test_a_step_that_writes_after_its_undo_ran_writes_nothing(
-    cloud: LocalCloud,
+    cloud: InProcess,
     monkeypatch: pytest.MonkeyPatch,
     step: str,
     undo: str,

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from harness.inprocess import InProcess
+from harness.seed import set_stock
 from lambdas.adapters.business_tables import DynamoDBInventory
 from lambdas.domain.errors import InventoryReservationFailed
 from lambdas.domain.order import OrderLine
-from localcloud.cloud import LocalCloud
-from localcloud.seed import set_stock
 from tests.concurrency import at_once
 from tests.e2e.helpers import order, stock
 
 
-def test_many_reservations_racing_for_scarce_stock_never_oversell(cloud: LocalCloud) -> None:
+def test_many_reservations_racing_for_scarce_stock_never_oversell(cloud: InProcess) -> None:
     dynamodb = cloud.client("dynamodb")
     tables = {t.split("-")[1][:-8]: t for t in dynamodb.list_tables()["TableNames"]}
     inventory = DynamoDBInventory(dynamodb, cloud.outputs["InventoryTableName"], tables["BusinessTablesReservations"])
-    set_stock(dynamodb, cloud.outputs, "med-4", 7)
+    set_stock(cloud, "med-4", 7)
 
     def reserve(n: int) -> str:
         try:
@@ -31,8 +31,8 @@ def test_many_reservations_racing_for_scarce_stock_never_oversell(cloud: LocalCl
     assert stock(cloud)["med-4"] == (1, 6)
 
 
-def test_sagas_racing_for_scarce_stock_end_with_exactly_the_stock_taken(cloud: LocalCloud) -> None:
-    set_stock(cloud.client("dynamodb"), cloud.outputs, "med-3", 5)
+def test_sagas_racing_for_scarce_stock_end_with_exactly_the_stock_taken(cloud: InProcess) -> None:
+    set_stock(cloud, "med-3", 5)
     ids = [f"scarce-{n}" for n in range(12)]
     at_once(len(ids), lambda n: cloud.put_order(order(ids[n], "med-3")))
     states = cloud.wait_for_sagas(ids, timeout=60)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from harness.inprocess import InProcess, deployed
 from infra import names
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly, DeploymentFailed
@@ -27,12 +28,12 @@ pytestmark = pytest.mark.allow_refusals
 Attempt = Callable[[], Any]
 
 
-def _function(cloud: LocalCloud, function: str) -> dict[str, Any]:
+def _function(cloud: InProcess, function: str) -> dict[str, Any]:
     functions = cloud.client("lambda").list_functions()["Functions"]
     return next(f for f in functions if f["Handler"] == names.handler_path(function))
 
 
-def _as_function(cloud: LocalCloud, function: str, attempt: Attempt) -> dict[str, Any]:
+def _as_function(cloud: InProcess, function: str, attempt: Attempt) -> dict[str, Any]:
     """Run `attempt` inside `function`'s handler (so as its role): what it returned, or the AWS error."""
 
     def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -45,36 +46,36 @@ def _as_function(cloud: LocalCloud, function: str, attempt: Attempt) -> dict[str
                 "status": error.response["ResponseMetadata"]["HTTPStatusCode"],
             }
 
-    cloud.runtime.replacements[names.handler_path(function)] = handler
+    cloud.local.runtime.replacements[names.handler_path(function)] = handler
     try:
         response = cloud.client("lambda").invoke(FunctionName=_function(cloud, function)["FunctionName"], Payload=b"{}")
         result: dict[str, Any] = json.loads(response["Payload"].read())
         return result
     finally:
-        del cloud.runtime.replacements[names.handler_path(function)]
+        del cloud.local.runtime.replacements[names.handler_path(function)]
 
 
-def _denied(cloud: LocalCloud, function: str, action: str, resource: str) -> str:
+def _denied(cloud: InProcess, function: str, action: str, resource: str) -> str:
     """The message AWS gives the function's role for an action no identity policy allows."""
     configuration = _function(cloud, function)
     role_name = configuration["Role"].rsplit("/", 1)[1]
     return (
-        f"User: arn:aws:sts::{cloud.account}:assumed-role/{role_name}/{configuration['FunctionName']} "
+        f"User: arn:aws:sts::{cloud.local.account}:assumed-role/{role_name}/{configuration['FunctionName']} "
         f"is not authorized to perform: {action} on resource: {resource} "
         f"because no identity-based policy allows the {action} action"
     )
 
 
-def _table_arn(cloud: LocalCloud, name: str) -> str:
+def _table_arn(cloud: InProcess, name: str) -> str:
     return str(cloud.client("dynamodb").describe_table(TableName=name)["Table"]["TableArn"])
 
 
-def _table(cloud: LocalCloud, suffix: str) -> str:
+def _table(cloud: InProcess, suffix: str) -> str:
     tables: list[str] = cloud.client("dynamodb").list_tables()["TableNames"]
     return next(t for t in tables if f"BusinessTables{suffix}" in t)
 
 
-def test_an_action_the_role_does_not_allow_fails_with_awss_access_denied(cloud: LocalCloud) -> None:
+def test_an_action_the_role_does_not_allow_fails_with_awss_access_denied(cloud: InProcess) -> None:
     # Given cancel_order, whose role may read and append the event store but not delete from it
     events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
     dynamodb = cloud.client("dynamodb")
@@ -92,7 +93,7 @@ def test_an_action_the_role_does_not_allow_fails_with_awss_access_denied(cloud: 
     }
 
 
-def test_an_allowed_action_on_a_resource_the_role_was_not_given_is_refused(cloud: LocalCloud) -> None:
+def test_an_allowed_action_on_a_resource_the_role_was_not_given_is_refused(cloud: InProcess) -> None:
     events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
     prescriptions = _table(cloud, "Prescriptions")
     dynamodb = cloud.client("dynamodb")
@@ -113,7 +114,7 @@ def test_an_allowed_action_on_a_resource_the_role_was_not_given_is_refused(cloud
     assert records(cloud, "Prescriptions") == []
 
 
-def test_a_transaction_is_refused_when_one_item_is_not_allowed(cloud: LocalCloud) -> None:
+def test_a_transaction_is_refused_when_one_item_is_not_allowed(cloud: InProcess) -> None:
     # reserve_inventory may put reservations and check the event store, not the prescriptions
     reservations, prescriptions = _table(cloud, "Reservations"), _table(cloud, "Prescriptions")
     events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
@@ -143,7 +144,7 @@ def test_a_transaction_is_refused_when_one_item_is_not_allowed(cloud: LocalCloud
     )
 
 
-def test_sqs_refuses_with_its_own_error_code(cloud: LocalCloud) -> None:
+def test_sqs_refuses_with_its_own_error_code(cloud: InProcess) -> None:
     sqs = cloud.client("sqs")
     queue = cloud.outputs[names.OUTPUT_START_QUEUE]
     result = _as_function(cloud, "cancel_order", lambda: sqs.send_message(QueueUrl=queue, MessageBody="{}"))
@@ -151,7 +152,7 @@ def test_sqs_refuses_with_its_own_error_code(cloud: LocalCloud) -> None:
     assert "is not authorized to perform: sqs:SendMessage" in result["message"]
 
 
-def test_a_state_machine_may_invoke_only_the_functions_its_role_names(cloud: LocalCloud) -> None:
+def test_a_state_machine_may_invoke_only_the_functions_its_role_names(cloud: InProcess) -> None:
     # Given the saga's state machine role without its grant to invoke create_prescription
     iam = cloud.client("iam")
     machine = cloud.client("stepfunctions").describe_state_machine(
@@ -177,11 +178,11 @@ def test_a_state_machine_may_invoke_only_the_functions_its_role_names(cloud: Loc
         f"assumed-role/{role}/StepFunctions is not authorized to perform: lambda:InvokeFunction "
         f"on resource: {create_prescription} because no identity-based policy allows"
     ) in failed["lambdaFunctionFailedEventDetails"]["cause"]
-    assert cloud.runtime.invocations.get(_function(cloud, "create_prescription")["FunctionName"], 0) == 0
+    assert cloud.local.runtime.invocations.get(_function(cloud, "create_prescription")["FunctionName"], 0) == 0
     assert [e["type"] for e in history["events"]].count("LambdaFunctionSucceeded") >= 2, "the compensations ran"
 
 
-def test_an_assumed_roles_credentials_act_as_that_role(cloud: LocalCloud) -> None:
+def test_an_assumed_roles_credentials_act_as_that_role(cloud: InProcess) -> None:
     # Given a role that may only read the catalogue, assumed through STS
     catalogue = cloud.outputs[names.OUTPUT_CATALOGUE_TABLE]
     reads = [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": _table_arn(cloud, catalogue)}]
@@ -208,10 +209,10 @@ def test_a_mapping_whose_role_cannot_read_its_queue_is_refused_at_deployment(
     edited = edited_assembly(assembly, tmp_path / "assembly", without_receive)
     # When it is deployed, then the deployment fails as CreateEventSourceMapping does on AWS
     with (
-        LocalCloud.start() as cloud,
+        LocalCloud.start() as local,
         pytest.raises(DeploymentFailed, match="permissions to call ReceiveMessage on SQS"),
     ):
-        cloud.deploy(edited)
+        local.deploy(edited)
 
 
 def _without_statements(policy: str, test: Callable[[dict[str, Any]], bool]) -> str:
@@ -225,7 +226,7 @@ def _by_service(service: str) -> Callable[[dict[str, Any]], bool]:
 
 
 @pytest.mark.allow_undelivered
-def test_a_rule_target_whose_queue_policy_does_not_allow_the_rule_gets_nothing(cloud: LocalCloud) -> None:
+def test_a_rule_target_whose_queue_policy_does_not_allow_the_rule_gets_nothing(cloud: InProcess) -> None:
     # Given the start queue's policy without its grant to EventBridge
     sqs = cloud.client("sqs")
     start = cloud.outputs[names.OUTPUT_START_QUEUE]
@@ -235,11 +236,11 @@ def test_a_rule_target_whose_queue_policy_does_not_allow_the_rule_gets_nothing(c
     )
     # When an order is put on the bus
     cloud.put_order(order("undeliverable", "med-1"))
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     # Then EventBridge may not send it to the queue: no saga, and the event is in the target's
     # dead-letter queue (whose policy allows the rule), with AWS's error attributes
     assert cloud.projection().get("undeliverable") is None
-    [refused] = cloud.undelivered_events()
+    [refused] = cloud.local.undelivered_events()
     assert refused.dead_lettered
     assert "events.amazonaws.com is not authorized to perform: sqs:SendMessage" in refused.reason
     dead_letters = cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]
@@ -248,7 +249,7 @@ def test_a_rule_target_whose_queue_policy_does_not_allow_the_rule_gets_nothing(c
     assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
 
 
-def _assumed(cloud: LocalCloud, role_name: str, statements: list[dict[str, Any]]) -> Any:
+def _assumed(cloud: InProcess, role_name: str, statements: list[dict[str, Any]]) -> Any:
     """An EventBridge client with the credentials of a new role of this account, assumed through STS."""
     return assumed_client(cloud, "events", role_name, statements)
 
@@ -257,7 +258,7 @@ def _entry(bus: str, source: str, detail_type: str) -> dict[str, str]:
     return {"EventBusName": bus, "Source": source, "DetailType": detail_type, "Detail": json.dumps({"order_id": "x"})}
 
 
-def test_only_the_publisher_puts_events_on_the_domain_events_bus(cloud: LocalCloud) -> None:
+def test_only_the_publisher_puts_events_on_the_domain_events_bus(cloud: InProcess) -> None:
     # Given a producer whose own policy allows PutEvents on every bus
     events = _assumed(cloud, "broad-producer", [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "*"}])
     domain_bus = cloud.outputs[names.OUTPUT_DOMAIN_EVENT_BUS]
@@ -281,12 +282,11 @@ def test_only_the_publisher_puts_events_on_the_domain_events_bus(cloud: LocalClo
 
 
 def test_the_order_bus_takes_order_created_from_the_producers_named_in_context(tmp_path: Path) -> None:
-    from localcloud.deploy import synthesize
+    from harness.assembly import synthesize
 
     producer = "arn:aws:iam::123456789012:role/pharmacy-api"
     assembly = synthesize(fault_injection=False, context={"order_producers": producer})
-    with LocalCloud.start() as cloud:
-        cloud.deploy(assembly)
+    with deployed(assembly, seeded=False) as cloud:
         bus = cloud.outputs[names.OUTPUT_EVENT_BUS]
         # A named producer, with no permission of its own, may put OrderCreated ...
         named = _assumed(cloud, "pharmacy-api", [])
@@ -301,7 +301,7 @@ def test_the_order_bus_takes_order_created_from_the_producers_named_in_context(t
         assert "because no identity-based policy allows the events:PutEvents action" in str(unnamed.value)
 
 
-def test_a_thread_a_handler_starts_acts_with_the_functions_role_not_the_accounts(cloud: LocalCloud) -> None:
+def test_a_thread_a_handler_starts_acts_with_the_functions_role_not_the_accounts(cloud: InProcess) -> None:
     # A new thread starts with an empty context: it must not fall back to the account's own access
     events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
     dynamodb = cloud.client("dynamodb")
@@ -330,7 +330,7 @@ def _call(attempt: Attempt) -> dict[str, Any]:
 
 
 @pytest.mark.allow_errors("SagaNotFound")
-def test_invoking_a_qualified_function_needs_a_grant_on_the_qualified_arn(cloud: LocalCloud) -> None:
+def test_invoking_a_qualified_function_needs_a_grant_on_the_qualified_arn(cloud: InProcess) -> None:
     function = _function(cloud, "cancel_order")
     grant = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function["FunctionArn"]}
     lambda_ = assumed_client(cloud, "lambda", "invoker", [grant])
@@ -343,7 +343,7 @@ def test_invoking_a_qualified_function_needs_a_grant_on_the_qualified_arn(cloud:
     assert f"lambda:InvokeFunction on resource: {function['FunctionArn']}:live" in str(refused.value)
 
 
-def test_a_role_is_assumed_only_as_its_trust_policy_allows(cloud: LocalCloud) -> None:
+def test_a_role_is_assumed_only_as_its_trust_policy_allows(cloud: InProcess) -> None:
     iam = cloud.client("iam")
     lambda_only = {
         "Version": "2012-10-17",
@@ -357,7 +357,7 @@ def test_a_role_is_assumed_only_as_its_trust_policy_allows(cloud: LocalCloud) ->
     assert "because the role's trust policy does not allow it" in str(refused.value)
 
 
-def test_a_pooled_worker_runs_each_task_as_the_caller_that_submitted_it(cloud: LocalCloud) -> None:
+def test_a_pooled_worker_runs_each_task_as_the_caller_that_submitted_it(cloud: InProcess) -> None:
     # The pool's worker is made inside cancel_order's invocation; a later task from the account's
     # own credentials must not run as cancel_order, nor cancel_order's as the account.
     from concurrent.futures import ThreadPoolExecutor
@@ -373,7 +373,7 @@ def test_a_pooled_worker_runs_each_task_as_the_caller_that_submitted_it(cloud: L
         pool.shutdown()
 
 
-def test_a_federated_role_assumption_is_refused_and_who_am_i_always_answers(cloud: LocalCloud) -> None:
+def test_a_federated_role_assumption_is_refused_and_who_am_i_always_answers(cloud: InProcess) -> None:
     # moto takes any web identity token: the local cloud, which models no federated principal, refuses
     iam = cloud.client("iam")
     web = {

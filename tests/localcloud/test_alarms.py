@@ -10,13 +10,13 @@ import json
 
 import pytest
 
+from harness.inprocess import InProcess
 from infra import names
-from localcloud.cloud import LocalCloud
 from tests.access import let_service_send
 from tests.localcloud.test_access import _by_service, _without_statements
 
 
-def _alarm_topic_subscriber(cloud: LocalCloud) -> str:
+def _alarm_topic_subscriber(cloud: InProcess) -> str:
     """A queue subscribed to the alarm topic, whose policy lets the topic send to it."""
     sqs, sns = cloud.client("sqs"), cloud.client("sns")
     topic = cloud.outputs[names.OUTPUT_ALARM_TOPIC]
@@ -26,7 +26,7 @@ def _alarm_topic_subscriber(cloud: LocalCloud) -> str:
     return str(url)
 
 
-def test_the_alarms_exist_with_their_actions_and_notify_through_the_topic(cloud: LocalCloud) -> None:
+def test_the_alarms_exist_with_their_actions_and_notify_through_the_topic(cloud: InProcess) -> None:
     cloudwatch = cloud.client("cloudwatch")
     alarms = {a["AlarmName"].split("-")[1]: a for a in cloudwatch.describe_alarms()["MetricAlarms"]}
     topic = cloud.outputs[names.OUTPUT_ALARM_TOPIC]
@@ -37,7 +37,7 @@ def test_the_alarms_exist_with_their_actions_and_notify_through_the_topic(cloud:
     name = alarms["MonitoringCompensationFailedFCA24A02"]["AlarmName"]
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="a saga is parked")
     # Then CloudWatch publishes it to the topic, which delivers it to the subscriber
-    [run] = cloud.alarm_actions()
+    [run] = cloud.local.alarm_actions()
     assert run.succeeded, run.detail
     [message] = cloud.client("sqs").receive_message(QueueUrl=pager)["Messages"]
     notification = json.loads(json.loads(message["Body"])["Message"])
@@ -45,7 +45,7 @@ def test_the_alarms_exist_with_their_actions_and_notify_through_the_topic(cloud:
 
 
 @pytest.mark.allow_refusals
-def test_an_alarm_whose_topic_policy_does_not_allow_cloudwatch_notifies_no_one(cloud: LocalCloud) -> None:
+def test_an_alarm_whose_topic_policy_does_not_allow_cloudwatch_notifies_no_one(cloud: InProcess) -> None:
     # Given the topic policy as enforce_ssl alone wrote it: a Deny, and nothing that lets CloudWatch publish
     sns = cloud.client("sns")
     topic = cloud.outputs[names.OUTPUT_ALARM_TOPIC]
@@ -63,7 +63,7 @@ def test_an_alarm_whose_topic_policy_does_not_allow_cloudwatch_notifies_no_one(c
     # When the alarm goes off
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="a saga is parked")
     # Then the action fails as the alarm's history shows it on AWS, and nobody is paged
-    [run] = cloud.alarm_actions()
+    [run] = cloud.local.alarm_actions()
     assert not run.succeeded
     assert f"is not authorized to perform: SNS:Publish on resource: {topic}" in run.detail
     history = cloudwatch.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]

@@ -9,9 +9,9 @@ from typing import Any
 from botocore.client import BaseClient
 from moto.core.responses import BaseResponse
 
+from harness.bench import cpu_layers
+from harness.inprocess import InProcess
 from infra import names
-from localcloud import cpu_layers
-from localcloud.cloud import LocalCloud
 from localcloud.runtime import InProcessRuntime
 
 
@@ -91,12 +91,12 @@ def test_threads_keep_their_own_layers() -> None:
     assert set(layers.seconds) == {"handler:other", "request:events"}
 
 
-def _function_named(cloud: LocalCloud, handler_path: str) -> str:
+def _function_named(cloud: InProcess, handler_path: str) -> str:
     functions = cloud.client("lambda").list_functions()["Functions"]
     return next(str(f["FunctionName"]) for f in functions if f["Handler"] == handler_path)
 
 
-def test_a_local_cloud_call_is_charged_to_its_handler_requests_and_emulation(cloud: LocalCloud) -> None:
+def test_a_local_cloud_call_is_charged_to_its_handler_requests_and_emulation(cloud: InProcess) -> None:
     handler_path = names.handler_path(names.RESUME_SAGA)
     table = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]  # one its role may read
 
@@ -106,7 +106,7 @@ def test_a_local_cloud_call_is_charged_to_its_handler_requests_and_emulation(clo
         )
         return {}
 
-    cloud.runtime.replacements[handler_path] = reads_a_row
+    cloud.local.runtime.replacements[handler_path] = reads_a_row
     originals = (InProcessRuntime.invoke, BaseClient._make_api_call, BaseResponse.call_action)
     layers = cpu_layers.LayerClock()
     with cpu_layers.measured(layers), layers.window():

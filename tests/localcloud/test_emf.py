@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from localcloud.cloud import LocalCloud
+from harness.inprocess import InProcess
 from localcloud.emf import metric_data
 from tests.e2e.helpers import order
 
@@ -25,11 +25,11 @@ def test_an_emf_line_gives_one_datum_per_metric_and_dimension_set() -> None:
     assert metric_data("plain text") == []
 
 
-def test_get_metric_statistics_returns_what_the_functions_published(cloud: LocalCloud) -> None:
+def test_get_metric_statistics_returns_what_the_functions_published(cloud: InProcess) -> None:
     cloud.put_order(order("emf-1", "med-1"))
     cloud.put_order(order("emf-2", "med-1"))
     cloud.wait_for_sagas(["emf-1", "emf-2"])
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     now = datetime.now(UTC)
     answer = cloud.client("cloudwatch").get_metric_statistics(
         Namespace="OrderFulfillment",

@@ -15,13 +15,13 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.inprocess import InProcess
 from infra import names
-from localcloud.cloud import LocalCloud
 
 MIB = 1024 * 1024
 
 
-def _put(cloud: LocalCloud, *entries: dict[str, Any]) -> dict[str, Any]:
+def _put(cloud: InProcess, *entries: dict[str, Any]) -> dict[str, Any]:
     bus = cloud.outputs[names.OUTPUT_EVENT_BUS]
     response: dict[str, Any] = cloud.client("events").put_events(Entries=[{"EventBusName": bus, **e} for e in entries])
     return response
@@ -32,7 +32,7 @@ def _order_event(detail: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("detail", ["42", '"an order"', "[1, 2]", "null", "true", "{not json"])
-def test_a_detail_that_is_not_a_json_object_is_refused_alone_as_malformed(cloud: LocalCloud, detail: str) -> None:
+def test_a_detail_that_is_not_a_json_object_is_refused_alone_as_malformed(cloud: InProcess, detail: str) -> None:
     # The JSON string once answered HTTP 500 as it reached the OrderCreated rule; 42 was accepted.
     response = _put(cloud, _order_event(detail), {"Source": "tests.limits", "DetailType": "Fine", "Detail": "{}"})
     assert response["FailedEntryCount"] == 1
@@ -41,7 +41,7 @@ def test_a_detail_that_is_not_a_json_object_is_refused_alone_as_malformed(cloud:
     assert "EventId" in accepted, "the other entry of the request is put"
 
 
-def test_an_aws_service_source_is_not_for_custom_events(cloud: LocalCloud) -> None:
+def test_an_aws_service_source_is_not_for_custom_events(cloud: InProcess) -> None:
     response = _put(
         cloud, {"Source": "aws.states", "DetailType": "Step Functions Execution Status Change", "Detail": "{}"}
     )
@@ -50,7 +50,7 @@ def test_an_aws_service_source_is_not_for_custom_events(cloud: LocalCloud) -> No
     ]
 
 
-def test_entries_over_one_mebibyte_in_all_are_refused_as_eventbridge_counts_them(cloud: LocalCloud) -> None:
+def test_entries_over_one_mebibyte_in_all_are_refused_as_eventbridge_counts_them(cloud: InProcess) -> None:
     source, detail_type = "tests.limits", "Large"
     envelope = len(source) + len(detail_type) + len('{"x":""}')
     # Given entries of exactly 1 MiB in all, counted as EventBridge counts them (UTF-8 bytes; "é" is two)
@@ -69,7 +69,7 @@ def test_entries_over_one_mebibyte_in_all_are_refused_as_eventbridge_counts_them
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_a_message_over_the_queues_size_in_utf8_bytes_is_refused(cloud: LocalCloud) -> None:
+def test_a_message_over_the_queues_size_in_utf8_bytes_is_refused(cloud: InProcess) -> None:
     sqs = cloud.client("sqs")
     queue = cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE]
     # 600 KiB characters, 1.2 MiB of UTF-8: within moto's character count, over AWS's byte count
@@ -99,7 +99,7 @@ def test_a_message_over_the_queues_size_in_utf8_bytes_is_refused(cloud: LocalClo
     ],
 )
 def test_start_execution_refuses_what_step_functions_refuses(
-    cloud: LocalCloud, name: str, execution_input: str, code: str
+    cloud: InProcess, name: str, execution_input: str, code: str
 ) -> None:
     sfn = cloud.client("stepfunctions")
     with pytest.raises(ClientError) as refused:
@@ -119,7 +119,7 @@ _details = _json.map(json.dumps) | st.text(max_size=40)
 @pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(detail=_details, source=st.sampled_from(["tests.fuzz", names.ORDER_SOURCE]))
-def test_no_put_events_detail_gets_a_server_error(cloud: LocalCloud, detail: str, source: str) -> None:
+def test_no_put_events_detail_gets_a_server_error(cloud: InProcess, detail: str, source: str) -> None:
     # OrderCreated entries go to the start queue and the saga starter: an object without a usable
     # order id is poison (dead-lettered), with one it is rejected; nothing answers HTTP 500.
     detail_type = "Fuzz" if source == "tests.fuzz" else names.ORDER_DETAIL_TYPE

@@ -370,7 +370,7 @@ def test_concurrent_invocations_flush_only_their_own_metrics() -> None:
     from lambdas.observability import metrics
     from localcloud import powertools_metrics
 
-    powertools_metrics.pending_metrics_per_thread()
+    powertools_metrics.pending_metrics_per_thread("lambdas")
     flushed: dict[str, list[str]] = {}
     names = ("Started", "Completed")
     added = threading.Barrier(2)

@@ -16,26 +16,25 @@ from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
+from harness.inprocess import InProcess
+from harness.queries import replay_projection
 from infra import names
 from lambdas.domain.states import Step
 from localcloud.access.enforcement import AUTHORIZER
-from localcloud.cloud import LocalCloud
 from localcloud.retention import Retention, Sweeper
-from saga_cli.queries import replay_projection
-from saga_cli.target import Target
 from tests.e2e.helpers import execution_arn, executions, order
 
 FORGET_ALL = Retention(sagas=0, minutes=0)
 
 
-def _run(cloud: LocalCloud, *order_ids: str) -> None:
+def _run(cloud: InProcess, *order_ids: str) -> None:
     for order_id in order_ids:
         cloud.put_order(order(order_id, "med-1"))
     cloud.wait_for_sagas(order_ids)
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
 
 
-def _tables(cloud: LocalCloud) -> dict[str, list[str]]:
+def _tables(cloud: InProcess) -> dict[str, list[str]]:
     dynamodb = cloud.client("dynamodb")
     found = {}
     for table in dynamodb.list_tables()["TableNames"]:
@@ -44,24 +43,24 @@ def _tables(cloud: LocalCloud) -> dict[str, list[str]]:
     return found
 
 
-def _stream_records(cloud: LocalCloud) -> int:
-    tables = dynamodb_backends[cloud.account][cloud.region].tables.values()
+def _stream_records(cloud: InProcess) -> int:
+    tables = dynamodb_backends[cloud.local.account][cloud.local.region].tables.values()
     return sum(len(t.stream_shard.items) for t in tables if t.stream_shard)
 
 
-def _log_streams(cloud: LocalCloud) -> int:
-    return sum(len(g.streams) for g in logs_backends[cloud.account][cloud.region].groups.values())
+def _log_streams(cloud: InProcess) -> int:
+    return sum(len(g.streams) for g in logs_backends[cloud.local.account][cloud.local.region].groups.values())
 
 
-def _archived(cloud: LocalCloud) -> int:
-    return sum(len(a.events) for a in events_backends[cloud.account][cloud.region].archives.values())
+def _archived(cloud: InProcess) -> int:
+    return sum(len(a.events) for a in events_backends[cloud.local.account][cloud.local.region].archives.values())
 
 
-def _replay_identical(cloud: LocalCloud) -> bool:
-    return replay_projection(Target(region=cloud.region), apply=False).identical
+def _replay_identical(cloud: InProcess) -> bool:
+    return replay_projection(cloud, apply=False).identical
 
 
-def test_a_sweep_forgets_finished_sagas_traces_and_keeps_every_table_item(cloud: LocalCloud) -> None:
+def test_a_sweep_forgets_finished_sagas_traces_and_keeps_every_table_item(cloud: InProcess) -> None:
     # Given three finished sagas, and what they wrote to the tables
     _run(cloud, "r-1", "r-2", "r-3")
     tables = _tables(cloud)
@@ -69,12 +68,12 @@ def test_a_sweep_forgets_finished_sagas_traces_and_keeps_every_table_item(cloud:
     assert _log_streams(cloud)
     assert _stream_records(cloud)
     assert _archived(cloud)
-    assert cloud.logs
+    assert cloud.local.logs
     # When a sweep keeps nothing finished
-    forgotten = Sweeper(cloud, FORGET_ALL).sweep()
+    forgotten = Sweeper(cloud.local, FORGET_ALL).sweep()
     # Then their executions, log streams and lines, stream records and archived events are gone
     assert forgotten.executions == 3
-    assert (executions(cloud), _log_streams(cloud), _stream_records(cloud), _archived(cloud), cloud.logs) == (
+    assert (executions(cloud), _log_streams(cloud), _stream_records(cloud), _archived(cloud), cloud.local.logs) == (
         [],
         0,
         0,
@@ -87,21 +86,25 @@ def test_a_sweep_forgets_finished_sagas_traces_and_keeps_every_table_item(cloud:
 
 
 def test_a_sweep_lets_go_of_the_engines_finished_threads_and_the_grants_on_forgotten_log_streams(
-    cloud: LocalCloud,
+    cloud: InProcess,
 ) -> None:
     _run(cloud, "t-1")
-    streams = {s.arn for g in logs_backends[cloud.account][cloud.region].groups.values() for s in g.streams.values()}
+    streams = {
+        s.arn
+        for g in logs_backends[cloud.local.account][cloud.local.region].groups.values()
+        for s in g.streams.values()
+    }
     assert any(not thread.is_alive() for thread in TMP_THREADS)
     assert any(resource in streams for _, _, resource in AUTHORIZER.granted)
-    Sweeper(cloud, FORGET_ALL).sweep()
+    Sweeper(cloud.local, FORGET_ALL).sweep()
     assert all(thread.is_alive() for thread in TMP_THREADS)
     assert not any(resource in streams for _, _, resource in AUTHORIZER.granted)
 
 
-def test_the_last_n_sagas_keep_their_executions(cloud: LocalCloud) -> None:
+def test_the_last_n_sagas_keep_their_executions(cloud: InProcess) -> None:
     for order_id in ("n-1", "n-2", "n-3"):
         _run(cloud, order_id)  # one after the other: n-3 finishes last
-    Sweeper(cloud, Retention(sagas=1, minutes=60)).sweep()
+    Sweeper(cloud.local, Retention(sagas=1, minutes=60)).sweep()
     sfn = cloud.client("stepfunctions")
     assert [e["name"] for e in executions(cloud)] == ["n-3"]
     assert sfn.get_execution_history(executionArn=execution_arn(cloud, "n-3"))["events"]
@@ -110,9 +113,9 @@ def test_the_last_n_sagas_keep_their_executions(cloud: LocalCloud) -> None:
     assert gone.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
 
 
-def test_a_saga_within_both_the_minutes_and_the_count_is_kept_until_the_minutes_pass(cloud: LocalCloud) -> None:
+def test_a_saga_within_both_the_minutes_and_the_count_is_kept_until_the_minutes_pass(cloud: InProcess) -> None:
     _run(cloud, "m-1")
-    sweeper = Sweeper(cloud, Retention(sagas=100, minutes=10))
+    sweeper = Sweeper(cloud.local, Retention(sagas=100, minutes=10))
     kept = sweeper.sweep()
     assert (kept.executions, kept.log_lines, kept.stream_records, kept.archived_events) == (0, 0, 0, 0)
     assert [e["name"] for e in executions(cloud)] == ["m-1"]
@@ -120,16 +123,16 @@ def test_a_saga_within_both_the_minutes_and_the_count_is_kept_until_the_minutes_
     assert sweeper.sweep(now=time.time() + 11 * 60).executions == 1
 
 
-def test_a_forgotten_executions_name_stays_taken_so_a_duplicate_order_starts_no_second_saga(cloud: LocalCloud) -> None:
+def test_a_forgotten_executions_name_stays_taken_so_a_duplicate_order_starts_no_second_saga(cloud: InProcess) -> None:
     _run(cloud, "d-1")
-    Sweeper(cloud, FORGET_ALL).sweep()
+    Sweeper(cloud.local, FORGET_ALL).sweep()
     sfn = cloud.client("stepfunctions")
     with pytest.raises(ClientError) as taken:
         sfn.start_execution(stateMachineArn=cloud.outputs[names.OUTPUT_STATE_MACHINE], name="d-1", input="{}")
     assert taken.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
     # The order delivered again: still one saga, completed, and no execution started for it
     cloud.put_order(order("d-1", "med-1"))
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     assert cloud.wait_for_sagas(["d-1"]) == {"d-1": "COMPLETED"}
     assert executions(cloud) == []
 
@@ -141,25 +144,25 @@ def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
-def _gate(cloud: LocalCloud, function: str) -> threading.Event:
+def _gate(cloud: InProcess, function: str) -> threading.Event:
     """Hold every invocation of `function` until the returned event is set."""
     path = names.handler_path(function)
-    handler, gate = cloud.runtime._handler(path), threading.Event()
+    handler, gate = cloud.local.runtime._handler(path), threading.Event()
 
     def held(event: Any, context: Any) -> Any:
         gate.wait(timeout=30)
         return handler(event, context)
 
-    cloud.runtime.replacements[path] = held
+    cloud.local.runtime.replacements[path] = held
     return gate
 
 
-def test_a_running_execution_survives_a_sweep_and_finishes(cloud: LocalCloud) -> None:
+def test_a_running_execution_survives_a_sweep_and_finishes(cloud: InProcess) -> None:
     _run(cloud, "s-done")
     gate = _gate(cloud, Step.RESERVE_INVENTORY.value)
     cloud.put_order(order("s-running", "med-1"))
     _until(lambda: [e["status"] for e in executions(cloud) if e["name"] == "s-running"] == ["RUNNING"])
-    forgotten = Sweeper(cloud, FORGET_ALL).sweep()
+    forgotten = Sweeper(cloud.local, FORGET_ALL).sweep()
     assert forgotten.executions == 1
     assert [(e["name"], e["status"]) for e in executions(cloud)] == [("s-running", "RUNNING")]
     gate.set()
@@ -167,47 +170,47 @@ def test_a_running_execution_survives_a_sweep_and_finishes(cloud: LocalCloud) ->
     assert _replay_identical(cloud)
 
 
-def test_stream_records_a_mapping_has_not_read_are_kept_and_the_projection_catches_up(cloud: LocalCloud) -> None:
+def test_stream_records_a_mapping_has_not_read_are_kept_and_the_projection_catches_up(cloud: InProcess) -> None:
     gate = _gate(cloud, names.PROJECTOR)
     cloud.put_order(order("p-1", "med-1"))
     _until(lambda: _stream_records(cloud) > 0)
     unread = _stream_records(cloud)
-    Sweeper(cloud, FORGET_ALL).sweep()
+    Sweeper(cloud.local, FORGET_ALL).sweep()
     assert _stream_records(cloud) >= unread, "the projector has not read them: they stay"
     gate.set()
     assert cloud.wait_for_sagas(["p-1"]) == {"p-1": "COMPLETED"}
-    cloud.wait_until_idle()
+    cloud.local.wait_until_idle()
     assert _replay_identical(cloud)
-    Sweeper(cloud, FORGET_ALL).sweep()
+    Sweeper(cloud.local, FORGET_ALL).sweep()
     assert _stream_records(cloud) == 0, "read by every mapping, they go"
 
 
-def test_a_message_not_yet_deleted_is_kept(cloud: LocalCloud) -> None:
+def test_a_message_not_yet_deleted_is_kept(cloud: InProcess) -> None:
     # The domain events tap has no consumer: every published event waits there
     _run(cloud, "q-1")
     tap = cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE]
-    waiting = sqs_backends[cloud.account][cloud.region].get_queue(tap.rsplit("/", 1)[1])
+    waiting = sqs_backends[cloud.local.account][cloud.local.region].get_queue(tap.rsplit("/", 1)[1])
     before = [m.id for m in waiting._messages]
     assert before
-    Sweeper(cloud, FORGET_ALL).sweep()
+    Sweeper(cloud.local, FORGET_ALL).sweep()
     assert [m.id for m in waiting._messages] == before
 
 
-def test_a_deleted_messages_receipt_handle_is_forgotten_one_sweep_after_its_deletion(cloud: LocalCloud) -> None:
+def test_a_deleted_messages_receipt_handle_is_forgotten_one_sweep_after_its_deletion(cloud: InProcess) -> None:
     sqs, queue = cloud.client("sqs"), cloud.outputs[names.OUTPUT_DEAD_LETTER_QUEUE]
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    sweeper = Sweeper(cloud, FORGET_ALL)
+    sweeper = Sweeper(cloud.local, FORGET_ALL)
     assert sweeper.sweep().receipt_handles == 0
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])  # deleted twice: a no-op, as on AWS
     assert sweeper.sweep().receipt_handles > 0
-    deleted = sqs_backends[cloud.account][cloud.region].get_queue(queue.rsplit("/", 1)[1]).deleted_messages
+    deleted = sqs_backends[cloud.local.account][cloud.local.region].get_queue(queue.rsplit("/", 1)[1]).deleted_messages
     assert message["ReceiptHandle"] not in deleted
 
 
-def test_the_sweeper_runs_on_its_own_thread_until_stopped(cloud: LocalCloud) -> None:
-    sweeper = Sweeper(cloud, FORGET_ALL).start()
+def test_the_sweeper_runs_on_its_own_thread_until_stopped(cloud: InProcess) -> None:
+    sweeper = Sweeper(cloud.local, FORGET_ALL).start()
     sweeper.stop()
     assert sweeper._thread is not None
     assert not sweeper._thread.is_alive()

@@ -7,7 +7,7 @@ what `saga local up` grew by before it had one; with retention the batches after
 what still grows. It ends by sizing each store the sagas filled. Figures, never assertions: RSS
 depends on the allocator and on what else the process has done.
 
-    python -m localcloud.bench_memory [--batches 4] [--batch-orders 250] [--retain-sagas N]
+    python -m harness.bench.memory [--batches 4] [--batch-orders 250] [--retain-sagas N]
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from moto.logs.models import logs_backends
 from moto.sqs.models import Queue, sqs_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
+from harness.assembly import synthesize
+from harness.inprocess import deployed
 from localcloud.cloud import LocalCloud
-from localcloud.deploy import CloudAssembly, synthesize
+from localcloud.deploy import CloudAssembly
 from localcloud.retention import Retention, Sweeper
-from localcloud.seed import seed
 
 GOAL_MB_PER_THOUSAND = 50.0
 RETAINED_MINUTES = 60.0
@@ -118,15 +119,12 @@ def memory_run(
     assembly: CloudAssembly, batches: int, batch_orders: int, concurrency: int, retention: Retention | None
 ) -> dict[str, Any]:
     """`batches` batches of `batch_orders` orders on one cloud; RSS after each, swept first with retention."""
-    from saga_cli import load
-    from saga_cli.target import Target
+    from harness import load
 
     rss: list[float] = []
     as_predicted = True
-    with LocalCloud.start() as cloud:
-        cloud.deploy(assembly)
-        seed(cloud.client("dynamodb"), cloud.outputs)
-        target = Target(stack=assembly.stack_name, region=cloud.region)
+    with deployed(assembly) as target:
+        cloud = target.local
         load.prepare_stock(target, batches * batch_orders)
         sweeper = Sweeper(cloud, retention) if retention else None
         gc.collect()
@@ -158,7 +156,7 @@ def memory_run(
 
 
 def _in_a_fresh_interpreter(batches: int, batch_orders: int, concurrency: int, retain: int | None) -> dict[str, Any]:
-    command = [sys.executable, "-m", "localcloud.bench_memory", "--batches", str(batches)]
+    command = [sys.executable, "-m", "harness.bench.memory", "--batches", str(batches)]
     command += ["--batch-orders", str(batch_orders), "--concurrency", str(concurrency)]
     command += ["--retain-sagas", str(retain)] if retain is not None else []
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout

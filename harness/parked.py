@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness.execution_path import read_path
 from lambdas.domain.events import CompensationFailed, SagaResumed, StoredEvent
 from lambdas.domain.states import Compensation
-from saga_cli.execution_path import read_path
 
 
 @dataclass(frozen=True)

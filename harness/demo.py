@@ -6,12 +6,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from harness.assembly import synthesize
+from harness.inprocess import InProcess, deployed
+from harness.orders import Kind, of_kind, order
 from infra import names
-from localcloud.cloud import LocalCloud
-from localcloud.deploy import synthesize
-from localcloud.seed import seed
-
-US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
 
 @dataclass(frozen=True)
@@ -23,42 +21,20 @@ class Scenario:
 
 
 SCENARIOS = (
-    Scenario(
-        "the seed's example",
-        {"order_id": "order-123", "patient_id": "patient-456", "medications": ["med-1", "med-2"]},
-        "COMPLETED",
-    ),
+    Scenario("the seed's example", order("order-123", "med-1", "med-2"), Kind.VALID.ends_in.value),
     Scenario(
         "unknown medication",
-        {"order_id": "order-unknown-med", "patient_id": "patient-457", "medications": ["med-1", "med-404"]},
-        "FAILED",
+        of_kind(Kind.UNKNOWN_MED, "order-unknown-med", "med-1"),
+        Kind.UNKNOWN_MED.ends_in.value,
     ),
-    Scenario(
-        "no stock",
-        {"order_id": "order-no-stock", "patient_id": "patient-458", "medications": ["med-3", "med-scarce"]},
-        "FAILED",
-    ),
+    Scenario("no stock", of_kind(Kind.NO_STOCK, "order-no-stock", "med-3"), Kind.NO_STOCK.ends_in.value),
     Scenario(
         "undeliverable address",
-        {
-            "order_id": "order-undeliverable",
-            "patient_id": "patient-459",
-            "medications": [{"medication_id": "med-4", "quantity": 2}],
-            "shipping_address": {**US_ADDRESS, "country": "AQ"},
-        },
-        "FAILED",
+        of_kind(Kind.UNDELIVERABLE, "order-undeliverable", {"medication_id": "med-4", "quantity": 2}),
+        Kind.UNDELIVERABLE.ends_in.value,
     ),
-    Scenario(
-        "delivered 3 times at once",
-        {"order_id": "order-duplicated", "patient_id": "patient-460", "medications": ["med-3"]},
-        "COMPLETED",
-        deliveries=3,
-    ),
-    Scenario(
-        "invalid order",
-        {"order_id": "order-invalid", "patient_id": "patient-461", "medications": []},
-        "REJECTED",
-    ),
+    Scenario("delivered 3 times at once", order("order-duplicated", "med-3"), Kind.VALID.ends_in.value, deliveries=3),
+    Scenario("invalid order", of_kind(Kind.INVALID, "order-invalid"), Kind.INVALID.ends_in.value),
 )
 
 
@@ -85,11 +61,9 @@ def run_demo(progress: Any = None) -> tuple[list[Outcome], dict[str, float]]:
     say("synthesizing the CDK app")
     assembly = synthesize()
     timings["synthesize"] = time.perf_counter() - started
-    with LocalCloud.start() as cloud:
-        mark = time.perf_counter()
-        say("deploying the template into the local cloud")
-        cloud.deploy(assembly)
-        seed(cloud.client("dynamodb"), cloud.outputs)
+    mark = time.perf_counter()
+    say("deploying the template into the local cloud")
+    with deployed(assembly) as cloud:
         timings["deploy"] = time.perf_counter() - mark
         mark = time.perf_counter()
         say("sending the orders")
@@ -103,7 +77,7 @@ def run_demo(progress: Any = None) -> tuple[list[Outcome], dict[str, float]]:
     return outcomes, timings
 
 
-def _outcome(cloud: LocalCloud, scenario: Scenario) -> Outcome:
+def _outcome(cloud: InProcess, scenario: Scenario) -> Outcome:
     order_id = scenario.detail["order_id"]
     view = cloud.projection().get(order_id)
     assert view is not None

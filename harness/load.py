@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import Counter
@@ -10,27 +9,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from infra import names
+from harness.orders import SCARCE, STOCKED, Kind, of_kind
+from harness.queries import percentile
+from harness.seed import set_stock
+from harness.sending import deliver
+from harness.target import Target
 from lambdas.domain.projection import SagaView
-from lambdas.logic import faults
-from saga_cli.queries import percentile, projection, set_stock
-from saga_cli.target import CliError, Target
 
-US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
-VALID_MEDICATIONS = ("med-1", "med-2", "med-3", "med-4")
-SCARCE = "med-scarce"
-
-PREDICTED: dict[str, str] = {
-    "valid": "COMPLETED",
-    "no-stock": "FAILED",
-    "unknown-med": "FAILED",
-    "undeliverable": "FAILED",
-    "duplicate": "COMPLETED",
-    "invalid": "REJECTED",
-}
+DUPLICATE = "duplicate"
+"""Not a kind of order but of delivery: a valid order delivered twice."""
+PREDICTED: dict[str, str] = {**{kind.value: kind.ends_in.value for kind in Kind}, DUPLICATE: Kind.VALID.ends_in.value}
 DEFAULT_MIX = "valid=70,no-stock=8,unknown-med=8,undeliverable=8,duplicate=4,invalid=2"
 
 
@@ -76,18 +66,10 @@ def plan(total: int, mix: dict[str, float], run_id: str, seed: int = 0) -> list[
     orders = []
     for number, kind in enumerate(kinds):
         order_id = f"load-{run_id}-{number:06d}"
-        medication = rng.choice(VALID_MEDICATIONS)
-        detail: dict[str, Any] = {"order_id": order_id, "patient_id": f"patient-{rng.randrange(10**6):06d}"}
-        detail["medications"] = [medication]
-        if kind == "no-stock":
-            detail["medications"] = [medication, SCARCE]
-        elif kind == "unknown-med":
-            detail["medications"] = [medication, "med-unknown"]
-        elif kind == "undeliverable":
-            detail["shipping_address"] = {**US_ADDRESS, "country": "AQ"}
-        elif kind == "invalid":
-            detail["medications"] = []
-        orders.append(PlannedOrder(order_id, kind, detail, deliveries=2 if kind == "duplicate" else 1))
+        medication = rng.choice(STOCKED)
+        detail = of_kind(Kind.VALID if kind == DUPLICATE else Kind(kind), order_id, medication)
+        detail["patient_id"] = f"patient-{rng.randrange(10**6):06d}"
+        orders.append(PlannedOrder(order_id, kind, detail, deliveries=2 if kind == DUPLICATE else 1))
     return orders
 
 
@@ -125,43 +107,9 @@ class LoadResult:
         }
 
 
-def fault_plan(plan_text: str) -> dict[str, Any]:
-    """The plan given as JSON or as `@file`, checked: a ValueError says what is wrong with it."""
-    try:
-        text = Path(plan_text[1:]).read_text() if plan_text.startswith("@") else plan_text
-    except OSError as error:
-        raise ValueError(f"cannot read the fault plan: {error}") from None
-    try:
-        plan = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"the fault plan is not JSON: {error}") from None
-    faults.parse_plan(plan)
-    return plan  # type: ignore[no-any-return]
-
-
-def set_faults(target: Target, plan: dict[str, Any]) -> bool:
-    """Put a fault plan in the stack's fault injection parameter; False if it was already there.
-
-    Functions hold the plan they last read for up to `faults.PLAN_MAX_AGE_SECONDS`: a changed
-    plan is in force only that long after this returns.
-    """
-    name = target.outputs.get(names.OUTPUT_FAULT_INJECTION_PARAMETER)
-    if not name:
-        raise CliError(f"stack {target.stack} was synthesized without fault injection (-c fault_injection=true)")
-    ssm = target.client("ssm")
-    stored = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-    try:
-        if json.loads(stored) == plan:
-            return False
-    except json.JSONDecodeError:
-        pass  # not a plan at all (written by hand): replaced by this one
-    ssm.put_parameter(Name=name, Value=json.dumps(plan), Type="String", Overwrite=True)
-    return True
-
-
 def prepare_stock(target: Target, total: int) -> None:
     """Enough stock for every valid order, none of the scarce medication (so no-stock fails)."""
-    for medication in VALID_MEDICATIONS:
+    for medication in STOCKED:
         set_stock(target, medication, total + 1000)
     set_stock(target, SCARCE, 0)
 
@@ -173,25 +121,11 @@ def run_load(
     timeout: float,
     on_finished: Callable[[int], None] = lambda n: None,
 ) -> LoadResult:
-    events = target.client("events")
-    bus = target.output(names.OUTPUT_EVENT_BUS)
     sent_at: dict[str, datetime] = {}
 
     def send(order: PlannedOrder) -> None:
         sent_at[order.order_id] = datetime.now(UTC)
-        for _ in range(order.deliveries):
-            response = events.put_events(
-                Entries=[
-                    {
-                        "Source": names.ORDER_SOURCE,
-                        "DetailType": names.ORDER_DETAIL_TYPE,
-                        "Detail": json.dumps(order.detail),
-                        "EventBusName": bus,
-                    }
-                ]
-            )
-            if response.get("FailedEntryCount"):
-                raise CliError(f"PutEvents refused order {order.order_id}: {response['Entries'][0]}")
+        deliver(target, order.detail, order.deliveries)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -223,5 +157,5 @@ def _wait(
                 latencies.append(max(0.0, (view.ended_at - sent_at[view.order_id]).total_seconds()))
         on_finished(len(views))
 
-    views, unfinished = projection(target).wait_settled([o.order_id for o in orders], timeout, settled)
+    views, unfinished = target.settle([o.order_id for o in orders], timeout, settled)
     return {order_id: view.state.value for order_id, view in views.items()}, latencies, unfinished

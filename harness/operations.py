@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
+from harness import queries
+from harness.errors import HarnessError
+from harness.target import Target
+from harness.waiting import poll
 from infra import names
 from lambdas.domain.states import SagaState
-from saga_cli import queries
-from saga_cli.target import CliError, Target
+
+
+class NotResumable(HarnessError):
+    pass
 
 
 def start_resume(target: Target, order_id: str) -> tuple[str, str]:
@@ -17,7 +24,7 @@ def start_resume(target: Target, order_id: str) -> tuple[str, str]:
     # event store's stream), and would show a finished resume as still parked.
     state = queries.saga_state(target, order_id)
     if state is not SagaState.COMPENSATION_FAILED:
-        raise CliError(f"{order_id} is {state.value}: only a COMPENSATION_FAILED saga can be resumed")
+        raise NotResumable(f"{order_id} is {state.value}: only a COMPENSATION_FAILED saga can be resumed")
     name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
     started = target.client("stepfunctions").start_execution(
         stateMachineArn=target.output(names.OUTPUT_RESUME_STATE_MACHINE),
@@ -27,9 +34,30 @@ def start_resume(target: Target, order_id: str) -> tuple[str, str]:
     return name, str(started["executionArn"])
 
 
+def resume(target: Target, order_id: str, wait: float) -> dict[str, Any]:
+    """Resume a parked saga and wait up to `wait` seconds for its compensations, reported in the
+    saga's terms: its state now and what this resume undid (the resume machine's own status says
+    how the machine ended, not whether the saga was undone)."""
+    name, arn = start_resume(target, order_id)
+    sfn = target.client("stepfunctions")
+
+    def ended() -> dict[str, Any] | None:
+        execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        return execution if execution["status"] != "RUNNING" else None
+
+    finished = poll(ended, wait, pause=lambda: 0.2)
+    return {
+        "order_id": order_id,
+        "execution": name,
+        "finished": finished is not None,
+        "state": queries.saga_state(target, order_id).value,
+        "compensations_run": queries.compensations_since(queries.history(target, order_id), name),
+    }
+
+
 def redrive(target: Target, limit: int) -> int:
     """Move dead-lettered order messages back to the start queue, each once; how many moved."""
-    from saga_cli.redrive import move_dead_letters
+    from harness.redrive import move_dead_letters
 
     return move_dead_letters(
         target.client("sqs"),

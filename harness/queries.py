@@ -9,17 +9,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from harness.errors import NotFound
+from harness.parked import CompensationFailure, attempts, parking, resumed_by
+from harness.target import Target
 from infra import names
-from lambdas.adapters.business_tables import read_stock, set_available
-from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
-from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from lambdas.domain.events import CompensationRecorded, SagaResumed, StoredEvent
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import PENDING_STATES, SagaState
 from lambdas.logic.project import replay
 from lambdas.logic.repository import SagaRepository, stream_id_for
-from saga_cli.parked import CompensationFailure, attempts, parking, resumed_by
-from saga_cli.target import NotFound, Target
 
 STATE_GROUPS: dict[str, frozenset[SagaState]] = {
     "pending": PENDING_STATES | {SagaState.COMPENSATING},
@@ -32,16 +30,8 @@ STATE_GROUPS: dict[str, frozenset[SagaState]] = {
 }
 
 
-def event_store(target: Target) -> DynamoDBEventStore:
-    return DynamoDBEventStore(target.client("dynamodb"), target.output(names.OUTPUT_EVENT_STORE_TABLE))
-
-
-def projection(target: Target) -> DynamoDBProjection:
-    return DynamoDBProjection(target.client("dynamodb"), target.output(names.OUTPUT_SAGA_TABLE))
-
-
 def history(target: Target, order_id: str) -> list[StoredEvent]:
-    events = event_store(target).read(stream_id_for(order_id))
+    events = target.event_store().read(stream_id_for(order_id))
     if not events:
         raise NotFound(f"no saga for order {order_id}")
     return events
@@ -50,7 +40,7 @@ def history(target: Target, order_id: str) -> list[StoredEvent]:
 def saga_state(target: Target, order_id: str) -> SagaState:
     """The saga's state from its own events, loaded as its steps load it (the CLI saves nothing):
     the projection follows them a moment later."""
-    state = SagaRepository(event_store(target), source="saga-cli").load(order_id).state
+    state = SagaRepository(target.event_store(), source="saga-cli").load(order_id).state
     if state is None:
         raise NotFound(f"no saga for order {order_id}")
     return state
@@ -89,7 +79,7 @@ class Status:
 def status(target: Target, order_id: str) -> Status:
     events = history(target, order_id)
     return Status(
-        projection(target).get(order_id),
+        target.projection().get(order_id),
         execution(target, order_id),
         events,
         compensation_failure(target, order_id, events),
@@ -125,7 +115,7 @@ def compensations_since(events: list[StoredEvent], execution_name: str) -> list[
 def sagas_in(target: Target, group: str, limit: int | None = None) -> list[SagaView]:
     found: list[SagaView] = []
     for state in sorted(STATE_GROUPS[group]):
-        found.extend(projection(target).by_state(state.value, limit=limit))
+        found.extend(target.projection().by_state(state.value, limit=limit))
     found.sort(key=lambda v: v.updated_at, reverse=True)
     return found[:limit] if limit else found
 
@@ -139,7 +129,7 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 def stats(target: Target) -> dict[str, Any]:
-    views = list(projection(target).all())
+    views = list(target.projection().all())
     counts = Counter(v.state.value for v in views)
     durations = sorted(
         v.duration_seconds for v in views if v.duration_seconds is not None and v.state is not SagaState.REJECTED
@@ -175,20 +165,37 @@ class ReplayReport:
 
 
 def replay_projection(target: Target, apply: bool) -> ReplayReport:
-    rebuilt = replay(event_store(target).iter_all())
-    live = {v.order_id: v for v in projection(target).all()}
+    rebuilt = replay(target.event_store().iter_all())
+    live = {v.order_id: v for v in target.projection().all()}
     missing = sorted(set(rebuilt) - set(live))
     extra = sorted(set(live) - set(rebuilt))
     different = sorted(k for k in set(rebuilt) & set(live) if rebuilt[k] != live[k])
     if apply:
         for order_id in [*missing, *different]:
-            projection(target).replace(rebuilt[order_id])
+            target.projection().replace(rebuilt[order_id])
     return ReplayReport(len(rebuilt), missing, extra, different, applied=apply)
 
 
-def stock(target: Target) -> dict[str, tuple[int, int]]:
-    return read_stock(target.client("dynamodb"), target.output(names.OUTPUT_INVENTORY_TABLE))
+BUSINESS_TABLES = ("Prescriptions", "Reservations", "Shipments")
+"""The steps' own tables (`infra/tables.py`), not stack outputs: found among the stack's resources."""
 
 
-def set_stock(target: Target, medication_id: str, quantity: int) -> None:
-    set_available(target.client("dynamodb"), target.output(names.OUTPUT_INVENTORY_TABLE), medication_id, quantity)
+def business_table(target: Target, suffix: str) -> str:
+    """The physical name of the business table whose logical id is BusinessTables<suffix>…"""
+    resources = target.client("cloudformation").get_paginator("list_stack_resources")
+    for page in resources.paginate(StackName=target.stack):
+        for resource in page["StackResourceSummaries"]:
+            if resource["ResourceType"] == "AWS::DynamoDB::Table" and resource["LogicalResourceId"].startswith(
+                f"BusinessTables{suffix}"
+            ):
+                return str(resource["PhysicalResourceId"])
+    raise NotFound(f"stack {target.stack} has no business table {suffix}")
+
+
+def business_records(target: Target, suffix: str, order_id: str | None = None) -> list[dict[str, Any]]:
+    """Every item of a business table (Prescriptions, Reservations, Shipments), or those of one order."""
+    dynamodb, table = target.client("dynamodb"), business_table(target, suffix)
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items.extend(i for i in page["Items"] if order_id is None or i.get("order_id", {}).get("S") == order_id)
+    return items

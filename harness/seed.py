@@ -1,11 +1,18 @@
-"""Demo reference data: a small medication catalogue and stock, written through the stack's outputs."""
+"""The demo reference data: a small medication catalogue and its stock, written through the stack's outputs.
+
+The order kinds (`harness.orders`) are defined against it: which medications are stocked,
+which one is in the catalogue without stock.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from infra import names
 from lambdas.adapters.business_tables import read_stock, set_available
+
+if TYPE_CHECKING:
+    from harness.target import Target
 
 DEMO_CATALOGUE: dict[str, tuple[str, int]] = {
     "med-1": ("Amoxicillin 500 mg", 3),
@@ -19,8 +26,10 @@ DEMO_CATALOGUE: dict[str, tuple[str, int]] = {
 DEMO_STOCK: dict[str, int] = {"med-1": 500, "med-2": 500, "med-3": 500, "med-4": 500, "med-scarce": 0}
 
 
-def seed(dynamodb: Any, outputs: dict[str, str]) -> None:
-    catalogue = outputs[names.OUTPUT_CATALOGUE_TABLE]
+def seed(target: Target) -> None:
+    """Write the demo catalogue and its stock into the stack's tables."""
+    dynamodb = target.client("dynamodb")
+    catalogue = target.output(names.OUTPUT_CATALOGUE_TABLE)
     for medication_id, (name, maximum) in DEMO_CATALOGUE.items():
         dynamodb.put_item(
             TableName=catalogue,
@@ -31,13 +40,13 @@ def seed(dynamodb: Any, outputs: dict[str, str]) -> None:
             },
         )
     for medication_id, quantity in DEMO_STOCK.items():
-        set_stock(dynamodb, outputs, medication_id, quantity)
+        set_stock(target, medication_id, quantity)
 
 
-def set_stock(dynamodb: Any, outputs: dict[str, str], medication_id: str, available: int) -> None:
-    set_available(dynamodb, outputs[names.OUTPUT_INVENTORY_TABLE], medication_id, available)
+def set_stock(target: Target, medication_id: str, available: int) -> None:
+    set_available(target.client("dynamodb"), target.output(names.OUTPUT_INVENTORY_TABLE), medication_id, available)
 
 
-def stock(dynamodb: Any, outputs: dict[str, str]) -> dict[str, tuple[int, int]]:
+def stock(target: Target) -> dict[str, tuple[int, int]]:
     """medication id -> (available, reserved)."""
-    return read_stock(dynamodb, outputs[names.OUTPUT_INVENTORY_TABLE])
+    return read_stock(target.client("dynamodb"), target.output(names.OUTPUT_INVENTORY_TABLE))

@@ -6,7 +6,7 @@ counts per saga and the import times are what carry over. The local cloud's own 
 1,000 sagas, with and without retention, is measured there too (localcloud/bench_memory.py).
 Prints one JSON summary and a short table.
 
-    python -m localcloud.bench [--orders 1000] [--json bench-report.json]
+    python -m harness.bench.run [--orders 1000] [--json bench-report.json]
 """
 
 from __future__ import annotations
@@ -30,25 +30,26 @@ from typing import Any
 
 from moto.sqs.models import SQSBackend
 
+from harness.assembly import synthesize
+from harness.bench import cpu_layers
+from harness.bench import memory as bench_memory
+from harness.inprocess import InProcess, deployed
+from harness.orders import Kind, of_kind
+from harness.waiting import poll
 from infra import names
-from localcloud import bench_memory, cpu_layers
-from localcloud.cloud import LocalCloud
-from localcloud.deploy import CloudAssembly, synthesize
-from localcloud.seed import seed
+from localcloud.deploy import CloudAssembly
 
 PRICES = Path(__file__).with_name("prices.json")
 MEMORY_GB = 256 / 1024
 """Every function has 256 MB (infra/functions.py)."""
 IMPORT_RUNS = 5
 HANDLERS = [names.handler_path(name).rpartition(".")[0] for name in names.ALL_FUNCTIONS]
-US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
-
-PATHS: dict[str, dict[str, Any]] = {
-    "happy": {"medications": ["med-1"]},
-    "fails_at_prescription": {"medications": ["med-1", "med-unknown"]},
-    "fails_at_inventory": {"medications": ["med-1", "med-scarce"]},
-    "fails_at_shipment": {"medications": ["med-1"], "shipping_address": {**US_ADDRESS, "country": "AQ"}},
-    "rejected": {"medications": []},
+PATHS: dict[str, Kind] = {
+    "happy": Kind.VALID,
+    "fails_at_prescription": Kind.UNKNOWN_MED,
+    "fails_at_inventory": Kind.NO_STOCK,
+    "fails_at_shipment": Kind.UNDELIVERABLE,
+    "rejected": Kind.INVALID,
 }
 """One order per path the saga can take; each runs alone so its counts are its own."""
 
@@ -183,7 +184,7 @@ class Usage:
 
 
 @contextmanager
-def metered(cloud: LocalCloud) -> Iterator[Usage]:
+def metered(cloud: InProcess) -> Iterator[Usage]:
     """Count the handlers' DynamoDB and EventBridge requests, and every SQS message sent."""
     from lambdas.adapters.aws_services import client
 
@@ -226,15 +227,15 @@ def _handler_name(physical_name: str) -> str:
     return next(n for n in names.ALL_FUNCTIONS if names.construct_id(n) == logical)
 
 
-def _function_usage(cloud: LocalCloud) -> tuple[dict[str, int], dict[str, float], int]:
-    durations = {f: list(d) for f, d in cloud.runtime.durations.items()}
+def _function_usage(cloud: InProcess) -> tuple[dict[str, int], dict[str, float], int]:
+    durations = {f: list(d) for f, d in cloud.local.runtime.durations.items()}
     invocations = {_handler_name(f): len(d) for f, d in durations.items()}
     seconds = {_handler_name(f): sum(d) for f, d in durations.items()}
-    log_bytes = sum(len(line.text.encode()) + 26 for line in cloud.logs)  # CloudWatch adds 26 bytes per event
+    log_bytes = sum(len(line.text.encode()) + 26 for line in cloud.local.logs)  # CloudWatch adds 26 bytes per event
     return invocations, seconds, log_bytes
 
 
-def _transitions(cloud: LocalCloud, order_id: str) -> int:
+def _transitions(cloud: InProcess, order_id: str) -> int:
     """State transitions of the saga's execution (each state entered once per attempt), 0 if none ran."""
     sfn = cloud.client("stepfunctions")
     arn = cloud.outputs[names.OUTPUT_STATE_MACHINE].replace(":stateMachine:", ":execution:") + f":{order_id}"
@@ -248,18 +249,15 @@ def _transitions(cloud: LocalCloud, order_id: str) -> int:
 def per_path_usage(assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
     """Run one order down each path, alone, and count what it used."""
     found: dict[str, dict[str, Any]] = {}
-    with LocalCloud.start() as cloud:
-        cloud.deploy(assembly)
-        seed(cloud.client("dynamodb"), cloud.outputs)
-        cloud.wait_until_idle()
+    with deployed(assembly) as cloud:
+        cloud.local.wait_until_idle()
         with metered(cloud) as usage:
-            for path, order in PATHS.items():
+            for path, kind in PATHS.items():
                 invocations0, seconds0, logs0 = _function_usage(cloud)
-                usage0, sqs0 = usage.snapshot(), cloud.sqs_poll_requests()
+                usage0, sqs0 = usage.snapshot(), cloud.local.sqs_poll_requests()
                 order_id = f"bench-{path.replace('_', '-')}"
-                cloud.put_order({"order_id": order_id, "patient_id": "patient-bench", **order})
+                cloud.put_order(of_kind(kind, order_id))
                 state = cloud.wait_for_sagas([order_id])[order_id]
-                cloud.wait_until_idle()
                 invocations1, seconds1, logs1 = _function_usage(cloud)
                 now = usage.snapshot()
                 calls = {f: n - invocations0.get(f, 0) for f, n in invocations1.items() if n > invocations0.get(f, 0)}
@@ -273,7 +271,7 @@ def per_path_usage(assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
                     "dynamodb_requests": dict(Counter(now["dynamodb_requests"]) - Counter(usage0["dynamodb_requests"])),
                     # the order event you put on the bus, and the domain events the publisher puts
                     "eventbridge_events": 1 + now["eventbridge_events"] - usage0["eventbridge_events"],
-                    "sqs_requests": now["sqs_sends"] - usage0["sqs_sends"] + cloud.sqs_poll_requests() - sqs0,
+                    "sqs_requests": now["sqs_sends"] - usage0["sqs_sends"] + cloud.local.sqs_poll_requests() - sqs0,
                     "log_bytes": logs1 - logs0,
                 }
     return found
@@ -318,13 +316,9 @@ def full_run(
     """`orders` orders of the default mix, end to end: EventBridge -> SQS -> saga -> projection.
 
     `window` is entered for exactly the span whose CPU is measured."""
-    from saga_cli import load
-    from saga_cli.target import Target
+    from harness import load
 
-    with LocalCloud.start() as cloud:
-        cloud.deploy(assembly)
-        seed(cloud.client("dynamodb"), cloud.outputs)
-        target = Target(stack=assembly.stack_name, region=cloud.region)
+    with deployed(assembly) as target:
         planned = load.plan(orders, load.parse_mix(load.DEFAULT_MIX), run_id="bench")
         load.prepare_stock(target, orders)
         with window():
@@ -360,10 +354,9 @@ def floor_run(
     assembly: CloudAssembly, executions: int, window: Callable[[], AbstractContextManager[Any]] = nullcontext
 ) -> dict[str, Any]:
     """The same state machine on the same local cloud, every task a no-op, started directly."""
-    with LocalCloud.start() as cloud:
-        cloud.deploy(assembly)
+    with deployed(assembly, seeded=False) as cloud:
         for name in names.ALL_FUNCTIONS:
-            cloud.runtime.replacements[names.handler_path(name)] = _no_op
+            cloud.local.runtime.replacements[names.handler_path(name)] = _no_op
         sfn = cloud.client("stepfunctions")
         arn = cloud.outputs[names.OUTPUT_STATE_MACHINE]
         with window():
@@ -373,7 +366,7 @@ def floor_run(
             statuses = _wait_for_executions(cloud, arn, executions, timeout=max(600.0, executions * 2.0))
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
-        failures = Counter(e[1] for e in cloud.runtime.errors)
+        failures = Counter(e[1] for e in cloud.local.runtime.errors)
         engine_failures: Counter[str] = Counter()
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="FAILED"):
             for execution in page["executions"]:
@@ -392,31 +385,31 @@ def floor_run(
     }
 
 
-def _start_paced(cloud: LocalCloud, sfn: Any, arn: str, executions: int) -> None:
+def _start_paced(cloud: InProcess, sfn: Any, arn: str, executions: int) -> None:
     # Paced, as the start queue's pollers pace the saga's executions: all 1,000 at once would
     # queue tasks past their 60 s timeout and send the no-ops down the failure path.
     sent = 0
     while sent < executions:
-        room = FLOOR_IN_FLIGHT - cloud.running_executions()
+        room = FLOOR_IN_FLIGHT - cloud.local.running_executions()
         for number in range(sent, min(executions, sent + max(0, room))):
             sfn.start_execution(stateMachineArn=arn, name=f"floor-{number:06d}", input='{"order_id": "floor"}')
             sent += 1
         time.sleep(0.02)
 
 
-def _wait_for_executions(cloud: LocalCloud, arn: str, expected: int, timeout: float) -> Counter[str]:
+def _wait_for_executions(cloud: InProcess, arn: str, expected: int, timeout: float) -> Counter[str]:
     """Wait until `expected` executions of the machine have ended (or `timeout`); count them by status."""
     sfn = cloud.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while True:
-        statuses: Counter[str] = Counter(
-            execution["status"]
-            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
-            for execution in page["executions"]
-        )
-        if statuses.total() - statuses["RUNNING"] >= expected or time.monotonic() > deadline:
-            return statuses
-        time.sleep(0.5)
+    statuses: Counter[str] = Counter()
+
+    def ended() -> bool | None:
+        statuses.clear()
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+            statuses.update(execution["status"] for execution in page["executions"])
+        return True if statuses.total() - statuses["RUNNING"] >= expected else None
+
+    poll(ended, timeout, pause=lambda: 0.5)
+    return statuses
 
 
 # --- where the CPU goes ---------------------------------------------------------------------

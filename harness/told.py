@@ -1,0 +1,33 @@
+"""A stored event told to an operator: as JSON with its patient data named, not shown; in a few words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas.domain.events import StoredEvent, model_for
+
+
+def event_json(event: StoredEvent, *, with_patient_data: bool) -> dict[str, Any]:
+    """A stored event as JSON; its private fields (patient data) are named, not shown, unless asked for."""
+    found = event.model_dump(mode="json")
+    if not with_patient_data:
+        private = sorted(set(model_for(event.type).PRIVATE_FIELDS) & set(found["payload"]))
+        found["payload"] = {k: v for k, v in found["payload"].items() if k not in private}
+        found["redacted"] = private
+    return found
+
+
+def note(event: StoredEvent) -> str:
+    """What an event says, in a few words, without patient data."""
+    payload = event.payload
+    if "to_state" in payload:
+        return f"{payload.get('from_state') or '—'} → {payload['to_state']}"
+    for key in ("reason", "compensation", "prescription_id", "reservation_id", "shipment_id", "error"):
+        if payload.get(key):
+            return str(payload[key])
+    if "reasons" in payload:
+        return "; ".join(payload["reasons"])
+    if "differing_fields" in payload:
+        differing = ", ".join(payload["differing_fields"]) or "content"
+        return f"a different order ({differing}) in message {payload['message_id']}: not started"
+    return ""
