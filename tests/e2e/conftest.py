@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.seed import seed
 from harness.target import StackTarget, Target
 from harness.waiting import poll
 
@@ -43,7 +44,9 @@ def remote_target(request: pytest.FixtureRequest) -> Iterator[Target | None]:
     if kind == "inprocess":
         yield None
     elif kind == "aws":
-        yield StackTarget(stack=request.config.getoption("--stack"))
+        deployed = StackTarget(stack=request.config.getoption("--stack"))
+        seed(deployed)  # the medications the tests order (`saga local up` seeds its own)
+        yield deployed
     elif url := request.config.getoption("--endpoint-url"):
         yield StackTarget(endpoint_url=url, stack=request.config.getoption("--stack"))
     else:
