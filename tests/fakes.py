@@ -1,19 +1,27 @@
-"""In-memory stand-ins for the business ports, for logic tests without AWS."""
+"""In-memory stand-ins for the business ports, for logic tests without AWS.
+
+Each passes its port's contract (tests/contract/), as the adapter does; an operation holds the
+fake's lock, so it is as atomic under threads as the adapter's conditional write.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lambdas.adapters.memory import InMemoryEventStore
 from lambdas.domain import events as ev
 from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFailed
 from lambdas.domain.order import OrderLine
+from lambdas.domain.projection import SagaView
 from lambdas.domain.rules import CatalogueEntry
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
-from lambdas.logic.ports import StreamGuard
+from lambdas.logic.ports import EventStore, StreamGuard
 from lambdas.logic.repository import SagaRepository
 
 
@@ -28,16 +36,19 @@ class FakeCatalogue:
 @dataclass
 class FakePrescriptions:
     status: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
-        if self.status.setdefault(prescription_id, "ACTIVE") == "CANCELLED":
-            raise ConcurrencyConflict("cancelled before it was created")
+        with self._lock:
+            if self.status.setdefault(prescription_id, "ACTIVE") == "CANCELLED":
+                raise ConcurrencyConflict("cancelled before it was created")
 
     def cancel(self, prescription_id: str) -> bool:
-        if self.status.setdefault(prescription_id, "CANCELLED") != "ACTIVE":
-            return False
-        self.status[prescription_id] = "CANCELLED"
-        return True
+        with self._lock:
+            if self.status.setdefault(prescription_id, "CANCELLED") != "ACTIVE":
+                return False
+            self.status[prescription_id] = "CANCELLED"
+            return True
 
 
 @dataclass
@@ -45,31 +56,42 @@ class FakeInventory:
     available: dict[str, int] = field(default_factory=dict)
     reserved: dict[str, int] = field(default_factory=dict)
     reservations: dict[str, tuple[str, list[OrderLine]]] = field(default_factory=dict)
+    events: EventStore | None = None
+    """The event store a guard is checked against (FakeServices gives its own); None checks none,
+    as the adapter without an event store table."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def reserve(
         self, reservation_id: str, order_id: str, lines: Sequence[OrderLine], guard: StreamGuard | None = None
     ) -> None:
-        if reservation_id in self.reservations:
-            if self.reservations[reservation_id][0] == "RELEASED":
-                raise ConcurrencyConflict("released before it was made")
-            return
-        for number, line in enumerate(lines, start=1):
-            if self.available.get(line.medication_id, 0) < line.quantity:
-                raise InventoryReservationFailed(f"line {number}: not enough stock")
-        for line in lines:
-            self.available[line.medication_id] -= line.quantity
-            self.reserved[line.medication_id] = self.reserved.get(line.medication_id, 0) + line.quantity
-        self.reservations[reservation_id] = ("RESERVED", list(lines))
+        with self._lock:
+            if reservation_id in self.reservations:
+                if self.reservations[reservation_id][0] == "RELEASED":
+                    raise ConcurrencyConflict("released before it was made")
+                return
+            if guard is not None and self._moved_on(guard):
+                raise ConcurrencyConflict("the saga moved on before the reservation; nothing reserved")
+            for number, line in enumerate(lines, start=1):
+                if self.available.get(line.medication_id, 0) < line.quantity:
+                    raise InventoryReservationFailed(f"line {number}: not enough stock")
+            for line in lines:
+                self.available[line.medication_id] -= line.quantity
+                self.reserved[line.medication_id] = self.reserved.get(line.medication_id, 0) + line.quantity
+            self.reservations[reservation_id] = ("RESERVED", list(lines))
+
+    def _moved_on(self, guard: StreamGuard) -> bool:
+        return self.events is not None and any(e.version > guard.version for e in self.events.read(guard.stream_id))
 
     def release(self, reservation_id: str) -> bool:
-        found = self.reservations.setdefault(reservation_id, ("RELEASED", []))
-        if found[0] != "RESERVED":
-            return False
-        for line in found[1]:
-            self.available[line.medication_id] += line.quantity
-            self.reserved[line.medication_id] -= line.quantity
-        self.reservations[reservation_id] = ("RELEASED", found[1])
-        return True
+        with self._lock:
+            found = self.reservations.setdefault(reservation_id, ("RELEASED", []))
+            if found[0] != "RESERVED":
+                return False
+            for line in found[1]:
+                self.available[line.medication_id] += line.quantity
+                self.reserved[line.medication_id] -= line.quantity
+            self.reservations[reservation_id] = ("RELEASED", found[1])
+            return True
 
 
 @dataclass
@@ -77,15 +99,61 @@ class FakeShipments:
     shipments: dict[str, str] = field(default_factory=dict)
     """The initiated shipments: where each goes."""
     cancelled: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
-        if shipment_id in self.cancelled:
-            raise ConcurrencyConflict("cancelled before it was initiated")
-        self.shipments.setdefault(shipment_id, ships_to)
+        with self._lock:
+            if shipment_id in self.cancelled:
+                raise ConcurrencyConflict("cancelled before it was initiated")
+            self.shipments.setdefault(shipment_id, ships_to)
 
     def cancel(self, shipment_id: str) -> bool:
-        self.cancelled.add(shipment_id)
-        return self.shipments.pop(shipment_id, None) is not None
+        with self._lock:
+            self.cancelled.add(shipment_id)
+            return self.shipments.pop(shipment_id, None) is not None
+
+
+@dataclass
+class FakeProjection:
+    """The saga projection table: rows by order id, written conditionally on the version read."""
+
+    rows: dict[str, SagaView] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def get(self, order_id: str) -> SagaView | None:
+        return self.rows.get(order_id)
+
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, SagaView]:
+        return {o: self.rows[o] for o in dict.fromkeys(order_ids) if o in self.rows}
+
+    def get_each(self, order_ids: Iterable[str]) -> dict[str, Callable[[], SagaView]]:
+        return {o: functools.partial(lambda v: v, v) for o, v in self.get_many(order_ids).items()}
+
+    def states(self, order_ids: Iterable[str]) -> dict[str, str]:
+        return {o: v.state.value for o, v in self.get_many(order_ids).items()}
+
+    def put(self, view: SagaView, previous_version: int | None) -> None:
+        with self._lock:
+            found = self.rows.get(view.order_id)
+            if (found.version if found else None) != previous_version:
+                raise ConcurrencyConflict(f"projection row {view.order_id} moved on")
+            self.rows[view.order_id] = view
+
+    def replace(self, view: SagaView) -> None:
+        with self._lock:
+            self.rows[view.order_id] = view
+
+    def by_state(self, state: str, limit: int | None = None, before: str | None = None) -> Iterator[SagaView]:
+        cutoff = datetime.fromisoformat(before) if before else None
+        found = [v for v in self.rows.values() if v.state.value == state and (not cutoff or v.updated_at < cutoff)]
+        found.sort(key=lambda v: v.updated_at, reverse=True)
+        return iter(found[:limit] if limit else found)
+
+    def count_by_state(self, state: str) -> int:
+        return sum(1 for v in self.rows.values() if v.state.value == state)
+
+    def all(self) -> Iterator[SagaView]:
+        return iter(list(self.rows.values()))
 
 
 @dataclass
@@ -110,6 +178,10 @@ class FakeServices:
     shipments: FakeShipments = field(default_factory=FakeShipments)
     faults: FaultInjector = field(default_factory=lambda: NO_FAULTS)
 
+    def __post_init__(self) -> None:
+        if self.inventory.events is None:  # as in production: guards checked on the saga's own store
+            self.inventory.events = self.event_store
+
     @property
     def repository(self) -> SagaRepository:
         return SagaRepository(self.event_store, source="test")
@@ -130,16 +202,10 @@ HAPPY_PATH_EVENTS = [
 
 
 def create_events_table(dynamodb: Any, name: str = "events") -> None:
-    """A table shaped like the event store's (pk string, sk number), on demand."""
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    """A table shaped like the template's event store (pk string, sk number), on demand."""
+    from tests.contract.tables import create_table
+
+    create_table(dynamodb, "EventStoreEvents", name)
 
 
 def queue_for_source(region: str, queue_name: str, source: str) -> tuple[Any, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -28,8 +29,25 @@ def _codec() -> tuple[Any, Any]:
     return TypeSerializer(), TypeDeserializer()
 
 
+def index_time(at: datetime) -> str:
+    """`at` as the state index sorts it: UTC, always with microseconds, so that text order is time
+    order. (ISO 8601 as pydantic writes it leaves the fraction out at a whole second, and
+    "…:31Z" sorts after "…:31.500000Z", so that row was listed as newer than the rest of its second.)"""
+    utc = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _index_cursor(before: str) -> str:
+    """An ISO time as the index sorts it; anything else as given (a cursor typed into a URL, say)."""
+    try:
+        return index_time(datetime.fromisoformat(before))
+    except ValueError:
+        return before
+
+
 def _to_item(view: SagaView) -> dict[str, Any]:
     plain = view.model_dump(mode="json", exclude_none=True)
+    plain["updated_at"] = index_time(view.updated_at)  # the index's sort key
     if "duration_seconds" in plain:
         plain["duration_seconds"] = Decimal(str(plain["duration_seconds"]))
     plain["steps_completed"] = list(plain["steps_completed"])
@@ -119,7 +137,7 @@ class DynamoDBProjection:
         if before:
             kwargs["KeyConditionExpression"] += " AND #updated < :before"
             kwargs["ExpressionAttributeNames"]["#updated"] = "updated_at"
-            kwargs["ExpressionAttributeValues"][":before"] = {"S": before}
+            kwargs["ExpressionAttributeValues"][":before"] = {"S": _index_cursor(before)}
         if limit:  # pages of `limit` rows: a 1 MB page cut down to `limit` would read far more than asked
             kwargs["PaginationConfig"] = {"MaxItems": limit, "PageSize": limit}
         for page in paginator.paginate(**kwargs):
