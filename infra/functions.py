@@ -17,7 +17,7 @@ from infra.bundling import lambda_code
 from infra.order_events import OrderEvents, encrypted_queue
 from infra.security import XRAY_WRITE, ManagedRole
 from infra.tables import BusinessTables, EventStore
-from lambdas import config
+from lambdas import contract
 from lambdas.domain.states import Compensation, Step
 
 TASK_TIMEOUT = Duration.seconds(30)
@@ -75,7 +75,7 @@ class Functions(Construct):
         for name in saga_writers:
             self._uses_event_store(name, event_store, append=True)
             if fault_parameter is not None and name in (*names.STEP_FUNCTIONS, *names.COMPENSATION_FUNCTIONS):
-                self._environment(name, config.FAULT_INJECTION_PARAMETER, fault_parameter.parameter_name)
+                self._environment(name, contract.FAULT_INJECTION_PARAMETER, fault_parameter.parameter_name)
                 self._permit(name, ["ssm:GetParameter"], [fault_parameter.parameter_arn])
 
         # Each step and compensation touches exactly the business tables it needs.
@@ -84,19 +84,21 @@ class Functions(Construct):
         cancel_shipment = Compensation.CANCEL_SHIPMENT
         # A compensation that finds no record writes a tombstone (PutItem) so the late step cannot
         # act; a repeated reservation reads the one it made (GetItem).
-        self._uses_table(create_rx, config.CATALOGUE_TABLE, business.catalogue, ["dynamodb:BatchGetItem"])
-        self._uses_table(create_rx, config.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:PutItem"])
-        self._uses_table(cancel_rx, config.PRESCRIPTIONS_TABLE, business.prescriptions, UNDO_RECORD)
-        self._uses_table(reserve, config.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
+        self._uses_table(create_rx, contract.CATALOGUE_TABLE, business.catalogue, ["dynamodb:BatchGetItem"])
+        self._uses_table(create_rx, contract.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:PutItem"])
+        self._uses_table(cancel_rx, contract.PRESCRIPTIONS_TABLE, business.prescriptions, UNDO_RECORD)
+        self._uses_table(reserve, contract.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
         self._uses_table(
-            reserve, config.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", "dynamodb:PutItem"]
+            reserve, contract.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", "dynamodb:PutItem"]
         )
         # The reservation checks, in the same transaction, that its saga did not move on.
         self._permit(reserve, ["dynamodb:ConditionCheckItem"], [event_store.table_arn])
-        self._uses_table(release, config.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
-        self._uses_table(release, config.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", *UNDO_RECORD])
-        self._uses_table(ship, config.SHIPMENTS_TABLE, business.shipments, ["dynamodb:PutItem"])
-        self._uses_table(cancel_shipment, config.SHIPMENTS_TABLE, business.shipments, UNDO_RECORD)
+        self._uses_table(release, contract.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
+        self._uses_table(
+            release, contract.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", *UNDO_RECORD]
+        )
+        self._uses_table(ship, contract.SHIPMENTS_TABLE, business.shipments, ["dynamodb:PutItem"])
+        self._uses_table(cancel_shipment, contract.SHIPMENTS_TABLE, business.shipments, UNDO_RECORD)
 
         # The saga starter records the start (or the rejection) and starts the execution.
         self._uses_event_store(names.START_SAGA, event_store, append=True)
@@ -106,8 +108,10 @@ class Functions(Construct):
 
         # The projector and the publisher read the event store's stream.
         self._uses_event_store(names.PROJECTOR, event_store, append=False)
-        self._uses_table(names.PROJECTOR, config.SAGA_TABLE, store.sagas, ["dynamodb:BatchGetItem", "dynamodb:PutItem"])
-        self._environment(names.PUBLISHER, config.EVENT_BUS_NAME, order_events.domain_bus.event_bus_name)
+        self._uses_table(
+            names.PROJECTOR, contract.SAGA_TABLE, store.sagas, ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+        )
+        self._environment(names.PUBLISHER, contract.EVENT_BUS_NAME, order_events.domain_bus.event_bus_name)
         self._permit(names.PUBLISHER, ["events:PutEvents"], [order_events.domain_bus.event_bus_arn])
         for name in (names.PROJECTOR, names.PUBLISHER):
             self._reads_stream(name, event_store)
@@ -173,7 +177,7 @@ class Functions(Construct):
         self._permit(name, KEY_USE, [self._key.key_arn])
 
     def _uses_event_store(self, name: str, table: ddb.ITable, *, append: bool) -> None:
-        self._uses_table(name, config.EVENT_STORE_TABLE, table, EVENT_READ + (EVENT_APPEND if append else []))
+        self._uses_table(name, contract.EVENT_STORE_TABLE, table, EVENT_READ + (EVENT_APPEND if append else []))
 
     def _consumes(self, name: str, queue: sqs.IQueue) -> None:
         """An SQS event source, and the reads its mapping makes (CDK's grant would have been inline)."""

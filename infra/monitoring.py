@@ -15,10 +15,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from lambdas.config import METRICS_NAMESPACE
+from lambdas import contract
 from lambdas.domain.states import Compensation
-from lambdas.logic import outcome_metrics as m
-from lambdas.observability import SERVICE
 
 PERIOD = Duration.minutes(5)
 STREAM_BEHIND = Duration.minutes(5)
@@ -29,9 +27,9 @@ FAILED_EXECUTIONS_THRESHOLD = 10
 
 def saga_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cw.Metric:
     return cw.Metric(
-        namespace=METRICS_NAMESPACE,
+        namespace=contract.METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": SERVICE, **dimensions},
+        dimensions_map={contract.SERVICE_DIMENSION: contract.SERVICE, **dimensions},
         statistic=statistic,
         period=PERIOD,
     )
@@ -119,7 +117,7 @@ class Monitoring(Construct):
     def _alarms(self, state_machine: sfn.StateMachine, dead_letter_queues: Sequence[sqs.IQueue]) -> None:
         self.compensation_failed = self._alarm(
             "CompensationFailed",
-            saga_metric(m.SAGAS_PARKED),
+            saga_metric(contract.SAGAS_PARKED),
             1,
             "A compensation kept failing: a saga is parked as COMPENSATION_FAILED. Fix the cause, then `saga resume`.",
         )
@@ -231,25 +229,34 @@ class Monitoring(Construct):
                 title="Sagas by outcome",
                 left=[
                     saga_metric(name)
-                    for name in (m.SAGAS_STARTED, m.SAGAS_COMPLETED, m.SAGAS_FAILED, m.SAGAS_REJECTED, m.SAGAS_PARKED)
+                    for name in (
+                        contract.SAGAS_STARTED,
+                        contract.SAGAS_COMPLETED,
+                        contract.SAGAS_FAILED,
+                        contract.SAGAS_REJECTED,
+                        contract.SAGAS_PARKED,
+                    )
                 ],
                 width=8,
             ),
             cw.GraphWidget(
                 title="Orders refused",
-                left=[saga_metric(m.SAGAS_REJECTED), saga_metric(m.CONFLICTING_ORDERS)],
+                left=[saga_metric(contract.SAGAS_REJECTED), saga_metric(contract.CONFLICTING_ORDERS)],
                 width=8,
             ),
             cw.GraphWidget(
                 title="Compensations by step",
-                left=[saga_metric(m.COMPENSATIONS_RUN, compensation=c.value) for c in Compensation],
+                left=[
+                    saga_metric(contract.COMPENSATIONS_RUN, **{contract.COMPENSATION_DIMENSION: c.value})
+                    for c in Compensation
+                ],
                 width=8,
             ),
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="Saga duration (s)",
-                left=[saga_metric(m.SAGA_DURATION, "p50"), saga_metric(m.SAGA_DURATION, "p99")],
+                left=[saga_metric(contract.SAGA_DURATION, "p50"), saga_metric(contract.SAGA_DURATION, "p99")],
                 width=8,
             ),
             cw.GraphWidget(

@@ -21,7 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import nag, names
-from lambdas.logic.publish import DOMAIN_EVENT_SOURCE
+from lambdas.contract import DOMAIN_EVENT_SOURCE
 
 START_MAX_RECEIVES = 3
 """A message that failed this many times goes to the dead-letter queue."""

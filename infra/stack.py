@@ -19,7 +19,7 @@ from infra.order_events import OrderEvents
 from infra.saga_workflow import SagaWorkflow
 from infra.security import DataKey
 from infra.tables import BusinessTables, EventStore
-from lambdas import config
+from lambdas import contract
 
 
 class FaultInjectionNotAllowed(ValueError):
@@ -78,13 +78,13 @@ class OrderFulfillmentStack(Stack):
         state_machine = workflow.state_machine
 
         start_saga = functions.functions[names.START_SAGA]
-        start_saga.add_environment(config.STATE_MACHINE_ARN, state_machine.state_machine_arn)
+        start_saga.add_environment(contract.STATE_MACHINE_ARN, state_machine.state_machine_arn)
         functions.roles[names.START_SAGA].permit(["states:StartExecution"], [state_machine.state_machine_arn])
 
         # No saga stays pending forever: an execution that ends unfinished gets its saga compensated.
         compensator = workflow.resume_state_machine
         functions.functions[names.RECORD_EXECUTION_OUTCOME].add_environment(
-            config.RESUME_STATE_MACHINE_ARN, compensator.state_machine_arn
+            contract.RESUME_STATE_MACHINE_ARN, compensator.state_machine_arn
         )
         functions.roles[names.RECORD_EXECUTION_OUTCOME].permit(
             ["states:StartExecution"], [compensator.state_machine_arn]

@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import nag
-from lambdas.adapters.dynamodb_projection import STATE_INDEX
+from lambdas.contract import STATE_INDEX
 
 
 def _table(

@@ -1,4 +1,4 @@
-"""Environment variable names (shared with infra/) and the settings a function reads from them.
+"""The settings a function reads from its environment (the variables' names: lambdas/contract.py).
 
 Settings are read per invocation rather than once per process: it costs microseconds and
 lets the local cloud run several functions, each with its own environment, in one process.
@@ -9,21 +9,6 @@ from __future__ import annotations
 import os
 
 from lambdas.domain.errors import SagaError
-
-EVENT_STORE_TABLE = "EVENT_STORE_TABLE"
-SAGA_TABLE = "SAGA_TABLE"
-CATALOGUE_TABLE = "CATALOGUE_TABLE"
-INVENTORY_TABLE = "INVENTORY_TABLE"
-RESERVATIONS_TABLE = "RESERVATIONS_TABLE"
-PRESCRIPTIONS_TABLE = "PRESCRIPTIONS_TABLE"
-SHIPMENTS_TABLE = "SHIPMENTS_TABLE"
-STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
-RESUME_STATE_MACHINE_ARN = "RESUME_STATE_MACHINE_ARN"
-EVENT_BUS_NAME = "EVENT_BUS_NAME"
-FAULT_INJECTION_PARAMETER = "FAULT_INJECTION_PARAMETER"
-"""Set only on stacks synthesized with fault injection enabled; absent means no faults, ever."""
-
-METRICS_NAMESPACE = "OrderFulfillment"
 
 
 class MissingSetting(SagaError):

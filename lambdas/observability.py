@@ -10,12 +10,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
-from lambdas.config import METRICS_NAMESPACE
+from lambdas.contract import METRICS_NAMESPACE, SERVICE
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
-
-SERVICE = "order-fulfillment"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)

@@ -1,12 +1,12 @@
-"""Boto3 clients (created lazily, once per process) and the small Step Functions/EventBridge adapters."""
+"""Boto3 clients (created lazily, once per process) and the small EventBridge adapter.
+
+Step Functions has its own adapter: lambdas/adapters/step_functions.py.
+"""
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from lambdas.domain.errors import TransientError
 
@@ -25,23 +25,6 @@ def client(service: str) -> Any:
     # Retries of throttling are botocore's job ("standard" mode); ours are the state machine's.
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
     return boto3.client(service, config=config)  # type: ignore[call-overload]
-
-
-class StepFunctionsStarter:
-    def __init__(self, sfn_client: Any, state_machine_arn: str) -> None:
-        self._client = sfn_client
-        self._arn = state_machine_arn
-
-    def start(self, order_id: str) -> bool:
-        try:
-            self._client.start_execution(
-                stateMachineArn=self._arn, name=order_id, input=json.dumps({"order_id": order_id})
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
-                return False
-            raise
-        return True
 
 
 class EventBridgePublisher:

@@ -11,11 +11,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.contract import STATE_INDEX
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.domain.projection import SagaView
-
-STATE_INDEX = "by-state"
-"""GSI: partition `state`, sort `updated_at` — answers "which sagas are pending/failed/...?"."""
 
 BATCH_GET_LIMIT = 100
 """BatchGetItem reads at most 100 keys per call."""

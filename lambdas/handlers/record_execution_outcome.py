@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas import config
-from lambdas.adapters.aws_services import client
+from lambdas.contract import SAGAS_COMPENSATED_AFTER_EXECUTION_ENDED
 from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.wiring import LambdaServices
-from lambdas.logic.execution_outcome import compensation_execution_name, record_execution_outcome
+from lambdas.logic.execution_outcome import record_execution_outcome
 from lambdas.observability import logger, metrics, observed
 
 if TYPE_CHECKING:
@@ -20,29 +18,11 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-class CompensationExecutions:
-    """Starts the compensation state machine for an order, once (named after the order)."""
-
-    def start(self, order_id: str) -> bool:
-        sfn = client("stepfunctions")
-        try:
-            sfn.start_execution(
-                stateMachineArn=config.setting(config.RESUME_STATE_MACHINE_ARN),
-                name=compensation_execution_name(order_id),
-                input=json.dumps({"order_id": order_id, "error": {"Error": "ExecutionEndedUnfinished"}}),
-            )
-        except sfn.exceptions.ExecutionAlreadyExists:
-            return False
-        return True
-
-
 def _record_one(record: SQSRecord) -> None:
     services = LambdaServices(source="record_execution_outcome")
+    compensations = services.compensations
     outcome = record_execution_outcome(
-        services.repository,
-        CompensationExecutions(),
-        record.body,
-        compensation_machine=config.setting(config.RESUME_STATE_MACHINE_ARN),
+        services.repository, compensations, record.body, compensation_machine=compensations.state_machine_arn
     )
     logger.thread_safe_append_keys(correlation_id=outcome.order_id)
     logger.info(
@@ -50,7 +30,7 @@ def _record_one(record: SQSRecord) -> None:
         extra={"status": outcome.status, "compensating": outcome.compensating, "parked": outcome.parked},
     )
     if outcome.compensating:
-        metrics.add_metric(name="SagasCompensatedAfterExecutionEnded", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=SAGAS_COMPENSATED_AFTER_EXECUTION_ENDED, unit=MetricUnit.Count, value=1)
 
 
 @observed

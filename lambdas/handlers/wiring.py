@@ -6,8 +6,8 @@ import os
 from functools import cache, cached_property
 from typing import Any
 
-from lambdas import config
-from lambdas.adapters.aws_services import EventBridgePublisher, StepFunctionsStarter, client
+from lambdas import config, contract
+from lambdas.adapters.aws_services import EventBridgePublisher, client
 from lambdas.adapters.business_tables import (
     DynamoDBCatalogue,
     DynamoDBInventory,
@@ -16,6 +16,7 @@ from lambdas.adapters.business_tables import (
 )
 from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
+from lambdas.adapters.step_functions import CompensationExecutions, SagaExecutions, StepFunctions
 from lambdas.logic import faults as fault_injection
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
 from lambdas.logic.repository import SagaRepository
@@ -45,7 +46,7 @@ class LambdaServices:
 
     @cached_property
     def event_store(self) -> DynamoDBEventStore:
-        return DynamoDBEventStore(client("dynamodb"), config.setting(config.EVENT_STORE_TABLE))
+        return DynamoDBEventStore(client("dynamodb"), config.setting(contract.EVENT_STORE_TABLE))
 
     @cached_property
     def repository(self) -> SagaRepository:
@@ -53,39 +54,47 @@ class LambdaServices:
 
     @cached_property
     def catalogue(self) -> DynamoDBCatalogue:
-        return DynamoDBCatalogue(client("dynamodb"), config.setting(config.CATALOGUE_TABLE))
+        return DynamoDBCatalogue(client("dynamodb"), config.setting(contract.CATALOGUE_TABLE))
 
     @cached_property
     def prescriptions(self) -> DynamoDBPrescriptions:
-        return DynamoDBPrescriptions(client("dynamodb"), config.setting(config.PRESCRIPTIONS_TABLE))
+        return DynamoDBPrescriptions(client("dynamodb"), config.setting(contract.PRESCRIPTIONS_TABLE))
 
     @cached_property
     def inventory(self) -> DynamoDBInventory:
         return DynamoDBInventory(
             client("dynamodb"),
-            config.setting(config.INVENTORY_TABLE),
-            config.setting(config.RESERVATIONS_TABLE),
-            config.optional_setting(config.EVENT_STORE_TABLE),
+            config.setting(contract.INVENTORY_TABLE),
+            config.setting(contract.RESERVATIONS_TABLE),
+            config.optional_setting(contract.EVENT_STORE_TABLE),
         )
 
     @cached_property
     def shipments(self) -> DynamoDBShipments:
-        return DynamoDBShipments(client("dynamodb"), config.setting(config.SHIPMENTS_TABLE))
+        return DynamoDBShipments(client("dynamodb"), config.setting(contract.SHIPMENTS_TABLE))
 
     @cached_property
     def faults(self) -> FaultInjector:
-        parameter = config.optional_setting(config.FAULT_INJECTION_PARAMETER)
+        parameter = config.optional_setting(contract.FAULT_INJECTION_PARAMETER)
         if parameter is None:
             return NO_FAULTS
         return FaultInjector(load_plan=lambda: _fault_plan(parameter))
 
     @cached_property
     def projection(self) -> DynamoDBProjection:
-        return DynamoDBProjection(client("dynamodb"), config.setting(config.SAGA_TABLE))
+        return DynamoDBProjection(client("dynamodb"), config.setting(contract.SAGA_TABLE))
 
     @cached_property
-    def starter(self) -> StepFunctionsStarter:
-        return StepFunctionsStarter(client("stepfunctions"), config.setting(config.STATE_MACHINE_ARN))
+    def step_functions(self) -> StepFunctions:
+        return StepFunctions(client("stepfunctions"))
+
+    @cached_property
+    def starter(self) -> SagaExecutions:
+        return SagaExecutions(self.step_functions, config.setting(contract.STATE_MACHINE_ARN))
+
+    @cached_property
+    def compensations(self) -> CompensationExecutions:
+        return CompensationExecutions(self.step_functions, config.setting(contract.RESUME_STATE_MACHINE_ARN))
 
     @cached_property
     def publisher(self) -> EventBridgePublisher:
@@ -93,4 +102,4 @@ class LambdaServices:
 
     @cached_property
     def bus_name(self) -> str:
-        return config.setting(config.EVENT_BUS_NAME)
+        return config.setting(contract.EVENT_BUS_NAME)

@@ -19,6 +19,10 @@ from lambdas.logic.repository import SagaRepository
 UNFINISHED_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 EXECUTION_NAME_MAX = 80
 """Step Functions execution names are 1 to 80 characters."""
+ENDED_UNFINISHED = "ExecutionEndedUnfinished"
+"""Why the compensation machine runs when an execution ended unfinished (its input's `error.Error`)."""
+RESUMED_BY_OPERATOR = "ResumedByOperator"
+"""Why it runs when an operator resumes a parked saga (`saga resume`)."""
 
 
 class CompensationStarter(Protocol):
@@ -39,6 +43,11 @@ def compensation_execution_name(order_id: str) -> str:
     digest = hashlib.sha256(order_id.encode()).hexdigest()[:20]
     suffix = f"-{digest}-compensate"
     return f"{order_id[: EXECUTION_NAME_MAX - len(suffix)]}{suffix}"
+
+
+def compensation_input(order_id: str, reason: str) -> dict[str, Any]:
+    """The compensation (resume) machine's input: the order, and why its compensations run."""
+    return {"order_id": order_id, "error": {"Error": reason}}
 
 
 def _order_id(detail: dict[str, Any]) -> str | None:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lambdas.contract import (
+    COMPENSATION_DIMENSION,
+    COMPENSATIONS_RUN,
+    CONFLICTING_ORDERS,
+    SAGA_DURATION,
+    SAGAS_COMPLETED,
+    SAGAS_FAILED,
+    SAGAS_PARKED,
+    SAGAS_REJECTED,
+    SAGAS_STARTED,
+)
 from lambdas.domain import events as ev
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import SagaState
-
-SAGAS_STARTED = "SagasStarted"
-SAGAS_COMPLETED = "SagasCompleted"
-SAGAS_FAILED = "SagasFailed"
-SAGAS_REJECTED = "SagasRejected"
-SAGAS_PARKED = "CompensationFailures"
-COMPENSATIONS_RUN = "CompensationsRun"
-SAGA_DURATION = "SagaDuration"
-CONFLICTING_ORDERS = "ConflictingOrders"
 
 _ENDINGS = {
     SagaState.COMPLETED: SAGAS_COMPLETED,
@@ -41,7 +43,7 @@ def measures(event: ev.DomainEvent, view: SagaView) -> list[Measure]:
         case ev.ConflictingOrderReceived():
             return [Measure(CONFLICTING_ORDERS, 1)]
         case ev.CompensationRecorded():
-            return [Measure(COMPENSATIONS_RUN, 1, dimension=("compensation", event.compensation))]
+            return [Measure(COMPENSATIONS_RUN, 1, dimension=(COMPENSATION_DIMENSION, event.compensation))]
         case ev.OrderFulfillmentSagaStateChanged() if event.to_state in _ENDINGS:
             ending = [Measure(_ENDINGS[event.to_state], 1)]
             if view.duration_seconds is not None:

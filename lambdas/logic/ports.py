@@ -1,4 +1,4 @@
-"""The interfaces the saga logic needs from the outside world; adapters implement them."""
+"""The interfaces the saga logic needs from the outside world, and the errors they raise; adapters implement them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from lambdas.domain.errors import SagaError
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.order import OrderLine
 from lambdas.domain.rules import CatalogueEntry
+
+
+class ExecutionNameTaken(SagaError):
+    """An execution of that name exists already (a state machine runs one execution per name)."""
+
+
+class ExecutionNotFound(SagaError):
+    """No execution has that ARN (never started, or past Step Functions' retention)."""
 
 
 class EventStore(Protocol):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lambdas.contract import DOMAIN_EVENT_SOURCE
 from lambdas.domain.events import StoredEvent
-
-DOMAIN_EVENT_SOURCE = "pharmacy.saga"
 
 
 def bus_entry(stored: StoredEvent, bus_name: str) -> dict[str, Any]:

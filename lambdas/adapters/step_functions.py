@@ -1,0 +1,132 @@
+"""The Step Functions adapter: start an execution by name, describe one, read its whole history.
+
+The error codes callers branch on become the ports' errors (lambdas/logic/ports.py), as the
+AWS Step Functions API Reference names them per action:
+
+- StartExecution: `ExecutionAlreadyExists` ("If the execution is closed or if the input is
+  different"; the same name and input as a running execution succeeds, with the same ARN)
+  -> `ExecutionNameTaken`
+  (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html);
+- DescribeExecution: `ExecutionDoesNotExist` -> None
+  (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html);
+- GetExecutionHistory: `ExecutionDoesNotExist` -> `ExecutionNotFound`; read page by page with
+  `nextToken`, at most 1,000 events a page
+  (https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
+
+Every other error is raised as botocore raises it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.logic.execution_outcome import ENDED_UNFINISHED, compensation_execution_name, compensation_input
+from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
+
+EXECUTION_ALREADY_EXISTS = "ExecutionAlreadyExists"
+EXECUTION_DOES_NOT_EXIST = "ExecutionDoesNotExist"
+HISTORY_PAGE_SIZE = 1000
+"""GetExecutionHistory's largest page (maxResults)."""
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN of the execution `name` of a (Standard) state machine:
+    `arn:…:stateMachine:M` -> `arn:…:execution:M:name`."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class StepFunctions:
+    """The Step Functions calls of the functions, the CLI and the console, on one client."""
+
+    def __init__(self, sfn_client: Any) -> None:
+        self._client = sfn_client
+
+    def start(self, state_machine_arn: str, name: str, execution_input: Mapping[str, Any]) -> str:
+        """Start the execution `name` with `execution_input` (as JSON); its ARN.
+
+        ExecutionNameTaken when the machine has an execution of that name already, unless it is
+        running with the same input: Step Functions then answers as it did the first time.
+        """
+        try:
+            started = self._client.start_execution(
+                stateMachineArn=state_machine_arn, name=name, input=json.dumps(dict(execution_input))
+            )
+        except ClientError as error:
+            if _code(error) == EXECUTION_ALREADY_EXISTS:
+                raise ExecutionNameTaken(f"{state_machine_arn} has an execution named {name}") from error
+            raise
+        return str(started["executionArn"])
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """DescribeExecution's answer (status, input, dates, ...); None when there is no such execution."""
+        try:
+            found: dict[str, Any] = self._client.describe_execution(executionArn=execution_arn)
+        except ClientError as error:
+            if _code(error) == EXECUTION_DOES_NOT_EXIST:
+                return None
+            raise
+        return found
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Every event of the execution's history, oldest first, read page by page.
+        ExecutionNotFound when there is no such execution."""
+        events: list[dict[str, Any]] = []
+        page: dict[str, Any] = {}
+        try:
+            while True:
+                answer = self._client.get_execution_history(
+                    executionArn=execution_arn, maxResults=HISTORY_PAGE_SIZE, **page
+                )
+                events.extend(answer["events"])
+                if not answer.get("nextToken"):
+                    return events
+                page = {"nextToken": answer["nextToken"]}
+        except ClientError as error:
+            if _code(error) == EXECUTION_DOES_NOT_EXIST:
+                raise ExecutionNotFound(f"no execution {execution_arn}") from error
+            raise
+
+
+class SagaExecutions:
+    """The saga state machine's executions, one per order, named after it (start_saga's ExecutionStarter)."""
+
+    def __init__(self, step_functions: StepFunctions, state_machine_arn: str) -> None:
+        self._step_functions = step_functions
+        self.state_machine_arn = state_machine_arn
+
+    def start(self, order_id: str) -> bool:
+        """Start the order's execution; False when it was started before."""
+        try:
+            self._step_functions.start(self.state_machine_arn, order_id, {"order_id": order_id})
+        except ExecutionNameTaken:
+            return False
+        return True
+
+
+class CompensationExecutions:
+    """The compensation machine's executions for executions that ended unfinished, one per order
+    (record_execution_outcome's CompensationStarter)."""
+
+    def __init__(self, step_functions: StepFunctions, state_machine_arn: str) -> None:
+        self._step_functions = step_functions
+        self.state_machine_arn = state_machine_arn
+
+    def start(self, order_id: str) -> bool:
+        """Start the order's compensations; False when they were started before."""
+        try:
+            self._step_functions.start(
+                self.state_machine_arn,
+                compensation_execution_name(order_id),
+                compensation_input(order_id, ENDED_UNFINISHED),
+            )
+        except ExecutionNameTaken:
+            return False
+        return True

@@ -1,0 +1,59 @@
+"""The names the functions and their infrastructure share, each spelled once, here.
+
+`infra/` builds the environment, the index, the event rules, the dashboard and the alarms
+with these names; the functions read, query, put and emit with the same ones. Besides this
+module, `infra/` imports from `lambdas/` only the two vocabularies of the domain that are
+contracts already: `lambdas/domain/errors.py` (the error names the state machine's Catch and
+Retry clauses match) and `lambdas/domain/states.py` (the steps and compensations, whose
+values are the handlers' names). Never adapters, use cases or handlers (tests/infra/test_contract.py).
+
+Plain constants only: importing this module imports nothing else.
+"""
+
+from __future__ import annotations
+
+# --- the environment: variable names infra/ sets and lambdas/config.py reads ---------------
+
+EVENT_STORE_TABLE = "EVENT_STORE_TABLE"
+SAGA_TABLE = "SAGA_TABLE"
+CATALOGUE_TABLE = "CATALOGUE_TABLE"
+INVENTORY_TABLE = "INVENTORY_TABLE"
+RESERVATIONS_TABLE = "RESERVATIONS_TABLE"
+PRESCRIPTIONS_TABLE = "PRESCRIPTIONS_TABLE"
+SHIPMENTS_TABLE = "SHIPMENTS_TABLE"
+STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+RESUME_STATE_MACHINE_ARN = "RESUME_STATE_MACHINE_ARN"
+EVENT_BUS_NAME = "EVENT_BUS_NAME"
+FAULT_INJECTION_PARAMETER = "FAULT_INJECTION_PARAMETER"
+"""Set only on stacks synthesized with fault injection enabled; absent means no faults, ever."""
+
+# --- tables ---------------------------------------------------------------------------------
+
+STATE_INDEX = "by-state"
+"""The saga table's GSI: partition `state`, sort `updated_at` — answers "which sagas are pending/failed/...?"."""
+
+# --- the domain events' bus ---------------------------------------------------------------
+
+DOMAIN_EVENT_SOURCE = "pharmacy.saga"
+"""The `source` of every domain event the publisher puts (DetailType is the event's type key)."""
+
+# --- metrics: what the functions emit and the dashboard and alarms read ----------------------
+
+METRICS_NAMESPACE = "OrderFulfillment"
+SERVICE = "order-fulfillment"
+"""The functions' service name: in every log line, and the `service` dimension of every metric."""
+SERVICE_DIMENSION = "service"
+"""The dimension Powertools Metrics gives every metric, valued SERVICE."""
+COMPENSATION_DIMENSION = "compensation"
+"""COMPENSATIONS_RUN's dimension: the compensation's name."""
+
+SAGAS_STARTED = "SagasStarted"
+SAGAS_COMPLETED = "SagasCompleted"
+SAGAS_FAILED = "SagasFailed"
+SAGAS_REJECTED = "SagasRejected"
+SAGAS_PARKED = "CompensationFailures"
+COMPENSATIONS_RUN = "CompensationsRun"
+SAGA_DURATION = "SagaDuration"
+CONFLICTING_ORDERS = "ConflictingOrders"
+SAGAS_COMPENSATED_AFTER_EXECUTION_ENDED = "SagasCompensatedAfterExecutionEnded"
+"""Emitted by record_execution_outcome: a saga whose execution ended unfinished is being compensated."""
