@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ from harness.target import Target
 from harness.waiting import poll
 from infra import names
 from lambdas.domain.states import SagaState
+from lambdas.logic.execution_outcome import RESUMED_BY_OPERATOR, compensation_input
 
 
 class NotResumable(HarnessError):
@@ -26,12 +26,9 @@ def start_resume(target: Target, order_id: str) -> tuple[str, str]:
     if state is not SagaState.COMPENSATION_FAILED:
         raise NotResumable(f"{order_id} is {state.value}: only a COMPENSATION_FAILED saga can be resumed")
     name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
-    started = target.client("stepfunctions").start_execution(
-        stateMachineArn=target.output(names.OUTPUT_RESUME_STATE_MACHINE),
-        name=name,
-        input=json.dumps({"order_id": order_id, "error": {"Error": "ResumedByOperator"}}),
-    )
-    return name, str(started["executionArn"])
+    machine = target.output(names.OUTPUT_RESUME_STATE_MACHINE)
+    arn = queries.step_functions(target).start(machine, name, compensation_input(order_id, RESUMED_BY_OPERATOR))
+    return name, arn
 
 
 def resume(target: Target, order_id: str, wait: float) -> dict[str, Any]:
@@ -39,11 +36,11 @@ def resume(target: Target, order_id: str, wait: float) -> dict[str, Any]:
     saga's terms: its state now and what this resume undid (the resume machine's own status says
     how the machine ended, not whether the saga was undone)."""
     name, arn = start_resume(target, order_id)
-    sfn = target.client("stepfunctions")
+    step_functions = queries.step_functions(target)
 
     def ended() -> dict[str, Any] | None:
-        execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        return execution if execution["status"] != "RUNNING" else None
+        execution = step_functions.describe(arn)
+        return execution if execution is not None and execution["status"] != "RUNNING" else None
 
     finished = poll(ended, wait, pause=lambda: 0.2)
     return {

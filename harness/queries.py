@@ -7,15 +7,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from harness.errors import NotFound
 from harness.parked import CompensationFailure, attempts, parking, resumed_by
 from harness.target import Target
 from infra import names
+from lambdas.adapters.step_functions import StepFunctions, execution_arn
 from lambdas.domain.events import CompensationRecorded, SagaResumed, StoredEvent
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import PENDING_STATES, SagaState
+from lambdas.logic.ports import ExecutionNotFound
 from lambdas.logic.project import replay
 from lambdas.logic.repository import SagaRepository, stream_id_for
 
@@ -46,25 +46,18 @@ def saga_state(target: Target, order_id: str) -> SagaState:
     return state
 
 
-def _execution_arn(machine: str, name: str) -> str:
-    return machine.replace(":stateMachine:", ":execution:") + f":{name}"
+def step_functions(target: Target) -> StepFunctions:
+    return StepFunctions(target.client("stepfunctions"))
 
 
 def execution(target: Target, order_id: str) -> dict[str, Any] | None:
-    arn = _execution_arn(target.output(names.OUTPUT_STATE_MACHINE), order_id)
-    try:
-        found: dict[str, Any] = target.client("stepfunctions").describe_execution(executionArn=arn)
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
-            return None
-        raise
-    return found
+    """The saga's execution (DescribeExecution), None when it never started."""
+    return step_functions(target).describe(execution_arn(target.output(names.OUTPUT_STATE_MACHINE), order_id))
 
 
-def execution_history(target: Target, execution_arn: str) -> list[dict[str, Any]]:
+def execution_history(target: Target, arn: str) -> list[dict[str, Any]]:
     """Every event of an execution's history, oldest first."""
-    pages = target.client("stepfunctions").get_paginator("get_execution_history")
-    return [event for page in pages.paginate(executionArn=execution_arn) for event in page["events"]]
+    return step_functions(target).history(arn)
 
 
 @dataclass(frozen=True)
@@ -96,11 +89,9 @@ def compensation_failure(target: Target, order_id: str, events: list[StoredEvent
     machine = names.OUTPUT_STATE_MACHINE if name == order_id else names.OUTPUT_RESUME_STATE_MACHINE
     try:
         tried: int | None = attempts(
-            execution_history(target, _execution_arn(target.output(machine), name)), compensation
+            execution_history(target, execution_arn(target.output(machine), name)), compensation
         )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
-            raise
+    except ExecutionNotFound:
         tried = None
     return CompensationFailure(compensation, str(event.payload["error"]), event.payload.get("cause"), name, tried)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas.adapters.dynamodb_projection import STATE_INDEX
+from lambdas.contract import STATE_INDEX
 
 
 def _keyed_by(partition: str, sort: tuple[str, str] | None = None) -> dict[str, Any]:

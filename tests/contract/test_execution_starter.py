@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.adapters.aws_services import StepFunctionsStarter
+from lambdas.adapters.step_functions import SagaExecutions, StepFunctions
 from lambdas.logic.start import ExecutionStarter
 from tests.fakes import FakeStarter
 
@@ -49,7 +49,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         def executions() -> list[str]:
             return [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
 
-        yield Engine(StepFunctionsStarter(sfn, arn), executions, end)
+        yield Engine(SagaExecutions(StepFunctions(sfn), arn), executions, end)
 
 
 def test_starting_an_order_starts_one_execution_named_by_it(engine: Engine) -> None:
