@@ -3,7 +3,7 @@
 The handlers' DynamoDB requests are charged in request units as DynamoDB charges them (item sizes,
 4 KB read blocks, transactions twice), their PutEvents entries and every SQS message are counted,
 and the saga's state transitions, Lambda invocations, durations and log bytes are read from the
-local cloud. The cost model (cost.py) divides these counts by the dated prices.
+local cloud. The cost model (cost.py) and the capacity model (capacity.py) divide these counts.
 """
 
 from __future__ import annotations
