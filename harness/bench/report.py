@@ -1,4 +1,4 @@
-"""The bench report's short table: throughput, CPU, each path's counts and cost, memory, imports."""
+"""The bench report's short table: throughput, CPU, each path's counts, cost and capacity, memory, imports."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
             f"{used['dynamodb_write_units']:>6g} {used['dynamodb_read_units']:>6g} {used['eventbridge_events']:>6} "
             f"{used['sqs_requests']:>4} {cost['usd_per_million_orders']:>8.2f}  {cost['biggest_line']}"
         )
+    capacity = report.get("capacity")
+    if capacity:
+        _capacity(capacity, out)
     memory = report.get("memory")
     if memory:
         retained = memory["with_retention"]
@@ -48,6 +51,19 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
         f"imports     boto3 {imports['boto3_seconds']} s · slowest handler ratio {imports['worst_ratio_to_boto3']} "
         f"(budget ≤ {imports['budget_ratio']}) · asset {report['asset']['megabytes']} MB"
     )
+
+
+def _capacity(capacity: dict[str, Any], out: Callable[[str], None]) -> None:
+    out(
+        f"capacity    orders/s one region carries, default quotas of {capacity['region']} "
+        f"looked up {capacity['quotas_looked_up']}"
+    )
+    out("{:24} {:>9}  {:32} raise".format("path", "orders/s", "binding quota"))
+    for path, carried in capacity["paths"].items():
+        rate, binding, to_raise = carried["max_orders_per_second"], carried["binding_quota"], carried["raise"]
+        adjustable = "adjustable" if to_raise and to_raise["adjustable"] else "not adjustable"
+        what = f"{to_raise['quota']} ({adjustable})" if to_raise else "-"
+        out(f"{path:24} {'-' if rate is None else f'{rate:g}':>9}  {binding or '-':32} {what}")
 
 
 def _layers(ms: dict[str, Any]) -> str:

@@ -1,8 +1,9 @@
-"""`make bench`: throughput against the engine floor, what one saga uses per path, and what it costs.
+"""`make bench`: throughput against the engine floor, what one saga uses per path, its cost and capacity.
 
 Everything is measured in one run, side by side, on this machine: the local cloud is a
 model of AWS, so its absolute speed says little; the ratio to the floor, the resource
-counts per saga and the import times are what carry over. The local cloud's own memory per
+counts per saga and the import times are what carry over; the cost and the orders per second one
+region carries are those counts against dated prices and default quotas. The local cloud's own memory per
 1,000 sagas, with and without retention, is measured there too (memory.py).
 Prints one JSON summary and a short table.
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from harness.assembly import synthesize
 from harness.bench import memory as bench_memory
+from harness.bench.capacity import capacity_model, load_quotas
 from harness.bench.cost import PRICES, cost_model
 from harness.bench.cpu import BREAKDOWN_ORDERS, cpu_breakdown
 from harness.bench.imports import IMPORT_RUNS, asset_size, import_times
@@ -58,6 +60,7 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
         },
         "per_saga": paths,
         "cost": cost_model(paths, prices),
+        "capacity": capacity_model(paths, load_quotas()),
         "imports": imports,
         "asset": asset_size(assembly),
         "memory": memory,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.bench import cost, cpu, imports, report, throughput, usage
+from harness.bench import capacity, cost, cpu, imports, report, throughput, usage
 from harness.bench import memory as bench_memory
 from localcloud.deploy import CloudAssembly
 from localcloud.retention import Retention
@@ -104,6 +104,14 @@ def test_a_longer_path_uses_more_of_everything(paths: dict[str, Any]) -> None:
     assert paths["rejected"]["dynamodb_read_units"] == 1
 
 
+def test_every_measured_path_is_bound_by_a_quota_and_a_rejection_never_by_step_functions(paths: dict[str, Any]) -> None:
+    model = capacity.capacity_model(paths, capacity.load_quotas())
+    assert all(carried["max_orders_per_second"] > 0 for carried in model["paths"].values())
+    rejected = model["paths"]["rejected"]["orders_per_second"]
+    assert rejected["stepfunctions_start_execution"] is None, "a rejected order starts no execution"
+    assert rejected["stepfunctions_state_transitions"] is None
+
+
 def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: CloudAssembly) -> None:
     floor = throughput.floor_run(assembly, executions=40)
     assert floor["statuses"] == {"SUCCEEDED": 40}, "a no-op never fails, and never waits past a timeout"
@@ -111,7 +119,9 @@ def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: Cloud
     assert floor["cpu_ms_per_execution"] > 0
 
 
-def _table(memory: dict[str, Any] | None = None, **more_throughput: Any) -> list[str]:
+def _table(
+    memory: dict[str, Any] | None = None, capacity: dict[str, Any] | None = None, **more_throughput: Any
+) -> list[str]:
     """The table's lines for a report with no paths: 6 sagas/s and 150 ms each, a floor of 20/s and 45 ms."""
     given: dict[str, Any] = {
         "throughput": {
@@ -127,6 +137,7 @@ def _table(memory: dict[str, Any] | None = None, **more_throughput: Any) -> list
         "imports": {"boto3_seconds": 0.2, "worst_ratio_to_boto3": 1.2, "budget_ratio": 1.5},
         "asset": {"megabytes": 17.8},
         **({"memory": memory} if memory else {}),
+        **({"capacity": capacity} if capacity else {}),
     }
     lines: list[str] = []
     report.print_table(given, lines.append)
@@ -190,6 +201,25 @@ def test_the_table_shows_memory_per_thousand_sagas_with_and_without_retention() 
         "memory      200.0 MB per 1,000 sagas without retention · retaining 250: RSS 400 → 405.5 → 409 MB "
         "after each 250, 14.0 MB per 1,000 past the limit (goal < 50)"
     )
+
+
+def test_the_table_shows_each_paths_orders_per_second_the_quota_that_binds_and_what_to_raise() -> None:
+    binding = "stepfunctions_state_transitions"
+    to_raise = {"quota": "Step Functions state transitions (Standard), token bucket", "adjustable": True}
+    capacity = {
+        "region": "us-east-1",
+        "quotas_looked_up": "2026-12-02",
+        "paths": {
+            "happy": {"max_orders_per_second": 500.0, "binding_quota": binding, "raise": to_raise},
+            "rejected": {"max_orders_per_second": None, "binding_quota": None, "raise": None},
+        },
+    }
+    lines = _table(capacity=capacity)
+    start = lines.index("capacity    orders/s one region carries, default quotas of us-east-1 looked up 2026-12-02")
+    assert lines[start + 1].split() == ["path", "orders/s", "binding", "quota", "raise"]
+    assert lines[start + 2].split()[:3] == ["happy", "500", "stepfunctions_state_transitions"]
+    assert lines[start + 2].endswith("Step Functions state transitions (Standard), token bucket (adjustable)")
+    assert lines[start + 3].split() == ["rejected", "-", "-", "-"]
 
 
 def test_a_memory_run_sweeps_after_each_batch_and_sizes_every_store(assembly: CloudAssembly) -> None:
