@@ -15,7 +15,11 @@ def test_poll_returns_the_first_answer_that_is_not_none() -> None:
 
 def test_poll_asks_at_least_once_even_with_no_time_left() -> None:
     asked: list[int] = []
-    assert poll(lambda: asked.append(1) or None, timeout=0) is None
+
+    def check() -> None:
+        asked.append(1)
+
+    assert poll(check, timeout=0) is None
     assert asked == [1]
 
 
