@@ -9,44 +9,44 @@ from typing import Any
 
 import pytest
 
+from harness.bench import capacity, cost, cpu, imports, report, throughput, usage
 from harness.bench import memory as bench_memory
-from harness.bench import run as bench
 from localcloud.deploy import CloudAssembly
 from localcloud.retention import Retention
 
 
 def test_item_sizes_are_counted_as_dynamodb_counts_them() -> None:
-    assert bench.item_size({"pk": {"S": "abc"}}) == 2 + 3
-    assert bench.item_size({"n": {"N": "12345"}}) == 1 + 4  # 5 digits -> 3 bytes + 1
-    assert bench.item_size({"ok": {"BOOL": True}}) == 2 + 1
-    assert bench.item_size({"m": {"M": {"a": {"S": "x"}}}}) == 1 + 3 + (1 + 1 + 1)
-    assert bench.item_size({"l": {"L": [{"S": "é"}]}}) == 1 + 3 + (2 + 1)
+    assert usage.item_size({"pk": {"S": "abc"}}) == 2 + 3
+    assert usage.item_size({"n": {"N": "12345"}}) == 1 + 4  # 5 digits -> 3 bytes + 1
+    assert usage.item_size({"ok": {"BOOL": True}}) == 2 + 1
+    assert usage.item_size({"m": {"M": {"a": {"S": "x"}}}}) == 1 + 3 + (1 + 1 + 1)
+    assert usage.item_size({"l": {"L": [{"S": "é"}]}}) == 1 + 3 + (2 + 1)
 
 
 def test_writes_are_charged_per_started_kilobyte_and_twice_in_a_transaction() -> None:
-    usage = bench.Usage()
-    usage.dynamodb_request("PutItem", {"Item": {"k": {"S": "x" * 2000}}})  # 2 KB -> 2
-    usage.dynamodb_request("UpdateItem", {"Key": {"k": {"S": "x"}}})  # 1
-    usage.dynamodb_request("TransactWriteItems", {"TransactItems": [{"Put": {"Item": {"k": {"S": "x"}}}}] * 2})  # 4
-    usage.dynamodb_response("GetItem", {"ConsistentRead": True}, {"Item": {"k": {"S": "x" * 5000}}})  # 2
-    usage.dynamodb_response("Query", {}, {"Items": [{"k": {"S": "x"}}]})  # 0.5
-    assert usage.dynamodb_write_units == 7
-    assert usage.dynamodb_read_units == 2.5
+    meter = usage.Usage()
+    meter.dynamodb_request("PutItem", {"Item": {"k": {"S": "x" * 2000}}})  # 2 KB -> 2
+    meter.dynamodb_request("UpdateItem", {"Key": {"k": {"S": "x"}}})  # 1
+    meter.dynamodb_request("TransactWriteItems", {"TransactItems": [{"Put": {"Item": {"k": {"S": "x"}}}}] * 2})  # 4
+    meter.dynamodb_response("GetItem", {"ConsistentRead": True}, {"Item": {"k": {"S": "x" * 5000}}})  # 2
+    meter.dynamodb_response("Query", {}, {"Items": [{"k": {"S": "x"}}]})  # 0.5
+    assert meter.dynamodb_write_units == 7
+    assert meter.dynamodb_read_units == 2.5
 
 
 def test_a_batch_read_charges_each_key_and_a_missing_one_the_minimum() -> None:
-    usage = bench.Usage()
+    meter = usage.Usage()
     keys = [{"k": {"S": key}} for key in ("found", "missing", "unprocessed")]
-    usage.dynamodb_response(
+    meter.dynamodb_response(
         "BatchGetItem",
         {"RequestItems": {"t": {"Keys": keys, "ConsistentRead": True}}},
         {"Responses": {"t": [{"k": {"S": "x" * 5000}}]}, "UnprocessedKeys": {"t": {"Keys": keys[2:]}}},
     )
-    assert usage.dynamodb_read_units == 2 + 1  # 5 KB found, one key missing; the unprocessed one is asked again
+    assert meter.dynamodb_read_units == 2 + 1  # 5 KB found, one key missing; the unprocessed one is asked again
 
 
 def test_the_cost_model_multiplies_counts_by_the_dated_prices() -> None:
-    prices = json.loads(bench.PRICES.read_text())
+    prices = json.loads(cost.PRICES.read_text())
     used = {
         "lambda_invocations": {"a": 2},
         "lambda_seconds": 0.0,
@@ -57,18 +57,18 @@ def test_the_cost_model_multiplies_counts_by_the_dated_prices() -> None:
         "sqs_requests": 0,
         "log_bytes": 0,
     }
-    cost = bench.cost_model({"path": used}, prices)["paths"]["path"]
+    priced = cost.cost_model({"path": used}, prices)["paths"]["path"]
     price = prices["prices_usd"]
     transition = price["stepfunctions_standard_state_transition"]
-    assert cost["by_line"]["stepfunctions_transitions"] == round(4 * transition * 1e6, 2)
-    assert cost["by_line"]["lambda_requests"] == round(2 * price["lambda_request"] * 1e6, 2)
-    assert cost["usd_per_million_orders"] == pytest.approx(sum(cost["by_line"].values()), abs=0.02)
-    assert cost["biggest_line"] == "stepfunctions_transitions"
+    assert priced["by_line"]["stepfunctions_transitions"] == round(4 * transition * 1e6, 2)
+    assert priced["by_line"]["lambda_requests"] == round(2 * price["lambda_request"] * 1e6, 2)
+    assert priced["usd_per_million_orders"] == pytest.approx(sum(priced["by_line"].values()), abs=0.02)
+    assert priced["biggest_line"] == "stepfunctions_transitions"
 
 
 @pytest.fixture(scope="module")
 def paths(assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
-    return bench.per_path_usage(assembly)
+    return usage.per_path_usage(assembly)
 
 
 def test_each_path_ends_as_its_order_predicts_and_runs_only_its_own_functions(paths: dict[str, Any]) -> None:
@@ -104,32 +104,43 @@ def test_a_longer_path_uses_more_of_everything(paths: dict[str, Any]) -> None:
     assert paths["rejected"]["dynamodb_read_units"] == 1
 
 
+def test_every_measured_path_is_bound_by_a_quota_and_a_rejection_never_by_step_functions(paths: dict[str, Any]) -> None:
+    model = capacity.capacity_model(paths, capacity.load_quotas())
+    assert all(carried["max_orders_per_second"] > 0 for carried in model["paths"].values())
+    rejected = model["paths"]["rejected"]["orders_per_second"]
+    assert rejected["stepfunctions_start_execution"] is None, "a rejected order starts no execution"
+    assert rejected["stepfunctions_state_transitions"] is None
+
+
 def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: CloudAssembly) -> None:
-    floor = bench.floor_run(assembly, executions=40)
+    floor = throughput.floor_run(assembly, executions=40)
     assert floor["statuses"] == {"SUCCEEDED": 40}, "a no-op never fails, and never waits past a timeout"
     assert floor["executions_per_second"] > 0
     assert floor["cpu_ms_per_execution"] > 0
 
 
-def _table(memory: dict[str, Any] | None = None, **throughput: Any) -> list[str]:
+def _table(
+    memory: dict[str, Any] | None = None, capacity: dict[str, Any] | None = None, **more_throughput: Any
+) -> list[str]:
     """The table's lines for a report with no paths: 6 sagas/s and 150 ms each, a floor of 20/s and 45 ms."""
-    report: dict[str, Any] = {
+    given: dict[str, Any] = {
         "throughput": {
             "saga": {"sagas_per_second": 6.0, "latency_seconds": {"p50": 1.0, "p99": 2.0}, "cpu_ms_per_saga": 150.0},
             "engine_floor": {"executions_per_second": 20.0, "cpu_ms_per_execution": 45.0},
             "ratio_to_floor": 0.3,
             "goal_ratio": 0.5,
             "cpu_ratio_to_floor": 0.3,
-            **throughput,
+            **more_throughput,
         },
         "per_saga": {},
         "cost": {"paths": {}},
         "imports": {"boto3_seconds": 0.2, "worst_ratio_to_boto3": 1.2, "budget_ratio": 1.5},
         "asset": {"megabytes": 17.8},
         **({"memory": memory} if memory else {}),
+        **({"capacity": capacity} if capacity else {}),
     }
     lines: list[str] = []
-    bench.print_table(report, lines.append)
+    report.print_table(given, lines.append)
     return lines
 
 
@@ -141,14 +152,14 @@ def test_the_table_shows_throughput_and_cpu_side_by_side() -> None:
 
 
 def test_the_cpu_breakdown_charges_the_saga_its_dynamodb_and_the_floor_none(assembly: CloudAssembly) -> None:
-    breakdown = bench.cpu_breakdown(assembly, orders=20, concurrency=4)
+    breakdown = cpu.cpu_breakdown(assembly, orders=20, concurrency=4)
     saga, floor = breakdown["saga_ms"], breakdown["floor_ms"]
     assert breakdown["as_predicted"]
     assert saga["requests"]["dynamodb"] > 0
     assert saga["emulation"]["dynamodb"] > 0
     assert "dynamodb" not in floor["requests"], "a no-op task reads nothing"
     assert saga["handler_code"] > floor["handler_code"]
-    assert set(breakdown["cpu_ratio_if_free"]) == set(bench.FREE_SERVICES)
+    assert set(breakdown["cpu_ratio_if_free"]) == set(cpu.FREE_SERVICES)
     assert breakdown["cpu_ratio_if_free"]["dynamodb"] > breakdown["cpu_ratio"], "a free service only helps the saga"
 
 
@@ -192,6 +203,25 @@ def test_the_table_shows_memory_per_thousand_sagas_with_and_without_retention() 
     )
 
 
+def test_the_table_shows_each_paths_orders_per_second_the_quota_that_binds_and_what_to_raise() -> None:
+    binding = "stepfunctions_state_transitions"
+    to_raise = {"quota": "Step Functions state transitions (Standard), token bucket", "adjustable": True}
+    capacity = {
+        "region": "us-east-1",
+        "quotas_looked_up": "2026-12-02",
+        "paths": {
+            "happy": {"max_orders_per_second": 500.0, "binding_quota": binding, "raise": to_raise},
+            "rejected": {"max_orders_per_second": None, "binding_quota": None, "raise": None},
+        },
+    }
+    lines = _table(capacity=capacity)
+    start = lines.index("capacity    orders/s one region carries, default quotas of us-east-1 looked up 2026-12-02")
+    assert lines[start + 1].split() == ["path", "orders/s", "binding", "quota", "raise"]
+    assert lines[start + 2].split()[:3] == ["happy", "500", "stepfunctions_state_transitions"]
+    assert lines[start + 2].endswith("Step Functions state transitions (Standard), token bucket (adjustable)")
+    assert lines[start + 3].split() == ["rejected", "-", "-", "-"]
+
+
 def test_a_memory_run_sweeps_after_each_batch_and_sizes_every_store(assembly: CloudAssembly) -> None:
     run = bench_memory.memory_run(assembly, batches=2, batch_orders=3, concurrency=2, retention=Retention(sagas=3))
     assert run["as_predicted"]
@@ -215,13 +245,13 @@ def test_importing_a_handler_defers_what_the_cold_start_budget_leaves_out() -> N
     # these stay out of a handler module's import; each is loaded where it is first needed.
     code = (
         "import importlib, json, sys\n"
-        f"for module in {bench.HANDLERS!r}:\n"
+        f"for module in {imports.HANDLERS!r}:\n"
         "    importlib.import_module(module)\n"
         f"print(json.dumps(sorted(m for m in {DEFERRED_TO_FIRST_USE!r} if m in sys.modules)))\n"
     )
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
     assert loaded == []
-    assert len(bench.HANDLERS) == 13
+    assert len(imports.HANDLERS) == 13
 
 
 def test_a_batch_handler_still_fails_only_the_records_that_raise() -> None:

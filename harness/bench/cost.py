@@ -1,0 +1,37 @@
+"""Dollars per million orders, per path and per line: the metered counts times the dated price table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+PRICES = Path(__file__).with_name("prices.json")
+MEMORY_GB = 256 / 1024
+"""Every function has 256 MB (infra/functions.py)."""
+
+
+def cost_model(paths: dict[str, dict[str, Any]], prices: dict[str, Any]) -> dict[str, Any]:
+    """Dollars per million orders, per path and per line, from the counts and the dated price table."""
+    price = prices["prices_usd"]
+    per_path: dict[str, Any] = {}
+    for path, used in paths.items():
+        invocations = sum(used["lambda_invocations"].values())
+        # Lambda bills each invocation's duration rounded up to the millisecond
+        gb_seconds = (used["lambda_seconds"] + invocations * 0.0005) * MEMORY_GB
+        lines = {
+            "lambda_requests": invocations * price["lambda_request"],
+            "lambda_duration": gb_seconds * price["lambda_arm64_gb_second"],
+            "stepfunctions_transitions": used["state_transitions"] * price["stepfunctions_standard_state_transition"],
+            "dynamodb_writes": used["dynamodb_write_units"] * price["dynamodb_on_demand_write_request_unit"],
+            "dynamodb_reads": used["dynamodb_read_units"] * price["dynamodb_on_demand_read_request_unit"],
+            "eventbridge_events": used["eventbridge_events"] * price["eventbridge_custom_event"],
+            "sqs_requests": used["sqs_requests"] * price["sqs_standard_request"],
+            "cloudwatch_logs": used["log_bytes"] / 1e9 * price["cloudwatch_logs_ingested_gb"],
+        }
+        per_million = {line: round(cost * 1e6, 2) for line, cost in lines.items()}
+        per_path[path] = {
+            "usd_per_million_orders": round(sum(per_million.values()), 2),
+            "by_line": per_million,
+            "biggest_line": max(per_million, key=lambda line: per_million[line]),
+        }
+    return {"prices_as_published": prices["as_published"], "region": prices["region"], "paths": per_path}
