@@ -26,12 +26,10 @@ from moto.sqs.models import sqs_backends
 from localcloud.access.actions import Check
 from localcloud.access.enforcement import AUTHORIZER
 from localcloud.access.principals import Principal
+from localcloud.patching import Kind, Patch
 
 EVENTS = Principal.aws_service("events.amazonaws.com")
 SNS = Principal.aws_service("sns.amazonaws.com")
-
-ORIGINAL_SEND_TO_SQS = Rule._send_to_sqs_queue
-ORIGINAL_SUBSCRIPTION_PUBLISH = Subscription.publish
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ def _send_to_sqs_as_eventbridge(
     queue_arn = f"arn:aws:sqs:{self.region_name}:{self.account_id}:{resource_id}"
     refused = _allowed(EVENTS, queue_arn, self.arn)
     if refused is None:
-        ORIGINAL_SEND_TO_SQS(self, resource_id, event, group_id)
+        _SEND_TO_SQS.original(self, resource_id, event, group_id)
         return
     target = next((t for t in self.targets if str(t.get("Arn", "")).endswith(f":{resource_id}")), {})
     dead_letters = (target.get("DeadLetterConfig") or {}).get("Arn")
@@ -101,9 +99,25 @@ def _publish_as_sns(self: Subscription, message: str, message_id: str, *args: An
         if refused is not None:
             _record(Undelivered(str(self.topic.arn), str(self.endpoint), refused, dead_lettered=False))
             return
-    ORIGINAL_SUBSCRIPTION_PUBLISH(self, message, message_id, *args, **kwargs)
+    _PUBLISH.original(self, message, message_id, *args, **kwargs)
 
 
-def apply() -> None:
-    Rule._send_to_sqs_queue = _send_to_sqs_as_eventbridge  # type: ignore[method-assign]
-    Subscription.publish = _publish_as_sns  # type: ignore[method-assign]
+PATCHES = (
+    _SEND_TO_SQS := Patch(
+        owner=Rule,
+        name="_send_to_sqs_queue",
+        replacement=_send_to_sqs_as_eventbridge,
+        kind=Kind.GAP,
+        why="moto hands a rule's event straight to the target queue; EventBridge sends it as "
+        "events.amazonaws.com for the rule, which the queue's policy must allow (else the "
+        "target's dead-letter queue gets it, or nobody).",
+    ),
+    _PUBLISH := Patch(
+        owner=Subscription,
+        name="publish",
+        replacement=_publish_as_sns,
+        kind=Kind.GAP,
+        why="moto hands a notification straight to a subscribed queue; SNS sends it as "
+        "sns.amazonaws.com for the topic, which the queue's policy must allow.",
+    ),
+)

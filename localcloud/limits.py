@@ -34,16 +34,13 @@ from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue
 from moto.sqs.models import SQSBackend
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from localcloud.patching import Kind, Patch
+
 PUT_EVENTS_MAX_BYTES = 1024 * 1024
 MESSAGE_BATCH_MAX_BYTES = 1024 * 1024
 """SendMessageBatch: the messages of a batch together, as each is counted (SQS developer guide, message quotas)."""
 EXECUTION_INPUT_MAX_BYTES = 262_144
 _EXECUTION_NAME = re.compile(r"^[^\s?*<>{}\[\]:;,\\|^~$#%&`\"/\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]{1,80}$")
-
-ORIGINAL_PUT_EVENTS = EventsHandler.put_events
-ORIGINAL_SEND_MESSAGE = SQSBackend.send_message
-ORIGINAL_SEND_MESSAGE_BATCH = SQSBackend.send_message_batch
-ORIGINAL_START_EXECUTION = StepFunctionsParserBackend.start_execution
 
 
 def entry_size(entry: dict[str, Any]) -> int:
@@ -103,14 +100,14 @@ def _send_message(self: SQSBackend, queue_name: str, message_body: str, *args: A
         raise InvalidParameterValue(
             f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
         )
-    return ORIGINAL_SEND_MESSAGE(self, queue_name, message_body, *args, **kwargs)
+    return _SEND_MESSAGE.original(self, queue_name, message_body, *args, **kwargs)
 
 
 def _send_message_batch(self: SQSBackend, queue_name: str, entries: dict[str, dict[str, Any]]) -> Any:
     total = sum(_message_size(e.get("MessageBody", ""), e.get("MessageAttributes")) for e in entries.values())
     if total > MESSAGE_BATCH_MAX_BYTES:
         raise BatchRequestTooLong(total)
-    return ORIGINAL_SEND_MESSAGE_BATCH(self, queue_name, entries)
+    return _SEND_MESSAGE_BATCH.original(self, queue_name, entries)
 
 
 def _start_execution(
@@ -134,11 +131,41 @@ def _start_execution(
             json.loads(execution_input)
         except (TypeError, ValueError) as error:
             raise JsonRESTError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{error}'") from None
-    return ORIGINAL_START_EXECUTION(self, state_machine_arn, name, execution_input, *args, **kwargs)
+    return _START_EXECUTION.original(self, state_machine_arn, name, execution_input, *args, **kwargs)
 
 
-def apply() -> None:
-    EventsHandler.put_events = _put_events  # type: ignore[method-assign]
-    SQSBackend.send_message = _send_message  # type: ignore[method-assign]
-    SQSBackend.send_message_batch = _send_message_batch  # type: ignore[method-assign]
-    StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+PATCHES = (
+    Patch(
+        owner=EventsHandler,
+        name="put_events",
+        replacement=_put_events,
+        kind=Kind.GAP,
+        why="moto accepts a Detail that is no JSON object (and answers HTTP 500 for a JSON string "
+        "once a rule matches), a Source of AWS's own (aws.*), and requests over 1 MiB; AWS refuses "
+        "each entry or the request.",
+    ),
+    _SEND_MESSAGE := Patch(
+        owner=SQSBackend,
+        name="send_message",
+        replacement=_send_message,
+        kind=Kind.GAP,
+        why="moto holds a message to MaximumMessageSize in characters of its body; AWS counts bytes, "
+        "the message attributes too.",
+    ),
+    _SEND_MESSAGE_BATCH := Patch(
+        owner=SQSBackend,
+        name="send_message_batch",
+        replacement=_send_message_batch,
+        kind=Kind.GAP,
+        why="As SendMessage: moto counts a batch's bodies in characters, AWS the messages in bytes, "
+        "attributes included (1 MiB a batch).",
+    ),
+    _START_EXECUTION := Patch(
+        owner=StepFunctionsParserBackend,
+        name="start_execution",
+        replacement=_start_execution,
+        kind=Kind.GAP,
+        why="moto checks neither an execution's name (1 to 80 characters, none of those AWS lists) "
+        "nor its input's size (256 KiB); AWS refuses both.",
+    ),
+)

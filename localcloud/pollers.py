@@ -26,11 +26,11 @@ from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 from moto.sqs.models import sqs_backends
 
-from localcloud import moto_dynamodb
 from localcloud.access.actions import Check
 from localcloud.access.enforcement import AUTHORIZER
 from localcloud.access.principals import Principal
 from localcloud.deploy import DeploymentFailed
+from localcloud.patches.dynamodb import LOCK as DYNAMODB_LOCK
 
 Invoke = Callable[[LambdaFunction, dict[str, Any]], tuple[str, bool]]
 
@@ -213,7 +213,7 @@ class DynamoDBStreamPoller(_Poller):
             return False
         shard = self._shard()
         size = int(self.esm.batch_size or 100)
-        with moto_dynamodb.LOCK:  # the shard's start and records, read together
+        with DYNAMODB_LOCK:  # the shard's start and records, read together
             start = self.position - int(shard.starting_sequence_number)
             batch = shard.items[start : start + size]
         # A backlog is read on at once; otherwise the next poll waits for the shard's next turn.

@@ -33,13 +33,13 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import events_backends
 from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
-from moto.stepfunctions.exceptions import ExecutionAlreadyExists
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend, stepfunctions_parser_backends
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
-from localcloud import moto_dynamodb
 from localcloud.access.enforcement import AUTHORIZER
 from localcloud.cloud import LocalCloud
+from localcloud.patches.dynamodb import LOCK as DYNAMODB_LOCK
+from localcloud.patches.stepfunctions import forgotten_names
 
 DEFAULT_SAGAS = 1000
 DEFAULT_MINUTES = 10.0
@@ -85,7 +85,6 @@ class Sweeper:
     _thread: threading.Thread | None = None
 
     def start(self) -> Sweeper:
-        apply()
         self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
         self._thread.start()
         return self
@@ -109,7 +108,6 @@ class Sweeper:
         return max(by_age, stops[self.retention.sagas])
 
     def sweep(self, now: float | None = None) -> Forgotten:
-        apply()
         horizon = self.horizon(now)
         return Forgotten(
             executions=self._forget_executions(horizon),
@@ -134,7 +132,7 @@ class Sweeper:
             gone = [e for e in list(machine.executions) if e.status != "RUNNING" and _stopped_at(e) <= horizon]
             if not gone:
                 continue
-            names = _forgotten_names(machine)
+            names = forgotten_names(machine)  # their names stay taken (localcloud/patches/stepfunctions.py)
             names.update(e.name for e in gone)
             for execution in gone:
                 # One by one, in place: StartExecution appends to the list concurrently.
@@ -161,7 +159,7 @@ class Sweeper:
             shard = table.stream_shard
             if shard is None:
                 continue
-            with moto_dynamodb.LOCK:  # every stream write holds it; so do the pollers' reads
+            with DYNAMODB_LOCK:  # every stream write holds it; so do the pollers' reads
                 keep_from = unread.get(id(shard), shard.starting_sequence_number + len(shard.items))
                 count = 0
                 for record in shard.items:
@@ -211,38 +209,3 @@ class Sweeper:
 def _stopped_at(execution: Any) -> float:
     stop = execution.stop_date or execution.start_date
     return float(stop.timestamp())
-
-
-def _forgotten_names(machine: Any) -> set[str]:
-    names: set[str] | None = getattr(machine, "forgotten_execution_names", None)
-    if names is None:
-        names = set()
-        machine.forgotten_execution_names = names
-    return names
-
-
-# --- a forgotten execution's name stays taken -----------------------------------------------
-
-_applied = False
-_apply_lock = threading.Lock()
-
-
-def apply() -> None:
-    """StartExecution refuses a forgotten execution's name, as AWS refuses a closed one's."""
-    global _applied
-    with _apply_lock:
-        if _applied:
-            return
-        original = StepFunctionsParserBackend.start_execution
-
-        def start_execution(
-            self: StepFunctionsParserBackend, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any
-        ) -> Any:
-            machine = self.describe_state_machine(state_machine_arn)
-            if name is not None and name in getattr(machine, "forgotten_execution_names", ()):
-                arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
-                raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
-            return original(self, state_machine_arn, name, *args, **kwargs)
-
-        StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
-        _applied = True

@@ -25,6 +25,7 @@ from moto.sqs.responses import SQSResponse
 
 from localcloud.access import enforcement
 from localcloud.access.actions import Check
+from localcloud.patching import Kind, Patch
 
 _tasks: list[dict[str, Any]] = []
 _lock = threading.Lock()
@@ -105,7 +106,28 @@ def reset() -> None:
         _tasks.clear()
 
 
-def apply() -> None:
-    SQSResponse.start_message_move_task = _start_message_move_task  # type: ignore[attr-defined]
-    SQSResponse.list_message_move_tasks = _list_message_move_tasks  # type: ignore[attr-defined]
-    SQSResponse.cancel_message_move_task = _cancel_message_move_task  # type: ignore[attr-defined]
+_WHY = "moto does not implement {}: the README has operators redrive the dead-letter queue with it, as on AWS."
+
+PATCHES = (
+    Patch(
+        owner=SQSResponse,
+        name="start_message_move_task",
+        replacement=_start_message_move_task,
+        kind=Kind.GAP,
+        why=_WHY.format("StartMessageMoveTask"),
+    ),
+    Patch(
+        owner=SQSResponse,
+        name="list_message_move_tasks",
+        replacement=_list_message_move_tasks,
+        kind=Kind.GAP,
+        why=_WHY.format("ListMessageMoveTasks"),
+    ),
+    Patch(
+        owner=SQSResponse,
+        name="cancel_message_move_task",
+        replacement=_cancel_message_move_task,
+        kind=Kind.GAP,
+        why=_WHY.format("CancelMessageMoveTask"),
+    ),
+)

@@ -29,9 +29,7 @@ from localcloud.access import actions, policies, principals
 from localcloud.access.actions import Arns, Check
 from localcloud.access.policies import Decision, Request, Statement
 from localcloud.access.principals import Principal
-
-ORIGINAL_AUTHORIZE = BaseResponse._authenticate_and_authorize_normal_action
-ORIGINAL_EXECUTION_LOGIC = ExecutionWorker._execution_logic
+from localcloud.patching import Kind, Patch
 
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 """AWS answers GetCallerIdentity whatever the policies say (STS API reference)."""
@@ -334,12 +332,7 @@ def _execution_as_its_role(self: ExecutionWorker) -> None:
     """An execution's tasks call AWS (invoke Lambda) as its state machine's role, as on AWS."""
     role = self._evaluation_details.aws_execution_details.role_arn
     with principals.acting_as(Principal.role(role, session="StepFunctions")):
-        ORIGINAL_EXECUTION_LOGIC(self)  # type: ignore[no-untyped-call]
-
-
-ORIGINAL_SUBMIT = ThreadPoolExecutor.submit
-ORIGINAL_THREAD_START = threading.Thread.start
-ORIGINAL_BOOTSTRAP_INNER = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+        _EXECUTION_LOGIC.original(self)
 
 
 def _start_as_creators_caller(self: threading.Thread) -> None:
@@ -348,7 +341,7 @@ def _start_as_creators_caller(self: threading.Thread) -> None:
     # of its own) would call AWS as the account itself. Each thread keeps its creator's caller (only
     # that: the creator's environment and log routing stay the creator's).
     self._caller = principals.current()  # type: ignore[attr-defined]
-    ORIGINAL_THREAD_START(self)
+    _THREAD_START.original(self)
 
 
 def _run_as(caller: Principal | None, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -359,21 +352,57 @@ def _run_as(caller: Principal | None, fn: Any, /, *args: Any, **kwargs: Any) -> 
 def _submit_as_submitters_caller(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     # A pool's workers are made by whoever submits first and then serve every submitter: each task
     # runs as the caller that submitted it, whichever worker runs it.
-    return ORIGINAL_SUBMIT(self, _run_as, principals.current(), fn, *args, **kwargs)
+    return _SUBMIT.original(self, _run_as, principals.current(), fn, *args, **kwargs)
 
 
 def _bootstrap_as_caller(self: threading.Thread) -> None:
     caller = getattr(self, "_caller", None)
     if caller is None:
-        ORIGINAL_BOOTSTRAP_INNER(self)
+        _BOOTSTRAP_INNER.original(self)
         return
     with principals.acting_as(caller):
-        ORIGINAL_BOOTSTRAP_INNER(self)
+        _BOOTSTRAP_INNER.original(self)
 
 
-def apply() -> None:
-    BaseResponse._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action  # type: ignore[method-assign,assignment]
-    ExecutionWorker._execution_logic = _execution_as_its_role  # type: ignore[method-assign]
-    threading.Thread.start = _start_as_creators_caller  # type: ignore[method-assign]
-    ThreadPoolExecutor.submit = _submit_as_submitters_caller  # type: ignore[method-assign,assignment]
-    threading.Thread._bootstrap_inner = _bootstrap_as_caller  # type: ignore[attr-defined]
+PATCHES = (
+    Patch(
+        owner=BaseResponse,
+        name="_authenticate_and_authorize_normal_action",
+        replacement=_authenticate_and_authorize_normal_action,
+        kind=Kind.GAP,
+        why="moto authorises nothing unless asked to, and then only actions on *, without resource "
+        "policies: a call AWS refuses succeeded locally. Every request is decided as IAM decides it.",
+    ),
+    _EXECUTION_LOGIC := Patch(
+        owner=ExecutionWorker,
+        name="_execution_logic",
+        replacement=_execution_as_its_role,
+        kind=Kind.GAP,
+        why="moto's engine calls AWS (invokes a task's Lambda) as whoever started the execution; on "
+        "AWS an execution acts as its state machine's role.",
+    ),
+    _THREAD_START := Patch(
+        owner=threading.Thread,
+        name="start",
+        replacement=_start_as_creators_caller,
+        kind=Kind.GAP,
+        why="A new thread starts with an empty context (Python 3.11): what a handler or an execution "
+        "starts on a thread (moto's engine runs each task, Map iteration and Parallel branch on one) "
+        "called AWS as the account itself. A thread keeps its creator's caller.",
+    ),
+    _BOOTSTRAP_INNER := Patch(
+        owner=threading.Thread,
+        name="_bootstrap_inner",
+        replacement=_bootstrap_as_caller,
+        kind=Kind.GAP,
+        why="With Thread.start: the new thread runs as the caller its creator had.",
+    ),
+    _SUBMIT := Patch(
+        owner=ThreadPoolExecutor,
+        name="submit",
+        replacement=_submit_as_submitters_caller,
+        kind=Kind.GAP,
+        why="A pool's workers are made by whoever submits first and then serve every submitter: "
+        "each task runs as the caller that submitted it.",
+    ),
+)

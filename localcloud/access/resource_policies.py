@@ -2,7 +2,8 @@
 
 Each is created by attaching its document to the resource it names, where the resource's own
 API shows it (`GetQueueAttributes Policy`, `GetTopicAttributes Policy`, `DescribeEventBus
-Policy`) and where `enforcement` reads it when it authorises a call on that resource.
+Policy`) and where `enforcement` reads it when it authorises a call on that resource. The types
+are added to moto's CloudFormation by `localcloud.patches.cloudformation`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.cloudformation import parsing as cfn_parsing
-from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventBusPolicyStatement, events_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
@@ -19,11 +18,13 @@ from moto.sqs.models import sqs_backends
 
 class _PolicyResource:
     """A policy attached by CloudFormation: each type attaches its properties' document to the
-    resources they name. (Each type names CloudFormationModel among its bases itself: moto finds
-    its CloudFormation types as that class's direct subclasses.)"""
+    resources they name."""
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    def is_created(self) -> bool:
+        return True
 
     @property
     def physical_resource_id(self) -> str:
@@ -42,26 +43,26 @@ class _PolicyResource:
         raise NotImplementedError
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> _PolicyResource:
         cls.attach(cloudformation_json["Properties"], account_id, region_name)
         return cls(resource_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> _PolicyResource:
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> None:
         return None
 
 
-class QueuePolicy(_PolicyResource, CloudFormationModel):
+class QueuePolicy(_PolicyResource):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SQS::QueuePolicy"
@@ -74,7 +75,7 @@ class QueuePolicy(_PolicyResource, CloudFormationModel):
             backend.get_queue(str(url).rstrip("/").rsplit("/", 1)[1]).policy = document
 
 
-class TopicPolicy(_PolicyResource, CloudFormationModel):
+class TopicPolicy(_PolicyResource):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SNS::TopicPolicy"
@@ -88,7 +89,7 @@ class TopicPolicy(_PolicyResource, CloudFormationModel):
             backend.get_topic(str(arn)).policy = document
 
 
-class EventBusPolicy(_PolicyResource, CloudFormationModel):
+class EventBusPolicy(_PolicyResource):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Events::EventBusPolicy"
@@ -106,9 +107,3 @@ class EventBusPolicy(_PolicyResource, CloudFormationModel):
 
 
 POLICY_RESOURCES = (QueuePolicy, TopicPolicy, EventBusPolicy)
-
-
-def register() -> None:
-    """Make moto's CloudFormation create these types (its model list is cached on first use)."""
-    for cache in (cfn_parsing.get_model_list, cfn_parsing.get_model_map, cfn_parsing.get_name_type_map):
-        cache.cache_clear()

@@ -29,7 +29,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[EventStore]:
     if request.param == "in-memory":
         yield InMemoryEventStore()
         return
-    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/moto_dynamodb.py)
+    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/patches/dynamodb.py)
     with mock_aws():
         yield _dynamodb_store()
 

@@ -69,7 +69,7 @@ def room(request: pytest.FixtureRequest) -> Iterator[Stockroom]:
     if request.param == "fake":
         yield _fake()
         return
-    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/moto_dynamodb.py)
+    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/patches/dynamodb.py)
     with mock_aws():
         yield _dynamodb()
 

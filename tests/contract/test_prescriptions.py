@@ -30,7 +30,7 @@ def prescriptions(request: pytest.FixtureRequest) -> Iterator[Prescriptions]:
     if request.param == "fake":
         yield FakePrescriptions()
         return
-    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/moto_dynamodb.py)
+    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/patches/dynamodb.py)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         yield DynamoDBPrescriptions(client, create_table(client, "BusinessTablesPrescriptions", "prescriptions"))

@@ -51,7 +51,7 @@ def projection(request: pytest.FixtureRequest) -> Iterator[SagaViews]:
     if request.param == "fake":
         yield FakeProjection()
         return
-    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/moto_dynamodb.py)
+    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/patches/dynamodb.py)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         yield DynamoDBProjection(client, create_table(client, "EventStoreSagas", "sagas"))

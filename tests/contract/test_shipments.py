@@ -28,7 +28,7 @@ def shipments(request: pytest.FixtureRequest) -> Iterator[Shipments]:
     if request.param == "fake":
         yield FakeShipments()
         return
-    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/moto_dynamodb.py)
+    patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/patches/dynamodb.py)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         yield DynamoDBShipments(client, create_table(client, "BusinessTablesShipments", "shipments"))

@@ -1,7 +1,9 @@
 """Each moto gap the local cloud patches: still a gap in the pinned moto, and closed by the patch.
 
-If one of the "still a gap" tests fails after a moto upgrade, moto changed: drop or adjust
-that patch in localcloud/patches.py rather than keep patching blindly.
+If one of the "still a gap" tests fails after a moto upgrade, moto changed: drop or adjust that
+patch (`python -m localcloud.patches` says where each is declared) rather than keep patching
+blindly. Also: the declarations themselves (each says why, each is pinned, each comes out as it
+went in), and the docs' list of them.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from localcloud import patches
 from localcloud.deploy import UnsupportedResource, check_resource_types
+from localcloud.patches import BY_ID
+from localcloud.patches import stepfunctions as sfn_patches
+from localcloud.patching import MISSING
 from tests.concurrency import at_once
 from tests.fakes import create_events_table, queue_for_source
+from tests.localcloud.pins import moto_own, pins
 
 
 @pytest.fixture
@@ -41,15 +47,17 @@ def test_the_patches_target_the_pinned_moto() -> None:
     assert moto.__version__ == patches.MOTO_VERSION
 
 
+@pins("awslambda.LambdaFunction._invoke_lambda")
 def test_moto_still_runs_lambda_in_docker_and_the_runtime_replaces_it() -> None:
-    original = inspect.getsource(patches.ORIGINALS["LambdaFunction._invoke_lambda"])
-    assert "docker" in original
+    patch = BY_ID["awslambda.LambdaFunction._invoke_lambda"]
+    assert "docker" in inspect.getsource(patch.original)
     patches.apply_patches()
-    assert LambdaFunction._invoke_lambda is patches._invoke_in_process
+    assert LambdaFunction._invoke_lambda is patch.installed
 
 
+@pins("events.EventBus.physical_resource_id")
 def test_moto_event_bus_still_lacks_a_physical_id_and_the_patch_gives_its_name() -> None:
-    assert patches.ORIGINALS["EventBus.physical_resource_id"] is None
+    assert BY_ID["events.EventBus.physical_resource_id"].found is MISSING
     patches.apply_patches()
     bus = EventBus.__new__(EventBus)
     bus.name = "my-bus"  # type: ignore[attr-defined]
@@ -71,13 +79,16 @@ def _stack(resource: dict[str, Any]) -> str:
     return json.dumps({"Resources": {"Thing": resource}})
 
 
+@pins("events.Archive.create_from_cloudformation_json")
 def test_moto_archive_still_wants_a_string_pattern_and_the_patch_accepts_cloudformation_objects(aws: None) -> None:
+    from moto.events.models import Archive
+
     events = boto3.client("events", region_name="us-east-1")
     bus_arn = events.create_event_bus(Name="b")["EventBusArn"]
     properties = {"SourceArn": bus_arn, "EventPattern": {"source": ["x"]}}
     with pytest.raises(Exception):  # noqa: B017, PT011 - moto fails in its own way on an object pattern
-        patches.ORIGINALS["Archive.create_from_cloudformation_json"](
-            "plain-archive", {"Properties": dict(properties)}, "123456789012", "us-east-1"
+        BY_ID["events.Archive.create_from_cloudformation_json"].original(
+            Archive, "plain-archive", {"Properties": dict(properties)}, "123456789012", "us-east-1"
         )
     cloudformation = boto3.client("cloudformation", region_name="us-east-1")
     long_name_stack = "S" * 40
@@ -88,14 +99,17 @@ def test_moto_archive_still_wants_a_string_pattern_and_the_patch_accepts_cloudfo
     assert len(archive["ArchiveName"]) <= 48
 
 
+@pins("stepfunctions.StateMachine.create_from_cloudformation_json")
 def test_moto_still_creates_state_machines_where_they_cannot_run_and_the_patch_moves_them(aws: None) -> None:
+    from moto.stepfunctions.models import StateMachine
+
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
     resource = {
         "Type": "AWS::StepFunctions::StateMachine",
         "Properties": {"DefinitionString": json.dumps(definition), "RoleArn": "arn:aws:iam::123456789012:role/r"},
     }
-    original = patches.ORIGINALS["StateMachine.create_from_cloudformation_json"]
-    original("m1", resource, "123456789012", "us-east-1")
+    original = BY_ID["stepfunctions.StateMachine.create_from_cloudformation_json"].original
+    original(StateMachine, "m1", resource, "123456789012", "us-east-1")
     assert [m.name for m in stepfunctions_backends["123456789012"]["us-east-1"].state_machines] == ["m1"]
     boto3.client("cloudformation", region_name="us-east-1").create_stack(StackName="s", TemplateBody=_stack(resource))
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
@@ -107,11 +121,12 @@ def test_moto_still_creates_state_machines_where_they_cannot_run_and_the_patch_m
     assert sfn.describe_execution(executionArn=run["executionArn"])["status"] in {"RUNNING", "SUCCEEDED"}
 
 
+@pins("stepfunctions.retrier_decl.time")
 def test_moto_retries_still_sleep_for_real_and_the_patch_scales_them() -> None:
     assert "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl.RetrierDecl._eval_body)
-    assert patches.ORIGINALS["retrier_decl.time"].__name__ == "time"
+    assert BY_ID["stepfunctions.retrier_decl.time"].original.__name__ == "time"
     patches.apply_patches()
-    assert isinstance(retrier_decl.time, patches._ScaledTime)  # type: ignore[attr-defined]
+    assert isinstance(retrier_decl.time, sfn_patches._ScaledTime)  # type: ignore[attr-defined]
 
 
 def test_moto_still_delivers_sqs_to_lambda_inline_so_the_local_cloud_polls_instead() -> None:
@@ -140,6 +155,8 @@ def test_a_rule_target_whose_deliveries_are_not_authorised_locally_is_refused() 
         check_resource_types(template)
 
 
+@pins("cloudformation.parsing.get_model_list", "cloudformation.parsing.get_model_map")
+@pins("cloudformation.parsing.get_name_type_map")
 def test_the_types_moto_skips_are_created_locally_not_skipped() -> None:
     # moto's CloudFormation skips these with a warning; the local cloud creates them (and enforces the policies).
     patches.apply_patches()
@@ -149,17 +166,27 @@ def test_the_types_moto_skips_are_created_locally_not_skipped() -> None:
         "AWS::Events::EventBusPolicy",
         "AWS::CloudWatch::Alarm",
     )
-    from moto.cloudformation.parsing import get_model_map
+    from moto.cloudformation import parsing
 
-    motos_own = {t for t, model in get_model_map().items() if not model.__module__.startswith("localcloud")}
-    assert not set(skipped_by_moto) & motos_own, "moto still has no CloudFormation model for them"
+    with moto_own(
+        "cloudformation.parsing.get_model_list",
+        "cloudformation.parsing.get_model_map",
+        "cloudformation.parsing.get_name_type_map",
+    ):
+        assert not set(skipped_by_moto) & set(parsing.get_model_map()), "moto still has no model for them"
+        assert not set(skipped_by_moto) & {model.cloudformation_type() for model in parsing.get_model_list()}
+        assert not set(skipped_by_moto) & set(parsing.get_name_type_map())
     template = {"Resources": {t.split("::")[-1]: {"Type": t} for t in skipped_by_moto}}
     assert check_resource_types(template) == []
     assert set(skipped_by_moto) <= patches.supported_resource_types()
+    assert parsing.resource_name_property_from_type("AWS::CloudWatch::Alarm") == "AlarmName"
+    assert parsing.resource_class_from_type("AWS::SQS::QueuePolicy").__module__ == "localcloud.access.resource_policies"
 
 
+@pins("stepfunctions.lambda_eval_utils.boto_client_for")
 def test_moto_still_builds_a_client_per_task_and_the_patch_reuses_one() -> None:
-    assert "return boto3.client(" in inspect.getsource(patches.ORIGINALS["boto_client_for"])
+    original = BY_ID["stepfunctions.lambda_eval_utils.boto_client_for"].original
+    assert "return boto3.client(" in inspect.getsource(original)
     patches.apply_patches()
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
@@ -167,8 +194,9 @@ def test_moto_still_builds_a_client_per_task_and_the_patch_reuses_one() -> None:
     assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is first  # type: ignore[attr-defined]
 
 
+@pins("stepfunctions.ExecutionWorker._get_evaluation_entrypoint")
 def test_moto_still_parses_the_definition_per_execution_and_the_patch_parses_it_once() -> None:
-    original = inspect.getsource(patches.ORIGINALS["ExecutionWorker._get_evaluation_entrypoint"])
+    original = inspect.getsource(BY_ID["stepfunctions.ExecutionWorker._get_evaluation_entrypoint"].original)
     assert "AmazonStateLanguageParser.parse(" in original
     from moto.stepfunctions.parser.asl.parse import asl_parser
 
@@ -189,15 +217,15 @@ def test_moto_still_parses_the_definition_per_execution_and_the_patch_parses_it_
     )
     parses: list[str] = []
     real_parse = asl_parser.AmazonStateLanguageParser.parse
-    patches._syntax_tree.cache_clear()
+    sfn_patches._syntax_tree.cache_clear()
 
     def counted_parse(definition: str) -> Any:
         parses.append(definition)
         return real_parse(definition)
 
     with mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", counted_parse):
-        first = patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
-        second = patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
+        first = sfn_patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
+        second = sfn_patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
     assert parses == [definition]
     # Each execution still gets components of its own, of the kind moto builds.
     assert first is not second
@@ -206,8 +234,9 @@ def test_moto_still_parses_the_definition_per_execution_and_the_patch_parses_it_
     assert starts == ["Try", "Try"]
 
 
+@pins("core.BackendDict._create_account_specific_backend")
 def test_moto_still_locks_every_backend_lookup_and_the_patch_skips_it_once_created() -> None:
-    original = inspect.getsource(patches.ORIGINALS["BackendDict._create_account_specific_backend"])
+    original = inspect.getsource(BY_ID["core.BackendDict._create_account_specific_backend"].original)
     assert "with backend_lock:" in original
     patches.apply_patches()
     with mock_aws():
@@ -218,10 +247,9 @@ def test_moto_still_locks_every_backend_lookup_and_the_patch_skips_it_once_creat
         assert sqs_backends["123456789012"]["us-east-1"] is not None
 
 
+@pins("dynamodb.DynamoDBBackend.transact_write_items")
 def test_moto_dynamodb_transactions_still_copy_whole_tables_and_the_patch_checks_then_writes(aws: None) -> None:
-    from localcloud import moto_dynamodb
-
-    assert "copy.deepcopy(" in inspect.getsource(moto_dynamodb.ORIGINAL_TRANSACT_WRITE_ITEMS)
+    assert "copy.deepcopy(" in inspect.getsource(BY_ID["dynamodb.DynamoDBBackend.transact_write_items"].original)
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     _table(dynamodb, stream=True)
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "taken"}})
@@ -243,8 +271,15 @@ def test_moto_dynamodb_transactions_still_copy_whole_tables_and_the_patch_checks
     assert [r.record["dynamodb"]["Keys"]["pk"]["S"] for r in shard.items] == ["taken"], "no stream record of it"
 
 
-def test_concurrent_conditional_puts_let_exactly_one_win(aws: None) -> None:
+@pins("dynamodb.DynamoHandler.call_action")
+def test_moto_dynamodb_still_writes_unlocked_and_concurrent_conditional_puts_let_exactly_one_win(aws: None) -> None:
     import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    for moto_code in (BY_ID["dynamodb.DynamoHandler.call_action"].original, DynamoDBBackend.put_item, Table.put_item):
+        assert "lock" not in inspect.getsource(moto_code).lower(), "moto's DynamoDB takes no lock"
 
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     _table(dynamodb)
@@ -269,9 +304,9 @@ def test_concurrent_conditional_puts_let_exactly_one_win(aws: None) -> None:
     assert len(wins) == 1
 
 
+@pins("dynamodb.DynamoHandler.serialized")
 def test_the_fast_dynamodb_serializer_answers_as_moto_does(aws: None) -> None:
-    from localcloud import moto_dynamodb
-
+    assert "get_serializer_class(" in inspect.getsource(BY_ID["dynamodb.DynamoHandler.serialized"].original)
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     _table(dynamodb)
     item = {
@@ -286,26 +321,24 @@ def test_the_fast_dynamodb_serializer_answers_as_moto_does(aws: None) -> None:
     fast_query = dynamodb.query(
         TableName="t", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
     )
-    moto_dynamodb.DynamoHandler.serialized = moto_dynamodb.ORIGINAL_SERIALIZED  # type: ignore[attr-defined,method-assign]
-    try:
+    with moto_own("dynamodb.DynamoHandler.serialized"):
         slow = dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
         slow_query = dynamodb.query(
             TableName="t", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
         )
-    finally:
-        moto_dynamodb.apply()
     assert fast == slow == item
     for answer in (fast_query, slow_query):
         answer.pop("ResponseMetadata")
     assert fast_query == slow_query
 
 
+@pins("sqs.Queue.attributes", "sqs.SQSBackend.is_message_valid_based_on_retention_period")
 def test_moto_sqs_still_walks_every_message_for_attributes_and_the_patch_defers_the_counts(aws: None) -> None:
-    from moto.sqs.models import Queue
-
-    assert "def attributes" in inspect.getsource(Queue)
+    # every attribute, the counts (a walk over every message) included, computed on each read
+    assert "for attribute in self.BASE_ATTRIBUTES:" in inspect.getsource(BY_ID["sqs.Queue.attributes"].original)
+    assert "ApproximateNumberOfMessages" in Queue.BASE_ATTRIBUTES
     assert "get_queue_attributes(" in inspect.getsource(
-        patches.ORIGINALS["SQSBackend.is_message_valid_based_on_retention_period"]
+        BY_ID["sqs.SQSBackend.is_message_valid_based_on_retention_period"].original
     )
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "7"})["QueueUrl"]
@@ -321,6 +354,7 @@ def test_moto_sqs_still_walks_every_message_for_attributes_and_the_patch_defers_
     assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]) == 3
 
 
+@pins("core.jsonpath_ng.ext.parse")
 def test_moto_still_builds_a_jsonpath_parser_per_expression_and_the_patch_caches_them() -> None:
     from moto.events import utils as event_utils
 
@@ -331,8 +365,10 @@ def test_moto_still_builds_a_jsonpath_parser_per_expression_and_the_patch_caches
     assert ext.parse("$.detail") is ext.parse("$.detail")  # type: ignore[attr-defined]
 
 
+@pins("stepfunctions.BaseExecutionWorkerCommunication.terminated")
 def test_moto_still_emits_no_execution_status_change_and_the_patch_does(aws: None) -> None:
-    assert "put_events" not in inspect.getsource(patches.ORIGINALS["BaseExecutionWorkerCommunication.terminated"])
+    terminated = BY_ID["stepfunctions.BaseExecutionWorkerCommunication.terminated"].original
+    assert "put_events" not in inspect.getsource(terminated)
     sqs, url = queue_for_source("us-east-1", "status", "aws.states")
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     definition = {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "E"}}}
@@ -394,27 +430,26 @@ def _stream_table(dynamodb: Any) -> None:
             dynamodb.put_item(TableName="events", Item={"pk": {"S": stream}, "sk": {"N": str(version)}})
 
 
+@pins("dynamodb.Table.query", "dynamodb.Table.all_items")
 def test_moto_still_queries_by_scanning_the_whole_table_and_the_patch_reads_one_partition(aws: None) -> None:
     from moto.dynamodb.models.table import Table
-
-    from localcloud import moto_dynamodb
 
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     _stream_table(dynamodb)
     scanned: list[int] = []
 
     def counting_all_items(self: Table) -> Any:
-        items = moto_dynamodb.ORIGINAL_ALL_ITEMS(self)
+        items = BY_ID["dynamodb.Table.all_items"].original(self)
         scanned.append(len(items))
         return items
 
-    Table.query, Table.all_items = moto_dynamodb.ORIGINAL_QUERY, counting_all_items  # type: ignore[method-assign]
-    try:
+    with (
+        moto_own("dynamodb.Table.query", "dynamodb.Table.all_items"),
+        mock.patch.object(Table, "all_items", counting_all_items),
+    ):
         dynamodb.query(
             TableName="events", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
         )
-    finally:
-        moto_dynamodb.apply()
     assert scanned == [12], "every partition read to answer a query of one"
     request = {
         "TableName": "events",
@@ -457,25 +492,18 @@ def _with_and_without_the_patch(dynamodb: Any, request: dict[str, Any]) -> tuple
     """A query's answer with the patch, moto's own answer, and how many items the patched query read."""
     from moto.dynamodb.models.table import Table
 
-    from localcloud import moto_dynamodb
-
     read: list[int] = []
+    patched_all_items = BY_ID["dynamodb.Table.all_items"].replacement
 
     def counting_patched(self: Table) -> Any:
-        items = moto_dynamodb._all_items(self)
+        items = patched_all_items(self)
         read.append(len(items))
         return items
 
-    Table.all_items = counting_patched  # type: ignore[method-assign]
-    try:
+    with mock.patch.object(Table, "all_items", counting_patched):
         fast = dynamodb.query(**request)
-    finally:
-        moto_dynamodb.apply()
-    Table.query, Table.all_items = moto_dynamodb.ORIGINAL_QUERY, moto_dynamodb.ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
-    try:
+    with moto_own("dynamodb.Table.query", "dynamodb.Table.all_items"):
         slow = dynamodb.query(**request)
-    finally:
-        moto_dynamodb.apply()
     for answer in (fast, slow):
         answer.pop("ResponseMetadata")
     return fast, slow, read
@@ -545,11 +573,12 @@ def test_an_index_query_reads_its_partition_and_answers_as_moto_does(aws: None, 
     assert fast["Count"], "the query found something to compare"
 
 
+@pins("core.responses.method_names_from_class")
 def test_moto_still_lists_a_response_class_methods_per_request_and_the_patch_lists_them_once() -> None:
     from moto.core import responses
     from moto.dynamodb.responses import DynamoHandler
 
-    original = patches.ORIGINALS["method_names_from_class"]
+    original = BY_ID["core.responses.method_names_from_class"].original
     assert "getmembers" in inspect.getsource(original)
     assert original(DynamoHandler) is not original(DynamoHandler)
     patches.apply_patches()
@@ -570,8 +599,9 @@ def _sent_headers(client: Any) -> list[dict[str, str]]:
     return sent
 
 
+@pins("core.SigV4Auth.add_auth")
 def test_botocore_still_signs_every_request_and_the_patch_leaves_only_the_scope_inside_the_mock(aws: None) -> None:
-    assert "self.signature(" in inspect.getsource(patches.ORIGINALS["SigV4Auth.add_auth"])
+    assert "self.signature(" in inspect.getsource(BY_ID["core.SigV4Auth.add_auth"].original)
     # JSON-protocol calls skip the HTTP hop (tests/localcloud/test_transport.py); SNS speaks Query
     sns = boto3.client("sns", region_name="eu-west-1")
     sent = _sent_headers(sns)
@@ -582,6 +612,7 @@ def test_botocore_still_signs_every_request_and_the_patch_leaves_only_the_scope_
     assert arn == "arn:aws:sns:eu-west-1:123456789012:scoped"
 
 
+@pins("core.SigV4Auth.add_auth")
 def test_outside_the_mock_requests_are_still_signed() -> None:
     from botocore.awsrequest import AWSRequest
 
@@ -596,11 +627,16 @@ def test_outside_the_mock_requests_are_still_signed() -> None:
     assert "not-computed-locally" not in authorization
 
 
+@pins("sqs.Queue.messages", "sqs.Queue.delete_message")
 def test_moto_sqs_still_reads_the_clock_per_message_and_the_patch_reads_it_once(aws: None) -> None:
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
     from moto.sqs.models import sqs_backends
 
-    assert "message.visible and not message.delayed" in inspect.getsource(patches.ORIGINALS["Queue.messages"].fget)
+    assert "message.visible and not message.delayed" in inspect.getsource(BY_ID["sqs.Queue.messages"].original)
+    # moto deletes in two passes, rebuilding the list without the lock SendMessage appends under
+    delete = inspect.getsource(BY_ID["sqs.Queue.delete_message"].original)
+    assert "self._messages = new_messages" in delete
+    assert "_messages_lock" not in delete
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = sqs.create_queue(QueueName="deep")["QueueUrl"]
     for number in range(30):
@@ -619,23 +655,26 @@ def test_moto_sqs_still_reads_the_clock_per_message_and_the_patch_reads_it_once(
     assert [m["Body"] for m in rest] == [str(n) for n in range(10, 20)]
 
 
+@pins("core.BaseModel.__new__")
 def test_moto_still_tracks_every_model_instance_it_makes_and_the_patch_tracks_none(aws: None) -> None:
     from moto.core.common_models import BaseModel
     from moto.sqs.models import Message
 
-    patches.ORIGINALS["BaseModel.__new__"](Message, "id", "body")
+    BY_ID["core.BaseModel.__new__"].original(Message, "id", "body")
     tracked = list(Message.instances_tracked)  # type: ignore[attr-defined]
     assert tracked, "moto keeps a made model in its class's list, for as long as the mock runs"
-    assert BaseModel.__new__ is not patches.ORIGINALS["BaseModel.__new__"]
+    assert BaseModel.__new__ is not BY_ID["core.BaseModel.__new__"].original
     made = Message("id", "body")
     assert made not in Message.instances_tracked  # type: ignore[attr-defined]
     assert (made.id, made.body) == ("id", "body")
 
 
+@pins("core.MotoRandom.get_random_string", "core.MotoRandom.get_random_hex")
 def test_moto_still_draws_random_strings_a_character_at_a_time_and_the_patch_draws_them_at_once() -> None:
     from moto.moto_api._internal import mock_random
 
-    assert "for i in range(length)" in inspect.getsource(patches.ORIGINALS["MotoRandom.get_random_string"])
+    assert "for i in range(length)" in inspect.getsource(BY_ID["core.MotoRandom.get_random_string"].original)
+    assert "for _ in range(length)" in inspect.getsource(BY_ID["core.MotoRandom.get_random_hex"].original)
     patches.apply_patches()
     request_id = mock_random.get_random_string(length=52)
     assert len(request_id) == 52
@@ -655,6 +694,7 @@ _JSON_CALL_HEADERS = {
 }
 
 
+@pins("core.Request.from_primitives")
 @pytest.mark.parametrize(
     ("method", "url", "headers", "body"),
     [
@@ -670,7 +710,7 @@ def test_moto_still_builds_each_request_with_werkzeugs_test_client_and_the_patch
 ) -> None:
     from moto.core.request import Request
 
-    original = patches.ORIGINALS["Request.from_primitives"].__func__
+    original = BY_ID["core.Request.from_primitives"].original
     assert "from_values(" in inspect.getsource(original)
     patches.apply_patches()
     fast, slow = Request.from_primitives(method, url, headers, body), original(Request, method, url, headers, body)
@@ -702,3 +742,246 @@ def test_the_local_cloud_builds_motos_lambda_router_before_a_burst_can_race_to_b
     routing.get_service_router.cache_clear()
     with LocalCloud.start():
         assert "rest-json" in routing.get_service_router("lambda")._routers
+
+
+# --- the declarations ------------------------------------------------------------------------
+
+
+def test_every_patch_says_why_and_what_kind_it_is() -> None:
+    from localcloud.patching import Kind
+
+    for patch in patches.PATCHES:
+        assert patch.why.strip(), patch.id
+        assert patch.kind, patch.id
+        assert patch.kind in Kind.GAP | Kind.SPEED, patch.id
+
+
+def test_each_service_module_declares_that_services_patches_only() -> None:
+    for patch in patches.PATCHES:
+        module = patches.DECLARED_IN[patch.id]
+        if module.startswith("localcloud.patches."):
+            assert module == f"localcloud.patches.{patch.service}", patch.id
+
+
+def _attribute(patch: Any) -> Any:
+    if inspect.ismodule(patch.owner):
+        return vars(patch.owner).get(patch.name, MISSING)
+    return inspect.getattr_static(patch.owner, patch.name, MISSING)
+
+
+def test_removing_the_patches_restores_motos_own_objects_and_applying_them_again_installs_them() -> None:
+    patches.apply_patches()
+    assert all(_attribute(patch) is patch.installed for patch in patches.PATCHES)
+    try:
+        patches.remove_patches()
+        for patch in patches.PATCHES:
+            assert _attribute(patch) is patch.found, f"{patch.id} is not moto's own object"
+            assert (patch.name in vars(patch.owner)) is patch.own, f"{patch.id}: moto's own or inherited, as found"
+        from moto.cloudformation import parsing
+
+        assert "AWS::CloudWatch::Alarm" not in parsing.get_model_map(), "moto's own cache holds moto's types only"
+        patches.remove_patches()  # nothing left to remove
+    finally:
+        patches.apply_patches()
+        patches.apply_patches()  # idempotent
+    assert all(_attribute(patch) is patch.installed for patch in patches.PATCHES)
+
+
+def test_a_patch_installs_in_the_form_of_motos_object() -> None:
+    from moto.core.request import Request
+
+    from localcloud.patches import core, sqs
+
+    patches.apply_patches()
+    assert isinstance(vars(Queue)["physical_resource_id"], property)
+    assert vars(Queue)["physical_resource_id"].fget is sqs._queue_url
+    assert vars(Request)["from_primitives"].__func__ is core._request_from_primitives
+    assert isinstance(vars(LambdaFunction)["create_from_cloudformation_json"], classmethod)
+
+
+def test_a_wrong_moto_version_is_refused_and_nothing_is_installed() -> None:
+    patches.remove_patches()
+    try:
+        with mock.patch.object(moto, "__version__", "5.3.0"), pytest.raises(patches.UnexpectedMotoVersion):
+            patches.apply_patches()
+        assert not any(patch.is_installed for patch in patches.PATCHES)
+    finally:
+        patches.apply_patches()
+
+
+def test_every_declared_patch_is_pinned_by_a_test() -> None:
+    import importlib
+    import pkgutil
+
+    import tests.localcloud
+    from tests.localcloud.pins import PINNED
+
+    for module in pkgutil.iter_modules(tests.localcloud.__path__):
+        importlib.import_module(f"tests.localcloud.{module.name}")
+    unpinned = sorted(set(patches.BY_ID) - set(PINNED))
+    assert not unpinned, f"patches no test pins (@pins in tests/localcloud): {unpinned}"
+    assert set(PINNED) <= set(patches.BY_ID)
+
+
+def test_every_module_declaring_a_patch_is_gathered_and_none_patches_moto_by_hand() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(patches.__file__).parent.parent
+    gathered = {module.__name__ for module in patches.DECLARING_MODULES}
+    for path in sorted(root.rglob("*.py")):
+        name = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        tree = ast.parse(path.read_text())
+        if any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Patch" for node in ast.walk(tree)):
+            assert name in gathered, f"{name} declares patches that localcloud.patches does not gather"
+        imported = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("moto", "botocore"))
+            for alias in node.names
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and getattr(target.value, "id", None) in imported:
+                        raise AssertionError(f"{name}:{node.lineno} patches moto by hand: declare a Patch instead")
+
+
+def test_the_docs_list_every_patch_as_declared() -> None:
+    from pathlib import Path
+
+    doc = (Path(patches.__file__).parents[2] / "docs" / "local-cloud.md").read_text()
+    start, end = "<!-- the patches: python -m localcloud.patches -->\n", "<!-- end of the patches -->"
+    assert start in doc
+    assert end in doc
+    listed = doc.split(start, 1)[1].split(end, 1)[0]
+    assert listed.strip() == patches.table().strip(), "regenerate the list: python -m localcloud.patches"
+
+
+# --- Lambda: a function's logging configuration ---------------------------------------------
+
+_LOGGED = {"LogGroup": "/orders/reserve", "LogFormat": "JSON"}
+
+
+@pins("awslambda.LambdaFunction.__init__", "awslambda.LambdaFunction.get_configuration")
+def test_moto_still_drops_a_functions_logging_config_and_the_patch_keeps_it(aws: None) -> None:
+    for moto_code in ("__init__", "get_configuration"):
+        assert "LoggingConfig" not in inspect.getsource(BY_ID[f"awslambda.LambdaFunction.{moto_code}"].original)
+    role = boto3.client("iam", region_name="us-east-1").create_role(
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    awslambda = boto3.client("lambda", region_name="us-east-1")
+    awslambda.create_function(
+        FunctionName="reserve",
+        Runtime="python3.11",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        LoggingConfig=_LOGGED,
+    )
+    assert awslambda.get_function_configuration(FunctionName="reserve")["LoggingConfig"] == _LOGGED
+    from moto.awslambda.models import lambda_backends
+
+    function = lambda_backends["123456789012"]["us-east-1"].get_function("reserve")
+    assert function.logs_group_name == "/orders/reserve"
+
+
+@pins("awslambda.LambdaFunction.create_from_cloudformation_json")
+def test_moto_cloudformation_still_drops_a_functions_logging_tracing_and_architectures(aws: None) -> None:
+    source = inspect.getsource(BY_ID["awslambda.LambdaFunction.create_from_cloudformation_json"].original)
+    assert not {"LoggingConfig", "TracingConfig", "Architectures"} & set(source.replace('"', " ").split())
+    role = boto3.client("iam", region_name="us-east-1").create_role(
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    properties = {
+        "Code": {"ZipFile": "def handler(event, context): return event"},
+        "Handler": "index.handler",
+        "Role": role,
+        "Runtime": "python3.11",
+        "FunctionName": "reserve",
+        "LoggingConfig": _LOGGED,
+        "TracingConfig": {"Mode": "Active"},
+        "Architectures": ["arm64"],
+    }
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="s", TemplateBody=_stack({"Type": "AWS::Lambda::Function", "Properties": properties})
+    )
+    [function] = boto3.client("lambda", region_name="us-east-1").list_functions()["Functions"]
+    assert (function["LoggingConfig"], function["TracingConfig"], function["Architectures"]) == (
+        _LOGGED,
+        {"Mode": "Active"},
+        ["arm64"],
+    )
+
+
+# --- SQS: a queue's URL behind a local endpoint ---------------------------------------------
+
+
+@pins("sqs.Queue.physical_resource_id")
+def test_moto_queue_refs_still_name_aws_and_the_patch_names_the_local_endpoint(aws: None) -> None:
+    from moto.sqs.models import sqs_backends
+
+    boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="orders")
+    queue = sqs_backends["123456789012"]["us-east-1"].get_queue("orders")
+    patches.set_endpoint("http://127.0.0.1:4566/")
+    try:
+        assert "amazonaws.com" in BY_ID["sqs.Queue.physical_resource_id"].original(queue)
+        assert queue.physical_resource_id == "http://127.0.0.1:4566/123456789012/orders"
+    finally:
+        patches.set_endpoint(None)
+    assert queue.physical_resource_id == BY_ID["sqs.Queue.physical_resource_id"].original(queue)
+
+
+# --- Step Functions: JSONPath parsed once, handled failures not logged, names taken ----------
+
+
+@pins("stepfunctions.json_path.parse", "stepfunctions.result_path.parse")
+def test_moto_step_functions_still_parse_a_jsonpath_per_state_and_the_patch_caches_them() -> None:
+    import jsonpath_ng
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    assert "from jsonpath_ng.ext import parse" in inspect.getsource(json_path)
+    assert "from jsonpath_ng import parse" in inspect.getsource(result_path)
+    assert BY_ID["stepfunctions.json_path.parse"].original is BY_ID["core.jsonpath_ng.ext.parse"].original
+    assert BY_ID["stepfunctions.result_path.parse"].original is vars(jsonpath_ng)["parse"]
+    patches.apply_patches()
+    assert json_path.parse("$.detail") is json_path.parse("$.detail")  # type: ignore[attr-defined]
+    assert result_path.parse("$.result") is result_path.parse("$.result")  # type: ignore[attr-defined]
+
+
+@pins("stepfunctions.EvalComponent._log_failure_event_exception")
+def test_moto_still_logs_every_failure_event_at_error_and_the_patch_leaves_it_to_the_history(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    failure = SimpleNamespace(failure_event=SimpleNamespace(error_name=None, event_details=None))
+    component = SimpleNamespace()
+    with caplog.at_level("ERROR", logger="moto.stepfunctions.parser.asl.component.eval_component"):
+        BY_ID["stepfunctions.EvalComponent._log_failure_event_exception"].original(component, failure)
+        assert [r.getMessage().split(" at ")[0] for r in caplog.records] == ["Exception=FailureEventException"]
+        caplog.clear()
+        patches.apply_patches()
+        EvalComponent._log_failure_event_exception(component, failure)  # type: ignore[arg-type]
+        assert caplog.records == []
+
+
+@pins("stepfunctions.StateMachine._handle_name_input_idempotency")
+def test_moto_frees_a_forgotten_executions_name_and_the_patch_keeps_it_taken(aws: None) -> None:
+    from moto.stepfunctions.exceptions import ExecutionAlreadyExists
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    arn = sfn.create_state_machine(
+        name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    machine = stepfunctions_parser_backends["123456789012"]["us-east-1"].describe_state_machine(arn)
+    sfn_patches.forgotten_names(machine).add("order-1")  # as retention forgets a finished execution
+    idempotency = BY_ID["stepfunctions.StateMachine._handle_name_input_idempotency"].original
+    assert idempotency(machine, "order-1", "{}") is None, "moto looks among the executions it holds only"
+    with pytest.raises(ExecutionAlreadyExists):
+        machine._handle_name_input_idempotency("order-1", "{}")
+    with pytest.raises(sfn.exceptions.ExecutionAlreadyExists):
+        sfn.start_execution(stateMachineArn=arn, name="order-1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -9,12 +10,15 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.endpoint import Endpoint
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
 from localcloud import patches, transport
+from localcloud.patches import BY_ID
 from tests.fakes import queue_for_source
+from tests.localcloud.pins import pins
 
 Scenario = Callable[[], list[Any]]
 
@@ -189,16 +193,19 @@ def test_a_retryable_answer_is_retried_as_botocore_retries_it(throttled: int, mo
         assert outcome["raised"]["ResponseMetadata"]["MaxAttemptsReached"] is True
 
 
+@pins("core.BaseClient._make_request")
 def test_other_protocols_and_calls_outside_the_mock_take_botocores_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore's own path: an HTTP request through the client's endpoint, which moto answers
+    assert "self._endpoint.make_request(" in inspect.getsource(BY_ID["core.BaseClient._make_request"].original)
     patches.apply_patches()
     original: list[str] = []
-    make_request = transport.ORIGINAL_MAKE_REQUEST
+    make_request = Endpoint.make_request
 
-    def spy(client: Any, operation_model: Any, *args: Any) -> Any:
+    def spy(endpoint: Endpoint, operation_model: Any, request_dict: Any) -> Any:
         original.append(operation_model.name)
-        return make_request(client, operation_model, *args)
+        return make_request(endpoint, operation_model, request_dict)
 
-    monkeypatch.setattr(transport, "ORIGINAL_MAKE_REQUEST", spy)
+    monkeypatch.setattr(Endpoint, "make_request", spy)
     with mock_aws():
         boto3.client("lambda", region_name="us-east-1").list_functions()  # REST
         boto3.client("dynamodb", region_name="us-east-1").list_tables()  # JSON: in-process

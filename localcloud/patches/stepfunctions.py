@@ -1,0 +1,252 @@
+"""Step Functions: state machines that run, the events AWS emits, and an engine that does each thing once."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from typing import Any
+
+import jsonpath_ng
+from jsonpath_ng import ext as jsonpath_ext
+from moto.stepfunctions.exceptions import ExecutionAlreadyExists
+from moto.stepfunctions.models import StateMachine
+from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import json_path
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+from localcloud.patching import Kind, Patch
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
+# --- CloudFormation ------------------------------------------------------------------------
+
+
+def _state_machine_from_cloudformation(
+    cls: type[StateMachine],
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    properties = cloudformation_json["Properties"]
+    definition = properties.get("DefinitionString", "")
+    if isinstance(definition, dict):
+        definition = json.dumps(definition)
+    backend = stepfunctions_parser_backends[account_id][region_name]
+    return backend.create_state_machine(
+        name=properties.get("StateMachineName", resource_name),
+        definition=definition,
+        roleArn=properties.get("RoleArn", ""),
+        tags=[{"key": t["Key"], "value": t["Value"]} for t in properties.get("Tags", [])],
+        loggingConfiguration=properties.get("LoggingConfiguration"),
+        tracingConfiguration=properties.get("TracingConfiguration"),
+    )
+
+
+# --- execution status change events ------------------------------------------------------
+
+
+def _millis(moment: Any) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+def _terminated_with_event(self: BaseExecutionWorkerCommunication) -> None:
+    _TERMINATED.original(self)
+    from moto.events.models import events_backends
+
+    execution = self.execution
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": execution.exec_status.value if execution.exec_status else None,
+        "startDate": _millis(execution.start_date),
+        "stopDate": _millis(execution.stop_date),
+        "error": execution.error,
+        "cause": execution.cause,
+        # As AWS's event: the execution's input and output, as JSON text (the saga's hold ids only).
+        "input": json.dumps(execution.input_data),
+        "output": execution.output
+        if isinstance(execution.output, str) or execution.output is None
+        else json.dumps(execution.output),
+    }
+    entry = {
+        "Source": "aws.states",
+        "DetailType": STATUS_CHANGE,
+        "Detail": json.dumps(detail),
+        "Resources": [execution.exec_arn],
+        "EventBusName": "default",
+    }
+    events_backends[execution.account_id][execution.region_name].put_events([entry])
+
+
+# --- a forgotten execution's name stays taken (localcloud/retention.py forgets them) ----------
+
+
+def forgotten_names(machine: StateMachine) -> set[str]:
+    """The names of `machine`'s executions that retention forgot: StartExecution still refuses them."""
+    names: set[str] | None = getattr(machine, "forgotten_execution_names", None)
+    if names is None:
+        names = set()
+        machine.forgotten_execution_names = names  # type: ignore[attr-defined]
+    return names
+
+
+def _name_stays_taken(self: StateMachine, name: str, execution_input: str) -> Any:
+    if name is not None and name in getattr(self, "forgotten_execution_names", ()):
+        arn = f"{self.arn.replace(':stateMachine:', ':execution:')}:{name}"
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+    return _NAME_IDEMPOTENCY.original(self, name, execution_input)
+
+
+# --- one parse per definition, one client per service ------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _syntax_tree(definition: str) -> Any:
+    return AmazonStateLanguageParser.parse(definition)[1]
+
+
+def _evaluation_entrypoint(self: ExecutionWorker) -> EvalComponent:
+    """The syntax tree depends on the definition alone: each definition is parsed once; the
+    evaluation components are still built from the tree for each execution, as moto builds them,
+    so no two executions share a component object."""
+    program: EvalComponent = Preprocessor().visit(
+        _syntax_tree(self._evaluation_details.state_machine_details.definition)
+    )
+    return program
+
+
+_engine_clients: dict[tuple[str, str, bool], Any] = {}
+_engine_clients_lock = threading.Lock()
+
+
+def _cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    from moto.core.models import botocore_stubber
+
+    key = (region, service, bool(botocore_stubber.enabled))
+    with _engine_clients_lock:
+        if key not in _engine_clients:
+            _engine_clients[key] = _BOTO_CLIENT_FOR.original(region, service, state_credentials)
+        return _engine_clients[key]
+
+
+def clear_engine_clients() -> None:
+    with _engine_clients_lock:
+        _engine_clients.clear()
+
+
+# Parsed JSONPath expressions are immutable: cached (moto builds a ply/yacc parser per expression).
+_cached_ext_parse = functools.lru_cache(maxsize=1024)(jsonpath_ext.parse)  # type: ignore[attr-defined]
+_cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.parse)  # type: ignore[attr-defined]
+
+
+# --- a time scale for Retry backoff ----------------------------------------------------------
+
+_time_scale = 1.0
+
+
+def set_time_scale(scale: float) -> None:
+    global _time_scale
+    _time_scale = scale
+
+
+class _ScaledTime:
+    """Stands in for the `time` module inside moto's retrier: backoff waits are scaled."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds * _time_scale)
+
+
+def _handled_failure_not_logged(self: EvalComponent, failure_event_exception: Any) -> None:
+    return None
+
+
+PATCHES = (
+    Patch(
+        owner=StateMachine,
+        name="create_from_cloudformation_json",
+        replacement=_state_machine_from_cloudformation,
+        kind=Kind.GAP,
+        why="moto's CloudFormation creates a state machine in the backend that cannot execute it; "
+        "here in the one that does (moto's ASL interpreter).",
+    ),
+    _TERMINATED := Patch(
+        owner=BaseExecutionWorkerCommunication,
+        name="terminated",
+        replacement=_terminated_with_event,
+        kind=Kind.GAP,
+        why="AWS puts an aws.states status change event on the default bus when an execution ends; "
+        "moto does not, so rules reacting to FAILED, TIMED_OUT or ABORTED never fired.",
+    ),
+    _NAME_IDEMPOTENCY := Patch(
+        owner=StateMachine,
+        name="_handle_name_input_idempotency",
+        replacement=_name_stays_taken,
+        kind=Kind.GAP,
+        why="AWS keeps a closed execution's name taken for 90 days; moto looks for the name among "
+        "the executions it holds, so an execution retention forgot freed its name.",
+    ),
+    Patch(
+        owner=EvalComponent,
+        name="_log_failure_event_exception",
+        replacement=_handled_failure_not_logged,
+        kind=Kind.GAP | Kind.SPEED,
+        why="moto logs every failure event at ERROR in the caller's process, even one a Catch "
+        "handles (a saga's normal path); AWS records it in the execution history only, as here.",
+    ),
+    Patch(
+        owner=ExecutionWorker,
+        name="_get_evaluation_entrypoint",
+        replacement=_evaluation_entrypoint,
+        kind=Kind.SPEED,
+        why="moto parses the whole definition with ANTLR for every execution (a tenth of a busy "
+        "local cloud's CPU); each definition is parsed once.",
+    ),
+    _BOTO_CLIENT_FOR := Patch(
+        owner=lambda_eval_utils,
+        name="boto_client_for",
+        replacement=_cached_boto_client_for,
+        kind=Kind.SPEED,
+        why="moto's engine builds a new boto3 client for every Lambda task it runs; clients are "
+        "thread-safe: one per region and service.",
+    ),
+    Patch(
+        owner=json_path,
+        name="parse",
+        replacement=_cached_ext_parse,
+        kind=Kind.SPEED,
+        why="moto builds a JSONPath parser (a ply/yacc table) for every path it evaluates, per "
+        "state; parsed expressions are immutable: cached.",
+    ),
+    Patch(
+        owner=result_path,
+        name="parse",
+        replacement=_cached_parse,
+        kind=Kind.SPEED,
+        why="As json_path.parse, for every state's ResultPath.",
+    ),
+    Patch(
+        owner=retrier_decl,
+        name="time",
+        replacement=_ScaledTime(),
+        kind=Kind.SPEED,
+        why="A Retry's backoff sleeps for real in moto; the local cloud scales it (1 s waits 1 ms "
+        "in tests: set_time_scale).",
+    ),
+)
