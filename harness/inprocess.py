@@ -51,13 +51,18 @@ def _warm_product_clients() -> None:
     client("dynamodb").can_paginate("query")
 
 
+def _forget_fault_plan() -> None:
+    from lambdas.handlers.wiring import _fault_parameters
+
+    _fault_parameters.cache_clear()
+
+
 def _forget_product_state() -> None:
     """What a function keeps between invocations ends with its execution environment."""
     from lambdas.adapters.aws_services import client
-    from lambdas.handlers.wiring import _fault_parameters
 
     client.cache_clear()
-    _fault_parameters.cache_clear()
+    _forget_fault_plan()
 
 
 PRODUCT_ENVIRONMENT = Environment(warm=_warm_product_clients, end=_forget_product_state)
@@ -79,10 +84,6 @@ class InProcess(Target):
     def where(self) -> str:
         return "the in-process local cloud"
 
-    @property
-    def in_process(self) -> bool:
-        return True
-
     def settle(self, order_ids: Any, timeout: float = 30.0, on_settled: Any = lambda views: None) -> Any:
         """As every target, then until the local cloud is idle: nothing still being delivered."""
         views, pending = super().settle(order_ids, timeout, on_settled)
@@ -94,10 +95,8 @@ class InProcess(Target):
         return self.local.drain(queue_url)
 
     def _plan_changed(self) -> float:
-        from lambdas.handlers.wiring import _fault_parameters
-
         # Deployed functions see a new plan within its max age; here they read it at once.
-        _fault_parameters.cache_clear()
+        _forget_fault_plan()
         return 0.0
 
     def function_logs(self, function_suffix: str) -> list[str]:

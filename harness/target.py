@@ -48,11 +48,6 @@ class Target:
         """Where the stack runs, for messages: an endpoint URL, `AWS (region)`, `in-process`."""
         raise NotImplementedError
 
-    @property
-    def in_process(self) -> bool:
-        """Whether the functions run in this process (a fault plan then takes effect at once)."""
-        return False
-
     def output(self, name: str) -> str:
         try:
             return self.outputs[name]

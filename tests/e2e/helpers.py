@@ -8,9 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.orders import US_ADDRESS, order
 from harness.queries import business_records
 from harness.target import Target
 from infra import names
+from lambdas.adapters import step_functions
 from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from lambdas.domain.events import StoredEvent
@@ -18,15 +20,11 @@ from lambdas.domain.projection import SagaView
 from lambdas.logic.repository import stream_id_for
 from localcloud.deploy import CloudAssembly
 
-US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
-
-
-def order(order_id: str, *medications: Any, **extra: Any) -> dict[str, Any]:
-    return {"order_id": order_id, "patient_id": f"patient-of-{order_id}", "medications": list(medications), **extra}
+__all__ = ["US_ADDRESS", "order"]  # the harness's own, for the tests that import them from here
 
 
 def event_store(cloud: Target) -> DynamoDBEventStore:
-    return DynamoDBEventStore(cloud.client("dynamodb"), cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE])
+    return cloud.event_store()
 
 
 def projection(cloud: Target) -> DynamoDBProjection:
@@ -44,8 +42,7 @@ def view(cloud: Target, order_id: str) -> SagaView:
 
 
 def execution_arn(cloud: Target, order_id: str) -> str:
-    machine = cloud.outputs[names.OUTPUT_STATE_MACHINE]
-    return machine.replace(":stateMachine:", ":execution:") + f":{order_id}"
+    return step_functions.execution_arn(cloud.output(names.OUTPUT_STATE_MACHINE), order_id)
 
 
 def executions(cloud: Target) -> list[dict[str, Any]]:
