@@ -14,8 +14,9 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import FrameType
+from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
@@ -58,6 +59,49 @@ class Endpoint:
         self._server.server_close()
 
 
+class Gate:
+    """Answers 503 until the stack is deployed, and again once shutdown begins.
+
+    moto's CloudFormation creates a stack's resources lazily: a DescribeStacks or
+    ListStackResources that arrives while CreateStack runs resolves the outputs and creates
+    the resources it names a second time, in the caller's thread. The second creation fails
+    (an SSM parameter that already exists, a Lambda function whose code was closed under it)
+    and takes the deployment down. AWS answers such a call with CREATE_IN_PROGRESS; this
+    endpoint is not up until the stack is, so it says that instead, and moto sees no call
+    before its stack is whole or after its backends begin to stop.
+
+    The body is HTML: the SDKs read a 5xx whose body starts with <html> as a generic error
+    (botocore's parser does, for every protocol) and retry it; a browser shows the sentence.
+    """
+
+    RETRY_AFTER_SECONDS = 1
+
+    def __init__(self, app: WSGIApp) -> None:
+        self._app = app
+        self._reason: str | None = "deploying the stack"
+
+    def open(self) -> None:
+        self._reason = None
+
+    def close(self, reason: str) -> None:
+        self._reason = reason
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        reason = self._reason
+        if reason is None:
+            return self._app(environ, start_response)
+        body = f"<html><body><p>saga local up is {reason}; ask again in a moment.</p></body></html>\n".encode()
+        start_response(
+            "503 Service Unavailable",
+            [
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Retry-After", str(self.RETRY_AFTER_SECONDS)),
+            ],
+        )
+        return [body]
+
+
 def _reason(error: OSError | OverflowError) -> str:
     """The error's own words: create_server appends the address, which the caller's line already names."""
     if isinstance(error, OSError) and error.strerror:
@@ -98,22 +142,26 @@ def serve(
 
     endpoint = f"http://{host}:{port}"
     console = create_app(StackTarget(endpoint_url=endpoint), host=host)  # its target's outputs are read on first use
-    # Bound before the minutes of synthesis, so a busy port fails at once.
-    server = Endpoint(host, port, beside(console, DomainDispatcherApplication(create_backend_app)))
+    # Bound and answering before the minutes of synthesis, so a busy port fails at once and a
+    # client that asks early hears why it must wait.
+    gate = Gate(beside(console, DomainDispatcherApplication(create_backend_app)))
+    server = Endpoint(host, port, gate)
     if elsewhere := configured_elsewhere(endpoint):
         notice(f"serving {endpoint} itself; {elsewhere} in this environment is not used here")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    assembly = synthesize(fault_injection=fault_injection)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     try:
         server.start()
+        assembly = synthesize(fault_injection=fault_injection)
         with deployed(assembly, endpoint_url=endpoint) as target:
             sweeper = Sweeper(target.local, retention).start()
             try:
+                gate.open()
                 ready(endpoint, target.outputs)
                 while not stop.wait(0.2):
                     pass
             finally:
+                gate.close("stopping")
                 sweeper.stop()
     finally:
         server.stop()

@@ -8,13 +8,23 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+import harness.inprocess
+from localcloud.deploy import CloudAssembly
+from saga_cli import local
 
 BIN = Path(sys.executable).parent
 
@@ -208,3 +218,59 @@ def test_local_up_on_a_busy_port_ends_at_once_with_one_line_and_exit_code_1() ->
     assert errors == [f"Error: cannot serve on 127.0.0.1:{port}: Address already in use"], done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert "ready" not in done.stdout
+
+
+def test_local_up_answers_503_while_it_deploys_and_stops_so_no_call_reaches_a_half_made_stack(
+    assembly: CloudAssembly, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # moto creates a stack's resources lazily: a DescribeStacks during CreateStack created them a
+    # second time in the server's thread, and `saga local up` died ("The parameter already exists").
+    url = f"http://127.0.0.1:{_free_port()}"
+    cloudformation = boto3.client(  # type: ignore[call-overload]
+        "cloudformation",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+    def answer() -> tuple[int, str]:
+        try:
+            stacks = cloudformation.describe_stacks()["Stacks"]
+        except ClientError as error:
+            return error.response["ResponseMetadata"]["HTTPStatusCode"], error.response["Error"]["Message"]
+        return 200, ",".join(s["StackStatus"] for s in stacks)
+
+    answers: dict[str, tuple[int, str]] = {}
+    stop = threading.Event()
+    real = harness.inprocess.deployed
+
+    def page() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"{url}/console/", timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    @contextmanager
+    def watched(deploying: CloudAssembly, **cloud: Any) -> Iterator[Any]:
+        answers["deploying"] = answer()
+        answers["console"] = page()
+        with real(deploying, **cloud) as target:
+            yield target
+            answers["stopping"] = answer()  # stop is set; the backends are still whole
+
+    def ready(endpoint: str, outputs: dict[str, str]) -> None:
+        answers["ready"] = answer()
+        stop.set()
+
+    monkeypatch.setattr(local, "synthesize", lambda fault_injection: assembly)
+    monkeypatch.setattr(local, "deployed", watched)
+    local.serve("127.0.0.1", int(url.rsplit(":", 1)[1]), fault_injection=True, ready=ready, notice=print, stop=stop)
+    assert answers["deploying"][0] == 503
+    status, shown = answers["console"]
+    assert status == 503
+    assert "saga local up is deploying the stack" in shown
+    assert answers["stopping"][0] == 503
+    assert answers["ready"] == (200, "CREATE_COMPLETE")
