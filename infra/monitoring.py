@@ -126,7 +126,8 @@ class Monitoring(Construct):
                 f"DeadLetters{n}",
                 queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
                 1,
-                "Messages reached a dead-letter queue: read them, fix the cause, redrive (README, Operations).",
+                "Messages reached a dead-letter queue: read them, fix the cause, redrive them "
+                "(docs/operations.md, 'Redriving the dead-letter queue').",
             )
             for n, queue in enumerate(dead_letter_queues)
         ]

@@ -245,7 +245,7 @@ PATCHES = (
         name="describe_alarm_history",
         replacement=_describe_alarm_history,
         kind=Kind.GAP,
-        why="moto does not implement DescribeAlarmHistory (HTTP 500); the README has operators read "
-        "an alarm's state changes and actions there.",
+        why="moto does not implement DescribeAlarmHistory (HTTP 500); the operations runbook "
+        "(docs/operations.md) has operators read an alarm's state changes and actions there.",
     ),
 )

@@ -2,7 +2,7 @@
 
 moto keeps everything it is given for as long as the process lives: every execution with its
 history, every log event, every DynamoDB stream record, every archived event, every deleted
-message's receipt handles. Behind `saga local up` that grew without bound. Here a sweeper
+message's receipt handles. Behind `saga local up`, which runs for hours, memory would grow without bound. Here a sweeper
 forgets, every few seconds, what finished at or before a horizon: past either limit is past
 retention, so the horizon is the later of `minutes` ago and the moment the execution finished
 that has `sagas` finished executions after it.

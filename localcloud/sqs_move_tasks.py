@@ -1,6 +1,6 @@
 """SQS message move tasks (the dead-letter queue redrive), which moto does not implement.
 
-The README tells operators to redrive the dead-letter queue with `aws sqs
+The operations runbook (docs/operations.md) tells operators to redrive the dead-letter queue with `aws sqs
 start-message-move-task`, as on AWS (SQS API reference, StartMessageMoveTask): the source must
 be the dead-letter queue of another queue; without a destination the messages go back to the
 queue they came from. The caller needs what the move does: `sqs:StartMessageMoveTask`,
@@ -106,7 +106,7 @@ def reset() -> None:
         _tasks.clear()
 
 
-_WHY = "moto does not implement {}: the README has operators redrive the dead-letter queue with it, as on AWS."
+_WHY = "moto does not implement {}: the runbook has operators redrive the dead-letter queue with it, as on AWS."
 
 PATCHES = (
     Patch(

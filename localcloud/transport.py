@@ -3,8 +3,8 @@
 botocore validates and serializes the call as always, and parses moto's answer with its own
 parser, retrying what its retry handler retries. What it skips is the HTTP hop that moto
 answers anyway: the prepared request with its e-mail style headers, the signing events, the
-send hooks and the response events (a third of a local DynamoDB call's CPU; the saga makes
-about twenty such calls). The request moto sees carries what it reads from a real one: the
+send hooks and the response events, which cost more CPU than moto's own work on a local
+DynamoDB call (docs/bench.md). The request moto sees carries what it reads from a real one: the
 method, URL, headers and body botocore serialized, and SigV4's credential scope (moto takes
 the account from the access key, and some services the region, from it).
 

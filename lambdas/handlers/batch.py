@@ -1,8 +1,8 @@
 """Partial-batch responses for the SQS and stream handlers, with Powertools' Batch utility.
 
 The utility is imported on the first batch, not when the handler module is imported: it
-brings asyncio and the event data classes, about a third of `import boto3` on a cold start
-(`make bench`, imports). A record that raises fails alone; the others of the batch go on.
+brings asyncio and the event data classes, a cold start's cost a function that never gets a
+batch should not pay (docs/bench.md, imports). A record that raises fails alone; the others of the batch go on.
 """
 
 from __future__ import annotations

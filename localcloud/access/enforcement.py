@@ -226,7 +226,7 @@ def _account_of(resource: str) -> str | None:
 def _global_context(principal: Principal) -> dict[str, Any]:
     """The global condition keys AWS sets on every request (IAM User Guide, "AWS global condition
     context keys"). `aws:SecureTransport` is true: AWS's endpoints are TLS; the local endpoint
-    is plain HTTP and counts as TLS (the README says so)."""
+    is plain HTTP and counts as TLS (the README's list of what is not enforced says so)."""
     context: dict[str, Any] = {"aws:SecureTransport": True, "aws:PrincipalIsAWSService": principal.service}
     if not principal.service:
         context["aws:PrincipalArn"] = principal.arn
