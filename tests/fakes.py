@@ -158,15 +158,22 @@ class FakeProjection:
 
 @dataclass
 class FakeStarter:
-    """Starts executions named by order id; as Step Functions, a name already started is refused."""
+    """Starts executions named by order id, as Step Functions does: a name taken is refused, unless
+    its execution runs and the call repeats the one that started it (same message)."""
 
     started: list[str] = field(default_factory=list)
+    started_for: dict[str, str] = field(default_factory=dict)
+    ended: set[str] = field(default_factory=set)
 
-    def start(self, order_id: str) -> bool:
-        if order_id in self.started:
-            return False
+    def start(self, order_id: str, message_id: str) -> bool:
+        if order_id in self.started_for:
+            return order_id not in self.ended and self.started_for[order_id] == message_id
         self.started.append(order_id)
+        self.started_for[order_id] = message_id
         return True
+
+    def end(self, order_id: str) -> None:
+        self.ended.add(order_id)
 
 
 @dataclass

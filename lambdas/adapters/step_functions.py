@@ -96,19 +96,32 @@ class StepFunctions:
 
 
 class SagaExecutions:
-    """The saga state machine's executions, one per order, named after it (start_saga's ExecutionStarter)."""
+    """The saga state machine's executions, one per order, named after it (start_saga's ExecutionStarter).
+
+    The input names the message the execution was started for as well as the order: Step
+    Functions answers a StartExecution with a running execution's name and input as if it had
+    started it, so with the order alone a second delivery during the first step was "started"
+    (counted in OrdersAccepted, not DuplicateOrders). With the message in the input, another
+    delivery's call differs in input and is refused; the same message's retry is answered as
+    the start it repeats.
+    """
 
     def __init__(self, step_functions: StepFunctions, state_machine_arn: str) -> None:
         self._step_functions = step_functions
         self.state_machine_arn = state_machine_arn
 
-    def start(self, order_id: str) -> bool:
-        """Start the order's execution; False when it was started before."""
+    def start(self, order_id: str, message_id: str) -> bool:
+        """Start the order's execution for this message; False when it was started for another or ended."""
         try:
-            self._step_functions.start(self.state_machine_arn, order_id, {"order_id": order_id})
+            self._step_functions.start(self.state_machine_arn, order_id, saga_input(order_id, message_id))
         except ExecutionNameTaken:
             return False
         return True
+
+
+def saga_input(order_id: str, message_id: str) -> dict[str, str]:
+    """The saga machine's input: the order (its tasks read `$.order_id`) and the message it started for."""
+    return {"order_id": order_id, "started_for_message": message_id}
 
 
 class CompensationExecutions:

@@ -27,8 +27,13 @@ CONFLICT_ATTEMPTS = 5
 
 
 class ExecutionStarter(Protocol):
-    def start(self, order_id: str) -> bool:
-        """Start the execution named by the order id; False when it already exists."""
+    def start(self, order_id: str, message_id: str) -> bool:
+        """Start the execution named by the order id for the message that delivered the order.
+
+        False when it exists already, started for another message or ended. True again for the
+        same message while the execution runs: SQS delivers a message again when the handler
+        failed after starting its execution, and that attempt counted nothing.
+        """
         ...
 
 
@@ -52,21 +57,23 @@ def start_saga(repository: SagaRepository, starter: ExecutionStarter, body: str,
         repository.save(saga, causation_id=message_id)
     except ConcurrencyConflict:
         return _delivered_again(repository, starter, delivery)
-    return StartOutcome.REJECTED if delivery.order is None else _started(starter, saga)
+    return StartOutcome.REJECTED if delivery.order is None else _started(starter, saga, message_id)
 
 
-def _started(starter: ExecutionStarter, saga: OrderFulfillmentSaga) -> StartOutcome:
+def _started(starter: ExecutionStarter, saga: OrderFulfillmentSaga, message_id: str) -> StartOutcome:
     if saga.state is not SagaState.PENDING_PRESCRIPTION or saga.completed_steps:
         return StartOutcome.DUPLICATE  # the saga is under way or over: never a second one
     # Recorded but maybe not started (a retry after a crash between the two): start it now.
-    return StartOutcome.STARTED if starter.start(saga.order_id) else StartOutcome.DUPLICATE
+    return StartOutcome.STARTED if starter.start(saga.order_id, message_id) else StartOutcome.DUPLICATE
 
 
 def _delivered_again(repository: SagaRepository, starter: ExecutionStarter, delivery: Delivery) -> StartOutcome:
     for _ in range(CONFLICT_ATTEMPTS):
         saga = repository.load(delivery.order_id)
         if saga.is_same_order(delivery):
-            return StartOutcome.DUPLICATE if saga.state is SagaState.REJECTED else _started(starter, saga)
+            if saga.state is SagaState.REJECTED:
+                return StartOutcome.DUPLICATE
+            return _started(starter, saga, delivery.message_id)
         if delivery.digest in saga.conflicts:
             return StartOutcome.CONFLICT  # recorded already, by an earlier delivery of it
         if len(saga.conflicts) >= MAX_CONFLICTS_RECORDED:

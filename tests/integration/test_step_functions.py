@@ -98,13 +98,13 @@ def test_a_saga_and_its_compensations_each_start_once_per_order(sfn: Any) -> Non
     step_functions = StepFunctions(sfn)
     sagas = SagaExecutions(step_functions, _machine(sfn, "saga", PASS_THEN_SUCCEED))
     compensations = CompensationExecutions(step_functions, _machine(sfn, "compensations", PASS_THEN_SUCCEED))
-    assert [sagas.start("o-1"), compensations.start("o-1")] == [True, True]
+    assert [sagas.start("o-1", "m-1"), compensations.start("o-1")] == [True, True]
     for arn in (
         execution_arn(sagas.state_machine_arn, "o-1"),
         execution_arn(compensations.state_machine_arn, compensation_execution_name("o-1")),
     ):
         _finished(step_functions, arn)
-    assert [sagas.start("o-1"), compensations.start("o-1")] == [False, False]
+    assert [sagas.start("o-1", "m-1"), compensations.start("o-1")] == [False, False]
     described = step_functions.describe(
         execution_arn(compensations.state_machine_arn, compensation_execution_name("o-1"))
     )

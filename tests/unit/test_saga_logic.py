@@ -313,7 +313,7 @@ def test_a_saga_recorded_but_never_started_is_started_by_the_repeat() -> None:
     repository = SagaRepository(store, source="test")
 
     class Crashing(FakeStarter):
-        def start(self, order_id: str) -> bool:
+        def start(self, order_id: str, message_id: str) -> bool:
             raise ConnectionError("lost")
 
     with pytest.raises(ConnectionError):

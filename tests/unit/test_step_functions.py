@@ -152,12 +152,17 @@ def test_any_other_error_is_raised_as_it_came(call: Callable[[StepFunctions], ob
     assert raised.value.response["Error"]["Code"] == code
 
 
-def test_a_saga_execution_is_named_after_its_order_and_started_once() -> None:
+def test_a_saga_execution_is_named_after_its_order_and_its_input_names_the_delivering_message() -> None:
+    # The message in the input is what makes another delivery's StartExecution differ in input,
+    # which Step Functions refuses even while the execution runs (the same input it would answer
+    # as a success).
     client = RecordingStepFunctions()
     sagas = SagaExecutions(StepFunctions(client), MACHINE)
-    assert sagas.start("o-1") is True
-    assert sagas.start("o-1") is False
-    assert [json.loads(p["input"]) for _, p in client.calls] == [{"order_id": "o-1"}] * 2
+    assert sagas.start("o-1", "m-1") is True
+    assert sagas.start("o-1", "m-2") is False
+    inputs = [json.loads(p["input"]) for _, p in client.calls]
+    assert [i["order_id"] for i in inputs] == ["o-1", "o-1"]
+    assert inputs[0] != inputs[1]
     assert {p["name"] for _, p in client.calls} == {"o-1"}
 
 
