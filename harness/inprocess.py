@@ -7,7 +7,7 @@ and the functions' log lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +19,7 @@ from harness.target import Target
 from infra import names
 from lambdas.domain import errors
 from lambdas.domain.intake import UnusableMessage
+from lambdas.domain.projection import SagaView
 from localcloud.cloud import Environment, LocalCloud
 from localcloud.deploy import CloudAssembly
 
@@ -84,7 +85,12 @@ class InProcess(Target):
     def where(self) -> str:
         return "the in-process local cloud"
 
-    def settle(self, order_ids: Any, timeout: float = 30.0, on_settled: Any = lambda views: None) -> Any:
+    def settle(
+        self,
+        order_ids: Iterable[str],
+        timeout: float = 30.0,
+        on_settled: Callable[[list[SagaView]], None] = lambda views: None,
+    ) -> tuple[dict[str, SagaView], list[str]]:
         """As every target, then until the local cloud is idle: nothing still being delivered."""
         views, pending = super().settle(order_ids, timeout, on_settled)
         if not pending:
