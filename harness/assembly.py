@@ -73,6 +73,7 @@ def synthesize(
         [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind
         raise SynthesisFailed(f"`python app.py` failed:\n{done.stderr[-4000:]}")
     try:
         tmp.rename(out)

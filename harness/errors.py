@@ -13,6 +13,10 @@ class NotFound(HarnessError):
     pass
 
 
+class NotReady(HarnessError):
+    """The target answers, but not yet: a local endpoint still deploying its stack."""
+
+
 class Refused(HarnessError):
     """What the system would refuse, refused before anything is sent: bad usage (exit code 2)."""
 

@@ -19,7 +19,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from harness import faults, sending, waiting
-from harness.errors import HarnessError, NotFound, Refused
+from harness.errors import HarnessError, NotFound, NotReady, Refused
 from infra import names
 from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
@@ -28,6 +28,8 @@ from lambdas.logic.faults import PLAN_MAX_AGE_SECONDS
 
 __all__ = ["HarnessError", "NotFound", "Refused", "StackTarget", "Target"]
 
+SERVICE_UNAVAILABLE = 503
+"""What a `saga local up` answers while it deploys (saga_cli/local.py, Gate)."""
 _LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -150,6 +152,11 @@ class StackTarget(Target):
         try:
             stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
         except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == SERVICE_UNAVAILABLE:
+                raise NotReady(
+                    f"{self.where} is not serving stack {self.stack} yet (503 Service Unavailable): "
+                    "a `saga local up` answers so until it prints `local cloud ready`"
+                ) from None
             raise NotFound(
                 f"stack {self.stack} not found at {self.where}: {error.response['Error']['Message']}"
             ) from None

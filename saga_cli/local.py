@@ -21,7 +21,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
-from harness.assembly import synthesize
+from harness.assembly import SynthesisFailed, synthesize
 from harness.inprocess import deployed
 from harness.target import StackTarget
 from localcloud.retention import Retention, Sweeper
@@ -131,7 +131,8 @@ def serve(
     stop: threading.Event | None = None,
     retention: Retention | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly.
+    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly; also while it synthesizes
+    or deploys: Ctrl-C there reaches the CDK app too (one process group), and ends it.
 
     What finished sagas leave behind is forgotten past `retention` (localcloud/retention.py)."""
     retention = retention or Retention()
@@ -152,8 +153,17 @@ def serve(
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     try:
         server.start()
-        assembly = synthesize(fault_injection=fault_injection)
+        try:
+            assembly = synthesize(fault_injection=fault_injection)
+        except SynthesisFailed:
+            if stop.is_set():  # the app died of the same Ctrl-C: stopped, not failed
+                return
+            raise
+        if stop.is_set():
+            return
         with deployed(assembly, endpoint_url=endpoint) as target:
+            if stop.is_set():  # stopped while it deployed: never says ready
+                return
             sweeper = Sweeper(target.local, retention).start()
             try:
                 gate.open()

@@ -23,6 +23,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import harness.inprocess
+from harness.assembly import SynthesisFailed
+from harness.errors import NotReady
+from harness.target import StackTarget
 from localcloud.deploy import CloudAssembly
 from saga_cli import local
 
@@ -274,3 +277,70 @@ def test_local_up_answers_503_while_it_deploys_and_stops_so_no_call_reaches_a_ha
     assert "saga local up is deploying the stack" in shown
     assert answers["stopping"][0] == 503
     assert answers["ready"] == (200, "CREATE_COMPLETE")
+
+
+def _serve_quietly(monkeypatch: pytest.MonkeyPatch, stop: threading.Event, **replaced: Any) -> list[str]:
+    """Run `serve` on a free port with some of its parts replaced; what it told `ready`."""
+    told: list[str] = []
+    for name, replacement in replaced.items():
+        monkeypatch.setattr(local, name, replacement)
+    local.serve(
+        "127.0.0.1",
+        _free_port(),
+        fault_injection=True,
+        ready=lambda endpoint, outputs: told.append(endpoint),
+        notice=print,
+        stop=stop,
+    )
+    return told
+
+
+def test_ctrl_c_while_the_app_synthesizes_stops_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C reaches the CDK app too (one process group): it dies, and synthesis fails of it
+    stop = threading.Event()
+    deployments: list[object] = []
+
+    def interrupted(fault_injection: bool) -> CloudAssembly:
+        stop.set()
+        raise SynthesisFailed("`python app.py` failed:\nKeyboardInterrupt")
+
+    told = _serve_quietly(monkeypatch, stop, synthesize=interrupted, deployed=lambda *a, **k: deployments.append(a))
+    assert (told, deployments) == ([], [])
+
+
+def test_a_synthesis_that_fails_by_itself_is_still_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(fault_injection: bool) -> CloudAssembly:
+        raise SynthesisFailed("`python app.py` failed:\nSyntaxError")
+
+    with pytest.raises(SynthesisFailed):
+        _serve_quietly(monkeypatch, threading.Event(), synthesize=broken)
+
+
+def test_ctrl_c_while_the_stack_deploys_stops_without_saying_ready(
+    assembly: CloudAssembly, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop = threading.Event()
+
+    @contextmanager
+    def interrupted(deploying: CloudAssembly, **cloud: Any) -> Iterator[Any]:
+        with harness.inprocess.deployed(deploying, **cloud) as target:
+            stop.set()  # the signal handler's doing, while CreateStack ran
+            yield target
+
+    told = _serve_quietly(monkeypatch, stop, synthesize=lambda fault_injection: assembly, deployed=interrupted)
+    assert told == []
+
+
+def test_a_client_of_an_endpoint_still_deploying_is_told_to_wait_not_that_the_stack_is_missing() -> None:
+    gate = local.Gate(lambda environ, start_response: [])  # never opened: still deploying
+    port = _free_port()
+    server = local.Endpoint("127.0.0.1", port, gate)
+    server.start()
+    try:
+        target = StackTarget(endpoint_url=f"http://127.0.0.1:{port}")
+        with pytest.raises(NotReady) as raised:
+            _ = target.outputs
+    finally:
+        server.stop()
+    assert "local cloud ready" in str(raised.value)
+    assert "not found" not in str(raised.value)
