@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.wiring import LambdaServices
-from lambdas.logic.start import StartOutcome, UnusableMessage, start_saga
+from lambdas.logic.start import StartOutcome, UnusableMessage, receive, start_delivery
 from lambdas.observability import logger, metrics, observed
 
 if TYPE_CHECKING:
@@ -31,14 +31,20 @@ _METRIC = {
 def _start_one(record: SQSRecord) -> StartOutcome:
     services = LambdaServices(source="start_saga")
     try:
-        outcome = start_saga(services.repository, services.starter, record.body, record.message_id)
+        delivery = receive(record.body, record.message_id)
+        outcome = start_delivery(services.repository, services.starter, delivery)
     except UnusableMessage as unusable:
         # The body may hold patient data: log the reason and the message id only.
         logger.error("unusable order message", extra={"reason": str(unusable), "message_id": record.message_id})
         metrics.add_metric(name="UnusableOrderMessages", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name=_METRIC[outcome], unit=MetricUnit.Count, value=1)
-    logger.info("order handled", extra={"outcome": outcome.value, "message_id": record.message_id})
+    # The order id as correlation_id, as every function's lines about an order carry it (per
+    # line, not appended: the next record of the batch is another order, or none).
+    logger.info(
+        "order handled",
+        extra={"correlation_id": delivery.order_id, "outcome": outcome.value, "message_id": record.message_id},
+    )
     return outcome
 
 

@@ -17,7 +17,15 @@ from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.domain.states import SagaState
 from lambdas.logic.repository import SagaRepository
 
-__all__ = ["MAX_CONFLICTS_RECORDED", "ExecutionStarter", "StartOutcome", "UnusableMessage", "start_saga"]
+__all__ = [
+    "MAX_CONFLICTS_RECORDED",
+    "ExecutionStarter",
+    "StartOutcome",
+    "UnusableMessage",
+    "receive",
+    "start_delivery",
+    "start_saga",
+]
 
 MAX_CONFLICTS_RECORDED = 20
 """Distinct conflicting orders kept on one saga's stream; more go to the dead-letter queue."""
@@ -45,7 +53,12 @@ class StartOutcome(StrEnum):
 
 
 def start_saga(repository: SagaRepository, starter: ExecutionStarter, body: str, message_id: str) -> StartOutcome:
-    delivery = receive(body, message_id)
+    """Receive the message (UnusableMessage when it names no usable order id) and start its order."""
+    return start_delivery(repository, starter, receive(body, message_id))
+
+
+def start_delivery(repository: SagaRepository, starter: ExecutionStarter, delivery: Delivery) -> StartOutcome:
+    message_id = delivery.message_id
     # Most orders are new: write their first events without reading the stream first. The write
     # is conditional on the stream being empty, so a repeat finds out from its refusal.
     saga = repository.new(delivery.order_id)

@@ -1,0 +1,45 @@
+"""What an operator searching the logs by order id finds: each function's lines about an order
+carry its id as `correlation_id` (docs/operations.md, "Dashboard and alarms")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.inprocess import InProcess
+from harness.orders import Kind, of_kind
+
+
+def _structured(lines: list[str]) -> list[dict[str, Any]]:
+    found = []
+    for line in lines:
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue  # START/END/REPORT lines of the runtime
+        if isinstance(parsed, dict):
+            found.append(parsed)
+    return found
+
+
+def test_the_starter_s_line_for_each_order_carries_that_order_s_id(cloud: InProcess) -> None:
+    # Two orders: the second's line must not carry the first's id (one batch may hold both)
+    orders = [of_kind(Kind.VALID, "log-1"), of_kind(Kind.INVALID, "log-2")]
+    for order in orders:
+        cloud.put_order(order)
+    cloud.wait_for_sagas(["log-1", "log-2"])
+    handled = [
+        line for line in _structured(cloud.function_logs("start_saga")) if line.get("message") == "order handled"
+    ]
+    assert sorted((line["correlation_id"], line["outcome"]) for line in handled) == [
+        ("log-1", "started"),
+        ("log-2", "rejected"),
+    ]
+
+
+def test_the_steps_lines_carry_the_order_id_they_ran_for(cloud: InProcess) -> None:
+    cloud.put_order(of_kind(Kind.VALID, "log-3"))
+    cloud.wait_for_sagas(["log-3"])
+    for step in ("create_prescription", "reserve_inventory", "initiate_shipment"):
+        done = [line for line in _structured(cloud.function_logs(step)) if line.get("message") == "task done"]
+        assert [line["correlation_id"] for line in done] == ["log-3"], step
