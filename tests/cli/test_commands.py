@@ -140,7 +140,7 @@ def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cl
         (("resume", "nobody"), 1, "no saga for order nobody"),
         (("list", "--state", "weird"), 2, "choose one of"),
         (("--stack", "Elsewhere", "stats"), 1, "stack Elsewhere not found"),
-        (("order", "create", "--patient-id", "p", "-m", "med-1:two"), 2, "whole number"),
+        (("order", "create", "--patient-id", "p", "-m", "med-1", "-m", "med-2:two"), 2, "line 2: the quantity"),
     ],
 )
 def test_errors_are_one_clear_line_with_the_right_exit_code(
@@ -340,6 +340,17 @@ def test_usage_errors_exit_2_with_one_clear_line_before_any_call(args: tuple[str
     assert message in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_malformed_medication_line_is_refused_by_its_number_without_echoing_the_medication() -> None:
+    result = runner.invoke(
+        app,
+        ["order", "create", "--patient-id", "p", "-m", "zz-secret-med:-1"],
+        env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"},  # nothing listens there: refused before any call
+    )
+    assert result.exit_code == 2, result.output
+    assert "line 1: the quantity after ':' must be a whole number" in " ".join(result.output.split())
+    assert "zz-secret-med" not in result.output
 
 
 def test_list_takes_the_state_as_every_screen_prints_it(cloud: InProcess) -> None:
