@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlparse
 
 import typer
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from harness.errors import HarnessError
 from harness.target import StackTarget
@@ -44,6 +44,9 @@ _target = StackTarget()
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
+_LOCALLY = "for a local endpoint, --endpoint-url or AWS_ENDPOINT_URL (`saga local up` prints it)"
+
+
 def operation(command: Command) -> Command:
     """AWS errors become one line and exit code 1, never a traceback."""
 
@@ -53,6 +56,12 @@ def operation(command: Command) -> Command:
             return command(*args, **kwargs)
         except ClientError as error:
             raise CliError(str(error.response["Error"].get("Message") or error)) from None
+        except NoRegionError:
+            raise CliError(
+                f"no AWS region: pass --region or set AWS_REGION (or a profile's region); {_LOCALLY}"
+            ) from None
+        except NoCredentialsError:
+            raise CliError(f"no AWS credentials: set AWS_PROFILE (or pass --profile); {_LOCALLY}") from None
         except BotoCoreError as error:
             raise CliError(str(error)) from None
         except HarnessError as error:

@@ -342,6 +342,34 @@ def test_usage_errors_exit_2_with_one_clear_line_before_any_call(args: tuple[str
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+_NOTHING_CONFIGURED = {
+    "AWS_ENDPOINT_URL": None,
+    "AWS_REGION": None,
+    "AWS_DEFAULT_REGION": None,
+    "AWS_PROFILE": None,
+    "AWS_ACCESS_KEY_ID": None,
+    "AWS_SECRET_ACCESS_KEY": None,
+    "AWS_SESSION_TOKEN": None,
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "missing"), [({}, "no AWS region"), ({"AWS_REGION": "us-east-1"}, "no AWS credentials")]
+)
+def test_a_shell_without_the_exports_is_told_what_to_set_and_where_the_local_endpoint_goes(
+    extra: dict[str, str], missing: str
+) -> None:
+    # As a user who opened a new terminal and forgot the README's exports
+    result = runner.invoke(app, ["status", "order-1"], env={**_NOTHING_CONFIGURED, **extra})
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert said.startswith(f"Error: {missing}")
+    assert "AWS_ENDPOINT_URL" in said
+
+
 def test_a_malformed_medication_line_is_refused_by_its_number_without_echoing_the_medication() -> None:
     result = runner.invoke(
         app,
