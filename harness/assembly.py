@@ -69,11 +69,15 @@ def synthesize(
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
     }
-    done = subprocess.run(
-        [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
+        )
+    except BaseException:  # KeyboardInterrupt included: nothing half-written stays behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if done.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind
+        shutil.rmtree(tmp, ignore_errors=True)
         raise SynthesisFailed(f"`python app.py` failed:\n{done.stderr[-4000:]}")
     try:
         tmp.rename(out)

@@ -67,29 +67,45 @@ class Gate:
     the resources it names a second time, in the caller's thread. The second creation fails
     (an SSM parameter that already exists, a Lambda function whose code was closed under it)
     and takes the deployment down. AWS answers such a call with CREATE_IN_PROGRESS; this
-    endpoint is not up until the stack is, so it says that instead, and moto sees no call
-    before its stack is whole or after its backends begin to stop.
+    endpoint is not up until the stack is, so it says that instead. Closing it again waits
+    (a bounded time) for the calls already inside moto, so none runs while the backends stop.
 
     The body is HTML: the SDKs read a 5xx whose body starts with <html> as a generic error
     (botocore's parser does, for every protocol) and retry it; a browser shows the sentence.
     """
 
     RETRY_AFTER_SECONDS = 1
+    DRAIN_SECONDS = 5.0
+    """How long closing waits for the calls inside: longer than any but a long poll takes."""
 
     def __init__(self, app: WSGIApp) -> None:
         self._app = app
         self._reason: str | None = "deploying the stack"
+        self._inside = 0
+        self._changed = threading.Condition()
 
     def open(self) -> None:
-        self._reason = None
+        with self._changed:
+            self._reason = None
 
-    def close(self, reason: str) -> None:
-        self._reason = reason
+    def close(self, reason: str) -> bool:
+        """Answer 503 from now on; True once no call is inside any more (False: some still were)."""
+        with self._changed:
+            self._reason = reason
+            return self._changed.wait_for(lambda: self._inside == 0, timeout=self.DRAIN_SECONDS)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        reason = self._reason
+        with self._changed:
+            reason = self._reason
+            if reason is None:
+                self._inside += 1
         if reason is None:
-            return self._app(environ, start_response)
+            try:
+                return self._app(environ, start_response)
+            finally:
+                with self._changed:
+                    self._inside -= 1
+                    self._changed.notify_all()
         body = f"<html><body><p>saga local up is {reason}; ask again in a moment.</p></body></html>\n".encode()
         start_response(
             "503 Service Unavailable",
@@ -131,8 +147,9 @@ def serve(
     stop: threading.Event | None = None,
     retention: Retention | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly; also while it synthesizes
-    or deploys: Ctrl-C there reaches the CDK app too (one process group), and ends it.
+    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly. A stop while it
+    synthesizes or deploys takes effect when that step ends (Ctrl-C in a terminal reaches the
+    CDK app too, one process group, and ends the synthesis at once); it never says ready.
 
     What finished sagas leave behind is forgotten past `retention` (localcloud/retention.py)."""
     retention = retention or Retention()
@@ -174,6 +191,9 @@ def serve(
                 gate.close("stopping")
                 sweeper.stop()
     finally:
-        server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        gate.close("stopping")
+        try:
+            server.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

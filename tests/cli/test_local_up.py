@@ -23,9 +23,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import harness.inprocess
+import localcloud.cloud
+import localcloud.deploy
 from harness.assembly import SynthesisFailed
 from harness.errors import NotReady
 from harness.target import StackTarget
+from harness.waiting import poll
 from localcloud.deploy import CloudAssembly
 from saga_cli import local
 
@@ -256,6 +259,10 @@ def test_local_up_answers_503_while_it_deploys_and_stops_so_no_call_reaches_a_ha
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
+    def creating(*args: Any) -> dict[str, str]:
+        answers["creating"] = answer()  # while moto creates the stack's resources, lazily
+        return real_create_stack(*args)
+
     @contextmanager
     def watched(deploying: CloudAssembly, **cloud: Any) -> Iterator[Any]:
         answers["deploying"] = answer()
@@ -268,10 +275,13 @@ def test_local_up_answers_503_while_it_deploys_and_stops_so_no_call_reaches_a_ha
         answers["ready"] = answer()
         stop.set()
 
+    real_create_stack = localcloud.deploy.create_stack  # LocalCloud.deploy calls it by this name
+    monkeypatch.setattr(localcloud.cloud, "create_stack", creating)
     monkeypatch.setattr(local, "synthesize", lambda fault_injection: assembly)
     monkeypatch.setattr(local, "deployed", watched)
     local.serve("127.0.0.1", int(url.rsplit(":", 1)[1]), fault_injection=True, ready=ready, notice=print, stop=stop)
     assert answers["deploying"][0] == 503
+    assert answers["creating"][0] == 503
     status, shown = answers["console"]
     assert status == 503
     assert "saga local up is deploying the stack" in shown
@@ -344,3 +354,35 @@ def test_a_client_of_an_endpoint_still_deploying_is_told_to_wait_not_that_the_st
         server.stop()
     assert "local cloud ready" in str(raised.value)
     assert "not found" not in str(raised.value)
+
+
+def test_closing_the_gate_waits_for_the_calls_inside_and_refuses_new_ones() -> None:
+    inside, finish = threading.Event(), threading.Event()
+    done: list[object] = []
+
+    def slow(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ.get("first"):
+            inside.set()
+            finish.wait(10)
+            done.append("the call inside")
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    def status_of_a_new_call() -> str:
+        statuses: list[str] = []
+        list(gate({}, lambda status, headers: statuses.append(status)))
+        return statuses[0]
+
+    gate = local.Gate(slow)
+    gate.open()
+    call = threading.Thread(target=gate, args=({"first": True}, lambda *a: None))
+    call.start()
+    assert inside.wait(10)
+    closing = threading.Thread(target=lambda: done.append(("closed", gate.close("stopping"))))
+    closing.start()
+    assert poll(lambda: status_of_a_new_call() == "503 Service Unavailable" or None, 10), "new calls refused"
+    assert done == [], "closing waits while a call is inside"
+    finish.set()
+    call.join(10)
+    closing.join(10)
+    assert done == ["the call inside", ("closed", True)], "closing returned once the call inside ended"
