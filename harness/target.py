@@ -26,7 +26,7 @@ from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from lambdas.domain.projection import SagaView
 from lambdas.logic.faults import PLAN_MAX_AGE_SECONDS
 
-__all__ = ["HarnessError", "NotFound", "Refused", "StackTarget", "Target"]
+__all__ = ["HarnessError", "NotFound", "NotReady", "Refused", "StackTarget", "Target"]
 
 SERVICE_UNAVAILABLE = 503
 """What a `saga local up` answers while it deploys (saga_cli/local.py, Gate)."""
@@ -152,10 +152,12 @@ class StackTarget(Target):
         try:
             stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
         except ClientError as error:
-            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == SERVICE_UNAVAILABLE:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if self.endpoint_url and status == SERVICE_UNAVAILABLE:
                 raise NotReady(
-                    f"{self.where} is not serving stack {self.stack} yet (503 Service Unavailable): "
-                    "a `saga local up` answers so until it prints `local cloud ready`"
+                    f"{self.where} is not serving stack {self.stack} (503 Service Unavailable): a "
+                    "`saga local up` answers so while it deploys (until it prints `local cloud ready`) "
+                    "and once it is stopping"
                 ) from None
             raise NotFound(
                 f"stack {self.stack} not found at {self.where}: {error.response['Error']['Message']}"
