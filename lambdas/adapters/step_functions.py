@@ -133,7 +133,8 @@ class CompensationExecutions:
         self.state_machine_arn = state_machine_arn
 
     def start(self, order_id: str) -> bool:
-        """Start the order's compensations; False when they were started before."""
+        """Start the order's compensations; False when they were started before and ended (while
+        they run, Step Functions answers the same start as it did the first time: True)."""
         try:
             self._step_functions.start(
                 self.state_machine_arn,

@@ -43,3 +43,20 @@ def test_the_steps_lines_carry_the_order_id_they_ran_for(cloud: InProcess) -> No
     for step in ("create_prescription", "reserve_inventory", "initiate_shipment"):
         done = [line for line in _structured(cloud.function_logs(step)) if line.get("message") == "task done"]
         assert [line["correlation_id"] for line in done] == ["log-3"], step
+
+
+def test_one_order_delivered_three_times_at_once_is_started_once_and_twice_a_duplicate(cloud: InProcess) -> None:
+    # The deliveries race the saga's first step: Step Functions answers a StartExecution with a
+    # running execution's name and input as a success, so only the input (which names the
+    # delivering message) tells a duplicate from the start (OrdersAccepted vs DuplicateOrders).
+    cloud.put_order_at_once(of_kind(Kind.VALID, "log-dup"), 3)
+    cloud.wait_for_sagas(["log-dup"])
+    cloud.local.wait_until_idle()
+    handled = [
+        line for line in _structured(cloud.function_logs("start_saga")) if line.get("message") == "order handled"
+    ]
+    assert sorted(line["outcome"] for line in handled if line["correlation_id"] == "log-dup") == [
+        "duplicate",
+        "duplicate",
+        "started",
+    ]

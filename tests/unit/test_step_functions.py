@@ -32,18 +32,23 @@ def _error(code: str, operation: str) -> ClientError:
 
 
 class RecordingStepFunctions:
-    """A Step Functions client holding executions by ARN, each with its history, paged by `maxResults`."""
+    """A Step Functions client holding executions by ARN, each with its history, paged by `maxResults`.
+
+    Its executions all run: StartExecution with a running execution's name and input answers as
+    the first time, with another input ExecutionAlreadyExists (API Reference, StartExecution)."""
 
     def __init__(self, histories: dict[str, list[dict[str, Any]]] | None = None) -> None:
         self.histories = histories or {}
+        self.inputs: dict[str, str] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def start_execution(self, **params: Any) -> dict[str, Any]:
         self.calls.append(("StartExecution", params))
         arn = execution_arn(params["stateMachineArn"], params["name"])
-        if arn in self.histories:
+        if arn in self.histories and self.inputs.get(arn) != params.get("input"):
             raise _error("ExecutionAlreadyExists", "StartExecution")
-        self.histories[arn] = []
+        self.histories.setdefault(arn, [])
+        self.inputs[arn] = params.get("input", "{}")
         return {"executionArn": arn, "startDate": "2024-01-01T00:00:00Z"}
 
     def describe_execution(self, **params: Any) -> dict[str, Any]:
@@ -116,11 +121,12 @@ def test_starting_gives_the_execution_arn_and_sends_the_input_as_json() -> None:
     }
 
 
-def test_starting_a_name_taken_is_execution_name_taken() -> None:
+def test_starting_a_name_taken_with_another_input_is_execution_name_taken() -> None:
     step_functions = StepFunctions(RecordingStepFunctions())
-    step_functions.start(MACHINE, "o-1", {})
+    first = step_functions.start(MACHINE, "o-1", {"n": 1})
+    assert step_functions.start(MACHINE, "o-1", {"n": 1}) == first, "the same start, while it runs"
     with pytest.raises(ExecutionNameTaken):
-        step_functions.start(MACHINE, "o-1", {})
+        step_functions.start(MACHINE, "o-1", {"n": 2})
 
 
 def _start(step_functions: StepFunctions) -> object:
@@ -159,7 +165,7 @@ def test_a_saga_execution_is_named_after_its_order_and_its_input_names_the_deliv
     client = RecordingStepFunctions()
     sagas = SagaExecutions(StepFunctions(client), MACHINE)
     assert sagas.start("o-1", "m-1") is True
-    assert sagas.start("o-1", "m-2") is False
+    assert sagas.start("o-1", "m-2") is False, "another delivery, while the execution runs"
     inputs = [json.loads(p["input"]) for _, p in client.calls]
     assert [i["order_id"] for i in inputs] == ["o-1", "o-1"]
     assert inputs[0] != inputs[1]
@@ -170,7 +176,8 @@ def test_an_unfinished_execution_s_compensations_start_once_under_the_order_s_co
     client = RecordingStepFunctions()
     compensations = CompensationExecutions(StepFunctions(client), MACHINE)
     assert compensations.start("o-1") is True
-    assert compensations.start("o-1") is False
+    assert compensations.start("o-1") is True, "the same start while it runs: Step Functions answers as before"
+    assert len(client.histories) == 1, "one execution"
     [(_, first), _] = client.calls
     assert first["name"] == compensation_execution_name("o-1")
     assert json.loads(first["input"]) == {"order_id": "o-1", "error": {"Error": "ExecutionEndedUnfinished"}}
