@@ -30,12 +30,17 @@ _METRIC = {
 
 def _start_one(record: SQSRecord) -> StartOutcome:
     services = LambdaServices(source="start_saga")
+    delivery = None
     try:
         delivery = receive(record.body, record.message_id)
         outcome = start_delivery(services.repository, services.starter, delivery)
     except UnusableMessage as unusable:
-        # The body may hold patient data: log the reason and the message id only.
-        logger.error("unusable order message", extra={"reason": str(unusable), "message_id": record.message_id})
+        # The body may hold patient data: log the reason, the message id and the order id (a
+        # checked id, once the message named a usable one) only.
+        known = {"correlation_id": delivery.order_id} if delivery else {}
+        logger.error(
+            "unusable order message", extra={"reason": str(unusable), "message_id": record.message_id, **known}
+        )
         metrics.add_metric(name="UnusableOrderMessages", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name=_METRIC[outcome], unit=MetricUnit.Count, value=1)

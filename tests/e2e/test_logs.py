@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from harness.inprocess import InProcess
 from harness.orders import Kind, of_kind
+from lambdas.logic.start import MAX_CONFLICTS_RECORDED
 
 
 def _structured(lines: list[str]) -> list[dict[str, Any]]:
@@ -60,3 +63,22 @@ def test_one_order_delivered_three_times_at_once_is_started_once_and_twice_a_dup
         "duplicate",
         "started",
     ]
+
+
+@pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError")
+def test_a_message_refused_after_its_order_id_was_read_is_logged_with_that_id(cloud: InProcess) -> None:
+    # Past the conflicting orders one saga keeps, a message is unusable (to the dead-letter
+    # queue); its order id was read and checked, so the operator can find it by that id.
+    cloud.put_order(of_kind(Kind.VALID, "log-cap"))
+    cloud.wait_for_sagas(["log-cap"])
+    for n in range(MAX_CONFLICTS_RECORDED + 1):
+        cloud.put_order(of_kind(Kind.VALID, "log-cap", patient_id=f"other-{n}"))
+    cloud.local.wait_until_idle()
+    refused = [
+        line
+        for line in _structured(cloud.function_logs("start_saga"))
+        if line.get("message") == "unusable order message"
+    ]
+    assert refused, "the 21st conflicting order was refused"
+    assert {line.get("correlation_id") for line in refused} == {"log-cap"}
+    assert {"reason", "message_id"} <= set(refused[0])
