@@ -184,15 +184,15 @@ def console(
 # --- orders and sagas -------------------------------------------------------------------
 
 
-def _line(number: int, text: str) -> dict[str, Any] | str:
-    """One -m value as an order line. Its refusal names the line, not the text: a medication id
-    is the patient's data, and this line may end up in a terminal log."""
+def _line(index: int, text: str) -> dict[str, Any] | str:
+    """One -m value as the order's line `index`. Its refusal names the line as the order model's
+    reasons do (medications.0 ...), not the text: a medication id is the patient's data."""
     medication, _, quantity = text.partition(":")
     if not quantity:
         return medication
-    if not quantity.isdigit():
+    if not (quantity.isascii() and quantity.isdecimal()):
         raise typer.BadParameter(
-            f"line {number}: the quantity after ':' must be a whole number (MED:QUANTITY)", param_hint="'-m'"
+            f"medications.{index}: the quantity after ':' must be a whole number (MED:QUANTITY)", param_hint="'-m'"
         )
     return {"medication_id": medication, "quantity": int(quantity)}
 
@@ -229,7 +229,7 @@ def order_create(
     detail: dict[str, Any] = {
         "order_id": order_id or f"order-{uuid.uuid4().hex[:12]}",
         "patient_id": patient_id,
-        "medications": [_line(n, m) for n, m in enumerate(medication, start=1)],
+        "medications": [_line(n, m) for n, m in enumerate(medication)],
     }
     address = {"line1": line1, "city": city, "postal_code": postal_code, "country": country}
     if any(address.values()):

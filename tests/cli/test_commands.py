@@ -140,7 +140,7 @@ def test_resume_reports_the_state_the_saga_reached_though_the_projection_lags(cl
         (("resume", "nobody"), 1, "no saga for order nobody"),
         (("list", "--state", "weird"), 2, "choose one of"),
         (("--stack", "Elsewhere", "stats"), 1, "stack Elsewhere not found"),
-        (("order", "create", "--patient-id", "p", "-m", "med-1", "-m", "med-2:two"), 2, "line 2: the quantity"),
+        (("order", "create", "--patient-id", "p", "-m", "med-1", "-m", "med-2:two"), 2, "medications.1: the quantity"),
     ],
 )
 def test_errors_are_one_clear_line_with_the_right_exit_code(
@@ -350,6 +350,10 @@ _NOTHING_CONFIGURED = {
     "AWS_ACCESS_KEY_ID": None,
     "AWS_SECRET_ACCESS_KEY": None,
     "AWS_SESSION_TOKEN": None,
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": None,  # a CI runner's own credentials: not this user's
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI": None,
+    "AWS_WEB_IDENTITY_TOKEN_FILE": None,
+    "AWS_ROLE_ARN": None,
     "AWS_CONFIG_FILE": "/nonexistent/aws-config",
     "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
     "AWS_EC2_METADATA_DISABLED": "true",
@@ -377,8 +381,19 @@ def test_a_malformed_medication_line_is_refused_by_its_number_without_echoing_th
         env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"},  # nothing listens there: refused before any call
     )
     assert result.exit_code == 2, result.output
-    assert "line 1: the quantity after ':' must be a whole number" in " ".join(result.output.split())
+    assert "medications.0: the quantity after ':' must be a whole number" in " ".join(result.output.split())
     assert "zz-secret-med" not in result.output
+
+
+@pytest.mark.parametrize("quantity", ["²", "٣", "1.5", " 2"])
+def test_a_quantity_python_would_read_oddly_is_refused_as_not_a_whole_number(quantity: str) -> None:
+    result = runner.invoke(
+        app,
+        ["order", "create", "--patient-id", "p", "-m", f"med-1:{quantity}"],
+        env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
+    )
+    assert result.exit_code == 2, result.output
+    assert "must be a whole number" in " ".join(result.output.split())
 
 
 def test_list_takes_the_state_as_every_screen_prints_it(cloud: InProcess) -> None:
