@@ -51,7 +51,7 @@ def compensation_input(order_id: str, reason: str) -> dict[str, Any]:
 
 
 def _order_id(detail: dict[str, Any]) -> str | None:
-    """From the execution's input ({"order_id": ...}: tasks get ids only), else its name (the saga's
+    """From the execution's input (its `order_id`: tasks get ids only), else its name (the saga's
     own executions are named after their orders)."""
     try:
         execution_input = json.loads(detail.get("input") or "null")
