@@ -342,7 +342,8 @@ def inventory_show(as_json: JsonFlag = False) -> None:
         render.stock(stock)
 
 
-@inventory_app.command("set")
+# A negative quantity is the argument it looks like (refused by min=0), not an unknown option.
+@inventory_app.command("set", context_settings={"ignore_unknown_options": True})
 @operation
 def inventory_set(medication_id: str, quantity: Annotated[int, typer.Argument(min=0)]) -> None:
     """Set a medication's available stock (what is reserved stays reserved)."""

@@ -332,6 +332,7 @@ def test_order_create_refuses_locally_what_start_saga_would_reject_and_sends_not
         (("load", "--report", "/nonexistent/dir/load.json"), "no such directory"),
         (("local", "up", "--port", "99999"), "--port"),
         (("local", "up", "--port", "0"), "--port"),
+        (("inventory", "set", "med-1", "-5"), "greater than or equal to 0"),
     ],
 )
 def test_usage_errors_exit_2_with_one_clear_line_before_any_call(args: tuple[str, ...], message: str) -> None:
