@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -73,14 +74,13 @@ def synthesize(
         done = subprocess.run(
             [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
         )
-    except BaseException:  # KeyboardInterrupt included: nothing half-written stays behind
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if done.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise SynthesisFailed(f"`python app.py` failed:\n{done.stderr[-4000:]}")
-    try:
-        tmp.rename(out)
-    except OSError:  # another process (a parallel test worker) finished the same synthesis first
+        if done.returncode != 0:
+            raise SynthesisFailed(f"`python app.py` failed:\n{done.stderr[-4000:]}")
+        # OSError: another process (a parallel test worker) finished the same synthesis first.
+        with contextlib.suppress(OSError):
+            tmp.rename(out)
+    finally:
+        # What was not renamed into place, whatever the way out (Ctrl-C included): nothing
+        # half-written stays behind.
         shutil.rmtree(tmp, ignore_errors=True)
     return assembly

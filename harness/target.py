@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from http import HTTPStatus
 from typing import Any
 
 import boto3
@@ -28,8 +29,6 @@ from lambdas.logic.faults import PLAN_MAX_AGE_SECONDS
 
 __all__ = ["HarnessError", "NotFound", "NotReady", "Refused", "StackTarget", "Target"]
 
-SERVICE_UNAVAILABLE = 503
-"""What a `saga local up` answers while it deploys (saga_cli/local.py, Gate)."""
 _LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -153,7 +152,7 @@ class StackTarget(Target):
             stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
         except ClientError as error:
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if self.endpoint_url and status == SERVICE_UNAVAILABLE:
+            if self.endpoint_url and status == HTTPStatus.SERVICE_UNAVAILABLE:  # saga_cli/local.py, Gate
                 raise NotReady(
                     f"{self.where} is not serving stack {self.stack} (503 Service Unavailable): a "
                     "`saga local up` answers so while it deploys (until it prints `local cloud ready`) "

@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from types import FrameType
 from typing import Any
 
@@ -107,8 +108,9 @@ class Gate:
                     self._inside -= 1
                     self._changed.notify_all()
         body = f"<html><body><p>saga local up is {reason}; ask again in a moment.</p></body></html>\n".encode()
+        unavailable = HTTPStatus.SERVICE_UNAVAILABLE
         start_response(
-            "503 Service Unavailable",
+            f"{unavailable.value} {unavailable.phrase}",
             [
                 ("Content-Type", "text/html; charset=utf-8"),
                 ("Content-Length", str(len(body))),
