@@ -28,6 +28,7 @@ from harness.target import StackTarget
 from localcloud.retention import Retention, Sweeper
 from saga_cli.errors import CliError
 from saga_console.app import create_app
+from saga_console.guard import Exposure, Guard
 from saga_console.serve import WSGIApp, beside
 
 
@@ -148,13 +149,16 @@ def serve(
     notice: Callable[[str], None],
     stop: threading.Event | None = None,
     retention: Retention | None = None,
+    exposure: Exposure | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly. A stop while it
     synthesizes or deploys takes effect when that step ends (Ctrl-C in a terminal reaches the
     CDK app too, one process group, and ends the synthesis at once); it never says ready.
 
-    What finished sagas leave behind is forgotten past `retention` (localcloud/retention.py)."""
+    What finished sagas leave behind is forgotten past `retention` (localcloud/retention.py); who may
+    reach the endpoint and its console is `exposure`'s to say (saga_console/guard.py)."""
     retention = retention or Retention()
+    exposure = exposure or Exposure(host, port)
     stop = stop or threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -165,7 +169,7 @@ def serve(
     # Bound and answering before the minutes of synthesis, so a busy port fails at once and a
     # client that asks early hears why it must wait.
     gate = Gate(beside(console, DomainDispatcherApplication(create_backend_app)))
-    server = Endpoint(host, port, gate)
+    server = Endpoint(host, port, Guard(gate, exposure))
     if elsewhere := configured_elsewhere(endpoint):
         notice(f"serving {endpoint} itself; {elsewhere} in this environment is not used here")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}

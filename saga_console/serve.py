@@ -10,6 +10,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from harness.target import Target
 from saga_console.app import create_app
+from saga_console.guard import Exposure, Guard
 
 PREFIX = "/console"
 
@@ -27,9 +28,21 @@ def beside(console: WSGIApp, other: WSGIApp) -> WSGIApp:
     return dispatch
 
 
-def console_server(target: Target, host: str, port: int, *, allow_actions: bool = False) -> BaseWSGIServer:
-    """A threaded server of the console alone (port 0: any free port)."""
-    return make_server(host, port, create_app(target, host=host, allow_actions=allow_actions), threaded=True)
+def console_server(
+    target: Target,
+    host: str,
+    port: int,
+    *,
+    allow_actions: bool = False,
+    origins: tuple[str, ...] = (),
+    token: str | None = None,
+) -> BaseWSGIServer:
+    """A threaded server of the console alone (port 0: any free port), behind the guard of its exposure
+    (saga_console/guard.py: Host, Origin, and off loopback `token`)."""
+    app = create_app(target, host=host, allow_actions=allow_actions)
+    server = make_server(host, port, app, threaded=True)
+    server.app = Guard(app, Exposure(host, server.port, origins, token))  # the port it was bound to
+    return server
 
 
 def serve_in_thread(server: BaseWSGIServer) -> threading.Thread:

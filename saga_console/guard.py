@@ -1,0 +1,318 @@
+"""Who may reach a local listener: the Host and Origin a request names and, from off this machine, its credential.
+
+`saga local up` (the AWS endpoint and the console on one port) and `saga console` hold health data
+on a laptop. A browser lets any page it shows send requests to loopback, so:
+- a request whose `Host` is not a loopback name, an address literal this listener may be reached
+  at, or the name it was bound to is refused: a DNS-rebinding page names its own domain;
+- a request that a browser marks with a foreign `Origin` (or, to the AWS APIs, a foreign
+  `Referer`) is refused before anything runs, as LocalStack's CORS enforcer does (its allow-list
+  holds its own localhost origins and those named in EXTRA_CORS_ALLOWED_ORIGINS): only this
+  listener's own origins and those named with `--allow-origin` may make cross-origin calls;
+- bound off loopback, a client on another machine must prove it holds the token the command
+  generated and printed once (or that the user gave in SAGA_TOKEN): the console takes it once
+  in its URL and keeps it in a strict, HttpOnly cookie; the AWS APIs take it as the secret access
+  key of the access key id `saga-local`, and the SigV4 signature is verified, so the token itself
+  never crosses the network for an AWS call. A client on this machine needs no token: bound to
+  loopback it would need none either; what stops a page in a local browser is Host and Origin.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import ipaddress
+import json
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+ACCESS_KEY_ID = "saga-local"
+"""The access key id whose secret access key is the token (the id names the credential; the token is the secret)."""
+TOKEN_VARIABLE = "SAGA_TOKEN"
+"""Where a user gives the token instead of letting the command generate one."""
+MIN_TOKEN_CHARS = 16
+COOKIE = "saga_console_token"
+CONSOLE_PREFIX = "/console"
+SIGNATURE_SKEW = timedelta(minutes=15)
+"""How far a signature's time may be from this clock: AWS refuses a request signed more than 15 minutes
+away (SigV4 developer guide, "Elements of an AWS API request signature": RequestTimeTooSkewed / Signature expired)."""
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+_SIGV4 = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)"
+    r"/aws4_request,\s*SignedHeaders=(?P<signed>[a-z0-9;_.-]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
+)
+
+
+def is_loopback(host: str) -> bool:
+    """A loopback name or address literal (`localhost`, `*.localhost`, 127.0.0.0/8, ::1)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True  # RFC 6761: resolved to loopback, never through DNS, by browsers as by this machine
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return None
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port: `[::1]:80` -> `::1`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header[1:]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Where a listener is bound and whom it answers: its own origins, those allowed besides, the token."""
+
+    host: str
+    port: int
+    origins: tuple[str, ...] = ()
+    token: str | None = None
+    """Required from clients off this machine; None only on loopback (`needs_token`)."""
+    _allowed_origins: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.needs_token and not self.token:
+            raise ValueError(f"{self.host} is not loopback: a token is required")
+        own = {f"http://{name}:{self.port}" for name in _LOOPBACK_NAMES}
+        if not self.on_loopback and not self.wildcard:
+            bound = f"[{self.host}]" if ":" in self.host else self.host
+            own.add(f"http://{bound.lower()}:{self.port}")
+        object.__setattr__(self, "_allowed_origins", frozenset(own | {o.rstrip("/").lower() for o in self.origins}))
+
+    @property
+    def on_loopback(self) -> bool:
+        return is_loopback(self.host)
+
+    @property
+    def wildcard(self) -> bool:
+        address = _address(self.host)
+        return address is not None and address.is_unspecified
+
+    @property
+    def needs_token(self) -> bool:
+        return not self.on_loopback
+
+    def host_allowed(self, header: str) -> bool:
+        """A loopback name; or, bound to all addresses, any address literal (a literal cannot be rebound);
+        or the address or name this listener was bound to."""
+        name = host_name(header)
+        if is_loopback(name) or name == self.host.strip("[]").lower():
+            return True
+        return self.wildcard and _address(name) is not None
+
+    def origin_allowed(self, origin: str, host_header: str) -> bool:
+        """This listener's own origin (the one the request was sent to, or a loopback name of it), or one named."""
+        origin = origin.rstrip("/").lower()
+        return origin == f"http://{host_header.strip().lower()}" or origin in self._allowed_origins
+
+
+def _origin_of(referer: str) -> str:
+    parts = urlsplit(referer)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class Guard:
+    """WSGI middleware that refuses what `Exposure` does not allow, before the app behind it sees anything."""
+
+    def __init__(self, app: WSGIApp, exposure: Exposure, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.app = app
+        self.exposure = exposure
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        console = _is_console(environ)
+        host = environ.get("HTTP_HOST") or ""
+        if not self.exposure.host_allowed(host):
+            return _refuse(start_response, console, HTTPStatus.FORBIDDEN, "InvalidHost", _HOST_REFUSED)
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is None and not console and environ.get("HTTP_REFERER"):
+            origin = _origin_of(environ["HTTP_REFERER"])  # an AWS call no page of ours makes
+        if origin is not None and not self.exposure.origin_allowed(origin, host):
+            return _refuse(start_response, console, HTTPStatus.FORBIDDEN, "ForbiddenOrigin", _ORIGIN_REFUSED)
+        if self.exposure.needs_token and not is_loopback(environ.get("REMOTE_ADDR", "")):
+            if console:
+                return self._console_with_token(environ, start_response)
+            refusal = self._signature_refusal(environ)
+            if refusal:
+                return _refuse(start_response, False, *refusal)
+        return self.app(environ, start_response)
+
+    # --- the console: a token once in the URL, then a cookie ---------------------------------
+
+    def _console_with_token(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        token = self.exposure.token or ""
+        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        given = dict(query).get("token")
+        if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+            # Set the cookie and drop the token from the address bar (and from any later Referer).
+            rest = urlencode([(k, v) for k, v in query if k != "token"])
+            location = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "") + (f"?{rest}" if rest else "")
+            cookie = f"{COOKIE}={token}; Path={CONSOLE_PREFIX}; HttpOnly; SameSite=Strict"
+            start_response(
+                "303 See Other",
+                [
+                    ("Location", location),
+                    ("Set-Cookie", cookie),
+                    ("Cache-Control", "no-store"),
+                    ("Content-Length", "0"),
+                ],
+            )
+            return [b""]
+        cookies = SimpleCookie()
+        try:
+            cookies.load(environ.get("HTTP_COOKIE", ""))
+        except CookieError:  # a malformed Cookie header carries no token
+            cookies = SimpleCookie()
+        held = cookies[COOKIE].value if COOKIE in cookies else ""
+        bearer = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
+        if any(hmac.compare_digest(v.encode(), token.encode()) for v in (held, bearer) if v):
+            return self.app(environ, start_response)
+        return _refuse(start_response, True, HTTPStatus.UNAUTHORIZED, "TokenRequired", _TOKEN_REQUIRED)
+
+    # --- the AWS APIs: SigV4 with the token as the secret -------------------------------------
+
+    def _signature_refusal(self, environ: dict[str, Any]) -> tuple[HTTPStatus, str, str] | None:
+        """None when the request is signed as `saga-local` with the token; else AWS's status, error code and message
+        (the common errors of the AWS APIs: MissingAuthenticationToken 403, IncompleteSignature 400,
+        InvalidClientTokenId 403, RequestExpired 400; a signature that does not match, SignatureDoesNotMatch 403)."""
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            if "X-Amz-Signature" in environ.get("QUERY_STRING", ""):
+                return HTTPStatus.FORBIDDEN, "AccessDenied", "presigned URLs are answered on this machine only"
+            return HTTPStatus.FORBIDDEN, "MissingAuthenticationToken", "Missing Authentication Token"
+        match = _SIGV4.match(header)
+        if match is None:
+            return (
+                HTTPStatus.BAD_REQUEST,
+                "IncompleteSignature",
+                "The signature does not conform to AWS standards.",
+            )
+        if match["key"] != ACCESS_KEY_ID:
+            return HTTPStatus.FORBIDDEN, "InvalidClientTokenId", f"Sign requests to this endpoint as {ACCESS_KEY_ID}."
+        body = _read_body(environ)
+        amz_date = environ.get("HTTP_X_AMZ_DATE", "")
+        try:
+            signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return HTTPStatus.BAD_REQUEST, "IncompleteSignature", "X-Amz-Date is missing or malformed."
+        if abs(self._clock() - signed_at) > SIGNATURE_SKEW or not amz_date.startswith(match["date"]):
+            return (
+                HTTPStatus.BAD_REQUEST,
+                "RequestExpired",
+                "Signed more than 15 minutes from this clock.",
+            )
+        expected = _signature(environ, body, match, amz_date, self.exposure.token or "")
+        if expected is None or not hmac.compare_digest(expected, match["signature"]):
+            return HTTPStatus.FORBIDDEN, "SignatureDoesNotMatch", _SIGNATURE_MISMATCH
+        return None
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The request's body, read once and put back for the app behind."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ["wsgi.input"]
+    body: bytes = stream.read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _header_from_environ(environ: dict[str, Any], name: str) -> str | None:
+    if name == "content-type":
+        return environ.get("CONTENT_TYPE")
+    if name == "content-length":
+        return environ.get("CONTENT_LENGTH")
+    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+    return str(value) if value is not None else None
+
+
+def _signature(environ: dict[str, Any], body: bytes, match: re.Match[str], amz_date: str, secret: str) -> str | None:
+    """The signature botocore's signer computes for this request, from what the request carries."""
+    headers: dict[str, str] = {}
+    for name in match["signed"].split(";"):
+        value = _header_from_environ(environ, name)
+        if value is None:
+            return None
+        headers[name] = value
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is None:
+        query = environ.get("QUERY_STRING", "")
+        raw = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
+    url = f"http://{headers.get('host', '')}{raw}"
+    request = AWSRequest(method=environ.get("REQUEST_METHOD", "GET"), url=url, headers=headers, data=body)
+    request.context["timestamp"] = amz_date
+    signer_class = S3SigV4Auth if match["service"] == "s3" else SigV4Auth
+    signer = signer_class(Credentials(ACCESS_KEY_ID, secret), match["service"], match["region"])
+    canonical = signer.canonical_request(request)
+    return str(signer.signature(signer.string_to_sign(request, canonical), request))
+
+
+def _is_console(environ: dict[str, Any]) -> bool:
+    path = environ.get("PATH_INFO", "")
+    return bool(path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/"))
+
+
+_SIGNATURE_MISMATCH = "The request signature we calculated does not match the signature you provided."
+_HOST_REFUSED = (
+    "The Host this request names is not one this listener answers to: reach it by a loopback name "
+    "(localhost, 127.0.0.1) or the address it was bound to."
+)
+_ORIGIN_REFUSED = (
+    "Requests from another web origin are refused; name an origin with --allow-origin to let its pages call here."
+)
+_TOKEN_REQUIRED = (
+    "This console is served beyond this machine and needs the token printed when it started: "
+    "open the address it printed (…/console/?token=…)."
+)
+
+
+def _refuse(
+    start_response: Callable[..., Any], console: bool, status: HTTPStatus, code: str, message: str
+) -> Iterable[bytes]:
+    """A refusal as the caller reads one: a page for the console, AWS's JSON error shape for an API call."""
+    if console:
+        body = f"<!doctype html><title>{status.phrase}</title><p>{message}</p>\n".encode()
+        content_type = "text/html; charset=utf-8"
+    else:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        content_type = "application/x-amz-json-1.0"
+    start_response(
+        f"{status.value} {status.phrase}",
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-ErrorType", code),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Cache-Control", "no-store"),
+        ],
+    )
+    return [body]
