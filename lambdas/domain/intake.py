@@ -115,7 +115,10 @@ def canonical_order(order: OrderCreated) -> dict[str, Any]:
 
 
 def order_detail(body: str) -> dict[str, Any]:
-    """The OrderCreated detail from an SQS body holding the EventBridge event."""
+    """The OrderCreated detail from an SQS body holding the EventBridge event.
+
+    json.loads reads NaN and Infinity (not JSON) as floats, and so they stay here: the order model
+    refuses them, so such an order is rejected with its raw message kept, not dead-lettered."""
     try:
         envelope = json.loads(body)
     except json.JSONDecodeError:

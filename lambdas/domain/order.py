@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any
 
@@ -21,18 +22,24 @@ MAX_METADATA_CHARS = 8192
 MAX_METADATA_DEPTH = 8
 """Objects and lists in the metadata nest at most this deep."""
 
+KEY_PLACEHOLDER = "<key>"
+"""Stands in a reason for a key the client named: a key name is input, and may be patient data."""
+
 _ORDER_ID = re.compile(ORDER_ID_PATTERN)
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True, allow_inf_nan=False)
+"""Unknown keys refused, values never in errors; NaN and Infinity are not JSON (a float field refuses them)."""
 
 
 class OrderLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = _STRICT
 
     medication_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)] = 1
 
 
 class ShippingAddress(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = _STRICT
 
     line1: Annotated[str, Field(min_length=1, max_length=200)]
     line2: Annotated[str | None, Field(max_length=200)] = None
@@ -48,7 +55,7 @@ class OrderCreated(BaseModel):
     the same medication listed twice is merged into one line with the summed quantity.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = _STRICT
 
     order_id: Annotated[str, Field(pattern=ORDER_ID_PATTERN)]
     patient_id: Annotated[str, Field(min_length=1, max_length=128)]
@@ -78,6 +85,10 @@ class OrderCreated(BaseModel):
     def _metadata_within_bounds(cls, metadata: dict[str, Any]) -> dict[str, Any]:
         if _depth(metadata) > MAX_METADATA_DEPTH:
             raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
+        # json.loads reads NaN, Infinity and numbers beyond a double (1e400) as non-finite floats;
+        # kept, they would be dumped as null: the client's data changed without a word.
+        if _holds_non_finite(metadata):
+            raise ValueError("metadata holds a number that is not finite (NaN, Infinity or out of range)")
         if len(json.dumps(metadata)) > MAX_METADATA_CHARS:
             raise ValueError(f"metadata is longer than {MAX_METADATA_CHARS} characters as JSON")
         return metadata
@@ -94,6 +105,18 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _holds_non_finite(value: Any) -> bool:
+    """Whether a float in `value` is NaN or infinite (without recursion: the input is a client's)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict | list):
+            pending.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
 def usable_order_id(detail: Any) -> str | None:
     """The order id of a raw detail, if it is one we can name a saga after."""
     if isinstance(detail, dict):
@@ -103,10 +126,36 @@ def usable_order_id(detail: Any) -> str | None:
     return None
 
 
+_NESTED: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
+    (OrderCreated, "medications"): OrderLine,
+    (OrderCreated, "shipping_address"): ShippingAddress,
+}
+"""The fields whose values are models of ours: their keys are named by that model."""
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """Where an error is, in our model's words: a key the client made up (unknown, or inside
+    metadata) is shown as KEY_PLACEHOLDER; field names of our models and list indexes stay."""
+    parts: list[str] = []
+    model: type[BaseModel] | None = OrderCreated
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(str(part))
+        elif model is not None and part in model.model_fields:
+            parts.append(part)
+            model = _NESTED.get((model, part))
+        else:
+            parts.append(KEY_PLACEHOLDER)
+            model = None  # below a client's key, every key is the client's too
+    return ".".join(parts) or "order"
+
+
 def validation_reasons(error: ValidationError) -> list[str]:
-    """Readable reasons for a rejected order, without echoing the input (it is patient data)."""
+    """Readable reasons for a rejected order: where (in our model's words) and what, never the input.
+
+    The input, the context and the URL are left out; pydantic's messages name only types and our
+    own bounds. A key name is input too (it may be patient data): `_location` stands in for it."""
     reasons = []
     for item in error.errors(include_url=False, include_input=False, include_context=False):
-        location = ".".join(str(part) for part in item["loc"]) or "order"
-        reasons.append(f"{location}: {item['msg']}")
+        reasons.append(f"{_location(item['loc'])}: {item['msg']}")
     return reasons

@@ -16,7 +16,10 @@ from pydantic import BaseModel
 
 import lambdas
 from lambdas.adapters.memory import InMemoryEventStore
+from lambdas.domain import events as ev
 from lambdas.domain import intake
+from lambdas.domain.projection import apply
+from lambdas.logic.publish import bus_entry
 from lambdas.logic.repository import SagaRepository
 from lambdas.logic.start import start_saga
 from tests.fakes import FakeStarter
@@ -129,3 +132,60 @@ def test_metadata_beyond_its_bounds_rejects_the_order_naming_the_bound(
 ) -> None:
     detail = {"order_id": "o-1", "patient_id": "p", "medications": ["m"], "metadata": metadata}
     assert intake.receive(_body(detail), "m-1").reasons == [reason]
+
+
+KEY_CANARY = "KEYCANARY Jane Doe DOB 1970-01-01 HIV+"
+"""A key named like a diagnosis (issue 23, finding 5): a key name is input, and may be patient data."""
+
+
+def test_a_key_name_reaches_no_reason_no_stored_or_published_event_field_and_no_projection_row() -> None:
+    # Given an order whose unknown keys, at the top, in a line and in the address, are patient data
+    detail = {
+        "order_id": "o-1",
+        "patient_id": "p",
+        "medications": [{"medication_id": "m", KEY_CANARY: 1}],
+        "shipping_address": {"line1": "l", "city": "c", "postal_code": "1", "country": "US", KEY_CANARY: 1},
+        KEY_CANARY: 1,
+    }
+    store = InMemoryEventStore()
+    outcome = start_saga(SagaRepository(store, source="test"), FakeStarter(), _body(detail), "m-1")
+    # Then it is rejected, for reasons that name where, in the contract's words, and not the key
+    assert outcome == "rejected"
+    [stored] = list(store.iter_all())
+    rejected = stored.to_domain()
+    assert isinstance(rejected, ev.OrderRejected)
+    assert sorted(rejected.reasons) == [
+        "<key>: Extra inputs are not permitted",
+        "medications.0.<key>: Extra inputs are not permitted",
+        "shipping_address.<key>: Extra inputs are not permitted",
+    ]
+    # and the canary is kept only in the raw message, which is private (never published)
+    assert KEY_CANARY in rejected.raw_message
+    assert "raw_message" in ev.OrderRejected.PRIVATE_FIELDS
+    published = json.dumps(bus_entry(stored, "domain-bus"))
+    assert "KEYCANARY" not in published
+    row = apply(None, stored)
+    assert row is not None
+    assert "KEYCANARY" not in row.model_dump_json()
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_an_order_holding_a_number_that_is_not_json_is_rejected_with_its_raw_message_kept(literal: str) -> None:
+    # Given a message body (as SQS delivers it, not checked by EventBridge) whose metadata holds
+    # NaN or Infinity: not JSON numbers (RFC 8259, section 6), which json.loads reads all the same
+    body = (
+        '{"detail-type": "OrderCreated", "detail": {"order_id": "o-1", "patient_id": "p", "medications": ["m"], '
+        f'"metadata": {{"score": {literal}}}}}}}'
+    )
+    store = InMemoryEventStore()
+    # Then the order is rejected (not dead-lettered, not started with the number turned into null)
+    assert start_saga(SagaRepository(store, source="test"), FakeStarter(), body, "m-1") == "rejected"
+    [stored] = list(store.iter_all())
+    rejected = stored.to_domain()
+    assert isinstance(rejected, ev.OrderRejected)
+    assert rejected.reasons == [
+        "metadata: Value error, metadata holds a number that is not finite (NaN, Infinity or out of range)"
+    ]
+    # with the message kept as it came
+    assert rejected.raw_message == body
+    assert rejected.raw_message_truncated is False
