@@ -2,6 +2,13 @@
 
 moto accepts what AWS refuses, and answers some bad requests with HTTP 500:
 
+- JSON is JSON as RFC 8259 defines it: Python's parser (moto's) also takes `NaN`, `Infinity`
+  and `-Infinity`, which then reach a handler as floats or are stored as `null`, and fails with
+  a RecursionError (HTTP 500) on a document nested deeper than its stack. Where AWS parses a
+  client's text as JSON, it is parsed here strictly (`strict_json`) and refused as AWS refuses
+  it: a PutEvents `Detail`, a StartExecution `input`, a SendTaskSuccess `output`
+  (`InvalidOutput`), a Lambda Invoke payload (`InvalidRequestContentException`; moto answered
+  HTTP 500 for one that is not JSON). SQS message bodies are opaque text, as on AWS.
 - EventBridge PutEvents: an entry's `Detail` must be a JSON object (AWS: per entry,
   `MalformedDetail`; moto accepted `42` and answered HTTP 500 for a JSON string once a rule
   matched on the bus), and its `Source` may not be an AWS service's (`aws.*`: per entry,
@@ -28,6 +35,7 @@ import json
 import re
 from typing import Any
 
+from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
 from moto.events.responses import EventsHandler
 from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue
@@ -41,6 +49,19 @@ MESSAGE_BATCH_MAX_BYTES = 1024 * 1024
 """SendMessageBatch: the messages of a batch together, as each is counted (SQS developer guide, message quotas)."""
 EXECUTION_INPUT_MAX_BYTES = 262_144
 _EXECUTION_NAME = re.compile(r"^[^\s?*<>{}\[\]:;,\\|^~$#%&`\"/\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]{1,80}$")
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def strict_json(text: str | bytes) -> Any:
+    """`text` parsed as RFC 8259 JSON: ValueError for what is not, `NaN`, `Infinity` and
+    `-Infinity` included, and for nesting deeper than Python's parser can follow."""
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def entry_size(entry: dict[str, Any]) -> int:
@@ -57,7 +78,7 @@ def _malformed_detail(entry: dict[str, Any]) -> bool:
     if not isinstance(detail, str) or not detail:
         return False  # a missing Detail is moto's InvalidArgument, as AWS's
     try:
-        return not isinstance(json.loads(detail), dict)
+        return not isinstance(strict_json(detail), dict)
     except ValueError:
         return True
 
@@ -128,10 +149,31 @@ def _start_execution(
                 f"Member must have length less than or equal to {EXECUTION_INPUT_MAX_BYTES}",
             )
         try:
-            json.loads(execution_input)
+            strict_json(execution_input)
         except (TypeError, ValueError) as error:
             raise JsonRESTError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{error}'") from None
     return _START_EXECUTION.original(self, state_machine_arn, name, execution_input, *args, **kwargs)
+
+
+def _send_task_success(self: StepFunctionsParserBackend, task_token: Any, outcome: Any, *args: Any) -> Any:
+    # The output is checked before the token is looked up, as a request's content is.
+    try:
+        strict_json(outcome)
+    except (TypeError, ValueError):
+        raise JsonRESTError("InvalidOutput", "The provided JSON output data is not valid.") from None
+    return _SEND_TASK_SUCCESS.original(self, task_token, outcome, *args)
+
+
+def _invoke(self: LambdaFunction, body: Any, *args: Any, **kwargs: Any) -> Any:
+    if body:
+        try:
+            strict_json(body)
+        except (TypeError, ValueError) as error:
+            # The message names the parse error only: the payload itself may be health data.
+            raise JsonRESTError(
+                "InvalidRequestContentException", f"Could not parse request body into json: {error}"
+            ) from None
+    return _INVOKE.original(self, body, *args, **kwargs)
 
 
 PATCHES = (
@@ -140,9 +182,10 @@ PATCHES = (
         name="put_events",
         replacement=_put_events,
         kind=Kind.GAP,
-        why="moto accepts a Detail that is no JSON object (and answers HTTP 500 for a JSON string "
-        "once a rule matches), a Source of AWS's own (aws.*), and requests over 1 MiB; AWS refuses "
-        "each entry or the request.",
+        why="moto accepts a Detail that is no JSON object or holds NaN or Infinity (stored as null), "
+        "answers HTTP 500 for a JSON string once a rule matches and for a Detail nested deeper than "
+        "its parser follows, and accepts a Source of AWS's own (aws.*) and requests over 1 MiB; AWS "
+        "refuses each entry or the request.",
     ),
     _SEND_MESSAGE := Patch(
         owner=SQSBackend,
@@ -166,6 +209,21 @@ PATCHES = (
         replacement=_start_execution,
         kind=Kind.GAP,
         why="moto checks neither an execution's name (1 to 80 characters, none of those AWS lists) "
-        "nor its input's size (256 KiB); AWS refuses both.",
+        "nor its input's size (256 KiB), and takes NaN and Infinity as JSON; AWS refuses each.",
+    ),
+    _SEND_TASK_SUCCESS := Patch(
+        owner=StepFunctionsParserBackend,
+        name="send_task_success",
+        replacement=_send_task_success,
+        kind=Kind.GAP,
+        why="moto takes any text as a task's output; AWS refuses one that is not JSON (InvalidOutput).",
+    ),
+    _INVOKE := Patch(
+        owner=LambdaFunction,
+        name="invoke",
+        replacement=_invoke,
+        kind=Kind.GAP,
+        why="moto hands a handler NaN and Infinity as floats, and answers HTTP 500 for a payload that "
+        "is not JSON; AWS refuses both (InvalidRequestContentException).",
     ),
 )

@@ -2,7 +2,10 @@
 
 Expected values from AWS's documentation: EventBridge user guide ("Calculating PutEvents event
 entry size", PutEventsResultEntry's error codes), the 1 MB limit of the AWS compute blog post of
-2026-01-29, SQS's 1 MiB message size, Step Functions' 262,144-byte input and 80-character names.
+2026-01-29, SQS's 1 MiB message size, Step Functions' 262,144-byte input and 80-character names,
+the errors of the Step Functions SendTaskSuccess API (InvalidOutput) and of Lambda's Invoke API
+(InvalidRequestContentException: "The request body could not be parsed as JSON"). What is JSON
+is RFC 8259's: `NaN`, `Infinity` and `-Infinity` are not, though Python's parser takes them.
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ from hypothesis import strategies as st
 
 from harness.inprocess import InProcess
 from infra import names
+from tests.localcloud.pins import moto_own, pins
 
 MIB = 1024 * 1024
+NOT_JSON_NUMBERS = ("NaN", "Infinity", "-Infinity")
+"""What Python's json takes for numbers and RFC 8259 does not."""
+DEEP = 50_000
+"""Deeper than Python's parser can follow (its recursion limit), well within every size limit."""
 
 
 def _put(cloud: InProcess, *entries: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +39,19 @@ def _order_event(detail: str) -> dict[str, str]:
     return {"Source": names.ORDER_SOURCE, "DetailType": names.ORDER_DETAIL_TYPE, "Detail": detail}
 
 
-@pytest.mark.parametrize("detail", ["42", '"an order"', "[1, 2]", "null", "true", "{not json"])
+@pytest.mark.parametrize(
+    "detail",
+    [
+        "42",
+        '"an order"',
+        "[1, 2]",
+        "null",
+        "true",
+        "{not json",
+        *(f'{{"order_id": "o-1", "metadata": {{"weight": {n}}}}}' for n in NOT_JSON_NUMBERS),
+        pytest.param('{"a": ' * DEEP + "1" + "}" * DEEP, id="nested-50000-deep"),
+    ],
+)
 def test_a_detail_that_is_not_a_json_object_is_refused_alone_as_malformed(cloud: InProcess, detail: str) -> None:
     # The JSON string once answered HTTP 500 as it reached the OrderCreated rule; 42 was accepted.
     response = _put(cloud, _order_event(detail), {"Source": "tests.limits", "DetailType": "Fine", "Detail": "{}"})
@@ -92,6 +112,8 @@ def test_a_message_over_the_queues_size_in_utf8_bytes_is_refused(cloud: InProces
     [
         ("too-big", json.dumps({"order_id": "x", "pad": "a" * 262_144}), "ValidationException"),
         ("not-json", "{order", "InvalidExecutionInput"),
+        *((f"not-json-{n}", f'{{"order_id": "x", "n": {n}}}', "InvalidExecutionInput") for n in NOT_JSON_NUMBERS),
+        pytest.param("too-deep", "[" * DEEP + "]" * DEEP, "InvalidExecutionInput", id="nested-50000-deep"),
         ("a" * 81, "{}", "InvalidName"),
         ("has space", "{}", "InvalidName"),
         ("has:colon", "{}", "InvalidName"),
@@ -133,3 +155,56 @@ def test_no_put_events_detail_gets_a_server_error(cloud: InProcess, detail: str,
         return
     [entry] = response["Entries"]
     assert "EventId" in entry or entry["ErrorCode"] in {"MalformedDetail", "InvalidArgument"}
+
+
+def _invoke_recording(cloud: InProcess, payload: bytes) -> tuple[list[Any], dict[str, Any]]:
+    """Invoke the projector with `payload`, its handler replaced by one that records its event:
+    (the events the handler got, the response or the error AWS gave)."""
+    received: list[Any] = []
+    handler = names.handler_path(names.PROJECTOR)
+    cloud.local.runtime.replacements[handler] = lambda event, context: received.append(event)
+    functions = cloud.client("lambda").list_functions()["Functions"]
+    function = next(f["FunctionName"] for f in functions if f["Handler"] == handler)
+    try:
+        response: dict[str, Any] = cloud.client("lambda").invoke(FunctionName=function, Payload=payload)
+        return received, response
+    except ClientError as error:
+        return received, dict(error.response)
+    finally:
+        del cloud.local.runtime.replacements[handler]
+
+
+@pins("awslambda.LambdaFunction.invoke")
+@pytest.mark.parametrize(
+    "payload",
+    [
+        *(f'{{"weight": {n}}}'.encode() for n in NOT_JSON_NUMBERS),
+        b"{not json",
+    ],
+)
+def test_an_invoke_payload_that_is_not_json_is_refused_before_the_handler_runs(
+    cloud: InProcess, payload: bytes
+) -> None:
+    received, response = _invoke_recording(cloud, payload)
+    assert response["Error"]["Code"] == "InvalidRequestContentException"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert received == []
+    # moto's own hands NaN to the handler as a float (or answers HTTP 500): the gap the patch closes
+    if payload.startswith(b'{"weight"'):
+        with moto_own("awslambda.LambdaFunction.invoke"):
+            received, _ = _invoke_recording(cloud, payload)
+        assert [type(event["weight"]) for event in received] == [float]
+
+
+@pins("stepfunctions.StepFunctionsParserBackend.send_task_success")
+@pytest.mark.parametrize("output", [*(f'{{"verified": {n}}}' for n in NOT_JSON_NUMBERS), "{not json"])
+def test_a_task_output_that_is_not_json_is_refused(cloud: InProcess, output: str) -> None:
+    sfn = cloud.client("stepfunctions")
+    with pytest.raises(ClientError) as refused:
+        sfn.send_task_success(taskToken="a-token-no-task-has", output=output)
+    assert refused.value.response["Error"]["Code"] == "InvalidOutput"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # moto's own looks for the task whatever the output (and finds none)
+    with moto_own("stepfunctions.StepFunctionsParserBackend.send_task_success"), pytest.raises(ClientError) as moto:
+        sfn.send_task_success(taskToken="a-token-no-task-has", output=output)
+    assert moto.value.response["Error"]["Code"] == "InvalidToken"
