@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 from harness.target import StackTarget
 from saga_cli import render
 from saga_cli.errors import CliError, Refused, reported
+from saga_console.guard import TOKEN_VARIABLE, Exposure, exposure_notice, parse_origin, token_for
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
@@ -38,6 +39,13 @@ app.add_typer(order_app, name="order")
 app.add_typer(inventory_app, name="inventory")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON.")]
+AllowOrigin = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-origin",
+        help="An origin (http://host:port) whose web pages may call this listener; repeatable. None by default.",
+    ),
+]
 
 _target = StackTarget()
 
@@ -138,10 +146,15 @@ def local_up(
         float | None,
         typer.Option(min=0, help="...and of the last M minutes (10); what is past either limit is forgotten."),
     ] = None,
+    allow_origin: AllowOrigin = None,
 ) -> None:
-    """Serve a local AWS endpoint with the stack deployed and demo data seeded, until Ctrl-C."""
+    """Serve a local AWS endpoint with the stack deployed and demo data seeded, until Ctrl-C.
+
+    Off loopback (--host) it answers other machines only with a token: SAGA_TOKEN, or one it prints once."""
     from localcloud.retention import Retention
     from saga_cli.local import serve
+
+    exposure = _exposure("saga local up (the AWS APIs and the console)", host, port, allow_origin, aws=True)
 
     render.progress("synthesizing, deploying and seeding the local cloud")
 
@@ -153,7 +166,15 @@ def local_up(
         sagas=default.sagas if retain_sagas is None else retain_sagas,
         minutes=default.minutes if retain_minutes is None else retain_minutes,
     )
-    serve(host, port, fault_injection=fault_injection, ready=ready, notice=render.notice, retention=retention)
+    serve(
+        host,
+        port,
+        fault_injection=fault_injection,
+        ready=ready,
+        notice=render.notice,
+        retention=retention,
+        exposure=exposure,
+    )
     render.progress("stopped")
 
 
@@ -165,12 +186,18 @@ def console(
     allow_actions: Annotated[
         bool, typer.Option(help="Allow resume and redrive though the console is not bound to loopback.")
     ] = False,
+    allow_origin: AllowOrigin = None,
 ) -> None:
-    """Serve the web console against this target (--stack, --endpoint-url, --profile) until Ctrl-C."""
+    """Serve the web console against this target (--stack, --endpoint-url, --profile) until Ctrl-C.
+
+    Off loopback (--host) it answers other machines only with a token: SAGA_TOKEN, or one it prints once."""
     from saga_console.serve import console_server, url_of
 
+    exposure = _exposure("saga console", host, port, allow_origin, aws=False)
     _target.outputs  # noqa: B018 - fail now, in one line, if the stack cannot be reached
-    server = console_server(_target, host, port, allow_actions=allow_actions)
+    server = console_server(
+        _target, host, port, allow_actions=allow_actions, origins=exposure.origins, token=exposure.token
+    )
     render.console.print(f"saga console at [bold]{url_of(server)}[/] for stack {_target.stack} — Ctrl-C to stop")
     render.console.file.flush()
     try:
@@ -179,6 +206,22 @@ def console(
         render.progress("stopped")
     finally:
         server.server_close()
+
+
+def _exposure(what: str, host: str, port: int, origins: list[str] | None, *, aws: bool) -> Exposure:
+    """Whom a listener answers (saga_console/guard.py); off loopback, said plainly on stderr first."""
+    try:
+        allowed = tuple(parse_origin(o) for o in origins or ())
+        token, generated = token_for(host, os.environ.get(TOKEN_VARIABLE) or None)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    exposure = Exposure(host, port, allowed, token)
+    if token is not None:
+        for line in exposure_notice(what, f"http://{host}:{port}", token, generated, aws=aws):
+            render.errors.print(
+                line, markup=False, highlight=False, soft_wrap=True, style="bold red" if line[0] == "W" else None
+            )
+    return exposure
 
 
 # --- orders and sagas -------------------------------------------------------------------

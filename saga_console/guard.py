@@ -132,6 +132,41 @@ class Exposure:
         return origin == f"http://{host_header.strip().lower()}" or origin in self._allowed_origins
 
 
+def parse_origin(value: str) -> str:
+    """An origin as `--allow-origin` takes it: scheme://host[:port], nothing after; ValueError otherwise."""
+    parts = urlsplit(value.strip().rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        raise ValueError(f"--allow-origin takes an origin such as http://localhost:3000, not {value!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def token_for(host: str, given: str | None) -> tuple[str | None, bool]:
+    """The token a listener bound to `host` requires, and whether it was generated here (so printed once):
+    none on loopback; off loopback the user's (SAGA_TOKEN, at least 16 characters) or a new one."""
+    if is_loopback(host):
+        return None, False
+    if given is None:
+        return new_token(), True
+    if len(given) < MIN_TOKEN_CHARS:
+        raise ValueError(f"{TOKEN_VARIABLE} must be at least {MIN_TOKEN_CHARS} characters")
+    return given, False
+
+
+def exposure_notice(what: str, url: str, token: str, generated: bool, *, aws: bool) -> list[str]:
+    """What a listener bound off loopback tells its user, once: what it exposes, to whom, and how to get in."""
+    shown = token if generated else f"${TOKEN_VARIABLE}"
+    lines = [
+        f"WARNING: {what} is served beyond this machine, at {url}, over plain HTTP.",
+        "Anyone who can reach that address and holds the token below can read the sagas, patient ids,",
+        "medications and addresses among them" + (", and change the whole local stack." if aws else "."),
+        f"  console: {url}/console/?token={shown}",
+    ]
+    if aws:
+        lines.append(f"  AWS clients: AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={shown}")
+    lines.append("The token is printed this once." if generated else f"The token is {TOKEN_VARIABLE}'s; not printed.")
+    return lines
+
+
 def _origin_of(referer: str) -> str:
     parts = urlsplit(referer)
     return f"{parts.scheme}://{parts.netloc}"
