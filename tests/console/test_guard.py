@@ -19,6 +19,8 @@ from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto.core.botocore_stubber import MockRawResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.test import Client
@@ -244,3 +246,37 @@ def test_a_signature_older_than_fifteen_minutes_is_refused(aws_client: Callable[
     with pytest.raises(ClientError) as refused:
         aws_client("dynamodb", app=late).list_tables()
     assert refused.value.response["Error"]["Code"] == "RequestExpired"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    authorization=st.one_of(
+        st.text(),
+        st.builds(
+            lambda key, signed, signature: (
+                f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/dynamodb/aws4_request, "
+                f"SignedHeaders={signed}, Signature={signature}"
+            ),
+            st.sampled_from([ACCESS_KEY_ID, "testing", ""]),
+            st.from_regex(r"[a-z0-9;_.-]{1,40}", fullmatch=True),
+            st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+        ),
+    ),
+    amz_date=st.one_of(st.text(max_size=20), st.just("20260101T000000Z")),
+    body=st.binary(max_size=200),
+    path=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=30),
+)
+def test_no_signature_a_neighbour_makes_up_gets_past_the_guard_or_breaks_it(
+    authorization: str, amz_date: str, body: bytes, path: str
+) -> None:
+    headers = {"Host": f"192.0.2.10:{PORT}", "Authorization": authorization, "X-Amz-Date": amz_date}
+    try:
+        headers["Authorization"].encode("latin-1")
+        headers["X-Amz-Date"].encode("latin-1")
+    except UnicodeEncodeError:
+        return  # not a header value HTTP can carry
+    response = Client(Guard(_ok, EVERYWHERE)).post(
+        "/" + path.lstrip("/"), headers=headers, data=body, environ_base={"REMOTE_ADDR": NEIGHBOUR}
+    )
+    assert response.status_code in (400, 403)
+    assert b"reached" not in response.data
