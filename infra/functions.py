@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_kms as kms
@@ -14,7 +17,7 @@ from constructs import Construct
 
 from infra import nag, names
 from infra.bundling import lambda_code
-from infra.order_events import OrderEvents, encrypted_queue
+from infra.order_events import ONLY_DOMAIN_EVENTS, OrderEvents, encrypted_queue
 from infra.security import XRAY_WRITE, ManagedRole
 from infra.tables import BusinessTables, EventStore
 from lambdas import contract
@@ -112,7 +115,8 @@ class Functions(Construct):
             names.PROJECTOR, contract.SAGA_TABLE, store.sagas, ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
         )
         self._environment(names.PUBLISHER, contract.EVENT_BUS_NAME, order_events.domain_bus.event_bus_name)
-        self._permit(names.PUBLISHER, ["events:PutEvents"], [order_events.domain_bus.event_bus_arn])
+        # The publisher puts the saga's own source only, never one that looks like an order.
+        self._permit(names.PUBLISHER, ["events:PutEvents"], [order_events.domain_bus.event_bus_arn], ONLY_DOMAIN_EVENTS)
         for name in (names.PROJECTOR, names.PUBLISHER):
             self._reads_stream(name, event_store)
 
@@ -165,8 +169,10 @@ class Functions(Construct):
         nag.acknowledge(access.policy, nag.wildcard_finding(), nag.XRAY)
         return function
 
-    def _permit(self, name: str, actions: list[str], resources: list[str]) -> None:
-        self.roles[name].permit(actions, resources)
+    def _permit(
+        self, name: str, actions: list[str], resources: list[str], conditions: Mapping[str, Any] | None = None
+    ) -> None:
+        self.roles[name].permit(actions, resources, conditions)
 
     def _environment(self, name: str, variable: str, value: str) -> None:
         self.functions[name].add_environment(variable, value)

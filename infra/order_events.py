@@ -3,7 +3,8 @@
 Orders and domain events travel on two buses. `source` is free text on PutEvents, so a
 principal allowed to send orders could otherwise put events that look like the saga's
 own: the domain-events bus refuses every PutEvents but the publisher's (its resource
-policy), and the order bus takes orders from the producers named in CDK context
+policy), and the publisher may put there only the saga's own source, not an order that
+looks like a pharmacy's; the order bus takes orders from the producers named in CDK context
 (`order_producers`), limited to `pharmacy.orders` / `OrderCreated`. Both buses, the
 archive and every queue are encrypted with the stack's key.
 """
@@ -25,6 +26,11 @@ from lambdas.contract import DOMAIN_EVENT_SOURCE
 
 START_MAX_RECEIVES = 3
 """A message that failed this many times goes to the dead-letter queue."""
+
+ONLY_DOMAIN_EVENTS: dict[str, dict[str, str]] = {"StringEquals": {"events:source": DOMAIN_EVENT_SOURCE}}
+"""The condition on the publisher's PutEvents, in the bus policy and in its own grant: EventBridge
+authorises each entry with its `events:source` (EventBridge user guide, "Using IAM policy conditions
+in Amazon EventBridge"). Within one account either policy's Allow is enough, so both carry it."""
 
 
 def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object) -> sqs.Queue:
@@ -233,7 +239,9 @@ class OrderEvents(Construct):
 
     def only_published_by(self, publisher: iam.IRole) -> None:
         """The domain-events bus refuses PutEvents from every principal but `publisher`, however
-        broad its identity policy; AWS services (an archive's replay) are not IAM principals."""
+        broad its identity policy, and allows `publisher` the saga's source only (its own grant
+        must say so too: `ONLY_DOMAIN_EVENTS`); AWS services (an archive's replay) are not IAM
+        principals."""
         self.domain_bus.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="OnlyThePublisherPutsDomainEvents",
@@ -253,5 +261,6 @@ class OrderEvents(Construct):
                 principals=[iam.ArnPrincipal(publisher.role_arn)],
                 actions=["events:PutEvents"],
                 resources=[self.domain_bus.event_bus_arn],
+                conditions=ONLY_DOMAIN_EVENTS,
             )
         )

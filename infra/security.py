@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -63,5 +66,5 @@ class ManagedRole(Construct):
         self.policy = iam.ManagedPolicy(self, "Policy", roles=[role])
         self.role = role.without_policy_updates()
 
-    def permit(self, actions: list[str], resources: list[str]) -> None:
-        self.policy.add_statements(iam.PolicyStatement(actions=actions, resources=resources))
+    def permit(self, actions: list[str], resources: list[str], conditions: Mapping[str, Any] | None = None) -> None:
+        self.policy.add_statements(iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions))

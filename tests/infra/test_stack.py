@@ -9,7 +9,12 @@ import pytest
 
 from infra import names
 from infra.security import XRAY_WRITE
+from lambdas.adapters.memory import InMemoryEventStore
+from lambdas.logic.publish import bus_entry
+from lambdas.logic.repository import SagaRepository
+from lambdas.logic.start import start_saga
 from localcloud.deploy import CloudAssembly
+from tests.fakes import FakeStarter
 from tests.infra.template import (
     function_environment,
     function_id,
@@ -290,6 +295,16 @@ def test_the_buses_send_what_they_cannot_encrypt_to_a_queue_that_can_take_it(tem
     assert sorted(a["Fn::GetAtt"][0] for a in allowed["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(buses)
 
 
+def _source_the_publisher_puts() -> str:
+    """The Source of the entries the publisher's code builds, for an event the saga stores."""
+    store = InMemoryEventStore()
+    order = {"order_id": "o-1", "patient_id": "p-1", "medications": ["med-1"]}
+    start_saga(SagaRepository(store, source="test"), FakeStarter(), json.dumps({"detail": order}), "m-1")
+    sources = {bus_entry(stored, "domain-bus")["Source"] for stored in store.iter_all()}
+    [source] = sources
+    return str(source)
+
+
 def test_the_domain_events_bus_takes_events_from_the_publisher_only(template: dict[str, Any]) -> None:
     policies = resources(template, "AWS::Events::EventBusPolicy").values()
     statements = {p["Properties"]["Statement"]["Effect"]: p["Properties"]["Statement"] for p in policies}
@@ -298,6 +313,20 @@ def test_the_domain_events_bus_takes_events_from_the_publisher_only(template: di
     assert statements["Deny"]["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": publisher_role}
     assert statements["Allow"]["Principal"] == {"AWS": publisher_role}
     domain_bus = statements["Deny"]["Resource"]["Fn::GetAtt"][0]
+    # and the publisher may put there only the source its code puts: EventBridge authorises each entry
+    # with its events:source ("Using IAM policy conditions in Amazon EventBridge"). Within one account
+    # an Allow in either the bus policy or the role's own policy suffices, so both carry the condition.
+    only_its_source = {"StringEquals": {"events:source": _source_the_publisher_puts()}}
+    assert statements["Allow"]["Condition"] == only_its_source
+    role = publisher_role["Fn::GetAtt"][0]
+    grants = [
+        statement
+        for policy in role_policies(template, role).values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "events:PutEvents"
+        in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    ]
+    assert [(g["Resource"]["Fn::GetAtt"][0], g.get("Condition")) for g in grants] == [(domain_bus, only_its_source)]
     assert function_environment(template, "publisher")["EVENT_BUS_NAME"] == {"Ref": domain_bus}
     rules = resources(template, "AWS::Events::Rule").values()
     on_domain_bus = [r for r in rules if r["Properties"].get("EventBusName") == {"Ref": domain_bus}]

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from harness.inprocess import InProcess, deployed
 from infra import names
+from lambdas.contract import DOMAIN_EVENT_SOURCE
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly, DeploymentFailed
 from tests.access import assumed_client
@@ -279,6 +280,38 @@ def test_only_the_publisher_puts_events_on_the_domain_events_bus(cloud: InProces
         cloud.client("events").put_events(
             Entries=[_entry(domain_bus, "pharmacy.saga", "order_fulfillment_saga.completed")]
         )
+
+
+def test_the_publisher_puts_the_sagas_source_only_on_the_domain_events_bus(cloud: InProcess) -> None:
+    # The bus policy limits who may put and, since issue 23, what: the publisher's role put an
+    # OrderCreated of pharmacy.orders there. EventBridge authorises each entry with its events:source.
+    domain_bus = cloud.outputs[names.OUTPUT_DOMAIN_EVENT_BUS]
+    events = cloud.client("events")
+
+    def put(source: str, detail_type: str) -> Callable[[], Any]:
+        return lambda: events.put_events(Entries=[_entry(domain_bus, source, detail_type)])["FailedEntryCount"]
+
+    # As the publisher's role, an order that looks like a pharmacy's is refused ...
+    forged = _as_function(cloud, names.PUBLISHER, put(names.ORDER_SOURCE, names.ORDER_DETAIL_TYPE))
+    assert forged.get("code") == "AccessDeniedException", forged
+    assert "events:PutEvents" in forged["message"]
+    # ... and so is any source but the saga's own, while the saga's own is put
+    assert _as_function(cloud, names.PUBLISHER, put("pharmacy.saga.v2", "order.x")).get("code") == (
+        "AccessDeniedException"
+    )
+    assert _as_function(cloud, names.PUBLISHER, put(DOMAIN_EVENT_SOURCE, "order_fulfillment_saga.completed")) == {
+        "returned": 0
+    }
+    # Each entry is decided with its own source: a forged entry behind a good one is not put either.
+    # (AWS may answer it in the entry, PutEventsResultEntry's AccessDeniedException; the local cloud
+    # refuses the whole request, never more permissive.)
+    mixed = [
+        _entry(domain_bus, DOMAIN_EVENT_SOURCE, "order_fulfillment_saga.completed"),
+        _entry(domain_bus, names.ORDER_SOURCE, names.ORDER_DETAIL_TYPE),
+    ]
+    assert _as_function(cloud, names.PUBLISHER, lambda: events.put_events(Entries=mixed)).get("code") == (
+        "AccessDeniedException"
+    )
 
 
 def test_the_order_bus_takes_order_created_from_the_producers_named_in_context(tmp_path: Path) -> None:
