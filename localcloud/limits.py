@@ -8,7 +8,8 @@ moto accepts what AWS refuses, and answers some bad requests with HTTP 500:
   client's text as JSON, it is parsed here strictly (`strict_json`) and refused as AWS refuses
   it: a PutEvents `Detail`, a StartExecution `input`, a SendTaskSuccess `output`
   (`InvalidOutput`), a Lambda Invoke payload (`InvalidRequestContentException`; moto answered
-  HTTP 500 for one that is not JSON). SQS message bodies are opaque text, as on AWS.
+  HTTP 500 for one that is not JSON), a rule's or an archive's event pattern
+  (`InvalidEventPatternException`). SQS message bodies are opaque text, as on AWS.
 - EventBridge PutEvents: an entry's `Detail` must be a JSON object (AWS: per entry,
   `MalformedDetail`; moto accepted `42` and answered HTTP 500 for a JSON string once a rule
   matched on the bus), and its `Source` may not be an AWS service's (`aws.*`: per entry,
@@ -37,6 +38,8 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
+from moto.events.exceptions import InvalidEventPatternException
+from moto.events.models import EventPatternParser
 from moto.events.responses import EventsHandler
 from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue
 from moto.sqs.models import SQSBackend
@@ -102,6 +105,15 @@ def _put_events(self: EventsHandler) -> str:
     answered = iter(self.events_backend.put_events(accepted) if accepted else [])
     merged = [refused if refused is not None else next(answered) for refused in results]
     return json.dumps({"FailedEntryCount": sum("ErrorCode" in r for r in merged), "Entries": merged})
+
+
+def _parse_event_pattern(self: EventPatternParser) -> Any:
+    if self.pattern:
+        try:
+            strict_json(self.pattern)
+        except ValueError:
+            raise InvalidEventPatternException(reason="Invalid JSON") from None
+    return _PARSE_EVENT_PATTERN.original(self)
 
 
 def _message_size(body: str, attributes: dict[str, Any] | None) -> int:
@@ -186,6 +198,15 @@ PATCHES = (
         "answers HTTP 500 for a JSON string once a rule matches and for a Detail nested deeper than "
         "its parser follows, and accepts a Source of AWS's own (aws.*) and requests over 1 MiB; AWS "
         "refuses each entry or the request.",
+    ),
+    _PARSE_EVENT_PATTERN := Patch(
+        owner=EventPatternParser,
+        name="parse",
+        replacement=_parse_event_pattern,
+        kind=Kind.GAP,
+        why="moto takes NaN and Infinity in an event pattern (PutRule, CreateArchive, TestEventPattern), "
+        "and fails with a RecursionError on one nested too deeply; AWS refuses both as "
+        "InvalidEventPatternException.",
     ),
     _SEND_MESSAGE := Patch(
         owner=SQSBackend,

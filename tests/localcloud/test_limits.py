@@ -208,3 +208,26 @@ def test_a_task_output_that_is_not_json_is_refused(cloud: InProcess, output: str
     with moto_own("stepfunctions.StepFunctionsParserBackend.send_task_success"), pytest.raises(ClientError) as moto:
         sfn.send_task_success(taskToken="a-token-no-task-has", output=output)
     assert moto.value.response["Error"]["Code"] == "InvalidToken"
+
+
+@pins("events.EventPatternParser.parse")
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        *(f'{{"detail": {{"weight": [{{"numeric": [">", {n}]}}]}}}}' for n in NOT_JSON_NUMBERS),
+        pytest.param('{"detail": ' * DEEP + '{"a": [1]}' + "}" * DEEP, id="nested-50000-deep"),
+    ],
+)
+def test_an_event_pattern_that_is_not_json_is_refused(cloud: InProcess, pattern: str) -> None:
+    events = cloud.client("events")
+    bus = cloud.outputs[names.OUTPUT_EVENT_BUS]
+    with pytest.raises(ClientError) as refused:
+        events.put_rule(Name="not-json", EventBusName=bus, EventPattern=pattern)
+    assert refused.value.response["Error"]["Code"] == "InvalidEventPatternException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "not-json" not in [r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"]]
+    # moto's own takes NaN and Infinity as numbers (and fails on the deep one with a RecursionError)
+    if "numeric" in pattern:
+        with moto_own("events.EventPatternParser.parse"):
+            events.put_rule(Name="not-json", EventBusName=bus, EventPattern=pattern)
+        assert "not-json" in [r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"]]
