@@ -26,6 +26,7 @@ from harness.assembly import SynthesisFailed, synthesize
 from harness.inprocess import deployed
 from harness.target import StackTarget
 from localcloud.retention import Retention, Sweeper
+from localcloud.wire import Wire
 from saga_cli.errors import CliError
 from saga_console.app import create_app
 from saga_console.guard import Exposure, Guard
@@ -168,7 +169,7 @@ def serve(
     console = create_app(StackTarget(endpoint_url=endpoint), host=host)  # its target's outputs are read on first use
     # Bound and answering before the minutes of synthesis, so a busy port fails at once and a
     # client that asks early hears why it must wait.
-    gate = Gate(beside(console, DomainDispatcherApplication(create_backend_app)))
+    gate = Gate(beside(console, Wire(DomainDispatcherApplication(create_backend_app))))
     server = Endpoint(host, port, Guard(gate, exposure))
     if elsewhere := configured_elsewhere(endpoint):
         notice(f"serving {endpoint} itself; {elsewhere} in this environment is not used here")
