@@ -6,10 +6,17 @@ from __future__ import annotations
 from typer._click.exceptions import ClickException
 
 from harness.errors import HarnessError
+from saga_cli.render import escaped
 
 
 class CliError(ClickException):
-    """A failure reported as one line (`Error: ...`) with exit code 1."""
+    """A failure reported as one line (`Error: ...`) with exit code 1.
+
+    Its message may quote what came from outside (an order id typed or read, an AWS message):
+    click writes it to stderr as it is, so its control characters are shown escaped."""
+
+    def format_message(self) -> str:
+        return escaped(self.message)
 
 
 class Refused(CliError):

@@ -198,8 +198,7 @@ def console(
     server = console_server(
         _target, host, port, allow_actions=allow_actions, origins=exposure.origins, token=exposure.token
     )
-    render.console.print(f"saga console at [bold]{url_of(server)}[/] for stack {_target.stack} — Ctrl-C to stop")
-    render.console.file.flush()
+    render.console_ready(url_of(server), _target.stack)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -218,9 +217,7 @@ def _exposure(what: str, host: str, port: int, origins: list[str] | None, *, aws
     exposure = Exposure(host, port, allowed, token)
     if token is not None:
         for line in exposure_notice(what, f"http://{host}:{port}", token, generated, aws=aws):
-            render.errors.print(
-                line, markup=False, highlight=False, soft_wrap=True, style="bold red" if line[0] == "W" else None
-            )
+            render.errors.print(render.untrusted(line, "bold red" if line[0] == "W" else ""), soft_wrap=True)
     return exposure
 
 
@@ -282,7 +279,7 @@ def order_create(
     if as_json:
         render.emit_json(result)
     else:
-        render.console.print(f"sent [bold]{result['order_id']}[/bold] (event {result['event_id']})")
+        render.sent(result["order_id"], result["event_id"])
 
 
 @app.command()
@@ -393,7 +390,7 @@ def inventory_set(medication_id: str, quantity: Annotated[int, typer.Argument(mi
     from harness import seed
 
     seed.set_stock(_target, medication_id, quantity)
-    render.console.print(f"{medication_id}: available = {quantity}")
+    render.stock_set(medication_id, quantity)
 
 
 @app.command()
@@ -429,7 +426,7 @@ def redrive(
     if as_json:
         render.emit_json({"moved": moved})
     else:
-        render.console.print(f"moved {moved} message(s) from the dead-letter queue to the start queue")
+        render.redriven(moved)
 
 
 @app.command()

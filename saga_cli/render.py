@@ -1,4 +1,10 @@
-"""How the CLI shows things: rich tables for people, plain JSON for machines."""
+"""How the CLI shows things: rich tables for people, plain JSON for machines.
+
+Every value that came from outside (an order sender's ids, reasons and key names, an event's
+payload, an AWS message, what the operator typed) reaches the terminal through `untrusted`:
+as text, never as Rich markup, with every character that does not print shown escaped. Our own
+words and styles are given as Text too: a table cell or a line given a str is read as markup.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness.told import note
 from lambdas.domain.events import StoredEvent
@@ -34,17 +41,30 @@ STATE_COLOURS = {
 }
 
 
-def _state(state: str) -> str:
-    colour = STATE_COLOURS.get(state, "blue")
-    return f"[{colour}]{state}[/{colour}]"
+def escaped(value: str) -> str:
+    """`value` with each character that does not print (C0, DEL, C1, bidi overrides, line and
+    paragraph separators, unassigned ...) written as its Python escape (`\\x1b`, `\\u202e`), and
+    each backslash doubled, so what is shown cannot be an escape sequence nor pass for another."""
+    if value.isprintable() and "\\" not in value:
+        return value
+    return "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in value)
 
 
-def _names(names: tuple[str, ...] | list[str], separator: str = ", ") -> str:
-    return separator.join(n.replace("_", " ") for n in names) or "—"
+def untrusted(value: object, style: str = "") -> Text:
+    """A value from outside as terminal text: never markup, its control characters escaped."""
+    return Text(escaped(str(value)), style=style)
 
 
-def _seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f} s"
+def _state(state: str) -> Text:
+    return untrusted(state, STATE_COLOURS.get(state, "blue"))
+
+
+def _names(names: tuple[str, ...] | list[str], separator: str = ", ") -> Text:
+    return untrusted(separator.join(n.replace("_", " ") for n in names) or "—")
+
+
+def _seconds(value: float | None) -> Text:
+    return Text("—" if value is None else f"{value:.2f} s")
 
 
 def print_whole(table: Table) -> None:
@@ -67,7 +87,7 @@ def emit_json(value: Any) -> None:
 
 
 def progress(message: str) -> None:
-    errors.print(f"[dim]… {message}[/dim]")
+    errors.print(untrusted(f"… {message}", "dim"))
 
 
 # --- demo ---------------------------------------------------------------------------------
@@ -97,10 +117,11 @@ def demo_table(outcomes: list[Outcome], timings: dict[str, float]) -> None:
     for column in ("order", "scenario", "final state", "steps done", "compensations run", "duration"):
         table.add_column(column, no_wrap=column in ("order", "final state", "duration"))
     for o in outcomes:
-        state = _state(o.state) if o.as_expected else f"[bold red]{o.state} (expected {o.scenario.expected})[/]"
+        unexpected = untrusted(f"{o.state} (expected {o.scenario.expected})", "bold red")
+        state = _state(o.state) if o.as_expected else unexpected
         table.add_row(
-            o.scenario.detail["order_id"],
-            o.scenario.title,
+            untrusted(o.scenario.detail["order_id"]),
+            untrusted(o.scenario.title),
             state,
             _names(o.steps),
             _names(o.compensations, " → "),
@@ -117,19 +138,38 @@ def demo_table(outcomes: list[Outcome], timings: dict[str, float]) -> None:
 
 
 def notice(message: str) -> None:
-    console.print(f"[yellow]note:[/] {message}", soft_wrap=True)
+    console.print(Text.assemble(("note:", "yellow"), " ", untrusted(message)), soft_wrap=True)
     console.file.flush()
 
 
 def local_ready(endpoint: str, outputs: dict[str, str]) -> None:
     table = Table(title="Stack outputs", show_header=False)
     for key, value in outputs.items():
-        table.add_row(key, value)
+        table.add_row(untrusted(key), untrusted(value))
     console.print(table)
-    console.print(f"[bold green]local cloud ready[/] at [bold]{endpoint}[/] (region us-east-1) — Ctrl-C to stop")
-    console.print(f"  console: [bold]{endpoint}/console/[/] (watch and operate the sagas in a browser)")
-    console.print(f"  saga --endpoint-url {endpoint} order create --patient-id p-1 -m med-1 -m med-2:2")
-    console.print(f"  saga --endpoint-url {endpoint} list --state completed")
+    shown = untrusted(endpoint)
+    console.print(
+        Text.assemble(
+            ("local cloud ready", "bold green"),
+            " at ",
+            untrusted(endpoint, "bold"),
+            " (region us-east-1) — Ctrl-C to stop",
+        )
+    )
+    console.print(
+        Text.assemble(
+            "  console: ", untrusted(f"{endpoint}/console/", "bold"), " (watch and operate the sagas in a browser)"
+        )
+    )
+    console.print(Text.assemble("  saga --endpoint-url ", shown, " order create --patient-id p-1 -m med-1 -m med-2:2"))
+    console.print(Text.assemble("  saga --endpoint-url ", shown, " list --state completed"))
+    console.file.flush()
+
+
+def console_ready(url: str, stack: str) -> None:
+    console.print(
+        Text.assemble("saga console at ", untrusted(url, "bold"), " for stack ", untrusted(stack), " — Ctrl-C to stop")
+    )
     console.file.flush()
 
 
@@ -164,38 +204,62 @@ def _timeline_entry(event: StoredEvent) -> dict[str, Any]:
 def status(found: Status) -> None:
     view = found.view
     if view is not None:
-        console.print(f"[bold]{view.order_id}[/]  {_state(view.state.value)}  {_seconds(view.duration_seconds)}")
-        console.print(f"  steps done: {_names(view.steps_completed)}")
-        console.print(f"  compensations run: {_names(view.compensations_run, ' → ')}")
+        console.print(
+            Text.assemble(
+                untrusted(view.order_id, "bold"), "  ", _state(view.state.value), "  ", _seconds(view.duration_seconds)
+            )
+        )
+        console.print(Text.assemble("  steps done: ", _names(view.steps_completed)))
+        console.print(Text.assemble("  compensations run: ", _names(view.compensations_run, " → ")))
         if view.failure_reason:
-            console.print(f"  reason: {view.failure_reason}")
+            console.print(Text.assemble("  reason: ", untrusted(view.failure_reason)))
         if view.conflicting_orders:
             console.print(
-                f"  [yellow]conflicting orders: {view.conflicting_orders}[/] (different orders under this id, "
-                "recorded and not started: see the timeline)"
+                Text.assemble(
+                    ("  conflicting orders: ", "yellow"),
+                    untrusted(view.conflicting_orders, "yellow"),
+                    " (different orders under this id, recorded and not started: see the timeline)",
+                )
             )
     else:
-        console.print("[yellow]not in the projection yet[/]")
+        console.print(Text("not in the projection yet", "yellow"))
     if found.execution:
-        console.print(f"  execution: {found.execution['name']} {found.execution['status']}")
+        execution = found.execution
+        console.print(Text.assemble("  execution: ", untrusted(f"{execution['name']} {execution['status']}")))
     else:
         console.print("  execution: none")
     if (failure := found.compensation_failure) is not None:
         tries = "" if failure.attempts is None else f" after {failure.attempts} attempts"
         console.print(
-            f"  [red]parked[/]: {_names([failure.compensation])} failed{tries} in {failure.execution}: {failure.error}",
+            Text.assemble(
+                "  ",
+                ("parked", "red"),
+                ": ",
+                _names([failure.compensation]),
+                f" failed{tries} in ",
+                untrusted(failure.execution),
+                ": ",
+                untrusted(failure.error),
+            ),
             soft_wrap=True,
         )
-        if failure.cause:
-            console.print(f"    cause: {failure.cause}", soft_wrap=True, markup=False)
+        if failure.cause:  # a handler's message can be in it: untrusted like the rest
+            console.print(Text.assemble("    cause: ", untrusted(failure.cause)), soft_wrap=True)
     history(found.events, title="timeline")
 
 
 def resumed(result: dict[str, Any]) -> None:
     still = "" if result["finished"] else " (its compensations are still running)"
     console.print(
-        f"{result['order_id']}: resumed as {result['execution']} → saga {_state(result['state'])}{still}; "
-        f"compensations run: {_names(result['compensations_run'], ' → ')}",
+        Text.assemble(
+            untrusted(result["order_id"]),
+            ": resumed as ",
+            untrusted(result["execution"]),
+            " → saga ",
+            _state(result["state"]),
+            f"{still}; compensations run: ",
+            _names(result["compensations_run"], " → "),
+        ),
         soft_wrap=True,
     )
 
@@ -205,23 +269,28 @@ def history(events: list[StoredEvent], title: str = "event stream") -> None:
     for column in ("#", "at", "type", "note"):
         table.add_column(column)
     for event in events:
-        table.add_row(str(event.version), event.occurred_at.strftime("%H:%M:%S.%f")[:-3], event.type, note(event))
+        table.add_row(
+            Text(str(event.version)),
+            Text(event.occurred_at.strftime("%H:%M:%S.%f")[:-3]),
+            untrusted(event.type),
+            untrusted(note(event)),
+        )
     console.print(table)
 
 
 def views(found: list[SagaView], title: str) -> None:
-    table = Table(title=f"{title} ({len(found)})")
+    table = Table(title=untrusted(f"{title} ({len(found)})"))  # the title repeats what the operator typed
     for column in ("order", "state", "updated", "duration", "steps done", "compensations", "reason"):
         table.add_column(column, no_wrap=column == "order")
     for view in found:
         table.add_row(
-            view.order_id,
+            untrusted(view.order_id),
             _state(view.state.value),
-            view.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            Text(view.updated_at.strftime("%Y-%m-%d %H:%M:%S")),
             _seconds(view.duration_seconds),
-            str(len(view.steps_completed)),
+            Text(str(len(view.steps_completed))),
             _names(view.compensations_run, " → "),
-            view.failure_reason or "",
+            untrusted(view.failure_reason or ""),
         )
     print_whole(table)
 
@@ -231,12 +300,15 @@ def stats(figures: dict[str, Any]) -> None:
     table.add_column("state")
     table.add_column("count", justify="right")
     for state, count in figures["by_state"].items():
-        table.add_row(_state(state), str(count))
+        table.add_row(_state(state), Text(str(count)))
     console.print(table)
     if figures["conflicting_orders"]:
         console.print(
-            f"[yellow]{figures['conflicting_orders']} conflicting orders[/] recorded on "
-            f"{figures['sagas_with_conflicting_orders']} sagas (different orders under a used order id)"
+            Text.assemble(
+                (f"{figures['conflicting_orders']} conflicting orders", "yellow"),
+                f" recorded on {figures['sagas_with_conflicting_orders']} sagas",
+                " (different orders under a used order id)",
+            )
         )
     durations = figures["duration_seconds"]
     console.print(
@@ -258,12 +330,17 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
 
 def replay(report: ReplayReport) -> None:
     if report.identical:
-        console.print(f"[green]projection identical[/] to a replay of the event store ({report.rebuilt} sagas)")
+        console.print(
+            Text.assemble(
+                ("projection identical", "green"), f" to a replay of the event store ({report.rebuilt} sagas)"
+            )
+        )
         return
-    console.print(f"[yellow]projection differs[/] from a replay of {report.rebuilt} sagas:")
+    console.print(Text.assemble(("projection differs", "yellow"), f" from a replay of {report.rebuilt} sagas:"))
     for label, ids in (("missing", report.missing), ("extra", report.extra), ("different", report.different)):
         if ids:
-            console.print(f"  {label}: {', '.join(ids[:20])}{' …' if len(ids) > 20 else ''}")
+            more = " …" if len(ids) > 20 else ""
+            console.print(Text.assemble(f"  {label}: ", untrusted(", ".join(ids[:20])), more))
     console.print("  rewritten from the event store" if report.applied else "  run with --apply to rewrite them")
 
 
@@ -272,8 +349,20 @@ def stock(found: dict[str, tuple[int, int]]) -> None:
     for column in ("medication", "available", "reserved"):
         table.add_column(column, justify="left" if column == "medication" else "right")
     for medication, (available, reserved) in found.items():
-        table.add_row(medication, str(available), str(reserved))
+        table.add_row(untrusted(medication), Text(str(available)), Text(str(reserved)))
     console.print(table)
+
+
+def stock_set(medication_id: str, available: int) -> None:
+    console.print(Text.assemble(untrusted(medication_id), f": available = {available}"))
+
+
+def sent(order_id: str, event_id: str) -> None:
+    console.print(Text.assemble("sent ", untrusted(order_id, "bold"), " (event ", untrusted(event_id), ")"))
+
+
+def redriven(moved: int) -> None:
+    console.print(f"moved {moved} message(s) from the dead-letter queue to the start queue")
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -298,8 +387,8 @@ def load_summary(summary: dict[str, Any]) -> None:
     states = sorted(set(summary["final_states"]) | set(summary["predicted_states"]))
     for state in states:
         got, want = summary["final_states"].get(state, 0), summary["predicted_states"].get(state, 0)
-        mark = "" if got == want else " [red]✗[/]"
-        table.add_row(_state(state), f"{got}{mark}", str(want))
+        mark = "" if got == want else " ✗"
+        table.add_row(_state(state), Text.assemble(str(got), (mark, "red")), Text(str(want)))
     console.print(table)
     latency = summary["latency_seconds"]
     console.print(
@@ -307,4 +396,4 @@ def load_summary(summary: dict[str, Any]) -> None:
         f"latency p50 {_seconds(latency['p50'])} · p95 {_seconds(latency['p95'])} · p99 {_seconds(latency['p99'])}"
     )
     if summary["unfinished"]:
-        console.print(f"[red]{len(summary['unfinished'])} sagas unfinished[/]")
+        console.print(Text(f"{len(summary['unfinished'])} sagas unfinished", "red"))

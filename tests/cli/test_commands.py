@@ -453,3 +453,38 @@ def test_list_never_cuts_an_order_id_however_narrow_the_console(
     shown = saga("list", "--state", "completed").stdout
     for order_id in ids:
         assert order_id in shown, shown
+
+
+KEY_CANARY = "KEYCANARY Jane Doe DOB 1970-01-01 HIV+"
+"""Issue 23: a key named like a diagnosis went onto the domain bus and into `saga status`."""
+
+
+def test_an_order_whose_key_names_are_markup_escapes_or_patient_data_leaves_every_command_working(
+    cloud: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from saga_cli import render
+    from tests.e2e.helpers import published
+
+    # Given an order whose unknown keys are Rich markup, an OSC 8 link, an OSC title and a diagnosis
+    keys = ["[/bold]", "[link=https://evil.example][blink red]x[/link]", "\x1b]0;pwned\x07", KEY_CANARY]
+    cloud.put_order(order("c-hostile", "med-1") | dict.fromkeys(keys, 1))
+    assert cloud.wait_for_sagas(["c-hostile"]) == {"c-hostile": "REJECTED"}
+    # When the operator looks at it in a terminal, colour on
+    monkeypatch.setattr(render, "console", Console(force_terminal=True, color_system="truecolor", width=200))
+    assert "c-hostile" in saga("list", "--state", "rejected").stdout
+    for args in (("list", "--state", "rejected"), ("status", "c-hostile"), ("history", "c-hostile")):
+        result = saga(*args)
+        # Then every command works and shows the saga, its reasons naming no key of the client's
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        assert "<key>: Extra inputs are not permitted" in result.stdout
+        assert "KEYCANARY" not in result.output
+        assert "\x1b]" not in result.output
+    # and the key name reached neither the domain bus nor a log line
+    cloud.local.wait_until_idle()
+    events = published(cloud)
+    assert [e["detail"]["payload"]["reasons_total"] for e in events if e["detail-type"].endswith(".rejected")] == [4]
+    assert "KEYCANARY" not in json.dumps(events)
+    assert len(cloud.local.logs) > 3, "the functions logged: the check below is not vacuous"
+    assert not [line.text for line in cloud.local.logs if "KEYCANARY" in line.text]
