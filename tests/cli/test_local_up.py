@@ -30,6 +30,7 @@ from harness.errors import NotReady
 from harness.target import StackTarget
 from harness.waiting import poll
 from localcloud.deploy import CloudAssembly
+from localcloud.transport import scope_only_authorization
 from saga_cli import local
 
 BIN = Path(sys.executable).parent
@@ -149,6 +150,21 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     )
     assert sent.returncode == 0, sent.stderr
     assert json.loads(sent.stdout)["FailedEntryCount"] == 0
+    # a truncated body is refused as AWS refuses it, over real HTTP (moto read it as no entries: 200)
+    truncated = urllib.request.Request(
+        f"{url}/",
+        data=b'{"Entries": [',
+        method="POST",
+        headers={
+            "X-Amz-Target": "AWSEvents.PutEvents",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": scope_only_authorization("testing/20260101/us-east-1/events/aws4_request"),
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(truncated, timeout=10)
+    assert refused.value.code == 400
+    assert json.loads(refused.value.read())["__type"] == "SerializationException"
     # saga watches both
     assert _wait_terminal(url, "boto-1")["saga"]["state"] == "COMPLETED"  # type: ignore[index]
     assert _wait_terminal(url, "cli-1")["saga"]["state"] == "FAILED"  # type: ignore[index]
