@@ -23,88 +23,43 @@ references for MissingAuthenticationToken) and "Error handling with DynamoDB" (t
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import io
-import json
 import logging
 import re
-import uuid
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
 
 import botocore.session
 import moto.backends
-from botocore.model import ServiceModel, Shape, StructureShape
-from botocore.validate import ParamValidator
-from moto.moto_server.werkzeug_app import SIGNING_ALIASES, UNSIGNED_ACTIONS, UNSIGNED_REQUESTS
-from werkzeug.wsgi import get_input_stream
+from botocore.model import ServiceModel
+from moto.moto_server.werkzeug_app import (
+    SIGNING_ALIASES,
+    UNSIGNED_ACTIONS,
+    UNSIGNED_REQUESTS,
+    DomainDispatcherApplication,
+)
 
-from localcloud.wire_documents import JSON_DOCUMENT_MEMBERS, nesting_depth
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-MAX_NESTING = 128
-"""JSON nesting a request body or a JSON document in a string member may have. AWS documents no
-limit for the wire; DynamoDB's own (32 levels of nested attributes, each two JSON levels, inside
-a request's half-dozen) is the deepest any real request needs, and 128 stays far above it while
-keeping every parser below Python's recursion limit."""
+from localcloud.wire_bodies import body_refusal, read_body, text_refusal
+from localcloud.wire_errors import (
+    Refusal,
+    answer,
+    incomplete_signature,
+    internal_failure,
+    missing_authentication,
+    names_its_error,
+    names_its_error_in_headers,
+    unknown_operation,
+    unshaped,
+)
 
 _LOG = logging.getLogger(__name__)
 _SIGV4 = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[A-Za-z0-9]+)/(?P<day>\d{8})/(?P<region>[a-z0-9-]+)/"
     r"(?P<service>[a-z0-9.-]+)/aws4_request, ?SignedHeaders=[a-z0-9;-]+, ?Signature=[0-9A-Za-z-]+\Z"
 )
-_SERIALIZATION = frozenset({"invalid type", "invalid type for document", "unable to encode to json"})
-_JSON_MEDIA_TYPES = frozenset({"application/x-amz-json-1.0", "application/x-amz-json-1.1"})
-_IGNORED = frozenset({"unknown field"})  # AWS ignores members it does not know; so do newer SDKs' requests here
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """One of AWS's answers to a malformed request: its HTTP status, error code and message."""
-
-    status: HTTPStatus
-    json_code: str
-    query_code: str
-    message: str
-
-
-def missing_authentication() -> Refusal:
-    return Refusal(
-        HTTPStatus.FORBIDDEN,
-        "MissingAuthenticationTokenException",
-        "MissingAuthenticationToken",
-        "Request is missing Authentication Token",
-    )
-
-
-def incomplete_signature(message: str) -> Refusal:
-    return Refusal(HTTPStatus.FORBIDDEN, "IncompleteSignatureException", "IncompleteSignature", message)
-
-
-def unknown_operation() -> Refusal:
-    return Refusal(HTTPStatus.NOT_FOUND, "UnknownOperationException", "InvalidAction", "The operation is unknown.")
-
-
-def serialization(message: str) -> Refusal:
-    return Refusal(HTTPStatus.BAD_REQUEST, "SerializationException", "MalformedInput", message)
-
-
-def validation(message: str) -> Refusal:
-    return Refusal(HTTPStatus.BAD_REQUEST, "ValidationException", "ValidationError", message)
-
-
-def internal_failure() -> Refusal:
-    return Refusal(
-        HTTPStatus.INTERNAL_SERVER_ERROR, "InternalFailure", "InternalFailure", "The request processing has failed."
-    )
 
 
 @dataclass(frozen=True)
@@ -146,7 +101,7 @@ class Services:
 class Wire:
     """WSGI middleware in front of moto's `DomainDispatcherApplication` (`dispatcher`)."""
 
-    def __init__(self, dispatcher: Any) -> None:
+    def __init__(self, dispatcher: DomainDispatcherApplication) -> None:
         self._dispatcher = dispatcher
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -155,7 +110,7 @@ class Wire:
         json_content_type = _json_content_type(environ, target, service)
         refusal = self._refusal(environ, target, service)
         if refusal is not None:
-            return _answer(refusal, json_content_type, start_response)
+            return answer(refusal, json_content_type, start_response)
         answered: list[Any] = []
 
         def held(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
@@ -167,19 +122,18 @@ class Wire:
         except Exception as error:  # moto's own failure: AWS's InternalFailure, not a traceback
             name = service.service_name if service is not None else "non-JSON-protocol"
             _LOG.error("moto raised %s answering a %s request", type(error).__name__, name)
-            return _answer(internal_failure(), json_content_type, start_response)
+            return answer(internal_failure(), json_content_type, start_response)
         status, headers = answered
         code = int(status.split()[0])
-        if code < HTTPStatus.BAD_REQUEST or _error_header(headers):
+        if code < HTTPStatus.BAD_REQUEST or names_its_error_in_headers(headers):
             start_response(status, headers)
             return body  # type: ignore[no-any-return]
         content = b"".join(body)
-        if _error_body(content):
+        if names_its_error(content):
             start_response(status, headers)
             return [content]
         # moto's bare answer (Flask's HTML page for a route it lacks, an empty body): AWS's shape
-        unshaped = internal_failure() if code >= HTTPStatus.INTERNAL_SERVER_ERROR else _unshaped(HTTPStatus(code))
-        return _answer(unshaped, json_content_type, start_response)
+        return answer(unshaped(code), json_content_type, start_response)
 
     def _refusal(self, environ: dict[str, Any], target: str | None, service: ServiceModel | None) -> Refusal | None:
         query = parse_qs(environ.get("QUERY_STRING", ""))
@@ -199,7 +153,7 @@ class Wire:
         operation = target.rpartition(".")[2]
         if service is None or operation not in service.operation_names:
             return unknown_operation()
-        return _body_refusal(environ, service.operation_model(operation))
+        return body_refusal(environ, service.operation_model(operation))
 
     def _untargeted_body_refusal(self, environ: dict[str, Any], authorization: str | None) -> Refusal | None:
         """A REST or query call's body, where moto reads it as text. S3's bodies are objects' own bytes,
@@ -213,7 +167,7 @@ class Wire:
         content_type = str(environ.get("CONTENT_TYPE", ""))
         # binary bodies come typed (application/cbor, application/octet-stream); moto decodes any other as UTF-8
         textual = not content_type or "json" in content_type or content_type.startswith("application/x-www-form")
-        refusal = _text(environ, required=textual)
+        refusal = text_refusal(environ, required=textual)
         return refusal if isinstance(refusal, Refusal) else None
 
     def _scope_refusal(
@@ -260,201 +214,5 @@ def _unsigned_operation(environ: dict[str, Any], target: str | None) -> bool:
         return target.partition(".")[0] in UNSIGNED_REQUESTS
     if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
         return False
-    form = parse_qs(_read_body(environ).decode("utf-8", "replace"))
+    form = parse_qs(read_body(environ).decode("utf-8", "replace"))
     return any(action in UNSIGNED_ACTIONS for action in form.get("Action", []))
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """The whole body, put back for moto to read again (as a known length, chunked or not)."""
-    body: bytes = get_input_stream(environ, safe_fallback=True).read()
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    environ.pop("HTTP_TRANSFER_ENCODING", None)
-    environ["wsgi.input_terminated"] = False
-    return body
-
-
-def _text(environ: dict[str, Any], *, required: bool) -> str | Refusal | None:
-    """The body as text, or the refusal of a body no parser of moto's may read: one that cannot be
-    decompressed as its Content-Encoding says, is not UTF-8 where text is `required`, or nests too deep."""
-    raw = _read_body(environ)
-    if "gzip" in str(environ.get("HTTP_CONTENT_ENCODING", "")).lower():
-        try:
-            raw = zlib.decompressobj(wbits=31).decompress(raw)
-        except zlib.error:
-            return Refusal(
-                HTTPStatus.BAD_REQUEST,
-                "MalformedHttpRequestException",
-                "MalformedHttpRequest",
-                "The body cannot be decompressed as its Content-Encoding says.",
-            )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return serialization("The request body is not UTF-8.") if required else None
-    if nesting_depth(text) > MAX_NESTING:  # moto reads any body as JSON, whatever its Content-Type
-        return serialization(f"The request body is nested deeper than {MAX_NESTING} levels.")
-    return text
-
-
-def _body_refusal(environ: dict[str, Any], operation: Any) -> Refusal | None:
-    media_type = str(environ.get("CONTENT_TYPE", "")).partition(";")[0].strip().lower()
-    if media_type not in _JSON_MEDIA_TYPES:  # the protocol's own; moto reads another as a REST call
-        return serialization("A JSON-protocol request's Content-Type is application/x-amz-json-1.0 or 1.1.")
-    text = _text(environ, required=True)
-    if not isinstance(text, str):
-        return text
-    try:
-        params = json.loads(text, parse_constant=_not_json, parse_float=_finite)
-    except ValueError:
-        return serialization("The request body is not valid JSON.")
-    if not isinstance(params, dict):
-        return serialization("The request body is not a JSON object.")
-    shape = operation.input_shape
-    if shape is None:
-        return None
-    problems: list[str] = []
-    wire = _from_wire(params, shape, shape.name, problems)
-    if problems:
-        return serialization(f"Value at '{problems[0]}' is not of its wire type.")
-    report = ParamValidator().validate(wire, shape)
-    errors = [
-        (reason, details["required_name"] if reason == "missing required field" and not name else _member(name))
-        for reason, name, details in report._errors
-        if reason not in _IGNORED
-    ]
-    if wrong := [member for reason, member in errors if reason in _SERIALIZATION]:
-        return serialization(f"Value at '{wrong[0]}' is not of the type its member requires.")
-    if errors:
-        reason, member = errors[0]
-        return validation(
-            f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
-            f"Value at '{member}' failed to satisfy constraint: {_CONSTRAINTS.get(reason, reason)}"
-        )
-    return _document_refusal(operation.name, params)
-
-
-_CONSTRAINTS = {
-    "missing required field": "Member must not be null",
-    "invalid length": "Member must have length greater than or equal to its minimum",
-    "invalid range": "Member must have value greater than or equal to its minimum",
-    "empty input": "Member must set exactly one of its members",
-    "more than one input": "Member must set exactly one of its members",
-}
-
-
-def _member(path: str) -> str:
-    """The top-level member a ParamValidator path starts with: a name from the model, never a client's map key."""
-    return re.split(r"[.\[ ]", path.lstrip("."), maxsplit=1)[0]
-
-
-def _document_refusal(operation: str, params: dict[str, Any]) -> Refusal | None:
-    """A JSON document carried in a string member (a PutEvents Detail, an execution input) nested past the limit."""
-    if operation not in JSON_DOCUMENT_MEMBERS:
-        return None
-    path, code = JSON_DOCUMENT_MEMBERS[operation]
-    if any(isinstance(value, str) and nesting_depth(value) > MAX_NESTING for value in _at(params, path)):
-        member = ".".join(path)
-        return Refusal(HTTPStatus.BAD_REQUEST, code, code, f"'{member}' is a JSON document nested too deeply.")
-    return None
-
-
-def _at(value: Any, path: tuple[str, ...]) -> Iterable[Any]:
-    if not path:
-        yield value
-    elif isinstance(value, list) and path[0] == "*":
-        for item in value:
-            yield from _at(item, path[1:])
-    elif isinstance(value, dict) and path[0] in value:
-        yield from _at(value[path[0]], path[1:])
-
-
-def _from_wire(value: Any, shape: Shape, name: str, problems: list[str]) -> Any:
-    """`value` as botocore's client would hold it: blobs decoded from base64, nulls as absent
-    members; a blob or timestamp not in its wire form (base64 text, epoch seconds) is a problem."""
-    if shape.type_name == "blob":
-        if not isinstance(value, str):
-            problems.append(name)
-            return value
-        try:
-            return base64.b64decode(value, validate=True)
-        except binascii.Error:
-            problems.append(name)
-            return value
-    if shape.type_name == "timestamp":
-        textual = shape.serialization.get("timestampFormat", "unixtimestamp") != "unixtimestamp"
-        if not (isinstance(value, str) if textual else isinstance(value, int | float) and not isinstance(value, bool)):
-            problems.append(name)
-        return value
-    if isinstance(shape, StructureShape) and isinstance(value, dict) and not shape.is_document_type:
-        members = shape.members
-        return {
-            key: _from_wire(item, members[key], key, problems) if key in members else item
-            for key, item in value.items()
-            if item is not None
-        }
-    if shape.type_name == "list" and isinstance(value, list):
-        return [_from_wire(item, shape.member, name, problems) for item in value]  # type: ignore[attr-defined]
-    if shape.type_name == "map" and isinstance(value, dict):
-        return {key: _from_wire(item, shape.value, name, problems) for key, item in value.items()}  # type: ignore[attr-defined]
-    return value
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError("a number beyond a double's range")
-    return number
-
-
-def _error_header(headers: list[tuple[str, str]]) -> bool:
-    return any(name.lower() in ("x-amzn-errortype", "x-amzn-query-error") for name, _ in headers)
-
-
-def _error_body(content: bytes) -> bool:
-    """Whether an error body names its error as AWS's protocols do (JSON `__type`/`code`, XML `<Code>`)."""
-    if b"<Code>" in content:
-        return True
-    try:
-        error = json.loads(content)
-    except ValueError:
-        return False
-    return isinstance(error, dict) and any(key in error for key in ("__type", "code", "Code"))
-
-
-def _unshaped(status: HTTPStatus) -> Refusal:
-    """An error moto answered without naming it: by its status, the nearest of AWS's common errors."""
-    if status in (HTTPStatus.NOT_FOUND, HTTPStatus.METHOD_NOT_ALLOWED):
-        return unknown_operation()
-    return Refusal(status, "ValidationException", "InvalidParameterValue", "The request is not valid.")
-
-
-def _answer(refusal: Refusal, json_content_type: str | None, start_response: Callable[..., Any]) -> Iterable[bytes]:
-    request_id = str(uuid.uuid4())
-    status = f"{refusal.status.value} {refusal.status.phrase}"
-    if json_content_type is not None:
-        body = json.dumps({"__type": refusal.json_code, "message": refusal.message}).encode()
-        content_type = json_content_type
-        headers = [("x-amzn-ErrorType", refusal.json_code)]
-    else:
-        fault = "Receiver" if refusal.status >= HTTPStatus.INTERNAL_SERVER_ERROR else "Sender"
-        body = (
-            f"<ErrorResponse><Error><Type>{fault}</Type><Code>{refusal.query_code}</Code>"
-            f"<Message>{escape(refusal.message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-        ).encode()
-        content_type = "text/xml"
-        headers = []
-    start_response(
-        status,
-        [
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            ("x-amzn-RequestId", request_id),
-            *headers,
-        ],
-    )
-    return [body]

@@ -8,6 +8,7 @@ and "Error handling with DynamoDB" (a JSON-protocol error is HTTP 400 with {"__t
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import urllib.request
@@ -24,7 +25,8 @@ from werkzeug.serving import make_server
 from werkzeug.test import Client, TestResponse
 
 from localcloud import patches
-from localcloud.wire import MAX_NESTING, Wire
+from localcloud.wire import Wire
+from localcloud.wire_bodies import MAX_INFLATED_BYTES, MAX_NESTING
 
 SCOPE = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=ab12"
 JSON_10 = "application/x-amz-json-1.0"
@@ -189,6 +191,18 @@ def test_nesting_up_to_the_limit_reaches_moto(app: Wire) -> None:
     assert (
         _json_error(_post(app, "DynamoDB_20120810.PutItem", json.dumps(deep).encode()))[1] == "SerializationException"
     )
+
+
+def test_a_gzip_body_is_read_inflated_and_one_that_does_not_inflate_is_malformed(app: Wire) -> None:
+    headers = {"X-Amz-Target": "AWSEvents.PutEvents", "Authorization": SCOPE.format("events")}
+    headers |= {"Content-Type": JSON_11, "Content-Encoding": "gzip"}
+    body = json.dumps({"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}"}]}).encode()
+    sent = Client(app).post("/", data=gzip.compress(body), headers=headers)
+    assert sent.status_code == 200
+    assert json.loads(sent.get_data())["FailedEntryCount"] == 0
+    assert _json_error(Client(app).post("/", data=body, headers=headers)) == (400, "MalformedHttpRequestException")
+    bomb = gzip.compress(b" " * (MAX_INFLATED_BYTES + 1))  # inflates past twice DynamoDB's request limit
+    assert _json_error(Client(app).post("/", data=bomb, headers=headers)) == (413, "RequestEntityTooLargeException")
 
 
 # --- real SDK clients over HTTP still pass through -----------------------------------------------------------------
