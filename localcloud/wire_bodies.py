@@ -16,7 +16,6 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -27,7 +26,8 @@ from werkzeug.wsgi import get_input_stream
 from localcloud.wire_errors import Refusal, serialization, validation
 
 MAX_NESTING = 128
-"""JSON nesting a request body or a JSON document in a string member may have. AWS documents no
+"""JSON nesting a request body may have (a JSON document inside a string member, a PutEvents
+Detail, is its service's to parse: localcloud/limits.py). AWS documents no
 limit for the wire; DynamoDB's own (32 levels of nested attributes, each two JSON levels, inside
 a request's half-dozen) is the deepest any real request needs, and 128 stays far above it while
 keeping every parser below Python's recursion limit."""
@@ -38,17 +38,6 @@ _IGNORED = frozenset({"unknown field"})  # AWS ignores members it does not know;
 MAX_INFLATED_BYTES = 32 * 1024 * 1024
 """A gzip body may inflate to twice DynamoDB's 16 MB request limit, the largest of AWS's JSON APIs; a
 body that inflates further is refused (RequestEntityTooLargeException, 413, "Common Errors")."""
-
-JSON_DOCUMENT_MEMBERS: dict[str, tuple[tuple[str, ...], str]] = {
-    # EventBridge fails such an entry alone (MalformedDetail); refused here for the whole request
-    "PutEvents": (("Entries", "*", "Detail"), "ValidationException"),
-    "StartExecution": (("input",), "InvalidExecutionInput"),  # Step Functions' answer to an input not JSON
-    "StartSyncExecution": (("input",), "InvalidExecutionInput"),
-    "SendTaskSuccess": (("output",), "InvalidOutput"),
-}
-"""String members whose value AWS parses as JSON, by operation ("*": each item of a list), with the
-error a document there that no parser may read gets."""
-
 
 _STRING_OR_OTHER = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[^"\[\]{}]+')
 
@@ -142,7 +131,7 @@ def body_refusal(environ: dict[str, Any], operation: OperationModel) -> Refusal 
             f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
             f"Value at '{member}' failed to satisfy constraint: {_CONSTRAINTS.get(reason, reason)}"
         )
-    return _document_refusal(operation.name, params)
+    return None
 
 
 _CONSTRAINTS = {
@@ -157,27 +146,6 @@ _CONSTRAINTS = {
 def _member(path: str) -> str:
     """The top-level member a ParamValidator path starts with: a name from the model, never a client's map key."""
     return re.split(r"[.\[ ]", path.lstrip("."), maxsplit=1)[0]
-
-
-def _document_refusal(operation: str, params: dict[str, Any]) -> Refusal | None:
-    """A JSON document carried in a string member (a PutEvents Detail, an execution input) nested past the limit."""
-    if operation not in JSON_DOCUMENT_MEMBERS:
-        return None
-    path, code = JSON_DOCUMENT_MEMBERS[operation]
-    if any(isinstance(value, str) and nesting_depth(value) > MAX_NESTING for value in _at(params, path)):
-        member = ".".join(path)
-        return Refusal(HTTPStatus.BAD_REQUEST, code, code, f"'{member}' is a JSON document nested too deeply.")
-    return None
-
-
-def _at(value: Any, path: tuple[str, ...]) -> Iterable[Any]:
-    if not path:
-        yield value
-    elif isinstance(value, list) and path[0] == "*":
-        for item in value:
-            yield from _at(item, path[1:])
-    elif isinstance(value, dict) and path[0] in value:
-        yield from _at(value[path[0]], path[1:])
 
 
 def _from_wire(value: Any, shape: Shape, name: str, problems: list[str]) -> Any:
