@@ -113,8 +113,8 @@ def test_each_malformed_request_gets_the_documented_4xx_in_the_json_shape(
 
 
 def test_a_detail_nested_50000_deep_is_failed_alone_as_malformed_as_eventbridge_fails_it(app: Wire) -> None:
-    # PutEvents reference: a Detail that is no valid JSON fails its entry with MalformedDetail; the
-    # rest of the request is put. The Detail's own depth is not the wire's (limits.py parses it).
+    # EventBridge API reference, "PutEventsResultEntry": MalformedDetail, "The JSON provided is not
+    # valid", fails that entry; the rest are put. A Detail's depth is not the wire's (limits.py parses it).
     entries = [{"Source": "s", "DetailType": "d", "Detail": _detail(50_000)}, {"Source": "s", "DetailType": "d"}]
     entries[1]["Detail"] = "{}"
     response = _post(app, "AWSEvents.PutEvents", json.dumps({"Entries": entries}).encode())
