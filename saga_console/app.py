@@ -3,18 +3,20 @@
 Every read goes through `harness.queries` (and `saga_console.reads` for the page's own
 needs), so the page and the CLI agree. Patient data is shown only when the page is asked for
 it (`?patient_data=1`), as `saga history --with-patient-data`. The two actions (resume,
-redrive) are POSTs behind a confirmation page carrying a per-process token, and are refused
-unless the console is bound to loopback or was started with actions allowed.
+redrive) are POSTs behind a confirmation page: each page issues a fresh single-use token for
+its one action, the POST must come from the console's own origin, and actions are refused
+unless the console is bound to loopback or was started with actions allowed. Every response
+forbids framing and loads only the console's own assets (`page_headers`).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import secrets
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from harness import operations, queries
@@ -27,7 +29,8 @@ from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
-from saga_console import graph, metrics, reads
+from saga_console import graph, metrics, page_headers, reads
+from saga_console.confirmations import ActionTokens, from_own_origin
 
 PAGE_SIZE = 25
 COUNTS_SECONDS = 5.0
@@ -57,7 +60,7 @@ def create_app(
     app = Flask(__name__, static_url_path="/console/static")
     app.config["TARGET"] = target
     app.config["ACTIONS_ALLOWED"] = allow_actions or is_loopback(host)
-    app.config["ACTION_TOKEN"] = secrets.token_urlsafe(16)
+    app.config["ACTION_TOKENS"] = ActionTokens()
     app.config["COUNTS"] = reads.RecentCounts(target, counts_seconds)
     app.register_blueprint(pages)
     app.jinja_env.globals.update(state_class=state_class, seconds=seconds, group_labels=GROUP_LABELS)
@@ -66,6 +69,15 @@ def create_app(
     def not_found(error: HarnessError) -> tuple[str, int]:
         status = 404 if isinstance(error, NotFound) else 409
         return render_template("error.html", message=str(error)), status
+
+    @app.errorhandler(HTTPException)
+    def refused(error: HTTPException) -> tuple[str, int]:
+        # The console's own page (its CSS, its headers) rather than werkzeug's, with the reason given to abort()
+        return render_template("error.html", message=error.description), error.code or 500
+
+    @app.after_request
+    def protect(response: Response) -> Response:
+        return page_headers.protect(response, static=request.endpoint == "static")
 
     return app
 
@@ -193,30 +205,48 @@ def saga(order_id: str) -> str:
 
 
 def _check_action() -> None:
+    """Refuse an action's POST unless allowed here, sent by the console's own page, and confirmed once."""
     if not current_app.config["ACTIONS_ALLOWED"]:
         abort(403, "actions are refused: this console is not bound to loopback (start it with --allow-actions)")
-    if request.form.get("token") != current_app.config["ACTION_TOKEN"] or request.form.get("confirm") != "yes":
+    if not from_own_origin(request.headers.get("Origin"), request.scheme, request.host):
+        abort(403, "refused: actions are accepted only from a confirmation page of this console (its Origin)")
+    token = request.form.get("token")
+    if not token or request.form.get("confirm") != "yes":
         abort(400, "not confirmed: use the confirmation page")
+    this_action = url_for(str(request.endpoint), **(request.view_args or {}))
+    if not _tokens().spend(token, this_action):
+        abort(403, "refused: this confirmation was used, has expired or is for another action; confirm again")
 
 
-def _confirm(title: str, action: str, question: str) -> str:
-    return render_template(
+def _tokens() -> ActionTokens:
+    tokens: ActionTokens = current_app.config["ACTION_TOKENS"]
+    return tokens
+
+
+def _confirm(title: str, action: str, question: str, cancel: str) -> Response:
+    allowed = current_app.config["ACTIONS_ALLOWED"]
+    page = render_template(
         "confirm.html",
         title=title,
         action=action,
         question=question,
-        token=current_app.config["ACTION_TOKEN"],
-        allowed=current_app.config["ACTIONS_ALLOWED"],
+        cancel=cancel,
+        token=_tokens().issue(action) if allowed else None,
+        allowed=allowed,
     )
+    response = make_response(page)
+    response.headers["Referrer-Policy"] = page_headers.FORM_REFERRER_POLICY
+    return response
 
 
 @pages.get("/sagas/<order_id>/resume")
-def resume_confirm(order_id: str) -> str:
+def resume_confirm(order_id: str) -> Response:
     state = queries.saga_state(_target(), order_id)
     return _confirm(
         f"Resume {order_id}",
         url_for("console.resume", order_id=order_id),
         f"{order_id} is {state.value}. Start the compensation machine to run its remaining compensations?",
+        cancel=url_for("console.saga", order_id=order_id),
     )
 
 
@@ -228,12 +258,13 @@ def resume(order_id: str) -> Response:
 
 
 @pages.get("/redrive")
-def redrive_confirm() -> str:
+def redrive_confirm() -> Response:
     depth = reads.dead_letter_depth(_target())
     return _confirm(
         "Redrive the dead-letter queue",
         url_for("console.redrive"),
         f"Move the {depth} message(s) of the dead-letter queue back to the start queue?",
+        cancel=url_for("console.operations_page"),
     )
 
 
