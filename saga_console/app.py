@@ -71,9 +71,13 @@ def create_app(
         return render_template("error.html", message=str(error)), status
 
     @app.errorhandler(HTTPException)
-    def refused(error: HTTPException) -> tuple[str, int]:
+    def refused(error: HTTPException) -> Response:
         # The console's own page (its CSS, its headers) rather than werkzeug's, with the reason given to abort()
-        return render_template("error.html", message=error.description), error.code or 500
+        page = make_response(render_template("error.html", message=error.description), error.code or 500)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                page.headers[name] = value  # a 405's Allow
+        return page
 
     @app.after_request
     def protect(response: Response) -> Response:

@@ -140,6 +140,18 @@ def test_tokens_expire_are_spent_once_and_are_bounded_in_number() -> None:
     assert tokens.spend(issued[4], "/console/sagas/o-4/resume")
 
 
+def test_an_error_is_the_consoles_own_page_and_keeps_what_the_status_requires(cloud: InProcess) -> None:
+    client = create_app(cloud).test_client()
+    wrong_method = client.put("/console/redrive")
+    assert wrong_method.status_code == 405
+    assert set(wrong_method.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}, "RFC 9110: 405 has Allow"
+    unknown = client.get("/console/sagas?state=<b>bogus</b>")
+    assert unknown.status_code == 400
+    page = unknown.get_data(as_text=True)
+    assert '<p class="error" id="error">unknown state' in page
+    assert "<b>bogus" not in page, "the client's value is text"
+
+
 def csp(response: TestResponse) -> dict[str, str]:
     policy = response.headers.get("Content-Security-Policy", "")
     directives = (d.strip().split(None, 1) for d in policy.split(";") if d.strip())
