@@ -54,6 +54,7 @@ from localcloud.wire_errors import (
     unknown_operation,
     unshaped,
 )
+from localcloud.wire_query import query_refusal
 
 _LOG = logging.getLogger(__name__)
 _SIGV4 = re.compile(
@@ -72,6 +73,10 @@ class Services:
     rest_json: frozenset[str]
     """Signing names whose every service speaks REST-JSON (Lambda): their errors are JSON too."""
     regions: frozenset[str]
+    query: dict[str, tuple[ServiceModel, ...]]
+    """By signing name, the services that speak the query protocol (SQS too, query-compatible)."""
+    query_only: frozenset[str]
+    """Signing names whose every service speaks the query protocol only: their parameters are checked."""
 
     @staticmethod
     @functools.cache
@@ -80,6 +85,7 @@ class Services:
         served = set(moto.backends.list_of_moto_modules())
         by_target: dict[str, ServiceModel] = {}
         protocols: dict[str, set[str]] = {}
+        query: dict[str, tuple[ServiceModel, ...]] = {}
         for name in session.get_available_services():
             if not {name.replace("-", ""), f"aws{name}"} & served:
                 continue
@@ -91,11 +97,14 @@ class Services:
             protocols.setdefault(model.signing_name, set()).update(spoken)
             if prefix := meta.get("targetPrefix"):
                 by_target.setdefault(prefix, model)
+            if "query" in spoken:
+                query[model.signing_name] = (*query.get(model.signing_name, ()), model)
         endpoints = session.get_component("data_loader").load_data("endpoints")
         regions = frozenset(region for partition in endpoints["partitions"] for region in partition["regions"])
         json_only = frozenset(name for name, spoken in protocols.items() if spoken == {"json"})
         rest_json = frozenset(name for name, spoken in protocols.items() if spoken == {"rest-json"})
-        return Services(by_target, json_only, rest_json, regions)
+        query_only = frozenset(name for name, spoken in protocols.items() if spoken == {"query"})
+        return Services(by_target, json_only, rest_json, regions, query, query_only)
 
 
 class Wire:
@@ -149,7 +158,7 @@ class Wire:
             if refusal is not None:
                 return refusal
         if target is None:
-            return self._untargeted_body_refusal(environ, authorization)
+            return self._untargeted_body_refusal(environ, authorization) or _query_refusal(environ, authorization)
         operation = target.rpartition(".")[2]
         if service is None or operation not in service.operation_names:
             return unknown_operation()
@@ -206,6 +215,16 @@ def _json_content_type(environ: dict[str, Any], target: str | None, service: Ser
     if signed is not None and signed["service"] in Services.load().rest_json:
         return "application/json"
     return None
+
+
+def _query_refusal(environ: dict[str, Any], authorization: str | None) -> Refusal | None:
+    """A query-protocol call signed for a query service must name one of its operations (`wire_query`)."""
+    signed = _SIGV4.match(authorization.strip()) if authorization is not None else None
+    services = Services.load()
+    if signed is None or signed["service"] not in services.query:
+        return None
+    scoped = signed["service"]
+    return query_refusal(environ, services.query[scoped], strict=scoped in services.query_only)
 
 
 def _unsigned_operation(environ: dict[str, Any], target: str | None) -> bool:

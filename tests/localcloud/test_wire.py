@@ -192,6 +192,28 @@ def test_nesting_up_to_the_limit_reaches_moto(app: Wire) -> None:
     )
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    ("scope", "body", "expected"),
+    [
+        pytest.param("cloudformation", b"Version=2010-05-15", "MissingAction", id="no Action"),
+        pytest.param("cloudformation", b"Action=DropEverything", "InvalidAction", id="unknown Action"),
+        pytest.param("sns", b"Action=Publish", "MissingParameter", id="required parameter missing"),
+        pytest.param("sqs", b"Action=PurgeEverything", "InvalidAction", id="query-compatible JSON service"),
+    ],
+)
+def test_a_query_call_naming_no_operation_or_missing_a_parameter_gets_the_query_errors(
+    app: Wire, scope: str, body: bytes, expected: str
+) -> None:
+    # "Common Errors" of the query services (RDS API reference): MissingAction, InvalidAction and
+    # MissingParameter are each HTTP 400; moto raised (500) on the first two and a KeyError on the last
+    response = Client(app).post("/", data=body, headers={"Authorization": SCOPE.format(scope), "Content-Type": FORM})
+    assert response.status_code == 400
+    assert f"<Code>{expected}</Code>".encode() in response.get_data()
+
+
 def test_a_gzip_body_is_read_inflated_and_one_that_does_not_inflate_is_malformed(app: Wire) -> None:
     headers = {"X-Amz-Target": "AWSEvents.PutEvents", "Authorization": SCOPE.format("events")}
     headers |= {"Content-Type": JSON_11, "Content-Encoding": "gzip"}
