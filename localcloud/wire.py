@@ -12,9 +12,12 @@ entries at all (HTTP 200). In front of it, `Wire` answers such requests as AWS a
 - a body that is not a UTF-8 JSON object (no NaN or Infinity), nested deeper than
   `MAX_NESTING`, or whose values do not have the wire types of the operation's input shape
   → SerializationException, 400; a required member missing, a length or range below its
-  minimum → ValidationException, 400 (botocore's own service models and ParamValidator).
+  minimum → ValidationException, 400 (botocore's own service models and ParamValidator:
+  `wire_bodies`);
+- a query-protocol call without an Action, naming none of its service, or without a required
+  parameter → MissingAction, InvalidAction, MissingParameter, 400 (`wire_query`).
 
-The error shapes are the JSON protocol's (`{"__type", "message"}`, `x-amzn-ErrorType`) for a
+The error shapes (`wire_errors`) are the JSON protocol's (`{"__type", "message"}`, `x-amzn-ErrorType`) for a
 JSON-protocol service, else the query protocol's XML ErrorResponse. Messages name members of
 the operation's model, never a value or a key the client chose. Sources: "Common Errors"
 (docs.aws.amazon.com/awsconsolehelpdocs/latest/gsg/common-errors.html; RDS and CloudSearch API
