@@ -122,6 +122,11 @@ class Gate:
         return [body]
 
 
+def endpoint_app(console: WSGIApp) -> WSGIApp:
+    """The console under /console/ and the AWS APIs (moto, behind Wire's refusals) beside it, on one app."""
+    return beside(console, Wire(DomainDispatcherApplication(create_backend_app)))
+
+
 def _reason(error: OSError | OverflowError) -> str:
     """The error's own words: create_server appends the address, which the caller's line already names."""
     if isinstance(error, OSError) and error.strerror:
@@ -169,7 +174,7 @@ def serve(
     console = create_app(StackTarget(endpoint_url=endpoint), host=host)  # its target's outputs are read on first use
     # Bound and answering before the minutes of synthesis, so a busy port fails at once and a
     # client that asks early hears why it must wait.
-    gate = Gate(beside(console, Wire(DomainDispatcherApplication(create_backend_app))))
+    gate = Gate(endpoint_app(console))
     server = Endpoint(host, port, Guard(gate, exposure))
     if elsewhere := configured_elsewhere(endpoint):
         notice(f"serving {endpoint} itself; {elsewhere} in this environment is not used here")

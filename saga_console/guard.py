@@ -11,7 +11,7 @@ on a laptop. A browser lets any page it shows send requests to loopback, so:
 - bound off loopback, a client on another machine must prove it holds the token the command
   generated and printed once (or that the user gave in SAGA_TOKEN): the console takes it once
   in its URL and keeps it in a strict, HttpOnly cookie; the AWS APIs take it as the secret access
-  key of the access key id `saga-local`, and the SigV4 signature is verified, so the token itself
+  key of the access key id `SAGALOCALENDPOINT`, and the SigV4 signature is verified, so the token itself
   never crosses the network for an AWS call. A client on this machine needs no token: bound to
   loopback it would need none either; what stops a page in a local browser is Host and Origin.
 """
@@ -31,6 +31,7 @@ from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -38,8 +39,9 @@ from botocore.credentials import Credentials
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-ACCESS_KEY_ID = "saga-local"
-"""The access key id whose secret access key is the token (the id names the credential; the token is the secret)."""
+ACCESS_KEY_ID = "SAGALOCALENDPOINT"
+"""The access key id whose secret access key is the token (the id names the credential; the token is the secret).
+Shaped as AWS shapes them (16 to 128 letters and digits, IAM API reference, AccessKey), so every SDK takes it."""
 TOKEN_VARIABLE = "SAGA_TOKEN"
 """Where a user gives the token instead of letting the command generate one."""
 MIN_TOKEN_CHARS = 16
@@ -184,19 +186,27 @@ class Guard:
         console = _is_console(environ)
         host = environ.get("HTTP_HOST") or ""
         if not self.exposure.host_allowed(host):
-            return _refuse(start_response, console, HTTPStatus.FORBIDDEN, "InvalidHost", _HOST_REFUSED)
+            return self._forbidden(environ, start_response, console, "InvalidHost", _HOST_REFUSED)
         origin = environ.get("HTTP_ORIGIN")
         if origin is None and not console and environ.get("HTTP_REFERER"):
             origin = _origin_of(environ["HTTP_REFERER"])  # an AWS call no page of ours makes
         if origin is not None and not self.exposure.origin_allowed(origin, host):
-            return _refuse(start_response, console, HTTPStatus.FORBIDDEN, "ForbiddenOrigin", _ORIGIN_REFUSED)
+            return self._forbidden(environ, start_response, console, "ForbiddenOrigin", _ORIGIN_REFUSED)
         if self.exposure.needs_token and not is_loopback(environ.get("REMOTE_ADDR", "")):
             if console:
                 return self._console_with_token(environ, start_response)
             refusal = self._signature_refusal(environ)
             if refusal:
-                return _refuse(start_response, False, *refusal)
+                return _refuse_call(environ, start_response, refusal)
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _forbidden(
+        environ: dict[str, Any], start_response: Callable[..., Any], console: bool, code: str, message: str
+    ) -> Iterable[bytes]:
+        if console:
+            return _refuse_page(start_response, HTTPStatus.FORBIDDEN, message)
+        return _refuse_call(environ, start_response, ApiRefusal(FORBIDDEN, code, code, message))
 
     # --- the console: a token once in the URL, then a cookie ---------------------------------
 
@@ -228,44 +238,49 @@ class Guard:
         bearer = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
         if any(hmac.compare_digest(v.encode(), token.encode()) for v in (held, bearer) if v):
             return self.app(environ, start_response)
-        return _refuse(start_response, True, HTTPStatus.UNAUTHORIZED, "TokenRequired", _TOKEN_REQUIRED)
+        return _refuse_page(start_response, HTTPStatus.UNAUTHORIZED, _TOKEN_REQUIRED)
 
     # --- the AWS APIs: SigV4 with the token as the secret -------------------------------------
 
-    def _signature_refusal(self, environ: dict[str, Any]) -> tuple[HTTPStatus, str, str] | None:
-        """None when the request is signed as `saga-local` with the token; else AWS's status, error code and message
-        (the common errors of the AWS APIs: MissingAuthenticationToken 403, IncompleteSignature 400,
-        InvalidClientTokenId 403, RequestExpired 400; a signature that does not match, SignatureDoesNotMatch 403)."""
+    def _signature_refusal(self, environ: dict[str, Any]) -> ApiRefusal | None:
+        """None when the request is signed as ACCESS_KEY_ID with the token; else AWS's answer to it ("Common
+        Errors" of the AWS APIs: MissingAuthenticationToken, IncompleteSignature, InvalidClientTokenId,
+        SignatureDoesNotMatch 403; RequestExpired 400, more than 15 minutes off; the JSON protocols' names)."""
         header = environ.get("HTTP_AUTHORIZATION", "")
         if not header:
             if "X-Amz-Signature" in environ.get("QUERY_STRING", ""):
-                return HTTPStatus.FORBIDDEN, "AccessDenied", "presigned URLs are answered on this machine only"
-            return HTTPStatus.FORBIDDEN, "MissingAuthenticationToken", "Missing Authentication Token"
+                return ApiRefusal(FORBIDDEN, "AccessDeniedException", "AccessDenied", _PRESIGNED)
+            return ApiRefusal(FORBIDDEN, "MissingAuthenticationTokenException", "MissingAuthenticationToken", _MISSING)
         match = _SIGV4.match(header)
         if match is None:
-            return (
-                HTTPStatus.BAD_REQUEST,
-                "IncompleteSignature",
-                "The signature does not conform to AWS standards.",
-            )
+            return ApiRefusal(FORBIDDEN, "IncompleteSignatureException", "IncompleteSignature", _INCOMPLETE)
         if match["key"] != ACCESS_KEY_ID:
-            return HTTPStatus.FORBIDDEN, "InvalidClientTokenId", f"Sign requests to this endpoint as {ACCESS_KEY_ID}."
+            return ApiRefusal(FORBIDDEN, "UnrecognizedClientException", "InvalidClientTokenId", _UNKNOWN_KEY)
         body = _read_body(environ)
         amz_date = environ.get("HTTP_X_AMZ_DATE", "")
         try:
             signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         except ValueError:
-            return HTTPStatus.BAD_REQUEST, "IncompleteSignature", "X-Amz-Date is missing or malformed."
+            return ApiRefusal(FORBIDDEN, "IncompleteSignatureException", "IncompleteSignature", _NO_DATE)
         if abs(self._clock() - signed_at) > SIGNATURE_SKEW or not amz_date.startswith(match["date"]):
-            return (
-                HTTPStatus.BAD_REQUEST,
-                "RequestExpired",
-                "Signed more than 15 minutes from this clock.",
-            )
+            return ApiRefusal(HTTPStatus.BAD_REQUEST, "InvalidSignatureException", "RequestExpired", _EXPIRED)
         expected = _signature(environ, body, match, amz_date, self.exposure.token or "")
         if expected is None or not hmac.compare_digest(expected, match["signature"]):
-            return HTTPStatus.FORBIDDEN, "SignatureDoesNotMatch", _SIGNATURE_MISMATCH
+            return ApiRefusal(FORBIDDEN, "InvalidSignatureException", "SignatureDoesNotMatch", _SIGNATURE_MISMATCH)
         return None
+
+
+@dataclass(frozen=True)
+class ApiRefusal:
+    """AWS's answer to a request it will not authenticate: its status, and its code in each protocol."""
+
+    status: HTTPStatus
+    json_code: str
+    xml_code: str
+    message: str
+
+
+FORBIDDEN = HTTPStatus.FORBIDDEN
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -316,6 +331,12 @@ def _is_console(environ: dict[str, Any]) -> bool:
 
 
 _SIGNATURE_MISMATCH = "The request signature we calculated does not match the signature you provided."
+_MISSING = "Request is missing Authentication Token"
+_PRESIGNED = "Presigned URLs are answered on this machine only: sign requests with an Authorization header."
+_INCOMPLETE = "The Authorization header is not an AWS Signature Version 4 header."
+_UNKNOWN_KEY = f"The security token included in the request is invalid: sign as {ACCESS_KEY_ID} with the token."
+_NO_DATE = "X-Amz-Date is missing or malformed."
+_EXPIRED = "Signature expired: signed more than 15 minutes from this clock."
 _HOST_REFUSED = (
     "The Host this request names is not one this listener answers to: reach it by a loopback name "
     "(localhost, 127.0.0.1) or the address it was bound to."
@@ -329,25 +350,33 @@ _TOKEN_REQUIRED = (
 )
 
 
-def _refuse(
-    start_response: Callable[..., Any], console: bool, status: HTTPStatus, code: str, message: str
-) -> Iterable[bytes]:
-    """A refusal as the caller reads one: a page for the console, AWS's JSON error shape for an API call."""
-    if console:
-        body = f"<!doctype html><title>{status.phrase}</title><p>{message}</p>\n".encode()
-        content_type = "text/html; charset=utf-8"
-    else:
-        body = json.dumps({"__type": code, "message": message}).encode()
-        content_type = "application/x-amz-json-1.0"
+_SAFE_HEADERS = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")]
+
+
+def _refuse_page(start_response: Callable[..., Any], status: HTTPStatus, message: str) -> Iterable[bytes]:
+    body = f"<!doctype html><title>{status.phrase}</title><p>{message}</p>\n".encode()
     start_response(
         f"{status.value} {status.phrase}",
-        [
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            ("x-amzn-ErrorType", code),
-            ("X-Content-Type-Options", "nosniff"),
-            ("X-Frame-Options", "DENY"),
-            ("Cache-Control", "no-store"),
-        ],
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))), *_SAFE_HEADERS],
     )
+    return [body]
+
+
+def _refuse_call(environ: dict[str, Any], start_response: Callable[..., Any], refusal: ApiRefusal) -> Iterable[bytes]:
+    """`refusal` in the shape the caller's protocol reads: the query protocol's (and S3's) XML ErrorResponse,
+    else the JSON protocols' `{"__type", "message"}` with `x-amzn-ErrorType`."""
+    xml = environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") or (
+        "/s3/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
+    )
+    if xml:
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{refusal.xml_code}</Code>"
+            f"<Message>{xml_escape(refusal.message)}</Message></Error></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    else:
+        body = json.dumps({"__type": refusal.json_code, "message": refusal.message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", refusal.json_code)]
+    status = refusal.status
+    start_response(f"{status.value} {status.phrase}", [*headers, ("Content-Length", str(len(body))), *_SAFE_HEADERS])
     return [body]
