@@ -61,7 +61,7 @@ from localcloud.wire_query import query_refusal
 
 _LOG = logging.getLogger(__name__)
 _SIGV4 = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=(?P<key>[A-Za-z0-9]+)/(?P<day>\d{8})/(?P<region>[a-z0-9-]+)/"
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[A-Za-z0-9_]+)/(?P<day>\d{8})/(?P<region>[a-z0-9-]+)/"
     r"(?P<service>[a-z0-9.-]+)/aws4_request, ?SignedHeaders=[a-z0-9;-]+, ?Signature=[0-9A-Za-z-]+\Z"
 )
 
