@@ -20,7 +20,7 @@ import pytest
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from harness.inprocess import InProcess
@@ -75,8 +75,11 @@ class Console:
     """The Flask app alone (its own checks must hold by themselves), or as `saga console` serves it."""
 
 
-def serving(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def app_server(cloud: InProcess) -> BaseWSGIServer:
+    return make_server("127.0.0.1", 0, create_app(cloud), threaded=True)
+
+
+def serving(server: BaseWSGIServer) -> Iterator[str]:
     thread = serve_in_thread(server)
     try:
         yield url_of(server)
@@ -89,23 +92,16 @@ def serving(app: Any) -> Iterator[str]:
 @pytest.fixture(params=["app alone", "as served"])
 def console(request: pytest.FixtureRequest, cloud: InProcess) -> Iterator[Console]:
     """The console under attack: its Flask app alone, or behind what serves it (saga_console/serve.py's guard)."""
-    if request.param == "app alone":
-        yield from (Console(url, alone=True) for url in serving(create_app(cloud)))
-        return
-    server = console_server(cloud, "127.0.0.1", 0)
-    thread = serve_in_thread(server)
-    try:
-        yield Console(url_of(server), alone=False)
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+    alone = request.param == "app alone"
+    server = app_server(cloud) if alone else console_server(cloud, "127.0.0.1", 0)
+    for url in serving(server):
+        yield Console(url, alone)
 
 
 @pytest.fixture
 def app_alone(cloud: InProcess) -> Iterator[str]:
     """The console's Flask app alone: its pages must work under its own headers, whatever serves it."""
-    yield from serving(create_app(cloud))
+    yield from serving(app_server(cloud))
 
 
 def dead_letter(cloud: InProcess, order_id: str) -> None:
@@ -226,6 +222,12 @@ def test_a_page_of_another_origin_posting_a_resume_with_a_valid_token_is_refused
     assert cloud.wait_for_sagas(["web-forged-resume"]) == {"web-forged-resume": "COMPENSATION_FAILED"}
 
 
+def shown(browser: Any, element_id: str) -> str:
+    """The text of an element of the page a form's POST leads to (the click returns before it is loaded)."""
+    WebDriverWait(browser, 20, poll_frequency=0.1).until(lambda b: b.find_elements(By.ID, element_id))
+    return str(browser.find_element(By.ID, element_id).text)
+
+
 def test_the_console_redrives_from_its_own_confirmation_page_once_per_confirmation(
     cloud: InProcess, browser: Any, console: Console
 ) -> None:
@@ -239,14 +241,14 @@ def test_the_console_redrives_from_its_own_confirmation_page_once_per_confirmati
     spent = browser.find_element(By.NAME, "token").get_attribute("value")
     browser.find_element(By.ID, "confirm").click()
     # Then the page says what moved, and the order completes
-    assert "moved 1 message(s)" in browser.find_element(By.ID, "moved").text
+    assert "moved 1 message(s)" in shown(browser, "moved")
     assert cloud.wait_for_sagas(["web-redrive"]) == {"web-redrive": "COMPLETED"}
     # And the spent token, sent again from a confirmation page of the console, is refused
     dead_letter(cloud, "web-redrive-again")
     browser.get(console.url + "redrive")
     browser.execute_script("document.querySelector('input[name=token]').value = arguments[0]", spent)
     browser.find_element(By.ID, "confirm").click()
-    assert "confirm again" in browser.find_element(By.ID, "error").text
+    assert "confirm again" in shown(browser, "error")
     assert reads.dead_letter_depth(cloud) == 1
 
 
