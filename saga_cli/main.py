@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import time
 import uuid
@@ -199,6 +200,8 @@ def console(
         _target, host, port, allow_actions=allow_actions, origins=exposure.origins, token=exposure.token
     )
     render.console_ready(url_of(server), _target.stack)
+    # No line per request, as saga local up: a request line would repeat the token of a first visit.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
