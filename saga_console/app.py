@@ -11,7 +11,6 @@ forbids framing and loads only the console's own assets (`page_headers`).
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from lambdas.domain.events import StoredEvent
 from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
 from saga_console import graph, metrics, page_headers, reads
 from saga_console.confirmations import ActionTokens, from_own_origin
+from saga_console.guard import is_loopback
 
 PAGE_SIZE = 25
 COUNTS_SECONDS = 5.0
@@ -42,15 +42,6 @@ GROUP_LABELS = {
     "compensation_failed": "compensation failed",
     "rejected": "rejected",
 }
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def create_app(
