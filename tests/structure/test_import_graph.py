@@ -2,7 +2,8 @@
 
 The allowed edges are the architecture (docs/architecture.md), written down here once:
 the local cloud knows AWS and nothing of the saga; the harness drives the saga on any
-target; the CLI and the console are commands and pages on top of the harness.
+target; the CLI and the console are commands and pages on top of the harness; the reference
+pharmacy reads only the domain's rules.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("lambdas", "infra", "localcloud", "harness", "saga_cli", "saga_console")
+PACKAGES = ("lambdas", "infra", "localcloud", "harness", "saga_cli", "saga_console", "pharmacy_reference")
 
 ALLOWED: dict[str, set[str]] = {
     "lambdas": set(),
@@ -22,6 +23,8 @@ ALLOWED: dict[str, set[str]] = {
     "harness": {"lambdas", "infra", "localcloud"},
     "saga_console": {"harness", "lambdas", "infra"},
     "saga_cli": {"harness", "localcloud", "saga_console", "lambdas", "infra"},
+    # The reference pharmacy applies the saga's own business rules and order bounds: each written once.
+    "pharmacy_reference": {"lambdas"},
 }
 
 

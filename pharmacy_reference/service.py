@@ -1,0 +1,103 @@
+"""The pharmacy as the contract sees it: the six operations, each answered once per Idempotency-Key.
+
+One lock covers the key lookup, the work and the remembered answer, so two deliveries of one key
+at once do the work once and get the same answer (the second waits: never a 409, which the saga
+would read as a refusal). Only final answers (2xx, 409, 422) are remembered.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.domain.rules import CatalogueEntry
+from pharmacy_reference import catalogue
+from pharmacy_reference.bodies import Body, PrescriptionBody, ReservationBody, ShipmentBody, fingerprint
+from pharmacy_reference.records import Answer, Kind, Record, Records, refused
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    kind: Kind
+    body: type[Body] | None
+    """The create's body model; None for a cancel, which has no body."""
+
+
+OPERATIONS: Mapping[str, Operation] = {
+    op.operation_id: op
+    for op in (
+        Operation("createPrescription", Kind.PRESCRIPTION, PrescriptionBody),
+        Operation("cancelPrescription", Kind.PRESCRIPTION, None),
+        Operation("reserveInventory", Kind.RESERVATION, ReservationBody),
+        Operation("releaseInventory", Kind.RESERVATION, None),
+        Operation("createShipment", Kind.SHIPMENT, ShipmentBody),
+        Operation("cancelShipment", Kind.SHIPMENT, None),
+    )
+}
+"""operationId (docs/pharmacy-api.yaml) -> what it acts on."""
+
+FINAL = frozenset({409, 422})
+
+
+@dataclass(frozen=True)
+class Remembered:
+    fingerprint: str
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to one request, and whether it is a replay of the key's first answer."""
+
+    answer: Answer
+    replayed: bool = False
+
+
+class Pharmacy:
+    """In memory and thread-safe; seeded like the demo unless told otherwise."""
+
+    def __init__(
+        self, catalogue_entries: Mapping[str, CatalogueEntry] | None = None, stock: Mapping[str, int] | None = None
+    ) -> None:
+        self._lock = threading.Lock()
+        self._records = Records(
+            catalogue=dict(catalogue.CATALOGUE if catalogue_entries is None else catalogue_entries),
+            available=dict(catalogue.STOCK if stock is None else stock),
+        )
+        self._answers: dict[str, Remembered] = {}
+
+    def handle(self, operation: Operation, resource_id: str, key: str, body: Body | None) -> Outcome:
+        asked = fingerprint(operation.operation_id, resource_id, body)
+        with self._lock:
+            remembered = self._answers.get(key)
+            if remembered is not None:
+                if remembered.fingerprint != asked:
+                    return Outcome(refused(422, "the Idempotency-Key was used before for a different request"))
+                return Outcome(remembered.answer, replayed=True)
+            if body is None:
+                answer = self._records.cancel(operation.kind, resource_id)
+            else:
+                answer = self._records.create(operation.kind, resource_id, body)
+            if 200 <= answer.status < 300 or answer.status in FINAL:
+                self._answers[key] = Remembered(asked, answer)
+            return Outcome(answer)
+
+    # --- what a test or a chaos run reads: the pharmacy's own records ---
+
+    def records(self) -> list[Record]:
+        with self._lock:
+            return list(self._records.held.values())
+
+    def stock(self) -> dict[str, tuple[int, int]]:
+        """medication id -> (available, reserved), like the built-in inventory table."""
+        with self._lock:
+            available, reserved = self._records.available, self._records.reserved
+            return {med: (available.get(med, 0), reserved.get(med, 0)) for med in sorted({*available, *reserved})}
+
+    def answers(self) -> dict[str, Any]:
+        """Idempotency-Key -> the status first answered for it."""
+        with self._lock:
+            return {key: remembered.answer.status for key, remembered in self._answers.items()}
