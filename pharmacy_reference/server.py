@@ -45,6 +45,7 @@ def serve(token: str, faults: Faults | None = None, pharmacy: Pharmacy | None = 
     server = make_server(
         "127.0.0.1", port, create_app(pharmacy, token, plan, traffic), threaded=True, request_handler=_QuietHandler
     )
-    thread = threading.Thread(target=server.serve_forever, name="pharmacy-reference", daemon=True)
+    # A short poll interval: stop() waits for the serving loop's next look at its shutdown flag.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="pharmacy-reference", daemon=True)
     thread.start()
     return Served(f"http://127.0.0.1:{server.server_port}", pharmacy, plan, traffic, server, thread)
