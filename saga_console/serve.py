@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from socketserver import BaseServer
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -45,10 +47,17 @@ def console_server(
     return server
 
 
-def serve_in_thread(server: BaseWSGIServer) -> threading.Thread:
+@contextmanager
+def running(server: BaseServer) -> Iterator[None]:
+    """`server` answering in a thread until the block ends; then stopped and closed, however it ends."""
     thread = threading.Thread(target=server.serve_forever, name="saga-console", daemon=True)
     thread.start()
-    return thread
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
 
 
 def url_of(server: BaseWSGIServer) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from harness.inprocess import InProcess
-from saga_console.serve import console_server, serve_in_thread, url_of
+from saga_console.serve import console_server, running, url_of
 
 CHROMIUM = Path(os.environ.get("SAGA_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("SAGA_CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -26,13 +26,8 @@ SCREENSHOTS = Path(os.environ.get("SAGA_SCREENSHOTS", "screenshots"))
 @pytest.fixture
 def console_url(cloud: InProcess) -> Iterator[str]:
     server = console_server(cloud, "127.0.0.1", 0)
-    thread = serve_in_thread(server)
-    try:
+    with running(server):
         yield url_of(server)
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")

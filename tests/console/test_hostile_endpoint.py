@@ -8,9 +8,7 @@ credential, which the local cloud takes as the account's administrator, and read
 from __future__ import annotations
 
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.cli.test_local_up import endpoint  # noqa: F401 - the fixture: `saga local up` as a user runs it
+from tests.console.attack import AttackSite
 
 ATTACK = """<!doctype html><meta charset="utf-8"><title>cat pictures</title>
 <p id="aws">running</p><p id="page">running</p>
@@ -47,28 +46,8 @@ fetch(ENDPOINT + "/console/sagas").then(r => r.text()).then(
 
 @pytest.fixture
 def attack_page(endpoint: tuple[str, subprocess.Popen[str]]) -> Iterator[str]:  # noqa: F811
-    page = (ATTACK % {"endpoint": endpoint[0]}).encode()
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+    with AttackSite() as site:
+        yield site.serve("/cats", ATTACK % {"endpoint": endpoint[0]})
 
 
 def _settled(browser: Any, element_id: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,45 +20,16 @@ from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import BaseWSGIServer, make_server
-from werkzeug.wrappers import Request, Response
 
 from harness.inprocess import InProcess
 from saga_console import reads
 from saga_console.app import create_app
-from saga_console.serve import console_server, serve_in_thread, url_of
+from saga_console.serve import console_server, running, url_of
+from tests.console.attack import AttackSite
 from tests.e2e.helpers import US_ADDRESS, order
 
 REFUSED = "only from a confirmation page of this console"
 """What the console answers a POST from another origin (saga_console/app.py)."""
-
-
-class AttackSite:
-    """Pages of another origin (127.0.0.1, another port), set by the test: what a hostile web page would serve."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self.origin = f"http://127.0.0.1:{self._server.port}"
-
-    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        request = Request(environ)
-        body = self.pages.get(request.path)
-        response = Response(body or "not here", status=200 if body else 404, content_type="text/html")
-        return response(environ, start_response)
-
-    def serve(self, path: str, html: str) -> str:
-        self.pages[path] = html
-        return self.origin + path
-
-    def __enter__(self) -> AttackSite:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
 
 
 @pytest.fixture
@@ -80,13 +50,8 @@ def app_server(cloud: InProcess) -> BaseWSGIServer:
 
 
 def serving(server: BaseWSGIServer) -> Iterator[str]:
-    thread = serve_in_thread(server)
-    try:
+    with running(server):
         yield url_of(server)
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 @pytest.fixture(params=["app alone", "as served"])

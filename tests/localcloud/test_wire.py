@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +26,7 @@ from werkzeug.test import Client, TestResponse
 from localcloud import patches
 from localcloud.wire import Wire
 from localcloud.wire_bodies import MAX_INFLATED_BYTES, MAX_NESTING
+from saga_console.serve import running
 
 SCOPE = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=ab12"
 JSON_10 = "application/x-amz-json-1.0"
@@ -232,14 +232,8 @@ def test_a_gzip_body_is_read_inflated_and_one_that_does_not_inflate_is_malformed
 @pytest.fixture
 def endpoint(app: Wire) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(server):
         yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 def _client(endpoint: str, service: str) -> Any:
