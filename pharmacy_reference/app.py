@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from pharmacy_reference.bodies import IDEMPOTENCY_KEY, RESOURCE_ID, Body
 from pharmacy_reference.faults import FaultPlan
@@ -35,6 +35,9 @@ ROUTES: Mapping[str, tuple[str, str]] = {
     "cancelShipment": ("POST", "/shipments/<resource_id>/cancel"),
 }
 """operationId -> (method, Flask rule): the paths of docs/pharmacy-api.yaml."""
+
+MAX_BODY_BYTES = 64 * 1024
+"""Far above the largest body the contract allows (25 lines, an address): more is not read."""
 
 
 class Traffic:
@@ -106,6 +109,8 @@ def _contract_error(operation: Operation, resource_id: str) -> Response | tuple[
         return key, None
     try:
         return key, operation.body.model_validate_json(request.get_data())
+    except RequestEntityTooLarge:
+        return _reason(400, f"the body is longer than {MAX_BODY_BYTES} bytes")
     except ValidationError:
         return _reason(400, "the body does not match docs/pharmacy-api.yaml")
 
@@ -119,6 +124,7 @@ def _drop_connection() -> None:
 
 def create_app(pharmacy: Pharmacy, token: str, plan: FaultPlan, traffic: Traffic) -> Flask:
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     def serve(operation: Operation, resource_id: str) -> Response:
         if not _authorized(token):
@@ -127,7 +133,8 @@ def create_app(pharmacy: Pharmacy, token: str, plan: FaultPlan, traffic: Traffic
         if isinstance(checked, Response):
             return checked
         key, body = checked
-        faults, draw = plan.faults, plan.draw(key)
+        pharmacy.arrived(operation, resource_id, key)
+        faults, draw = plan.draw(key)
         time.sleep(faults.latency_seconds)
         if draw.unavailable:
             return _reason(503, "unavailable (fault knob)", {"Retry-After": str(faults.retry_after_seconds)})

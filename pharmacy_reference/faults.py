@@ -57,12 +57,15 @@ class FaultPlan:
         with self._lock:
             self._faults = faults
 
-    def draw(self, key: str) -> Draw:
+    def draw(self, key: str) -> tuple[Faults, Draw]:
+        """The knobs in force and what they do to this request."""
         with self._lock:
             faults = self._faults
             error, hold, drop = (self._random.random() for _ in range(3))
             answered = self._unavailable_answers.get(key, 0)
             if answered < faults.unavailable_first:
                 self._unavailable_answers[key] = answered + 1
-                return Draw(unavailable=True)
-            return Draw(error=error < faults.error_rate, hold=hold < faults.timeout_rate, drop=drop < faults.drop_rate)
+                return faults, Draw(unavailable=True)
+            return faults, Draw(
+                error=error < faults.error_rate, hold=hold < faults.timeout_rate, drop=drop < faults.drop_rate
+            )

@@ -68,6 +68,12 @@ class Pharmacy:
             available=dict(catalogue.STOCK if stock is None else stock),
         )
         self._answers: dict[str, Remembered] = {}
+        self._arrivals: list[tuple[str, str, str]] = []
+
+    def arrived(self, operation: Operation, resource_id: str, key: str) -> None:
+        """Note a request that reached the pharmacy within the contract, before any fault knob."""
+        with self._lock:
+            self._arrivals.append((operation.operation_id, resource_id, key))
 
     def handle(self, operation: Operation, resource_id: str, key: str, body: Body | None) -> Outcome:
         asked = fingerprint(operation.operation_id, resource_id, body)
@@ -96,6 +102,18 @@ class Pharmacy:
         with self._lock:
             available, reserved = self._records.available, self._records.reserved
             return {med: (available.get(med, 0), reserved.get(med, 0)) for med in sorted({*available, *reserved})}
+
+    def arrivals(self) -> list[tuple[str, str, str]]:
+        """(operationId, resource id, Idempotency-Key) of every request within the contract, in arrival order."""
+        with self._lock:
+            return list(self._arrivals)
+
+    def keys(self) -> dict[tuple[str, str], set[str]]:
+        """(operationId, resource id) -> every Idempotency-Key it came with: one, when the client is right."""
+        found: dict[tuple[str, str], set[str]] = {}
+        for operation_id, resource_id, key in self.arrivals():
+            found.setdefault((operation_id, resource_id), set()).add(key)
+        return found
 
     def answers(self) -> dict[str, Any]:
         """Idempotency-Key -> the status first answered for it."""

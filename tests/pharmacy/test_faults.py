@@ -34,6 +34,7 @@ def test_503_twice_then_201_three_requests_one_key_one_prescription() -> None:
         assert [a.status_code for a in answers] == [503, 503, 201]
         assert [a.headers.get("Retry-After") for a in answers[:2]] == ["0", "0"]
         assert client.sent_keys == ["createPrescription:o-1"] * 3
+        assert running.pharmacy.arrivals() == [("createPrescription", "rx-o-1", "createPrescription:o-1")] * 3
         assert _prescriptions(running) == [("rx-o-1", "ACTIVE", 1)]
     finally:
         running.stop()
@@ -98,7 +99,7 @@ def test_added_latency_answers_after_the_client_gave_up_and_does_the_work(served
 
 def _outcomes(seed: int) -> list[tuple[bool, bool, bool]]:
     plan = FaultPlan(Faults(error_rate=0.5, timeout_rate=0.5, drop_rate=0.5, seed=seed))
-    return [(d.error, d.hold, d.drop) for d in (plan.draw(f"key-{n}") for n in range(40))]
+    return [(d.error, d.hold, d.drop) for _, d in (plan.draw(f"key-{n}") for n in range(40))]
 
 
 def test_the_same_seed_misbehaves_the_same_way() -> None:

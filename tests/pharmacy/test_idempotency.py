@@ -78,7 +78,9 @@ def test_a_refusal_is_a_first_answer_too() -> None:
         running.stop()
 
 
-def test_the_same_id_with_another_key_is_done_if_the_same_and_refused_if_not(client: ContractClient) -> None:
+def test_the_same_id_with_another_key_is_done_if_the_same_and_refused_if_not(
+    client: ContractClient, served: Served
+) -> None:
     assert client.create_prescription("o-1", RX_LINES).status_code == 201
 
     same = client.create_prescription("o-1", RX_LINES, key="another-key-1")
@@ -86,6 +88,12 @@ def test_the_same_id_with_another_key_is_done_if_the_same_and_refused_if_not(cli
 
     assert same.status_code == 200
     assert different.status_code == 409
+    # The records show the client broke the one-key-per-(order, operation) rule
+    assert served.pharmacy.keys()["createPrescription", "rx-o-1"] == {
+        "createPrescription:o-1",
+        "another-key-1",
+        "another-key-2",
+    }
 
 
 CREATES: dict[str, Callable[[ContractClient, str], requests.Response]] = {

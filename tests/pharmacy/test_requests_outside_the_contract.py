@@ -1,4 +1,4 @@
-"""Requests the contract forbids get its contract-error answers (401, 400) and change nothing;
+"""Requests the contract forbids get its contract-error answers (401, 400, 404) and change nothing;
 the validator the tests rely on refuses an answer outside the contract too (so it can fail)."""
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def test_a_request_without_idempotency_key_gets_400_and_creates_nothing(client: 
         {**BODY, "lines": lines(("med-1", 0))},
         {**BODY, "lines": lines(("med-1", 1001))},
         {**BODY, "order_id": "has spaces"},
+        {**BODY, "patient_id": "p" * 70_000},  # longer than the contract allows, and than the service reads
     ],
 )
 def test_a_body_outside_the_contract_gets_400(client: ContractClient, served: Served, body: dict[str, object]) -> None:
@@ -49,6 +50,23 @@ def test_a_body_outside_the_contract_gets_400(client: ContractClient, served: Se
 
     assert answer.status_code == 400
     assert served.pharmacy.records() == []
+
+
+def test_a_malformed_resource_id_gets_400(client: ContractClient, served: Served) -> None:
+    answer = client.send("PUT", "/prescriptions/rx%20o-1", "createPrescription:o-1", BODY, outside_contract=True)
+
+    assert answer.status_code == 400
+    assert served.pharmacy.records() == []
+
+
+def test_a_path_the_contract_does_not_have_gets_404_with_a_reason(served: Served) -> None:
+    # A wrong pharmacy_api_url: the contract's "404 on a create" (a configuration error).
+    headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "k-1"}
+
+    answer = requests.put(served.url + "/v2/prescriptions/rx-o-1", headers=headers, json=BODY, timeout=10)
+
+    assert answer.status_code == 404
+    assert set(answer.json()) == {"reason"}
 
 
 def test_a_medication_on_two_lines_gets_400(client: ContractClient, served: Served) -> None:
