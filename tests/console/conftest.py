@@ -30,8 +30,8 @@ def console_url(cloud: InProcess) -> Iterator[str]:
         yield url_of(server)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def chromium(*arguments: str) -> Iterator[Any]:
+    """A headless Chromium through chromium-driver, with `arguments` besides the suite's own; quit after use."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         message = f"no browser: install chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})"
         if os.environ.get("CI"):
@@ -44,11 +44,18 @@ def browser() -> Iterator[Any]:
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
         options.add_argument(argument)
+    for argument in arguments:
+        options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    yield from chromium()
 
 
 @pytest.fixture
