@@ -5,7 +5,10 @@ and failed there, an unknown `X-Amz-Target`, a body that is no UTF-8 JSON or nes
 levels deep raised inside moto (HTTP 500), and a truncated PutEvents body was read as no
 entries at all (HTTP 200). In front of it, `Wire` answers such requests as AWS answers them:
 
-- no credentials (no `Authorization` header, no presigned query) → MissingAuthenticationToken, 403;
+- moto's own admin API (`/moto-api/`: reset, recorder, seed) → UnknownOperationException, 404: AWS
+  has none, and its GETs (the recorder writes every request body to a file) need no credentials;
+- no credentials (no `Authorization` header, no presigned S3 URL's full set of query parameters)
+  → MissingAuthenticationToken, 403;
 - an `Authorization` that is no SigV4 header, or scoped to a region or service moto does not
   serve, or to another service than its target's → IncompleteSignature, 403;
 - a JSON-protocol call (`X-Amz-Target`) naming no operation of its service → UnknownOperationException, 404;
@@ -60,6 +63,8 @@ from localcloud.wire_errors import (
 from localcloud.wire_query import query_refusal
 
 _LOG = logging.getLogger(__name__)
+MOTO_ADMIN_PATH = "/moto-api"
+"""moto's own HTTP API (reset, recorder, seed, state, proxy): served to nobody, for AWS has no such thing."""
 _SIGV4 = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[A-Za-z0-9_]+)/(?P<day>\d{8})/(?P<region>[a-z0-9-]+)/"
     r"(?P<service>[a-z0-9.-]+)/aws4_request, ?SignedHeaders=[a-z0-9;-]+, ?Signature=[0-9A-Za-z-]+\Z"
@@ -150,10 +155,11 @@ class Wire:
     def _refusal(self, environ: dict[str, Any], target: str | None, service: ServiceModel | None) -> Refusal | None:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         authorization = environ.get("HTTP_AUTHORIZATION")
+        if environ.get("PATH_INFO", "").startswith(MOTO_ADMIN_PATH):
+            return unknown_operation()  # moto's own admin API (reset, recorder, seed): AWS has none
         if authorization is None:
-            presigned = {"X-Amz-Signature", "X-Amz-Credential"} <= query.keys()
-            if presigned or {"AWSAccessKeyId", "Signature"} <= query.keys():
-                return None  # moto reads a presigned URL as AWS does
+            if _presigned_for_s3(query):
+                return None  # S3's query-string authentication: the one API moto serves presigned
             if not _unsigned_operation(environ, target):
                 return missing_authentication()
         else:
@@ -228,6 +234,19 @@ def _query_refusal(environ: dict[str, Any], authorization: str | None) -> Refusa
         return None
     scoped = signed["service"]
     return query_refusal(environ, services.query[scoped], strict=scoped in services.query_only)
+
+
+_PRESIGNED_V4 = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"}
+_PRESIGNED_V2 = {"AWSAccessKeyId", "Signature", "Expires"}
+
+
+def _presigned_for_s3(query: dict[str, list[str]]) -> bool:
+    """A presigned S3 URL's full set of query parameters (S3 API reference, "Authenticating Requests: Using
+    Query Parameters"): SigV4's, scoped to s3, or SigV2's. Two made-up parameters are no presigned URL."""
+    if query.keys() >= _PRESIGNED_V4:
+        scope = query["X-Amz-Credential"][0].split("/")
+        return len(scope) == 5 and scope[3] == "s3" and scope[4] == "aws4_request"
+    return query.keys() >= _PRESIGNED_V2
 
 
 def _unsigned_operation(environ: dict[str, Any], target: str | None) -> bool:

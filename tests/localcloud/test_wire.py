@@ -18,7 +18,7 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
+from moto import mock_aws, moto_api
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 from werkzeug.test import Client, TestResponse
@@ -141,6 +141,36 @@ def test_a_request_without_credentials_is_missing_its_authentication_token(app: 
     assert plain.status_code == 403
     assert b"<Code>MissingAuthenticationToken</Code>" in plain.get_data()
     assert b"<ErrorResponse>" in plain.get_data()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "X-Amz-Signature=a&X-Amz-Credential=b",
+        "AWSAccessKeyId=a&Signature=b",
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k/20260101/us-east-1/s3/aws4_request"
+        "&X-Amz-Date=20260101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=ab",
+    ],
+)
+def test_moto_admin_api_is_served_to_nobody_whatever_the_query_says(
+    app: Wire, query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a web page's <img> (a GET: no Origin, no credentials) with made-up "presigned" parameters
+    monkeypatch.setattr(moto_api.recorder, "_user_enabled", False)  # and put back as it was
+    response = Client(app).get(f"/moto-api/recorder/start-recording?{query}")
+    # Then moto's recorder, which would write every request body to a file, is not started:
+    # AWS has no such API (it started, answering 200, before)
+    assert response.status_code == 404
+    assert moto_api.recorder._user_enabled is False
+    assert Client(app).get(f"/moto-api/data.json?{query}").status_code == 404
+
+
+def test_two_made_up_query_parameters_are_no_presigned_url_outside_s3(app: Wire) -> None:
+    response = Client(app).post(
+        "/?X-Amz-Signature=a&X-Amz-Credential=b", data=b"{}", headers={"X-Amz-Target": "DynamoDB_20120810.ListTables"}
+    )
+    assert response.status_code == 403
+    assert b"MissingAuthenticationToken" in response.get_data()
 
 
 @pytest.mark.parametrize(
