@@ -220,14 +220,18 @@ def _tokens() -> ActionTokens:
 
 def _confirm(title: str, action: str, question: str, cancel: str) -> Response:
     allowed = current_app.config["ACTIONS_ALLOWED"]
+    # A page of another site that opens this one (a link, a frame the CSP then hides) gets no token:
+    # it could not use one, but each would push the operator's own out of the bounded store.
+    from_here = request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
     page = render_template(
         "confirm.html",
         title=title,
         action=action,
         question=question,
         cancel=cancel,
-        token=_tokens().issue(action) if allowed else None,
+        token=_tokens().issue(action) if allowed and from_here else None,
         allowed=allowed,
+        from_here=from_here,
     )
     response = make_response(page)
     response.headers["Referrer-Policy"] = page_headers.FORM_REFERRER_POLICY

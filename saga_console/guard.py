@@ -8,6 +8,9 @@ on a laptop. A browser lets any page it shows send requests to loopback, so:
   `Referer`) is refused before anything runs, as LocalStack's CORS enforcer does (its allow-list
   holds its own localhost origins and those named in EXTRA_CORS_ALLOWED_ORIGINS): only this
   listener's own origins and those named with `--allow-origin` may make cross-origin calls;
+- a request a browser sends for a page of another site without an `Origin` (an `<img>`, a
+  `<script>`, a frame, a no-cors fetch: `Sec-Fetch-Site` says so) is refused too, but for a link
+  followed in the browser's own window;
 - bound off loopback, a client on another machine must prove it holds the token the command
   generated and printed once (or that the user gave in SAGA_TOKEN): the console takes it once
   in its URL and keeps it in a strict, HttpOnly cookie; the AWS APIs take it as the secret access
@@ -192,6 +195,9 @@ class Guard:
             origin = _origin_of(environ["HTTP_REFERER"])  # an AWS call no page of ours makes
         if origin is not None and not self.exposure.origin_allowed(origin, host):
             return self._forbidden(environ, start_response, console, "ForbiddenOrigin", _ORIGIN_REFUSED)
+        if origin is None and _from_another_site(environ) and not _top_level_navigation(environ):
+            # An <img>, <script>, <iframe> or no-cors fetch of another page: no Origin to judge it by
+            return self._forbidden(environ, start_response, console, "ForbiddenOrigin", _ORIGIN_REFUSED)
         if self.exposure.needs_token and not is_loopback(environ.get("REMOTE_ADDR", "")):
             if console:
                 return self._console_with_token(environ, start_response)
@@ -323,6 +329,22 @@ def _signature(environ: dict[str, Any], body: bytes, match: re.Match[str], amz_d
     signer = signer_class(Credentials(ACCESS_KEY_ID, secret), match["service"], match["region"])
     canonical = signer.canonical_request(request)
     return str(signer.signature(signer.string_to_sign(request, canonical), request))
+
+
+def _from_another_site(environ: dict[str, Any]) -> bool:
+    """What a browser says of a request it sends for a page of another origin (Fetch Metadata: `Sec-Fetch-Site`
+    is `same-site` for another port of the same host, `cross-site` for another host; `same-origin` or `none`,
+    typed or bookmarked, otherwise; absent from clients that are no browser)."""
+    return environ.get("HTTP_SEC_FETCH_SITE") in ("cross-site", "same-site")
+
+
+def _top_level_navigation(environ: dict[str, Any]) -> bool:
+    """A link followed in the browser's own window: the person sees the answer, the page that linked does not."""
+    return (
+        environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+        and environ.get("HTTP_SEC_FETCH_MODE") == "navigate"
+        and environ.get("HTTP_SEC_FETCH_DEST") == "document"
+    )
 
 
 def _is_console(environ: dict[str, Any]) -> bool:

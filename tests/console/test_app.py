@@ -102,6 +102,23 @@ def test_each_confirmation_page_issues_a_fresh_token_that_works_once(cloud: InPr
     assert confirm(client, "/console/redrive", second).status_code == 303
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_confirmation_opened_from_another_site_issues_no_token(cloud: InProcess, site: str) -> None:
+    # Given the operator's own confirmation page, open in a tab
+    app = create_app(cloud)
+    client = app.test_client()
+    theirs = token_of(client, "/console/redrive")
+    # When pages of another site open the confirmation page again and again (links, frames the CSP hides)
+    for _ in range(300):
+        page = client.get("/console/redrive", headers={"Sec-Fetch-Site": site}).get_data(as_text=True)
+        assert 'name="token"' not in page
+    # Then they got no token, pushed none out, and were told to use the console itself
+    assert "opened from another site" in page
+    assert len(app.config["ACTION_TOKENS"]) == 1
+    dead_letter(cloud, "app-kept")
+    assert confirm(client, "/console/redrive", theirs).status_code == 303
+
+
 def test_a_token_is_for_the_one_action_its_page_confirmed(cloud: InProcess) -> None:
     cloud.put_order(order("app-token-a", "med-1"))
     cloud.put_order(order("app-token-b", "med-1"))

@@ -21,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from moto import moto_api
 from moto.core.botocore_stubber import MockRawResponse
 from werkzeug.test import Client
 
@@ -103,6 +104,53 @@ def test_a_foreign_referer_is_refused_on_the_aws_apis_but_a_link_into_the_consol
     headers = {"Host": f"127.0.0.1:{PORT}", "Referer": "http://evil.example/page"}
     assert _get(LOOPBACK, "/", headers).status_code == 403
     assert _get(LOOPBACK, "/console/sagas/order-1", headers).data == b"reached"
+
+
+IMG = {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+"""What Chromium sends with an <img> of a page on another loopback port: no Origin, and no Referer under
+referrerpolicy=no-referrer (Fetch Metadata Request Headers)."""
+
+
+@pytest.mark.parametrize("path", ["/moto-api/recorder/start-recording", "/console/redrive", "/my-bucket/key"])
+@pytest.mark.parametrize(
+    "fetched",
+    [IMG, {**IMG, "Sec-Fetch-Site": "cross-site"}, {**IMG, "Sec-Fetch-Dest": "iframe", "Sec-Fetch-Mode": "navigate"}],
+)
+def test_what_a_page_of_another_site_fetches_without_an_origin_is_refused(path: str, fetched: dict[str, str]) -> None:
+    response = _get(LOOPBACK, path, {"Host": f"127.0.0.1:{PORT}", **fetched})
+    assert response.status_code == 403
+    assert b"reached" not in response.data
+
+
+def test_moto_recorder_is_not_started_by_an_image_of_another_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given what saga local up serves, and an <img> whose URL names two made-up "presigned" parameters
+    monkeypatch.setattr(moto_api.recorder, "_user_enabled", False)
+    url = "/moto-api/recorder/start-recording?X-Amz-Signature=a&X-Amz-Credential=b"
+    response = Client(Guard(endpoint_app(_ok), LOOPBACK)).get(url, headers={"Host": f"127.0.0.1:{PORT}", **IMG})
+    # Then moto's recorder (every request body written to a file) stays off
+    assert response.status_code == 403
+    assert moto_api.recorder._user_enabled is False
+
+
+@pytest.mark.parametrize(
+    "fetched",
+    [
+        {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},  # a link
+        {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},  # typed, bookmarked
+        {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"},  # its live refresh
+        {},  # a client that is no browser
+    ],
+)
+def test_a_link_followed_a_typed_address_the_consoles_own_fetches_and_other_clients_are_answered(
+    fetched: dict[str, str],
+) -> None:
+    assert _get(LOOPBACK, "/console/sagas", {"Host": f"127.0.0.1:{PORT}", **fetched}).data == b"reached"
+
+
+def test_an_allowed_origin_calls_across_sites() -> None:
+    allowing = Exposure("127.0.0.1", PORT, origins=("http://localhost:3000",))
+    headers = {"Host": f"127.0.0.1:{PORT}", "Origin": "http://localhost:3000", "Sec-Fetch-Site": "same-site"}
+    assert _get(allowing, "/", headers).data == b"reached"
 
 
 def test_a_cors_preflight_from_a_foreign_origin_gets_no_allowance_from_moto() -> None:
