@@ -296,7 +296,10 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     except ValueError:
         length = 0
     stream = environ["wsgi.input"]
-    body: bytes = stream.read(length) if length > 0 else b""
+    if environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream where the body ends
+        body: bytes = stream.read()
+    else:
+        body = stream.read(length) if length > 0 else b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
 

@@ -7,6 +7,7 @@ the caller's address set as a network neighbour's would be.
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,10 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from botocore import UNSIGNED
-from botocore.awsrequest import AWSResponse
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -335,3 +338,25 @@ def test_no_signature_a_neighbour_makes_up_gets_past_the_guard_or_breaks_it(
     )
     assert response.status_code in (400, 403)
     assert b"reached" not in response.data
+
+
+def test_a_signed_chunked_request_keeps_its_body_for_the_signature_and_for_moto() -> None:
+    # Given a neighbour's call signed by botocore's signer, sent with Transfer-Encoding: chunked
+    body = b"{}"
+    request = AWSRequest(
+        method="POST",
+        url=f"http://192.0.2.10:{PORT}/",
+        data=body,
+        headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"},
+    )
+    SigV4Auth(Credentials(ACCESS_KEY_ID, TOKEN), "dynamodb", REGION).add_auth(request)
+    response = Client(Guard(endpoint_app(_ok), EVERYWHERE)).post(
+        "/",
+        base_url=f"http://192.0.2.10:{PORT}",
+        headers={**dict(request.headers.items()), "Transfer-Encoding": "chunked"},
+        input_stream=io.BytesIO(body),
+        environ_base={"REMOTE_ADDR": NEIGHBOUR, "wsgi.input_terminated": True},
+    )
+    # Then the signature matches and moto answers the call
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "TableNames" in response.get_json(force=True)
