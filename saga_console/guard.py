@@ -301,6 +301,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     else:
         body = stream.read(length) if length > 0 else b""
     environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))  # what the app behind reads by, a chunked body's included
     return body
 
 
