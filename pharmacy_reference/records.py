@@ -55,6 +55,12 @@ def refused(status: int, reason: str) -> Answer:
     return Answer(status, {"reason": reason})
 
 
+def cancelled_first(kind: Kind) -> Answer:
+    """The 409 of a create whose resource was cancelled: its `code` tells it from a business refusal."""
+    reason = f"the {kind.label} was cancelled (perhaps before it was created); it cannot be created"
+    return Answer(409, {"reason": reason, "code": "cancelled"})
+
+
 @dataclass
 class Records:
     catalogue: Mapping[str, CatalogueEntry]
@@ -91,11 +97,15 @@ class Records:
                     self.reserved[line["medication_id"]] -= line["quantity"]
         return Answer(200, {"id": record_id, "status": kind.undone, "was_active": was_active})
 
+    def cancelled(self, kind: Kind, record_id: str) -> bool:
+        found = self.held.get((kind, record_id))
+        return found is not None and found.status == kind.undone
+
     def _again(self, existing: Record, content: Mapping[str, Any]) -> Answer:
         """A create of an id the pharmacy holds: done if the same, refused if undone or different."""
         kind = existing.kind
         if existing.status == kind.undone:
-            return refused(409, f"the {kind.label} was cancelled (perhaps before it was created); it cannot be created")
+            return cancelled_first(kind)
         if existing.content != content:
             return refused(409, f"the {kind.label} exists with other content")
         return Answer(200, self._view(existing))

@@ -2,7 +2,8 @@
 
 One lock covers the key lookup, the work and the remembered answer, so two deliveries of one key
 at once do the work once and get the same answer (the second waits: never a 409, which the saga
-would read as a refusal). Only final answers (2xx, 409, 422) are remembered.
+would read as a refusal). Only final answers (2xx, 409, 422) are remembered, and a create's 2xx is
+not replayed once its resource is cancelled (the 409 of docs/pharmacy-api.yaml "Cancel before create").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from lambdas.domain.rules import CatalogueEntry
 from pharmacy_reference import catalogue
 from pharmacy_reference.bodies import Body, PrescriptionBody, ReservationBody, ShipmentBody, fingerprint
-from pharmacy_reference.records import Answer, Kind, Record, Records, refused
+from pharmacy_reference.records import Answer, Kind, Record, Records, cancelled_first, refused
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class Pharmacy:
             if remembered is not None:
                 if remembered.fingerprint != asked:
                     return Outcome(refused(422, "the Idempotency-Key was used before for a different request"))
+                created = body is not None and remembered.answer.status < 300
+                if created and self._records.cancelled(operation.kind, resource_id):
+                    # Cancelled since: replaying the create's 2xx would say the resource is active.
+                    return Outcome(cancelled_first(operation.kind))
                 return Outcome(remembered.answer, replayed=True)
             if body is None:
                 answer = self._records.cancel(operation.kind, resource_id)

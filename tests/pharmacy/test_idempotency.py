@@ -165,3 +165,38 @@ def test_one_key_delivered_many_times_at_once_creates_once(client: ContractClien
     assert record is not None
     assert record.times_created == 1
     assert served.pharmacy.stock()["med-1"] == (497, 3)  # the demo's 500, less one reservation of 3
+
+
+@pytest.mark.parametrize("kind", sorted(IDS))
+def test_the_409_of_a_create_cancelled_first_carries_the_code_a_business_refusal_does_not(
+    client: ContractClient, served: Served, kind: str
+) -> None:
+    # docs/pharmacy-api.yaml, "Cancel before create": `"code": "cancelled"` on that 409 and no other.
+    CANCELS[kind](client, "o-1")
+    late_create = CREATES[kind](client, "o-1")
+    short = client.reserve("o-2", lines(("med-scarce", 1)))  # the demo stocks none of it
+
+    assert late_create.status_code == 409
+    assert late_create.json()["code"] == "cancelled"
+    assert short.status_code == 409
+    assert "code" not in short.json()
+
+
+@pytest.mark.parametrize("kind", sorted(IDS))
+def test_a_create_repeated_after_its_cancel_gets_the_409_not_its_first_2xx(
+    client: ContractClient, served: Served, kind: str
+) -> None:
+    stock_before = served.pharmacy.stock()
+    first = CREATES[kind](client, "o-1")
+    assert CANCELS[kind](client, "o-1").json()["was_active"] is True
+
+    repeated = CREATES[kind](client, "o-1")  # the same Idempotency-Key as `first`
+
+    assert first.status_code == 201
+    assert repeated.status_code == 409
+    assert repeated.json()["code"] == "cancelled"
+    assert "Idempotent-Replayed" not in repeated.headers
+    record = _record(served, IDS[kind])
+    assert record is not None
+    assert (record.times_created, record.status) == (1, "RELEASED" if kind == "reservation" else "CANCELLED")
+    assert served.pharmacy.stock() == stock_before
