@@ -156,6 +156,7 @@ def serve(
     stop: threading.Event | None = None,
     retention: Retention | None = None,
     exposure: Exposure | None = None,
+    allow_actions: bool = False,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly. A stop while it
     synthesizes or deploys takes effect when that step ends (Ctrl-C in a terminal reaches the
@@ -171,7 +172,8 @@ def serve(
         stop.set()
 
     endpoint = f"http://{host}:{port}"
-    console = create_app(StackTarget(endpoint_url=endpoint), host=host)  # its target's outputs are read on first use
+    # The console's target's outputs are read on first use; its actions only on loopback unless allowed
+    console = create_app(StackTarget(endpoint_url=endpoint), host=host, allow_actions=allow_actions)
     # Bound and answering before the minutes of synthesis, so a busy port fails at once and a
     # client that asks early hears why it must wait.
     gate = Gate(endpoint_app(console))

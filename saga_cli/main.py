@@ -148,6 +148,9 @@ def local_up(
         typer.Option(min=0, help="...and of the last M minutes (10); what is past either limit is forgotten."),
     ] = None,
     allow_origin: AllowOrigin = None,
+    allow_actions: Annotated[
+        bool, typer.Option(help="Allow the console's resume and redrive though it is not bound to loopback.")
+    ] = False,
 ) -> None:
     """Serve a local AWS endpoint with the stack deployed and demo data seeded, until Ctrl-C.
 
@@ -175,6 +178,7 @@ def local_up(
         notice=render.notice,
         retention=retention,
         exposure=exposure,
+        allow_actions=allow_actions,
     )
     render.progress("stopped")
 
@@ -216,10 +220,10 @@ def _exposure(what: str, host: str, port: int, origins: list[str] | None, *, aws
         allowed = tuple(parse_origin(o) for o in origins or ())
         token, generated = token_for(host, os.environ.get(TOKEN_VARIABLE) or None)
     except ValueError as error:
-        raise CliError(str(error)) from None
+        raise Refused(str(error)) from None
     exposure = Exposure(host, port, allowed, token)
     if token is not None:
-        for line in exposure_notice(what, f"http://{host}:{port}", token, generated, aws=aws):
+        for line in exposure_notice(what, host, port, token, generated, aws=aws):
             render.errors.print(render.untrusted(line, "bold red" if line[0] == "W" else ""), soft_wrap=True)
     return exposure
 

@@ -40,6 +40,8 @@ from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from saga_console import page_headers
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 ACCESS_KEY_ID = "SAGALOCALENDPOINT"
@@ -157,9 +159,14 @@ def token_for(host: str, given: str | None) -> tuple[str | None, bool]:
     return given, False
 
 
-def exposure_notice(what: str, url: str, token: str, generated: bool, *, aws: bool) -> list[str]:
+def exposure_notice(what: str, host: str, port: int, token: str, generated: bool, *, aws: bool) -> list[str]:
     """What a listener bound off loopback tells its user, once: what it exposes, to whom, and how to get in."""
     shown = token if generated else f"${TOKEN_VARIABLE}"
+    address = _address(host)
+    reached_at = "<this machine's address>" if address is not None and address.is_unspecified else host
+    if address is not None and address.version == 6 and not address.is_unspecified:
+        reached_at = f"[{host.strip('[]')}]"
+    url = f"http://{reached_at}:{port}"
     lines = [
         f"WARNING: {what} is served beyond this machine, at {url}, over plain HTTP.",
         "Anyone who can reach that address and holds the token below can read the sagas, patient ids,",
@@ -198,13 +205,16 @@ class Guard:
         if origin is None and _from_another_site(environ) and not _top_level_navigation(environ):
             # An <img>, <script>, <iframe> or no-cors fetch of another page: no Origin to judge it by
             return self._forbidden(environ, start_response, console, "ForbiddenOrigin", _ORIGIN_REFUSED)
+        allowed_call = None if console else _cross_origin(environ, host)  # from an origin named --allow-origin
+        if allowed_call is not None and _preflight(environ):
+            return _allow_preflight(environ, start_response, allowed_call)
         if self.exposure.needs_token and not is_loopback(environ.get("REMOTE_ADDR", "")):
             if console:
                 return self._console_with_token(environ, start_response)
             refusal = self._signature_refusal(environ)
             if refusal:
-                return _refuse_call(environ, start_response, refusal)
-        return self.app(environ, start_response)
+                return _refuse_call(environ, _with_cors(start_response, allowed_call), refusal)
+        return self.app(environ, _with_cors(start_response, allowed_call))
 
     @staticmethod
     def _forbidden(
@@ -335,6 +345,57 @@ def _signature(environ: dict[str, Any], body: bytes, match: re.Match[str], amz_d
     return str(signer.signature(signer.string_to_sign(request, canonical), request))
 
 
+CORS_EXPOSED = "x-amzn-requestid, x-amzn-errortype, x-amz-request-id, x-amz-id-2, etag, x-amz-version-id"
+"""What a page of an allowed origin may read of an answer besides the basics: what the SDKs read."""
+CORS_MAX_AGE_SECONDS = 600
+
+
+def _cross_origin(environ: dict[str, Any], host: str) -> str | None:
+    """The `Origin` of a call a browser makes from another origin, one `origin_allowed` let through by now."""
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is None or origin.rstrip("/").lower() == f"http://{host.strip().lower()}":
+        return None  # no browser's cross-origin call, or a same-origin one: no CORS to answer
+    return str(origin)
+
+
+def _preflight(environ: dict[str, Any]) -> bool:
+    return environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+
+
+def _allow_preflight(environ: dict[str, Any], start_response: Callable[..., Any], origin: str) -> Iterable[bytes]:
+    """Tell the browser that this allowed origin may send the call it asks about (as LocalStack's CORS answers)."""
+    headers = [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE, PATCH"),
+        ("Access-Control-Allow-Headers", environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")),
+        ("Access-Control-Max-Age", str(CORS_MAX_AGE_SECONDS)),
+        ("Vary", "Origin"),
+        ("Content-Length", "0"),
+    ]
+    if environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true":
+        headers.append(("Access-Control-Allow-Private-Network", "true"))
+    start_response("204 No Content", headers)
+    return [b""]
+
+
+def _with_cors(start_response: Callable[..., Any], origin: str | None) -> Callable[..., Any]:
+    """`start_response` that lets the allowed `origin` read the answer, and no one else (moto's own CORS
+    headers, which allow any origin, are replaced)."""
+    if origin is None:
+        return start_response
+
+    def allowing(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
+        kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+        cors = [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Expose-Headers", CORS_EXPOSED),
+            ("Vary", "Origin"),
+        ]
+        return start_response(status, kept + cors, exc_info)  # type: ignore[no-any-return]
+
+    return allowing
+
+
 def _from_another_site(environ: dict[str, Any]) -> bool:
     """What a browser says of a request it sends for a page of another origin (Fetch Metadata: `Sec-Fetch-Site`
     is `same-site` for another port of the same host, `cross-site` for another host; `same-origin` or `none`,
@@ -376,7 +437,8 @@ _TOKEN_REQUIRED = (
 )
 
 
-_SAFE_HEADERS = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")]
+_SAFE_HEADERS = [*page_headers.HEADERS.items(), ("Cache-Control", "no-store")]
+"""A refusal is a page like the console's: the same headers (no framing, no sniffing, no foreign assets)."""
 
 
 def _refuse_page(start_response: Callable[..., Any], status: HTTPStatus, message: str) -> Iterable[bytes]:

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -28,7 +29,7 @@ def test_saga_console_off_loopback_warns_and_prints_a_token_once() -> None:
     )
     # Then it said what it exposes, to whom, and the URL with a fresh token, once
     said = result.stderr
-    assert "WARNING: saga console is served beyond this machine" in said
+    assert "WARNING: saga console is served beyond this machine, at http://<this machine's address>:" in said
     assert "patient ids" in said
     tokens = re.findall(r"/console/\?token=([A-Za-z0-9_-]+)", said)
     assert len(tokens) == 1
@@ -39,7 +40,7 @@ def test_a_token_given_too_short_is_refused_before_anything_is_served() -> None:
     result = runner.invoke(
         app, ["local", "up", "--host", "0.0.0.0", "--port", str(_free_port())], env={TOKEN_VARIABLE: "short"}
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad usage (docs/operations.md's exit codes): nothing was served
     assert f"{TOKEN_VARIABLE} must be at least {MIN_TOKEN_CHARS} characters" in result.stderr
 
 
@@ -49,16 +50,18 @@ def test_on_loopback_nothing_is_said_and_no_token_is_made() -> None:
     assert "token" not in result.stderr
 
 
+@pytest.mark.parametrize("allow_actions", [False, True])
 def test_saga_local_up_off_loopback_prints_the_credentials_and_serves_this_machine_without_them(
-    assembly: object, tmp_path: Path
+    assembly: object, tmp_path: Path, allow_actions: bool
 ) -> None:
-    # Given saga local up bound to every address
+    # Given saga local up bound to every address (with or without --allow-actions)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != TOKEN_VARIABLE and not k.startswith("AWS_ENDPOINT_URL")}
     errors = tmp_path / "stderr"
     with errors.open("w") as stderr:
         server = subprocess.Popen(
-            [str(BIN / "saga"), "local", "up", "--host", "0.0.0.0", "--port", str(port)],
+            [str(BIN / "saga"), "local", "up", "--host", "0.0.0.0", "--port", str(port)]
+            + (["--allow-actions"] if allow_actions else []),
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -86,6 +89,11 @@ def test_saga_local_up_off_loopback_prints_the_credentials_and_serves_this_machi
                 aws_secret_access_key="testing",
             )
             assert dynamodb.list_tables()["TableNames"]
+            # And its console offers the actions only when allowed (off loopback they are refused by default)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/console/redrive", timeout=10) as answer:
+                page = answer.read().decode()
+            assert ('id="confirm"' in page) is allow_actions
+            assert ("Actions are refused" in page) is not allow_actions
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -94,5 +102,5 @@ def test_saga_local_up_off_loopback_prints_the_credentials_and_serves_this_machi
 @pytest.mark.parametrize("origin", ["localhost:3000", "http://localhost:3000/app", "ftp://x"])
 def test_allow_origin_takes_origins_only(origin: str) -> None:
     result = runner.invoke(app, ["local", "up", "--allow-origin", origin, "--port", str(_free_port())])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "--allow-origin takes an origin such as http://localhost:3000" in result.stderr

@@ -32,6 +32,11 @@ from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 from saga_cli.local import endpoint_app
 from saga_console.guard import ACCESS_KEY_ID, COOKIE, Exposure, Guard
 
+SIGNED_ANYHOW = (
+    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+)
+"""What a page can put in a call on loopback: a made-up signature, which the local cloud does not check."""
 NEIGHBOUR = "198.51.100.7"
 """An address of another machine (TEST-NET-2, RFC 5737): never reached, only named as a caller."""
 PORT = 4566
@@ -151,10 +156,59 @@ def test_a_link_followed_a_typed_address_the_consoles_own_fetches_and_other_clie
     assert _get(LOOPBACK, "/console/sagas", {"Host": f"127.0.0.1:{PORT}", **fetched}).data == b"reached"
 
 
-def test_an_allowed_origin_calls_across_sites() -> None:
-    allowing = Exposure("127.0.0.1", PORT, origins=("http://localhost:3000",))
-    headers = {"Host": f"127.0.0.1:{PORT}", "Origin": "http://localhost:3000", "Sec-Fetch-Site": "same-site"}
-    assert _get(allowing, "/", headers).data == b"reached"
+ALLOWING = Exposure("127.0.0.1", PORT, origins=("http://localhost:3000",))
+
+
+def test_an_allowed_origin_is_told_it_may_call_and_may_read_the_answer() -> None:
+    # Given saga local up --allow-origin http://localhost:3000 (what it serves, moto behind Wire)
+    client = Client(Guard(endpoint_app(_ok), ALLOWING))
+    asked = {
+        "Host": f"127.0.0.1:{PORT}",
+        "Origin": "http://localhost:3000",
+        "Sec-Fetch-Site": "same-site",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,x-amz-date,x-amz-target",
+    }
+    # When its page's browser asks first (CORS preflight: no credentials)
+    preflight = client.options("/", headers=asked)
+    # Then it may send that call (Fetch standard: the origin, the method and each requested header allowed)
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    allowed = {h.strip() for h in preflight.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type", "x-amz-date", "x-amz-target"} <= allowed
+    # And the call's answer is readable by that origin alone
+    call = client.post(
+        "/",
+        data=b"{}",
+        headers={
+            "Host": f"127.0.0.1:{PORT}",
+            "Origin": "http://localhost:3000",
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Authorization": SIGNED_ANYHOW,
+        },
+    )
+    assert call.status_code == 200
+    assert call.headers.getlist("Access-Control-Allow-Origin") == ["http://localhost:3000"]
+    assert "x-amzn-requestid" in call.headers["Access-Control-Expose-Headers"]
+
+
+def test_a_same_origin_call_gets_no_cors_headers_and_the_console_none_for_an_allowed_origin() -> None:
+    client = Client(Guard(_ok, ALLOWING))
+    same = client.get("/", headers={"Host": f"127.0.0.1:{PORT}", "Origin": f"http://127.0.0.1:{PORT}"})
+    console = client.get("/console/sagas", headers={"Host": f"127.0.0.1:{PORT}", "Origin": "http://localhost:3000"})
+    for answer in (same, console):
+        assert answer.data == b"reached"
+        assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_a_refusal_page_carries_the_consoles_headers() -> None:
+    refused = _get(LOOPBACK, "/console/sagas", {"Host": f"127.0.0.1:{PORT}", "Origin": "http://evil.example"})
+    assert refused.status_code == 403
+    assert "frame-ancestors 'none'" in refused.headers["Content-Security-Policy"]
+    assert refused.headers["Referrer-Policy"] == "no-referrer"
+    assert refused.headers["X-Frame-Options"] == "DENY"
 
 
 def test_a_cors_preflight_from_a_foreign_origin_gets_no_allowance_from_moto() -> None:
