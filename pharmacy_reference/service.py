@@ -96,6 +96,12 @@ class Pharmacy:
                 self._answers[key] = Remembered(asked, answer)
             return Outcome(answer)
 
+    def stock_up(self, medication_id: str, available: int) -> None:
+        """Set a medication's available stock, as the warehouse's staff would; what is reserved stays."""
+        with self._lock:
+            self._records.available[medication_id] = available
+            self._records.reserved.setdefault(medication_id, 0)
+
     # --- what a test or a chaos run reads: the pharmacy's own records ---
 
     def records(self) -> list[Record]:

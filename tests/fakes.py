@@ -17,7 +17,7 @@ from typing import Any
 from lambdas.adapters.memory import InMemoryEventStore
 from lambdas.domain import events as ev
 from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFailed
-from lambdas.domain.order import OrderLine
+from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.domain.projection import SagaView
 from lambdas.domain.rules import CatalogueEntry
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
@@ -38,7 +38,7 @@ class FakePrescriptions:
     status: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine], *, patient_id: str) -> None:
         with self._lock:
             if self.status.setdefault(prescription_id, "ACTIVE") == "CANCELLED":
                 raise ConcurrencyConflict("cancelled before it was created")
@@ -101,7 +101,7 @@ class FakeShipments:
     cancelled: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
+    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
         with self._lock:
             if shipment_id in self.cancelled:
                 raise ConcurrencyConflict("cancelled before it was initiated")

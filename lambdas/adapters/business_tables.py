@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFailed
-from lambdas.domain.order import OrderLine
+from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.domain.rules import CatalogueEntry
 from lambdas.logic.ports import StreamGuard
 
@@ -118,7 +118,8 @@ class DynamoDBPrescriptions:
         self._client = client
         self._table = table_name
 
-    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine], *, patient_id: str) -> None:
+        # The patient stays in the saga's own event store; this table never held it.
         item = {
             "prescription_id": {"S": prescription_id},
             "order_id": {"S": order_id},
@@ -252,7 +253,8 @@ class DynamoDBShipments:
         self._client = client
         self._table = table_name
 
-    def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
+    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
+        # Where it goes is enough here; the address stays in the saga's own event store.
         item = {
             "shipment_id": {"S": shipment_id},
             "order_id": {"S": order_id},

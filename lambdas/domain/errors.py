@@ -50,11 +50,24 @@ class InjectedTransientFault(TransientError):
     """A transient failure raised on purpose by fault injection (chaos tests, demos)."""
 
 
+class PharmacyUnavailable(TransientError):
+    """The pharmacy's API did not answer, or answered 408, 429 or 5xx: retry with the same key."""
+
+    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 # --- permanent failures that are not the order's fault ----------------------------------
 
 
 class InjectedPermanentFault(SagaError):
     """A permanent failure raised on purpose by fault injection (chaos tests, demos)."""
+
+
+class PharmacyContractError(SagaError):
+    """The pharmacy's API answered outside what the contract allows for the request (400, 401, 403,
+    404 on a create, a cancel refused, an unreadable answer): a wrong URL, token or body. Not retried."""
 
 
 class IllegalTransition(SagaError):
@@ -84,6 +97,7 @@ TRANSIENT_ERRORS: tuple[str, ...] = (
     TransientError.__name__,
     ConcurrencyConflict.__name__,
     InjectedTransientFault.__name__,
+    PharmacyUnavailable.__name__,
 )
 """Retried on every step and compensation."""
 

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from lambdas.domain.errors import SagaError
 from lambdas.domain.events import StoredEvent
-from lambdas.domain.order import OrderLine
+from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.domain.rules import CatalogueEntry
 
 
@@ -41,13 +41,15 @@ class Catalogue(Protocol):
 
 
 class Prescriptions(Protocol):
-    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine]) -> None:
+    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine], *, patient_id: str) -> None:
         """Create the prescription once; creating it again is not an error. ConcurrencyConflict
-        when it was cancelled first (its undo ran before it): then nothing is created."""
+        when it was cancelled first (its undo ran before it): then nothing is created.
+        PrescriptionFailed when the system holding prescriptions refuses it (its reason kept).
+        `patient_id` is patient data: an implementation may send it on, never log it."""
         ...
 
     def cancel(self, prescription_id: str) -> bool:
-        """Cancel it; False when there was nothing active to cancel (and it can no longer be created)."""
+        """Cancel it; False when this call found nothing active to cancel (and it can no longer be created)."""
         ...
 
 
@@ -74,9 +76,11 @@ class Inventory(Protocol):
 
 
 class Shipments(Protocol):
-    def initiate(self, shipment_id: str, order_id: str, ships_to: str) -> None:
+    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
         """Initiate the shipment once; initiating it again is not an error. ConcurrencyConflict
-        when it was cancelled first: then nothing is initiated."""
+        when it was cancelled first: then nothing is initiated. ShipmentInitiationFailed when the
+        carrier refuses it (its reason kept). `address` (None: the one on file) is patient data:
+        an implementation may send it on, never log it."""
         ...
 
     def cancel(self, shipment_id: str) -> bool:

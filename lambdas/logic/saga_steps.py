@@ -72,6 +72,12 @@ def _refuse(services: SagaServices, saga: OrderFulfillmentSaga, step: Step, reas
     raise _FAILURE_FOR[step](reason)
 
 
+def _patient_id(saga: OrderFulfillmentSaga) -> str:
+    if saga.patient_id is None:  # every started saga has one: its OrderCreated required it
+        raise IllegalTransition(f"saga {saga.order_id} has no patient")
+    return saga.patient_id
+
+
 def _run_step(services: SagaServices, step: Step, call: Invocation) -> OrderFulfillmentSaga | None:
     """Load the saga for `step`; None when the step has already succeeded (a repeat)."""
     saga = _load(services, call.order_id)
@@ -93,7 +99,12 @@ def create_prescription(services: SagaServices, call: Invocation) -> dict[str, s
         refusal = rules.prescription_refusal(saga.medications, catalogue)
         if refusal:
             _refuse(services, saga, Step.CREATE_PRESCRIPTION, refusal, call)
-        services.prescriptions.create(prescription_id, call.order_id, saga.medications)
+        try:
+            services.prescriptions.create(
+                prescription_id, call.order_id, saga.medications, patient_id=_patient_id(saga)
+            )
+        except PrescriptionFailed as refused:  # the system holding prescriptions said no
+            _refuse(services, saga, Step.CREATE_PRESCRIPTION, refused.reason, call)
         saga.record_prescription_created(prescription_id)
         services.repository.save(saga, call.causation_id)
     return {"prescription_id": prescription_id}
@@ -121,7 +132,10 @@ def initiate_shipment(services: SagaServices, call: Invocation) -> dict[str, str
         if refusal:
             _refuse(services, saga, Step.INITIATE_SHIPMENT, refusal, call)
         ships_to = rules.ships_to(saga.shipping_address)
-        services.shipments.initiate(shipment_id, call.order_id, ships_to)
+        try:
+            services.shipments.initiate(shipment_id, call.order_id, ships_to, address=saga.shipping_address)
+        except ShipmentInitiationFailed as refused:  # the carrier said no
+            _refuse(services, saga, Step.INITIATE_SHIPMENT, refused.reason, call)
         saga.record_shipment_initiated(shipment_id, ships_to)
         services.repository.save(saga, call.causation_id)
     return {"shipment_id": shipment_id}

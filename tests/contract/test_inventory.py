@@ -1,5 +1,6 @@
 """The inventory contract (stock and the reservations that hold it), written once, run against
-the fake and the DynamoDB inventory.
+the fake, the DynamoDB inventory and the HTTP adapter talking to the reference pharmacy (whose
+warehouse holds the stock).
 
 Reserve Inventory takes every line of the order or none; Release Inventory gives back what the
 reservation took. Either may run twice, and the release may run before the reservation (a step
@@ -10,6 +11,7 @@ saga version that is no longer the latest (the saga moved on) must not hold stoc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
@@ -19,12 +21,14 @@ from moto import mock_aws
 from lambdas.adapters.business_tables import DynamoDBInventory, read_stock, set_available
 from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.memory import InMemoryEventStore
+from lambdas.adapters.pharmacy_http import PharmacyInventory
 from lambdas.domain import events as ev
 from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFailed
 from lambdas.domain.order import MAX_LINES, OrderLine
 from lambdas.logic.ports import EventStore, Inventory, StreamGuard
 from localcloud import patches
 from tests.concurrency import at_once
+from tests.contract import http_pharmacy
 from tests.contract.tables import create_table
 from tests.fakes import FakeInventory
 
@@ -64,10 +68,26 @@ def _dynamodb() -> Stockroom:
     )
 
 
-@pytest.fixture(params=["fake", "dynamodb"])
+@contextmanager
+def _http() -> Iterator[Stockroom]:
+    with http_pharmacy.pharmacy(stock={}) as (served, client):
+        events = InMemoryEventStore()
+        yield Stockroom(
+            PharmacyInventory(client, events),
+            events,
+            served.pharmacy.stock_up,
+            lambda med: served.pharmacy.stock().get(med, (0, 0)),
+        )
+
+
+@pytest.fixture(params=["fake", "dynamodb", "http"])
 def room(request: pytest.FixtureRequest) -> Iterator[Stockroom]:
     if request.param == "fake":
         yield _fake()
+        return
+    if request.param == "http":
+        with _http() as http:
+            yield http
         return
     patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/patches/dynamodb.py)
     with mock_aws():

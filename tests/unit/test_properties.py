@@ -61,11 +61,11 @@ def _crash_after_work(services: FakeServices, step: Step) -> None:
     """The harshest crash: the step did its business write, then died before recording it."""
     saga = services.repository.load("o")
     if step is Step.CREATE_PRESCRIPTION:
-        services.prescriptions.create("rx-o", "o", saga.medications)
+        services.prescriptions.create("rx-o", "o", saga.medications, patient_id=saga.patient_id or "")
     elif step is Step.RESERVE_INVENTORY:
         services.inventory.reserve("res-o", "o", saga.medications)
     else:
-        services.shipments.initiate("shp-o", "o", "order_address")
+        services.shipments.initiate("shp-o", "o", "order_address", address=saga.shipping_address)
 
 
 def _run_compensations(services: FakeServices, plan: list[Compensation], faults: dict[Compensation, str]) -> bool:

@@ -1,0 +1,116 @@
+"""The Prescriptions, Inventory and Shipments ports over the pharmacy's HTTP API (docs/pharmacy-api.yaml).
+
+Building blocks, proven by the same contract suites as the DynamoDB adapters (tests/contract/)
+against the reference pharmacy; the stack does not use them yet (its configuration, secret and
+IAM wiring come later: issue 24, parts 2 and 5).
+
+What an answer means (pharmacy_http_client.PharmacyClient sorts out the transient and contract
+errors): a create's 2xx is done; its 409 with `code: cancelled` is the undo-before-do rule (the
+resource was cancelled first), ConcurrencyConflict as the tables raise; any other 409 or 422
+is a business refusal, the step's own failure with the pharmacy's reason; its 404 is a
+contract error (a wrong URL). A cancel's 2xx or 404 is done; it is True only when this very
+call undid something (`was_active` and not a replayed answer), as the tables answer a repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lambdas.adapters.pharmacy_http_client import Answer, PharmacyClient, is_cancelled_first, reason_of
+from lambdas.domain.errors import (
+    BusinessFailure,
+    ConcurrencyConflict,
+    InventoryReservationFailed,
+    PharmacyContractError,
+    PrescriptionFailed,
+    ShipmentInitiationFailed,
+)
+from lambdas.domain.order import OrderLine, ShippingAddress
+from lambdas.logic.ports import EventStore, StreamGuard
+
+
+def _lines(lines: Sequence[OrderLine]) -> list[dict[str, Any]]:
+    return [{"medication_id": line.medication_id, "quantity": line.quantity} for line in lines]
+
+
+def _create(
+    client: PharmacyClient, operation_id: str, path: str, resource_id: str, body: Any, refusal: type[BusinessFailure]
+) -> None:
+    answer = client.send(operation_id, "PUT", path, resource_id, body)
+    if 200 <= answer.status <= 299:
+        return
+    if is_cancelled_first(answer):
+        raise ConcurrencyConflict(f"{operation_id}: {resource_id} was cancelled before it was created")
+    if answer.status in (409, 422):
+        raise refusal(reason_of(answer))
+    raise PharmacyContractError(f"{operation_id}: HTTP {answer.status} on a create")
+
+
+def _cancel(client: PharmacyClient, operation_id: str, path: str, resource_id: str) -> bool:
+    answer: Answer = client.send(operation_id, "POST", path, resource_id)
+    if answer.status == 404:
+        return False  # never created, and the pharmacy remembers it can no longer be
+    if not 200 <= answer.status <= 299:
+        # A cancel is never refused: a 409 or 422 (a key reused for another request) is a client bug.
+        raise PharmacyContractError(f"{operation_id}: HTTP {answer.status} on a cancel")
+    was_active = answer.body.get("was_active")
+    if not isinstance(was_active, bool):
+        raise PharmacyContractError(f"{operation_id}: a cancel answered without was_active")
+    return was_active and not answer.replayed
+
+
+def _moved_on(events: EventStore, guard: StreamGuard) -> bool:
+    return any(event.version > guard.version for event in events.read(guard.stream_id))
+
+
+class PharmacyPrescriptions:
+    def __init__(self, client: PharmacyClient) -> None:
+        self._client = client
+
+    def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine], *, patient_id: str) -> None:
+        body = {"order_id": order_id, "patient_id": patient_id, "lines": _lines(lines)}
+        path = f"/prescriptions/{prescription_id}"
+        _create(self._client, "createPrescription", path, prescription_id, body, PrescriptionFailed)
+
+    def cancel(self, prescription_id: str) -> bool:
+        return _cancel(self._client, "cancelPrescription", f"/prescriptions/{prescription_id}/cancel", prescription_id)
+
+
+class PharmacyInventory:
+    """The pharmacy's warehouse holds the stock: a reservation is all lines or none there."""
+
+    def __init__(self, client: PharmacyClient, events: EventStore | None = None) -> None:
+        self._client = client
+        self._events = events
+
+    def reserve(
+        self, reservation_id: str, order_id: str, lines: Sequence[OrderLine], guard: StreamGuard | None = None
+    ) -> None:
+        # A remote warehouse cannot check the guard inside its write, as the table's transaction
+        # does: it is checked just before the request, and a reservation the saga moves on from
+        # in between is undone by the release its compensation sends, which the pharmacy applies
+        # whichever of the two arrives first.
+        if guard is not None and self._events is not None and _moved_on(self._events, guard):
+            raise ConcurrencyConflict("the saga moved on before the reservation; nothing reserved")
+        body = {"order_id": order_id, "lines": _lines(lines)}
+        path = f"/reservations/{reservation_id}"
+        _create(self._client, "reserveInventory", path, reservation_id, body, InventoryReservationFailed)
+
+    def release(self, reservation_id: str) -> bool:
+        return _cancel(self._client, "releaseInventory", f"/reservations/{reservation_id}/release", reservation_id)
+
+
+class PharmacyShipments:
+    def __init__(self, client: PharmacyClient) -> None:
+        self._client = client
+
+    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
+        body: dict[str, Any] = {"order_id": order_id}
+        if address is not None:  # without one, the order ships to the address on file
+            body["shipping_address"] = address.model_dump(mode="json")
+        path = f"/shipments/{shipment_id}"
+        _create(self._client, "createShipment", path, shipment_id, body, ShipmentInitiationFailed)
+
+    def cancel(self, shipment_id: str) -> bool:
+        return _cancel(self._client, "cancelShipment", f"/shipments/{shipment_id}/cancel", shipment_id)

@@ -1,0 +1,196 @@
+"""One call to the pharmacy's API (docs/pharmacy-api.yaml) and what its answer means to the saga.
+
+Retries live in the state machine, not here: `PharmacyUnavailable` is one of the names its
+`Retry` clause matches (lambdas/domain/errors.py, TRANSIENT_ERRORS), so every attempt, its
+error and its backoff with jitter show in the execution history and the console, and one
+budget (attempts, task timeout) bounds a step whatever the pharmacy does. A `Retry-After` is
+information: the error carries it, and the call waits it out here only up to
+`RETRY_AFTER_CAP_SECONDS` (a short pause on top of the state machine's own backoff; a longer
+one would bill a Lambda for waiting). Each call has bounded connect and read timeouts and
+reuses a connection pool that lives as long as the execution environment.
+
+Nothing the pharmacy sends and nothing about the patient reaches a log line or an error
+message: a reason is untrusted text (kept for the saga's record only), and a line names the
+operation, the status and the resource id (the saga's own id, made from the order id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from lambdas.domain.errors import PharmacyContractError, PharmacyUnavailable
+
+if TYPE_CHECKING:
+    import urllib3
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_CAP_SECONDS = 2.0
+CONNECT_TIMEOUT_SECONDS = 3.05
+READ_TIMEOUT_SECONDS = 10.0
+"""Well inside the task's one-minute timeout (infra/saga_workflow.py), so a slow pharmacy is a
+retried PharmacyUnavailable rather than a task that timed out."""
+MAX_ANSWER_BYTES = 64 * 1024
+"""Far above any answer the contract describes; more is not read."""
+MAX_REASON_CHARS = 500
+"""The contract's bound on `reason`."""
+RESOURCE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+"""The contract's ResourceId: what may go into a path (no `/`, `.`, `?`, `%`, nothing to escape)."""
+TRANSIENT_STATUSES = frozenset({408, 429})
+CANCELLED_CODE = "cancelled"
+"""The `code` of a 409 refusing a create whose resource was cancelled first (the undo-before-do rule)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Mapping[str, Any]
+    replayed: bool
+
+
+def idempotency_key(operation_id: str, resource_id: str) -> str:
+    """One key per (order, operation): the resource id is made from the order id (rules.*_id), so
+    the key is the same on every retry, redelivery, resume and replay, and differs per operation."""
+    return f"{operation_id}:{resource_id}"
+
+
+def retry_after_seconds(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
+    """`Retry-After` in seconds from now (RFC 9110 §10.2.3: delay-seconds or an HTTP-date); None if unreadable."""
+    if not value:
+        return None
+    import email.utils
+
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now()).total_seconds())
+
+
+@cache
+def shared_pool() -> urllib3.PoolManager:
+    """One pool per process, so one per execution environment: its connections outlive an invocation."""
+    import urllib3  # on first use, as botocore does: the handlers' import time stays within its budget
+
+    return urllib3.PoolManager(maxsize=10, retries=False)
+
+
+class PharmacyClient:
+    """Sends the contract's requests with a bearer token from `token` (called on every request, so
+    a rotated secret is picked up as soon as the caller's cache lets it)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: Callable[[], str],
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+        pool: urllib3.PoolManager | None = None,
+    ) -> None:
+        import urllib3
+
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self._sleep = sleep
+        self._pool = pool or shared_pool()
+
+    def send(self, operation_id: str, method: str, path: str, resource_id: str, body: Any = None) -> Answer:
+        """Send once; an answer the saga reads (2xx, 404, 409, 422), else PharmacyUnavailable
+        (408, 429, 5xx, no answer) or PharmacyContractError (anything else)."""
+        from urllib3.exceptions import HTTPError
+
+        if not RESOURCE_ID.fullmatch(resource_id):
+            # Made from a validated order id; checked again before it becomes part of a URL.
+            raise PharmacyContractError(f"{operation_id}: a resource id outside the contract's pattern")
+        headers = {
+            "Authorization": f"Bearer {self._token()}",
+            "Idempotency-Key": idempotency_key(operation_id, resource_id),
+            "Accept": "application/json",
+        }
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._pool.request(
+                method,
+                self._base + path,
+                body=payload,
+                headers=headers,
+                timeout=self._timeout,
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+            raw = _read_bounded(response)
+        except HTTPError as error:
+            # A refused or dropped connection, or a timeout: the request may or may not have been done.
+            logger.warning("%s %s: no answer (%s)", operation_id, resource_id, type(error).__name__)
+            raise PharmacyUnavailable(f"{operation_id}: no answer ({type(error).__name__})") from None
+        status = response.status
+        logger.info("%s %s answered %d", operation_id, resource_id, status)
+        if status in TRANSIENT_STATUSES or 500 <= status <= 599:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait:
+                self._sleep(min(wait, RETRY_AFTER_CAP_SECONDS))
+            after = f", retry after {wait:.0f}s" if wait is not None else ""
+            raise PharmacyUnavailable(f"{operation_id}: HTTP {status}{after}", retry_after_seconds=wait)
+        if not (200 <= status <= 299 or status in (404, 409, 422)):
+            raise PharmacyContractError(f"{operation_id}: HTTP {status}")
+        return Answer(
+            status, _json_object(raw, operation_id, status), response.headers.get("Idempotent-Replayed") == "true"
+        )
+
+
+def _read_bounded(response: urllib3.BaseHTTPResponse) -> bytes:
+    """At most MAX_ANSWER_BYTES + 1 bytes; the connection goes back to the pool only after a whole answer."""
+    whole = False
+    try:
+        raw = response.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+        whole = len(raw) <= MAX_ANSWER_BYTES
+        return raw
+    finally:
+        if whole:
+            response.release_conn()
+        else:  # unread bytes are left on it: a later request must not read them as its answer
+            response.close()
+
+
+def _json_object(raw: bytes, operation_id: str, status: int) -> Mapping[str, Any]:
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise PharmacyContractError(f"{operation_id}: HTTP {status} with an answer over {MAX_ANSWER_BYTES} bytes")
+    try:
+        found = json.loads(raw) if raw else {}
+    except ValueError:
+        raise PharmacyContractError(f"{operation_id}: HTTP {status} with an answer that is not JSON") from None
+    if not isinstance(found, dict):
+        raise PharmacyContractError(f"{operation_id}: HTTP {status} with an answer that is not a JSON object")
+    return found
+
+
+def reason_of(answer: Answer) -> str:
+    """The refusal's reason, bounded and printable; kept for the saga's record, never logged."""
+    reason = answer.body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        return f"refused by the pharmacy (HTTP {answer.status})"
+    printable = "".join(c if c.isprintable() else " " for c in reason.strip())
+    return printable[:MAX_REASON_CHARS]
+
+
+def is_cancelled_first(answer: Answer) -> bool:
+    return answer.status == 409 and answer.body.get("code") == CANCELLED_CODE
