@@ -17,49 +17,34 @@ on a laptop. A browser lets any page it shows send requests to loopback, so:
   key of the access key id `SAGALOCALENDPOINT`, and the SigV4 signature is verified, so the token itself
   never crosses the network for an AWS call. A client on this machine needs no token: bound to
   loopback it would need none either; what stops a page in a local browser is Host and Origin.
+
+The browser's side of it (CORS, Fetch Metadata) is `cors`; checking a signature, `signatures`.
 """
 
 from __future__ import annotations
 
 import hmac
-import io
 import ipaddress
-import json
-import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
-from xml.sax.saxutils import escape as xml_escape
 
-from botocore.auth import S3SigV4Auth, SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
-from saga_console import page_headers
+from saga_console import cors, page_headers
+from saga_console.signatures import ACCESS_KEY_ID, FORBIDDEN, ApiRefusal, refuse_call, signature_refusal
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-ACCESS_KEY_ID = "SAGALOCALENDPOINT"
-"""The access key id whose secret access key is the token (the id names the credential; the token is the secret).
-Shaped as AWS shapes them (16 to 128 letters and digits, IAM API reference, AccessKey), so every SDK takes it."""
 TOKEN_VARIABLE = "SAGA_TOKEN"
 """Where a user gives the token instead of letting the command generate one."""
 MIN_TOKEN_CHARS = 16
 COOKIE = "saga_console_token"
 CONSOLE_PREFIX = "/console"
-SIGNATURE_SKEW = timedelta(minutes=15)
-"""How far a signature's time may be from this clock: AWS refuses a request signed more than 15 minutes
-away (SigV4 developer guide, "Elements of an AWS API request signature": RequestTimeTooSkewed / Signature expired)."""
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
-_SIGV4 = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)"
-    r"/aws4_request,\s*SignedHeaders=(?P<signed>[a-z0-9;_.-]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
-)
 
 
 def is_loopback(host: str) -> bool:
@@ -179,11 +164,6 @@ def exposure_notice(what: str, host: str, port: int, token: str, generated: bool
     return lines
 
 
-def _origin_of(referer: str) -> str:
-    parts = urlsplit(referer)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 class Guard:
     """WSGI middleware that refuses what `Exposure` does not allow, before the app behind it sees anything."""
 
@@ -199,22 +179,22 @@ class Guard:
             return self._forbidden(environ, start_response, console, "InvalidHost", _HOST_REFUSED)
         origin = environ.get("HTTP_ORIGIN")
         if origin is None and not console and environ.get("HTTP_REFERER"):
-            origin = _origin_of(environ["HTTP_REFERER"])  # an AWS call no page of ours makes
+            origin = cors.origin_of(environ["HTTP_REFERER"])  # an AWS call no page of ours makes
         if origin is not None and not self.exposure.origin_allowed(origin, host):
             return self._forbidden(environ, start_response, console, "ForbiddenOrigin", _ORIGIN_REFUSED)
-        if origin is None and _from_another_site(environ) and not _top_level_navigation(environ):
+        if origin is None and cors.from_another_site(environ) and not cors.top_level_navigation(environ):
             # An <img>, <script>, <iframe> or no-cors fetch of another page: no Origin to judge it by
             return self._forbidden(environ, start_response, console, "ForbiddenOrigin", _ORIGIN_REFUSED)
-        allowed_call = None if console else _cross_origin(environ, host)  # from an origin named --allow-origin
-        if allowed_call is not None and _preflight(environ):
-            return _allow_preflight(environ, start_response, allowed_call)
+        allowed_call = None if console else cors.cross_origin(environ, host)  # from an origin named --allow-origin
+        if allowed_call is not None and cors.preflight(environ):
+            return cors.allow_preflight(environ, start_response, allowed_call)
         if self.exposure.needs_token and not is_loopback(environ.get("REMOTE_ADDR", "")):
             if console:
                 return self._console_with_token(environ, start_response)
-            refusal = self._signature_refusal(environ)
+            refusal = signature_refusal(environ, self.exposure.token or "", self._clock())
             if refusal:
-                return _refuse_call(environ, _with_cors(start_response, allowed_call), refusal)
-        return self.app(environ, _with_cors(start_response, allowed_call))
+                return refuse_call(environ, cors.with_cors(start_response, allowed_call), refusal)
+        return self.app(environ, cors.with_cors(start_response, allowed_call))
 
     @staticmethod
     def _forbidden(
@@ -222,7 +202,7 @@ class Guard:
     ) -> Iterable[bytes]:
         if console:
             return _refuse_page(start_response, HTTPStatus.FORBIDDEN, message)
-        return _refuse_call(environ, start_response, ApiRefusal(FORBIDDEN, code, code, message))
+        return refuse_call(environ, start_response, ApiRefusal(FORBIDDEN, code, code, message))
 
     # --- the console: a token once in the URL, then a cookie ---------------------------------
 
@@ -256,174 +236,12 @@ class Guard:
             return self.app(environ, start_response)
         return _refuse_page(start_response, HTTPStatus.UNAUTHORIZED, _TOKEN_REQUIRED)
 
-    # --- the AWS APIs: SigV4 with the token as the secret -------------------------------------
-
-    def _signature_refusal(self, environ: dict[str, Any]) -> ApiRefusal | None:
-        """None when the request is signed as ACCESS_KEY_ID with the token; else AWS's answer to it ("Common
-        Errors" of the AWS APIs: MissingAuthenticationToken, IncompleteSignature, InvalidClientTokenId,
-        SignatureDoesNotMatch 403; RequestExpired 400, more than 15 minutes off; the JSON protocols' names)."""
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        if not header:
-            if "X-Amz-Signature" in environ.get("QUERY_STRING", ""):
-                return ApiRefusal(FORBIDDEN, "AccessDeniedException", "AccessDenied", _PRESIGNED)
-            return ApiRefusal(FORBIDDEN, "MissingAuthenticationTokenException", "MissingAuthenticationToken", _MISSING)
-        match = _SIGV4.match(header)
-        if match is None:
-            return ApiRefusal(FORBIDDEN, "IncompleteSignatureException", "IncompleteSignature", _INCOMPLETE)
-        if match["key"] != ACCESS_KEY_ID:
-            return ApiRefusal(FORBIDDEN, "UnrecognizedClientException", "InvalidClientTokenId", _UNKNOWN_KEY)
-        body = _read_body(environ)
-        amz_date = environ.get("HTTP_X_AMZ_DATE", "")
-        try:
-            signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        except ValueError:
-            return ApiRefusal(FORBIDDEN, "IncompleteSignatureException", "IncompleteSignature", _NO_DATE)
-        if abs(self._clock() - signed_at) > SIGNATURE_SKEW or not amz_date.startswith(match["date"]):
-            return ApiRefusal(HTTPStatus.BAD_REQUEST, "InvalidSignatureException", "RequestExpired", _EXPIRED)
-        expected = _signature(environ, body, match, amz_date, self.exposure.token or "")
-        if expected is None or not hmac.compare_digest(expected, match["signature"]):
-            return ApiRefusal(FORBIDDEN, "InvalidSignatureException", "SignatureDoesNotMatch", _SIGNATURE_MISMATCH)
-        return None
-
-
-@dataclass(frozen=True)
-class ApiRefusal:
-    """AWS's answer to a request it will not authenticate: its status, and its code in each protocol."""
-
-    status: HTTPStatus
-    json_code: str
-    xml_code: str
-    message: str
-
-
-FORBIDDEN = HTTPStatus.FORBIDDEN
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """The request's body, read once and put back for the app behind."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    stream = environ["wsgi.input"]
-    if environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream where the body ends
-        body: bytes = stream.read()
-    else:
-        body = stream.read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))  # what the app behind reads by, a chunked body's included
-    return body
-
-
-def _header_from_environ(environ: dict[str, Any], name: str) -> str | None:
-    if name == "content-type":
-        return environ.get("CONTENT_TYPE")
-    if name == "content-length":
-        return environ.get("CONTENT_LENGTH")
-    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
-    return str(value) if value is not None else None
-
-
-def _signature(environ: dict[str, Any], body: bytes, match: re.Match[str], amz_date: str, secret: str) -> str | None:
-    """The signature botocore's signer computes for this request, from what the request carries."""
-    headers: dict[str, str] = {}
-    for name in match["signed"].split(";"):
-        value = _header_from_environ(environ, name)
-        if value is None:
-            return None
-        headers[name] = value
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw is None:
-        query = environ.get("QUERY_STRING", "")
-        raw = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
-    url = f"http://{headers.get('host', '')}{raw}"
-    request = AWSRequest(method=environ.get("REQUEST_METHOD", "GET"), url=url, headers=headers, data=body)
-    request.context["timestamp"] = amz_date
-    signer_class = S3SigV4Auth if match["service"] == "s3" else SigV4Auth
-    signer = signer_class(Credentials(ACCESS_KEY_ID, secret), match["service"], match["region"])
-    canonical = signer.canonical_request(request)
-    return str(signer.signature(signer.string_to_sign(request, canonical), request))
-
-
-CORS_EXPOSED = "x-amzn-requestid, x-amzn-errortype, x-amz-request-id, x-amz-id-2, etag, x-amz-version-id"
-"""What a page of an allowed origin may read of an answer besides the basics: what the SDKs read."""
-CORS_MAX_AGE_SECONDS = 600
-
-
-def _cross_origin(environ: dict[str, Any], host: str) -> str | None:
-    """The `Origin` of a call a browser makes from another origin, one `origin_allowed` let through by now."""
-    origin = environ.get("HTTP_ORIGIN")
-    if origin is None or origin.rstrip("/").lower() == f"http://{host.strip().lower()}":
-        return None  # no browser's cross-origin call, or a same-origin one: no CORS to answer
-    return str(origin)
-
-
-def _preflight(environ: dict[str, Any]) -> bool:
-    return environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
-
-
-def _allow_preflight(environ: dict[str, Any], start_response: Callable[..., Any], origin: str) -> Iterable[bytes]:
-    """Tell the browser that this allowed origin may send the call it asks about (as LocalStack's CORS answers)."""
-    headers = [
-        ("Access-Control-Allow-Origin", origin),
-        ("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE, PATCH"),
-        ("Access-Control-Allow-Headers", environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")),
-        ("Access-Control-Max-Age", str(CORS_MAX_AGE_SECONDS)),
-        ("Vary", "Origin"),
-        ("Content-Length", "0"),
-    ]
-    if environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true":
-        headers.append(("Access-Control-Allow-Private-Network", "true"))
-    start_response("204 No Content", headers)
-    return [b""]
-
-
-def _with_cors(start_response: Callable[..., Any], origin: str | None) -> Callable[..., Any]:
-    """`start_response` that lets the allowed `origin` read the answer, and no one else (moto's own CORS
-    headers, which allow any origin, are replaced)."""
-    if origin is None:
-        return start_response
-
-    def allowing(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
-        kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
-        cors = [
-            ("Access-Control-Allow-Origin", origin),
-            ("Access-Control-Expose-Headers", CORS_EXPOSED),
-            ("Vary", "Origin"),
-        ]
-        return start_response(status, kept + cors, exc_info)  # type: ignore[no-any-return]
-
-    return allowing
-
-
-def _from_another_site(environ: dict[str, Any]) -> bool:
-    """What a browser says of a request it sends for a page of another origin (Fetch Metadata: `Sec-Fetch-Site`
-    is `same-site` for another port of the same host, `cross-site` for another host; `same-origin` or `none`,
-    typed or bookmarked, otherwise; absent from clients that are no browser)."""
-    return environ.get("HTTP_SEC_FETCH_SITE") in ("cross-site", "same-site")
-
-
-def _top_level_navigation(environ: dict[str, Any]) -> bool:
-    """A link followed in the browser's own window: the person sees the answer, the page that linked does not."""
-    return (
-        environ.get("REQUEST_METHOD") in ("GET", "HEAD")
-        and environ.get("HTTP_SEC_FETCH_MODE") == "navigate"
-        and environ.get("HTTP_SEC_FETCH_DEST") == "document"
-    )
-
 
 def _is_console(environ: dict[str, Any]) -> bool:
     path = environ.get("PATH_INFO", "")
     return bool(path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/"))
 
 
-_SIGNATURE_MISMATCH = "The request signature we calculated does not match the signature you provided."
-_MISSING = "Request is missing Authentication Token"
-_PRESIGNED = "Presigned URLs are answered on this machine only: sign requests with an Authorization header."
-_INCOMPLETE = "The Authorization header is not an AWS Signature Version 4 header."
-_UNKNOWN_KEY = f"The security token included in the request is invalid: sign as {ACCESS_KEY_ID} with the token."
-_NO_DATE = "X-Amz-Date is missing or malformed."
-_EXPIRED = "Signature expired: signed more than 15 minutes from this clock."
 _HOST_REFUSED = (
     "The Host this request names is not one this listener answers to: reach it by a loopback name "
     "(localhost, 127.0.0.1) or the address it was bound to."
@@ -437,34 +255,14 @@ _TOKEN_REQUIRED = (
 )
 
 
-_SAFE_HEADERS = [*page_headers.HEADERS.items(), ("Cache-Control", "no-store")]
-"""A refusal is a page like the console's: the same headers (no framing, no sniffing, no foreign assets)."""
-
-
 def _refuse_page(start_response: Callable[..., Any], status: HTTPStatus, message: str) -> Iterable[bytes]:
     body = f"<!doctype html><title>{status.phrase}</title><p>{message}</p>\n".encode()
     start_response(
         f"{status.value} {status.phrase}",
-        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))), *_SAFE_HEADERS],
+        [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            *page_headers.REFUSAL_HEADERS,
+        ],
     )
-    return [body]
-
-
-def _refuse_call(environ: dict[str, Any], start_response: Callable[..., Any], refusal: ApiRefusal) -> Iterable[bytes]:
-    """`refusal` in the shape the caller's protocol reads: the query protocol's (and S3's) XML ErrorResponse,
-    else the JSON protocols' `{"__type", "message"}` with `x-amzn-ErrorType`."""
-    xml = environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") or (
-        "/s3/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
-    )
-    if xml:
-        body = (
-            f"<ErrorResponse><Error><Type>Sender</Type><Code>{refusal.xml_code}</Code>"
-            f"<Message>{xml_escape(refusal.message)}</Message></Error></ErrorResponse>"
-        ).encode()
-        headers = [("Content-Type", "text/xml")]
-    else:
-        body = json.dumps({"__type": refusal.json_code, "message": refusal.message}).encode()
-        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", refusal.json_code)]
-    status = refusal.status
-    start_response(f"{status.value} {status.phrase}", [*headers, ("Content-Length", str(len(body))), *_SAFE_HEADERS])
     return [body]

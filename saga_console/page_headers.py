@@ -24,6 +24,9 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
+REFUSAL_HEADERS = [*HEADERS.items(), ("Cache-Control", "no-store")]
+"""What the guard's refusals carry (saga_console/guard.py): a refusal is a page like the console's."""
+
 FORM_REFERRER_POLICY = "same-origin"
 """A page with a form posting to the console: under `no-referrer` the browser sends `Origin: null` with the
 POST (Fetch, "append a request Origin header"), and the action refuses it; `same-origin` still sends nothing
