@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from saga_cli.main import app
-from saga_console.guard import ACCESS_KEY_ID, MIN_TOKEN_CHARS, TOKEN_VARIABLE
+from saga_console.guard import MIN_TOKEN_CHARS, TOKEN_VARIABLE
+from saga_console.signatures import ACCESS_KEY_ID
 from tests.cli.test_local_up import BIN, _free_port
 
 runner = CliRunner()

@@ -30,7 +30,8 @@ from moto.core.botocore_stubber import MockRawResponse
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
 from saga_cli.local import endpoint_app
-from saga_console.guard import ACCESS_KEY_ID, COOKIE, Exposure, Guard
+from saga_console.guard import COOKIE, Exposure, Guard
+from saga_console.signatures import ACCESS_KEY_ID
 
 SIGNED_ANYHOW = (
     "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
