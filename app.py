@@ -7,6 +7,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
 
 from infra import names
+from infra.pharmacy import pharmacy_api
 from infra.stack import OrderFulfillmentStack
 
 
@@ -29,6 +30,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         fault_injection=fault_injection,
         production=production,
         order_producers=order_producers(context(names.CONTEXT_ORDER_PRODUCERS)),
+        pharmacy=pharmacy_api(context),
         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
         description="Order fulfillment saga for pharmacies (Step Functions, EventBridge, DynamoDB)",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -18,6 +18,7 @@ from constructs import Construct
 from infra import nag, names
 from infra.bundling import lambda_code
 from infra.order_events import ONLY_DOMAIN_EVENTS, OrderEvents, encrypted_queue
+from infra.pharmacy import PharmacyApi
 from infra.security import XRAY_WRITE, ManagedRole
 from infra.tables import BusinessTables, EventStore
 from lambdas import contract
@@ -55,6 +56,7 @@ class Functions(Construct):
         business: BusinessTables,
         order_events: OrderEvents,
         fault_parameter: ssm.IStringParameter | None,
+        pharmacy: PharmacyApi | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._key = key
@@ -81,27 +83,35 @@ class Functions(Construct):
                 self._environment(name, contract.FAULT_INJECTION_PARAMETER, fault_parameter.parameter_name)
                 self._permit(name, ["ssm:GetParameter"], [fault_parameter.parameter_arn])
 
-        # Each step and compensation touches exactly the business tables it needs.
+        # Each step and compensation touches exactly the business tables it needs, or, when its
+        # system is the pharmacy's own (infra/pharmacy.py), that system's URL and secret instead.
         create_rx, reserve, ship = Step.CREATE_PRESCRIPTION, Step.RESERVE_INVENTORY, Step.INITIATE_SHIPMENT
         cancel_rx, release = Compensation.CANCEL_PRESCRIPTION, Compensation.RELEASE_INVENTORY
         cancel_shipment = Compensation.CANCEL_SHIPMENT
+        # The saga checks an order's medications against the catalogue before any prescription is made.
+        self._uses_table(create_rx, contract.CATALOGUE_TABLE, business.catalogue, ["dynamodb:BatchGetItem"])
+        if pharmacy is not None:
+            self._calls_pharmacy(pharmacy)
+        on_tables = {name for name in names.ALL_FUNCTIONS if pharmacy is None or not pharmacy.calls_pharmacy(name)}
         # A compensation that finds no record writes a tombstone (PutItem) so the late step cannot
         # act; a repeated reservation reads the one it made (GetItem).
-        self._uses_table(create_rx, contract.CATALOGUE_TABLE, business.catalogue, ["dynamodb:BatchGetItem"])
-        self._uses_table(create_rx, contract.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:PutItem"])
-        self._uses_table(cancel_rx, contract.PRESCRIPTIONS_TABLE, business.prescriptions, UNDO_RECORD)
-        self._uses_table(reserve, contract.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
-        self._uses_table(
-            reserve, contract.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", "dynamodb:PutItem"]
-        )
-        # The reservation checks, in the same transaction, that its saga did not move on.
-        self._permit(reserve, ["dynamodb:ConditionCheckItem"], [event_store.table_arn])
-        self._uses_table(release, contract.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
-        self._uses_table(
-            release, contract.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", *UNDO_RECORD]
-        )
-        self._uses_table(ship, contract.SHIPMENTS_TABLE, business.shipments, ["dynamodb:PutItem"])
-        self._uses_table(cancel_shipment, contract.SHIPMENTS_TABLE, business.shipments, UNDO_RECORD)
+        if create_rx in on_tables:
+            self._uses_table(create_rx, contract.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:PutItem"])
+            self._uses_table(cancel_rx, contract.PRESCRIPTIONS_TABLE, business.prescriptions, UNDO_RECORD)
+        if reserve in on_tables:
+            self._uses_table(reserve, contract.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
+            self._uses_table(
+                reserve, contract.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", "dynamodb:PutItem"]
+            )
+            # The reservation checks, in the same transaction, that its saga did not move on.
+            self._permit(reserve, ["dynamodb:ConditionCheckItem"], [event_store.table_arn])
+            self._uses_table(release, contract.INVENTORY_TABLE, business.inventory, ["dynamodb:UpdateItem"])
+            self._uses_table(
+                release, contract.RESERVATIONS_TABLE, business.reservations, ["dynamodb:GetItem", *UNDO_RECORD]
+            )
+        if ship in on_tables:
+            self._uses_table(ship, contract.SHIPMENTS_TABLE, business.shipments, ["dynamodb:PutItem"])
+            self._uses_table(cancel_shipment, contract.SHIPMENTS_TABLE, business.shipments, UNDO_RECORD)
 
         # The saga starter records the start (or the rejection) and starts the execution.
         self._uses_event_store(names.START_SAGA, event_store, append=True)
@@ -121,6 +131,23 @@ class Functions(Construct):
             self._reads_stream(name, event_store)
 
     # --- building blocks ----------------------------------------------------------------
+
+    def _calls_pharmacy(self, pharmacy: PharmacyApi) -> None:
+        """The URL and the secret's name or ARN (never the token) in the environment, and the
+        right to read that one secret, for each function whose system is the pharmacy's."""
+        stack = Stack.of(self)
+        secret_arn = pharmacy.secret_arn(
+            lambda name: stack.format_arn(
+                service="secretsmanager",
+                resource="secret",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        )
+        for name in pharmacy.functions:
+            self._environment(name, contract.PHARMACY_API_URL, pharmacy.url)
+            self._environment(name, contract.PHARMACY_API_SECRET, pharmacy.secret)
+            self._permit(name, ["secretsmanager:GetSecretValue"], [secret_arn])
 
     def _function(self, name: str) -> lambda_.Function:
         construct_id = names.construct_id(name)

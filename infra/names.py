@@ -13,6 +13,10 @@ CONTEXT_ENVIRONMENT = "environment"
 CONTEXT_ORDER_PRODUCERS = "order_producers"
 """Who may put orders on the order bus besides this account: account ids or IAM ARNs, comma-separated."""
 PRODUCTION = "production"
+CONTEXT_PHARMACY_API_URL = "pharmacy_api_url"
+CONTEXT_PHARMACY_API_SECRET = "pharmacy_api_secret"
+CONTEXT_PHARMACY_API_STEPS = "pharmacy_api_steps"
+"""The pharmacy's own systems over HTTP (docs/pharmacy-api.yaml); parsed in infra/pharmacy.py."""
 
 # The order events contract
 ORDER_SOURCE = "pharmacy.orders"

@@ -16,6 +16,7 @@ from infra import names
 from infra.functions import START_TIMEOUT, Functions
 from infra.monitoring import Monitoring
 from infra.order_events import OrderEvents
+from infra.pharmacy import PharmacyApi
 from infra.saga_workflow import SagaWorkflow
 from infra.security import DataKey
 from infra.tables import BusinessTables, EventStore
@@ -35,6 +36,7 @@ class OrderFulfillmentStack(Stack):
         fault_injection: bool = False,
         production: bool = False,
         order_producers: Sequence[str] = (),
+        pharmacy: PharmacyApi | None = None,
         **kwargs: Any,
     ) -> None:
         if fault_injection and production:
@@ -72,6 +74,7 @@ class OrderFulfillmentStack(Stack):
             business=business,
             order_events=order_events,
             fault_parameter=fault_parameter,
+            pharmacy=pharmacy,
         )
         order_events.only_published_by(functions.roles[names.PUBLISHER].role)
         workflow = SagaWorkflow(self, "Saga", functions.functions, key)

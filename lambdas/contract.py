@@ -26,6 +26,10 @@ RESUME_STATE_MACHINE_ARN = "RESUME_STATE_MACHINE_ARN"
 EVENT_BUS_NAME = "EVENT_BUS_NAME"
 FAULT_INJECTION_PARAMETER = "FAULT_INJECTION_PARAMETER"
 """Set only on stacks synthesized with fault injection enabled; absent means no faults, ever."""
+PHARMACY_API_URL = "PHARMACY_API_URL"
+PHARMACY_API_SECRET = "PHARMACY_API_SECRET"
+"""Set only on the functions of the steps configured to call the pharmacy's API (and their
+compensations): its base URL, and the name or ARN of the secret holding its token (never the token)."""
 
 # --- tables ---------------------------------------------------------------------------------
 

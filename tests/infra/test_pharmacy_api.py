@@ -1,0 +1,180 @@
+"""The pharmacy API configuration: refused at synthesis when wrong; when right, only the configured
+steps' functions get its URL, its secret's name and the right to read that one secret."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from app import build_app
+from harness.assembly import synthesize
+from infra.pharmacy import PharmacyApi, PharmacyConfigurationError, pharmacy_api
+from tests.infra.template import Template, function_environment, function_id, permissions, resources
+
+URL = "https://pharmacy.example.com/api"
+SECRET = "pharmacy/api-token"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:pharmacy/api-token-AbCdEf"
+# The six functions that call the three systems: each step and its compensation (lambdas/domain/states.py).
+PRESCRIPTION_FUNCTIONS = {"create_prescription", "cancel_prescription"}
+INVENTORY_FUNCTIONS = {"reserve_inventory", "release_inventory"}
+SHIPMENT_FUNCTIONS = {"initiate_shipment", "cancel_shipment"}
+HANDLERS = (
+    *("start_saga", "create_prescription", "reserve_inventory", "initiate_shipment", "cancel_prescription"),
+    *("release_inventory", "cancel_shipment", "record_compensation_failure", "resume_saga"),
+    *("record_execution_outcome", "projector", "publisher"),
+)
+# AWS: a policy naming a secret by its name matches the hyphen and six random characters Secrets
+# Manager appends to the ARN with `-??????` (Secrets Manager user guide, "Permissions policy examples").
+NAMED_SECRET_RESOURCE = (
+    "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + SECRET + "-??????"
+)
+
+
+def _parse(**context: Any) -> PharmacyApi | None:
+    return pharmacy_api(context.get)
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def test_without_a_url_there_is_no_pharmacy_api() -> None:
+    assert _parse() is None
+    assert _parse(pharmacy_api_url="") is None
+
+
+def test_a_url_without_steps_sends_all_three_steps_to_the_pharmacy() -> None:
+    api = _parse(pharmacy_api_url=URL + "/", pharmacy_api_secret=SECRET)
+    assert api == PharmacyApi(url=URL, secret=SECRET, steps=("prescriptions", "inventory", "shipments"))
+    assert set(api.functions) == PRESCRIPTION_FUNCTIONS | INVENTORY_FUNCTIONS | SHIPMENT_FUNCTIONS
+
+
+def test_steps_are_a_comma_separated_subset_in_any_order() -> None:
+    api = _parse(pharmacy_api_url=URL, pharmacy_api_secret=SECRET_ARN, pharmacy_api_steps=" shipments, prescriptions")
+    assert api is not None
+    assert api.steps == ("prescriptions", "shipments")
+    assert set(api.functions) == PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS
+    assert api.secret == SECRET_ARN
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://localhost:9000/base", "http://[::1]:8443", "http://127.0.0.2:1"]
+)
+def test_plain_http_is_allowed_for_a_loopback_host_only(url: str) -> None:
+    api = _parse(pharmacy_api_url=url, pharmacy_api_secret=SECRET)
+    assert api is not None
+    assert api.url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("context", "says"),
+    [
+        ({"pharmacy_api_url": "http://pharmacy.example.com"}, "must use https://"),
+        ({"pharmacy_api_url": "http://10.0.0.1:8080"}, "must use https://"),
+        ({"pharmacy_api_url": "ftp://pharmacy.example.com"}, "absolute https:// URL"),
+        ({"pharmacy_api_url": "pharmacy.example.com/api"}, "absolute https:// URL"),
+        ({"pharmacy_api_url": "https://:443/api"}, "absolute https:// URL"),
+        ({"pharmacy_api_url": "https://pharmacy.example.com:99999"}, "is not a URL"),
+        ({"pharmacy_api_url": "https://user:token@pharmacy.example.com"}, "no user, password"),
+        ({"pharmacy_api_url": "https://pharmacy.example.com/api?key=1"}, "no user, password, query"),
+        ({"pharmacy_api_url": URL, "pharmacy_api_secret": ""}, "needs pharmacy_api_secret"),
+        ({"pharmacy_api_url": URL, "pharmacy_api_secret": "has spaces"}, "must be the name of a Secrets Manager"),
+        ({"pharmacy_api_url": URL, "pharmacy_api_secret": "arn:aws:s3:::bucket"}, "or its ARN"),
+        ({"pharmacy_api_url": URL, "pharmacy_api_steps": "prescriptions,billing"}, "must list some of"),
+        ({"pharmacy_api_url": URL, "pharmacy_api_steps": ","}, "must list some of"),
+        ({"pharmacy_api_secret": SECRET}, "apply only with pharmacy_api_url"),
+        ({"pharmacy_api_steps": "inventory"}, "apply only with pharmacy_api_url"),
+    ],
+)
+def test_a_wrong_value_is_refused_at_synthesis_with_what_to_write(context: dict[str, str], says: str) -> None:
+    context = {"pharmacy_api_secret": SECRET, **context} if "pharmacy_api_url" in context else context
+    with pytest.raises(PharmacyConfigurationError, match=says):
+        build_app(cdk.App(context=context))
+
+
+def test_a_refusal_does_not_repeat_the_value_given() -> None:
+    # The URL may carry a credential someone pasted by mistake: the message must not print it.
+    with pytest.raises(PharmacyConfigurationError) as refused:
+        _parse(pharmacy_api_url="https://user:s3cr3t@pharmacy.example.com", pharmacy_api_secret=SECRET)
+    assert "s3cr3t" not in str(refused.value)
+
+
+# --- the synthesized template ----------------------------------------------------------------
+
+
+@cache
+def _template(**context: str) -> Template:
+    return synthesize(context=context).template
+
+
+def _default() -> Template:
+    return _template()
+
+
+def _mixed() -> Template:
+    """Prescriptions and shipments at the pharmacy, inventory on the built-in tables (issue 24's mixed case)."""
+    return _template(pharmacy_api_url=URL, pharmacy_api_secret=SECRET, pharmacy_api_steps="shipments,prescriptions")
+
+
+def _secret_grants(template: Template, handler: str) -> list[tuple[str, Any]]:
+    return [
+        (action, target) for action, target in permissions(template, handler) if action.startswith("secretsmanager:")
+    ]
+
+
+def test_the_default_template_has_no_pharmacy_api_anywhere() -> None:
+    template = _default()
+    for handler in HANDLERS:
+        assert _secret_grants(template, handler) == [], handler
+        assert not [v for v in function_environment(template, handler) if v.startswith("PHARMACY_API")], handler
+
+
+def test_only_the_configured_steps_and_their_compensations_call_the_pharmacy() -> None:
+    template = _mixed()
+    calling = PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS
+    for handler in HANDLERS:
+        environment = function_environment(template, handler)
+        grants = _secret_grants(template, handler)
+        if handler in calling:
+            assert environment["PHARMACY_API_URL"] == URL, handler
+            assert environment["PHARMACY_API_SECRET"] == SECRET, handler
+            assert grants == [("secretsmanager:GetSecretValue", NAMED_SECRET_RESOURCE)], handler
+        else:
+            assert "PHARMACY_API_URL" not in environment, handler
+            assert "PHARMACY_API_SECRET" not in environment, handler
+            assert grants == [], handler
+
+
+def test_a_step_at_the_pharmacy_no_longer_reaches_its_table_and_the_others_keep_theirs() -> None:
+    template = _mixed()
+    business = {"PRESCRIPTIONS_TABLE", "SHIPMENTS_TABLE", "INVENTORY_TABLE", "RESERVATIONS_TABLE"}
+    for handler in PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS:
+        assert business & set(function_environment(template, handler)) == set(), handler
+    for handler in INVENTORY_FUNCTIONS:
+        assert {"INVENTORY_TABLE", "RESERVATIONS_TABLE"} <= set(function_environment(template, handler))
+    # The saga still checks the medications against its catalogue before asking for a prescription.
+    assert "CATALOGUE_TABLE" in function_environment(template, "create_prescription")
+
+
+def test_the_configuration_changes_only_the_calling_functions_and_their_policies() -> None:
+    default, mixed = _default()["Resources"], _mixed()["Resources"]
+    assert set(default) == set(mixed)
+    calling = PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS
+    functions = {function_id(_mixed(), handler) for handler in calling}
+    roles = {mixed[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions}
+    policies = {
+        logical_id
+        for logical_id, policy in resources(_mixed(), "AWS::IAM::ManagedPolicy").items()
+        if {r["Ref"] for r in policy["Properties"].get("Roles", [])} & roles
+    }
+    changed = {logical_id for logical_id in default if default[logical_id] != mixed[logical_id]}
+    assert changed == functions | policies
+
+
+def test_a_secret_given_by_arn_is_granted_by_that_arn_alone() -> None:
+    template = _template(pharmacy_api_url=URL, pharmacy_api_secret=SECRET_ARN, pharmacy_api_steps="inventory")
+    for handler in INVENTORY_FUNCTIONS:
+        assert _secret_grants(template, handler) == [("secretsmanager:GetSecretValue", SECRET_ARN)]
+        assert function_environment(template, handler)["PHARMACY_API_SECRET"] == SECRET_ARN
