@@ -1,9 +1,9 @@
 """The pharmacy API's bearer token, read from the Secrets Manager secret the pharmacy's team owns.
 
-A building block for the HTTP adapters (lambdas/adapters/pharmacy_http.py); the stack does not
-use it yet (issue 24, parts 2 and 5 name the secret in the configuration and grant
-`secretsmanager:GetSecretValue` on it). The token lives in this process's memory only: never in
-an environment variable, a log line, an execution history or an error message.
+Used by the HTTP adapters (lambdas/adapters/pharmacy_http.py) of the steps configured to call the
+pharmacy (infra/pharmacy.py), whose roles may `secretsmanager:GetSecretValue` that one secret.
+The token lives in this process's memory only: never in an environment variable, a log line,
+an execution history or an error message.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ from lambdas.adapters.business_tables import (
 )
 from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
+from lambdas.adapters.pharmacy_http import PharmacyInventory, PharmacyPrescriptions, PharmacyShipments
+from lambdas.adapters.pharmacy_http_client import PharmacyClient
+from lambdas.adapters.pharmacy_token import bearer_token
 from lambdas.adapters.step_functions import CompensationExecutions, SagaExecutions, StepFunctions
 from lambdas.logic import faults as fault_injection
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
@@ -38,6 +41,18 @@ def _fault_plan(parameter_name: str) -> Any:
     return provider.get(parameter_name, transform="json", max_age=max_age)
 
 
+@cache
+def _pharmacy_client(url: str, secret_id: str) -> PharmacyClient:
+    """One client per process and API (so one connection pool), its token cached by pharmacy_token."""
+    return PharmacyClient(url, bearer_token(secret_id))
+
+
+def _pharmacy() -> PharmacyClient | None:
+    """The pharmacy's API when this function's step is configured to call it (its environment says so)."""
+    settings = config.pharmacy_api()
+    return None if settings is None else _pharmacy_client(settings.url, settings.secret_id)
+
+
 class LambdaServices:
     """The saga's ports, bound to the tables named in this function's environment."""
 
@@ -57,11 +72,15 @@ class LambdaServices:
         return DynamoDBCatalogue(client("dynamodb"), config.setting(contract.CATALOGUE_TABLE))
 
     @cached_property
-    def prescriptions(self) -> DynamoDBPrescriptions:
+    def prescriptions(self) -> DynamoDBPrescriptions | PharmacyPrescriptions:
+        if (pharmacy := _pharmacy()) is not None:
+            return PharmacyPrescriptions(pharmacy)
         return DynamoDBPrescriptions(client("dynamodb"), config.setting(contract.PRESCRIPTIONS_TABLE))
 
     @cached_property
-    def inventory(self) -> DynamoDBInventory:
+    def inventory(self) -> DynamoDBInventory | PharmacyInventory:
+        if (pharmacy := _pharmacy()) is not None:
+            return PharmacyInventory(pharmacy, self.event_store)
         return DynamoDBInventory(
             client("dynamodb"),
             config.setting(contract.INVENTORY_TABLE),
@@ -70,7 +89,9 @@ class LambdaServices:
         )
 
     @cached_property
-    def shipments(self) -> DynamoDBShipments:
+    def shipments(self) -> DynamoDBShipments | PharmacyShipments:
+        if (pharmacy := _pharmacy()) is not None:
+            return PharmacyShipments(pharmacy)
         return DynamoDBShipments(client("dynamodb"), config.setting(contract.SHIPMENTS_TABLE))
 
     @cached_property
