@@ -64,6 +64,13 @@ def _forget_product_state() -> None:
 
     client.cache_clear()
     _forget_fault_plan()
+    # The pharmacy API's client and its cached token are an execution environment's too: a new
+    # cloud's functions read the secret again, as a new Lambda environment would.
+    from lambdas.adapters.pharmacy_token import _secrets
+    from lambdas.handlers.wiring import _pharmacy_client
+
+    _secrets.cache_clear()
+    _pharmacy_client.cache_clear()
 
 
 PRODUCT_ENVIRONMENT = Environment(warm=_warm_product_clients, end=_forget_product_state)

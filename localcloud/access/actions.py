@@ -13,6 +13,9 @@ exceptions are AWS's, from the Service Authorization Reference and each service'
 - EventBridge `PutEvents` is checked per entry on the entry's bus, with the entry's
   `events:source` and `events:detail-type` as condition keys.
 - Lambda `Invoke` is `lambda:InvokeFunction`.
+- Secrets Manager is checked on the secret's complete ARN (its name, a hyphen and six random
+  characters), whichever of its name, partial or complete ARN the call gives as `SecretId`:
+  a policy naming the secret as `NAME-??????` matches it; one naming `NAME` alone does not.
 
 An operation whose resource is not known here is checked on `*`: a role whose grants are
 scoped to resources is then refused, which errs on AWS's stricter side.
@@ -40,6 +43,7 @@ IAM_PREFIX = {
     "iam": "iam",
     "sts": "sts",
     "cloudformation": "cloudformation",
+    "secretsmanager": "secretsmanager",
 }
 """moto's service name -> the service prefix of its IAM actions."""
 
@@ -101,6 +105,9 @@ class Arns:
 
     def topic(self, name: str) -> str:
         return self._arn("sns", name)
+
+    def secret(self, name: str) -> str:
+        return self._arn("secretsmanager", f"secret:{name}")
 
     def log_group(self, name: str, stream: str | None = None) -> str:
         group = self._arn("logs", f"log-group:{name}")
@@ -244,6 +251,24 @@ def _sts(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
     return _one(f"sts:{operation}", None)
 
 
+def _secret_arn(secret_id: str, arns: Arns) -> str:
+    """The complete ARN of the secret `secret_id` names; for one that does not exist, the ARN it
+    would have without the random suffix, which no `NAME-??????` grant matches (AWS then refuses)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret = secretsmanager_backends[arns.account][arns.region].secrets.get(secret_id)
+    if secret is not None:
+        return str(secret.arn)
+    return secret_id if secret_id.startswith("arn:") else arns.secret(secret_id)
+
+
+def _secretsmanager(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
+    secret_id = params.get("SecretId")
+    if isinstance(secret_id, str) and secret_id:
+        return _one(f"secretsmanager:{operation}", _secret_arn(secret_id, arns))
+    return _one(f"secretsmanager:{operation}", None)
+
+
 _MAPPERS: dict[str, Mapper] = {
     "dynamodb": _dynamodb,
     "dynamodbstreams": _dynamodb_streams,
@@ -255,6 +280,7 @@ _MAPPERS: dict[str, Mapper] = {
     "awslambda": _lambda,
     "logs": _logs,
     "sts": _sts,
+    "secretsmanager": _secretsmanager,
 }
 
 
