@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from types import FrameType
 from typing import Any
@@ -28,6 +28,7 @@ from harness.target import StackTarget
 from localcloud.retention import Retention, Sweeper
 from localcloud.wire import Wire
 from saga_cli.errors import CliError
+from saga_cli.local_context import REFERENCE_SECRET, reference_pharmacy, synthesis_context
 from saga_console.app import create_app
 from saga_console.guard import Exposure, Guard
 from saga_console.serve import WSGIApp, beside
@@ -157,13 +158,48 @@ def serve(
     retention: Retention | None = None,
     exposure: Exposure | None = None,
     allow_actions: bool = False,
+    context: Mapping[str, str] | None = None,
+    pharmacy: str | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly. A stop while it
     synthesizes or deploys takes effect when that step ends (Ctrl-C in a terminal reaches the
     CDK app too, one process group, and ends the synthesis at once); it never says ready.
 
     What finished sagas leave behind is forgotten past `retention` (localcloud/retention.py); who may
-    reach the endpoint and its console is `exposure`'s to say (saga_console/guard.py)."""
+    reach the endpoint and its console is `exposure`'s to say (saga_console/guard.py).
+
+    `context` adds to cdk.json's, as `cdk deploy -c` does; `pharmacy="reference"` serves the reference
+    pharmacy on 127.0.0.1 for as long, points the stack at it and creates its token's secret."""
+    with reference_pharmacy(pharmacy) as reference:
+        merged = synthesis_context(context or {}, reference)
+        _serve(
+            host,
+            port,
+            fault_injection,
+            ready,
+            notice,
+            stop,
+            retention,
+            exposure,
+            allow_actions,
+            merged,
+            None if reference is None else reference.token,
+        )
+
+
+def _serve(
+    host: str,
+    port: int,
+    fault_injection: bool,
+    ready: Callable[[str, dict[str, str]], None],
+    notice: Callable[[str], None],
+    stop: threading.Event | None,
+    retention: Retention | None,
+    exposure: Exposure | None,
+    allow_actions: bool,
+    context: dict[str, str],
+    reference_token: str | None,
+) -> None:
     retention = retention or Retention()
     exposure = exposure or Exposure(host, port)
     stop = stop or threading.Event()
@@ -185,7 +221,7 @@ def serve(
     try:
         server.start()
         try:
-            assembly = synthesize(fault_injection=fault_injection)
+            assembly = synthesize(fault_injection=fault_injection, context=context)
         except SynthesisFailed:
             if stop.is_set():  # the app died of the same Ctrl-C: stopped, not failed
                 return
@@ -195,6 +231,9 @@ def serve(
         with deployed(assembly, endpoint_url=endpoint) as target:
             if stop.is_set():  # stopped while it deployed: never says ready
                 return
+            if reference_token is not None:
+                # The team's secret, as a team creates it: through the Secrets Manager API (the stack does not).
+                target.client("secretsmanager").create_secret(Name=REFERENCE_SECRET, SecretString=reference_token)
             sweeper = Sweeper(target.local, retention).start()
             try:
                 gate.open()

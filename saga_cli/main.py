@@ -151,13 +151,23 @@ def local_up(
     allow_actions: Annotated[
         bool, typer.Option(help="Allow the console's resume and redrive though it is not bound to loopback.")
     ] = False,
+    context: Annotated[
+        list[str] | None,
+        typer.Option("--context", "-c", help="CDK context KEY=VALUE, as `cdk deploy -c` takes it (repeatable)."),
+    ] = None,
+    pharmacy: Annotated[
+        str | None,
+        typer.Option(help="'reference': serve the reference pharmacy on 127.0.0.1 and call it over HTTP."),
+    ] = None,
 ) -> None:
     """Serve a local AWS endpoint with the stack deployed and demo data seeded, until Ctrl-C.
 
     Off loopback (--host) it answers other machines only with a token: SAGA_TOKEN, or one it prints once."""
     from localcloud.retention import Retention
     from saga_cli.local import serve
+    from saga_cli.local_context import parse_context
 
+    given = parse_context(context or [])
     exposure = _exposure("saga local up (the AWS APIs and the console)", host, port, allow_origin, aws=True)
 
     render.progress("synthesizing, deploying and seeding the local cloud")
@@ -179,6 +189,8 @@ def local_up(
         retention=retention,
         exposure=exposure,
         allow_actions=allow_actions,
+        context=given,
+        pharmacy=pharmacy,
     )
     render.progress("stopped")
 

@@ -293,7 +293,7 @@ def test_local_up_answers_503_while_it_deploys_and_stops_so_no_call_reaches_a_ha
 
     real_create_stack = localcloud.deploy.create_stack  # LocalCloud.deploy calls it by this name
     monkeypatch.setattr(localcloud.cloud, "create_stack", creating)
-    monkeypatch.setattr(local, "synthesize", lambda fault_injection: assembly)
+    monkeypatch.setattr(local, "synthesize", lambda fault_injection, context: assembly)
     monkeypatch.setattr(local, "deployed", watched)
     local.serve("127.0.0.1", int(url.rsplit(":", 1)[1]), fault_injection=True, ready=ready, notice=print, stop=stop)
     assert answers["deploying"][0] == 503
@@ -326,7 +326,7 @@ def test_ctrl_c_while_the_app_synthesizes_stops_without_a_traceback(monkeypatch:
     stop = threading.Event()
     deployments: list[object] = []
 
-    def interrupted(fault_injection: bool) -> CloudAssembly:
+    def interrupted(fault_injection: bool, context: object) -> CloudAssembly:
         stop.set()
         raise SynthesisFailed("`python app.py` failed:\nKeyboardInterrupt")
 
@@ -335,7 +335,7 @@ def test_ctrl_c_while_the_app_synthesizes_stops_without_a_traceback(monkeypatch:
 
 
 def test_a_synthesis_that_fails_by_itself_is_still_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(fault_injection: bool) -> CloudAssembly:
+    def broken(fault_injection: bool, context: object) -> CloudAssembly:
         raise SynthesisFailed("`python app.py` failed:\nSyntaxError")
 
     with pytest.raises(SynthesisFailed):
@@ -353,7 +353,7 @@ def test_ctrl_c_while_the_stack_deploys_stops_without_saying_ready(
             stop.set()  # the signal handler's doing, while CreateStack ran
             yield target
 
-    told = _serve_quietly(monkeypatch, stop, synthesize=lambda fault_injection: assembly, deployed=interrupted)
+    told = _serve_quietly(monkeypatch, stop, synthesize=lambda fault_injection, context: assembly, deployed=interrupted)
     assert told == []
 
 

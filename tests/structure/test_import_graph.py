@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "localcloud": set(),
     "harness": {"lambdas", "infra", "localcloud"},
     "saga_console": {"harness", "lambdas", "infra"},
-    "saga_cli": {"harness", "localcloud", "saga_console", "lambdas", "infra"},
+    # `saga local up --pharmacy reference` serves the reference pharmacy.
+    "saga_cli": {"harness", "localcloud", "saga_console", "lambdas", "infra", "pharmacy_reference"},
     # The reference pharmacy applies the saga's own business rules and order bounds: each written once.
     "pharmacy_reference": {"lambdas"},
 }
