@@ -43,7 +43,7 @@ def _create(
     if is_cancelled_first(answer):
         raise ConcurrencyConflict(f"{operation_id}: {resource_id} was cancelled before it was created")
     if answer.status in (409, 422):
-        raise refusal(reason_of(answer))
+        raise refusal(reason_of(answer), from_outside=True)
     raise PharmacyContractError(f"{operation_id}: HTTP {answer.status} on a create")
 
 

@@ -16,11 +16,18 @@ class SagaError(Exception):
 
 
 class BusinessFailure(SagaError):
-    """A step refused the order for a business reason. Never retried."""
+    """A step refused the order for a business reason. Never retried.
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    `reason` is kept with the saga (its events, shown escaped). The exception's message is what the
+    Lambda runtime logs and Step Functions keeps as the error's cause, so a reason said by a system
+    outside (a pharmacy's answer: untrusted, perhaps patient data) is never the message."""
+
+    OUTSIDE_MESSAGE = "refused by the system the step called; its reason is in the saga's events"
+
+    def __init__(self, reason: str, *, from_outside: bool = False) -> None:
+        super().__init__(self.OUTSIDE_MESSAGE if from_outside else reason)
         self.reason = reason
+        self.from_outside = from_outside
 
 
 class PrescriptionFailed(BusinessFailure):

@@ -66,10 +66,18 @@ def _load(services: SagaServices, order_id: str) -> OrderFulfillmentSaga:
     return saga
 
 
-def _refuse(services: SagaServices, saga: OrderFulfillmentSaga, step: Step, reason: str, call: Invocation) -> None:
+def _refuse(
+    services: SagaServices,
+    saga: OrderFulfillmentSaga,
+    step: Step,
+    reason: str,
+    call: Invocation,
+    *,
+    from_outside: bool = False,
+) -> None:
     saga.record_step_failed(step, reason)
     services.repository.save(saga, call.causation_id)
-    raise _FAILURE_FOR[step](reason)
+    raise _FAILURE_FOR[step](reason, from_outside=from_outside)
 
 
 def _patient_id(saga: OrderFulfillmentSaga) -> str:
@@ -84,7 +92,8 @@ def _run_step(services: SagaServices, step: Step, call: Invocation) -> OrderFulf
     if step in saga.completed_steps:
         return None
     if saga.failed_step is step:
-        raise _FAILURE_FOR[step](saga.failure_reason or "refused")
+        # A repeat: the recorded reason may be an outside system's, so it is not the message
+        raise _FAILURE_FOR[step](saga.failure_reason or "refused", from_outside=True)
     if saga.state is not step.pending_state:
         raise IllegalTransition(f"saga {saga.order_id} is {saga.state}: {step.console_name} cannot run")
     services.faults.before(step.value, call.order_id, call.attempt)
@@ -104,7 +113,7 @@ def create_prescription(services: SagaServices, call: Invocation) -> dict[str, s
                 prescription_id, call.order_id, saga.medications, patient_id=_patient_id(saga)
             )
         except PrescriptionFailed as refused:  # the system holding prescriptions said no
-            _refuse(services, saga, Step.CREATE_PRESCRIPTION, refused.reason, call)
+            _refuse(services, saga, Step.CREATE_PRESCRIPTION, refused.reason, call, from_outside=refused.from_outside)
         saga.record_prescription_created(prescription_id)
         services.repository.save(saga, call.causation_id)
     return {"prescription_id": prescription_id}
@@ -118,7 +127,7 @@ def reserve_inventory(services: SagaServices, call: Invocation) -> dict[str, str
         try:
             services.inventory.reserve(reservation_id, call.order_id, saga.medications, guard)
         except InventoryReservationFailed as refusal:
-            _refuse(services, saga, Step.RESERVE_INVENTORY, refusal.reason, call)
+            _refuse(services, saga, Step.RESERVE_INVENTORY, refusal.reason, call, from_outside=refusal.from_outside)
         saga.record_inventory_reserved(reservation_id)
         services.repository.save(saga, call.causation_id)
     return {"reservation_id": reservation_id}
@@ -135,7 +144,7 @@ def initiate_shipment(services: SagaServices, call: Invocation) -> dict[str, str
         try:
             services.shipments.initiate(shipment_id, call.order_id, ships_to, address=saga.shipping_address)
         except ShipmentInitiationFailed as refused:  # the carrier said no
-            _refuse(services, saga, Step.INITIATE_SHIPMENT, refused.reason, call)
+            _refuse(services, saga, Step.INITIATE_SHIPMENT, refused.reason, call, from_outside=refused.from_outside)
         saga.record_shipment_initiated(shipment_id, ships_to)
         services.repository.save(saga, call.causation_id)
     return {"shipment_id": shipment_id}

@@ -5,12 +5,14 @@ may not read the secret fails as on AWS."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness import queries
 from harness.assembly import synthesize
 from harness.inprocess import InProcess, deployed
 from lambdas.domain.rules import CatalogueEntry
@@ -99,6 +101,13 @@ def test_no_stock_at_the_pharmacy_undoes_the_prescription_only(
     saga = view(cloud, order_id)
     assert saga.steps_completed == ("create_prescription",)
     assert saga.compensations_run == ("cancel_prescription", "cancel_order")
+    # The pharmacy's reason is the saga's, never the execution history's (untrusted text from outside)
+    assert saga.failure_reason
+    execution = queries.status(cloud, order_id).execution
+    assert execution is not None
+    history = json.dumps(queries.execution_history(cloud, execution["executionArn"]), default=str)
+    assert "ReserveInventory" in history or "reserve" in history.lower()
+    assert saga.failure_reason not in history
 
 
 def test_an_undeliverable_address_undoes_the_prescription_and_the_reservation(
