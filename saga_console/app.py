@@ -28,8 +28,8 @@ from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
-from saga_console import graph, metrics, page_headers, reads
-from saga_console.confirmations import ActionTokens, from_own_origin
+from saga_console import cors, graph, metrics, page_headers, reads
+from saga_console.confirmations import ActionTokens
 from saga_console.guard import is_loopback
 
 PAGE_SIZE = 25
@@ -203,7 +203,7 @@ def _check_action() -> None:
     """Refuse an action's POST unless allowed here, sent by the console's own page, and confirmed once."""
     if not current_app.config["ACTIONS_ALLOWED"]:
         abort(403, "actions are refused: this console is not bound to loopback (start it with --allow-actions)")
-    if not from_own_origin(request.headers.get("Origin"), request.scheme, request.host):
+    if not cors.same_origin(request.headers.get("Origin"), request.host, request.scheme):
         abort(403, "refused: actions are accepted only from a confirmation page of this console (its Origin)")
     token = request.form.get("token")
     if not token or request.form.get("confirm") != "yes":

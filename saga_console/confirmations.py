@@ -3,7 +3,7 @@
 A token is random, bound to the one action URL its page confirms, expires after a few
 minutes and is spent by its first use, whatever the outcome; the store is in memory and
 bounded, so a script loading confirmation pages in a loop only ever evicts the oldest ones.
-The Origin check stops a page of another origin (another port on loopback included) from
+The Origin check (`cors.same_origin`) stops a page of another origin (another port on loopback included) from
 posting a form here: browsers send `Origin` on every POST, and the value is not scriptable.
 """
 
@@ -69,13 +69,3 @@ class ActionTokens:
         now = self._clock()
         for token in [t for t, issued in self._issued.items() if issued.expires_at <= now]:
             del self._issued[token]
-
-
-def own_origin(scheme: str, host: str) -> str:
-    """The console's origin as a browser serializes it in `Origin`: scheme://host[:port], no path."""
-    return f"{scheme}://{host}"
-
-
-def from_own_origin(origin: str | None, scheme: str, host: str) -> bool:
-    """Whether a POST's `Origin` is the console's own; a missing or `null` Origin is not."""
-    return origin is not None and secrets.compare_digest(origin.encode(), own_origin(scheme, host).encode())

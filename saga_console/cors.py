@@ -17,10 +17,16 @@ CORS_EXPOSED = "x-amzn-requestid, x-amzn-errortype, x-amz-request-id, x-amz-id-2
 CORS_MAX_AGE_SECONDS = 600
 
 
+def same_origin(origin: str | None, host: str, scheme: str = "http") -> bool:
+    """Whether `origin` (a browser's `Origin`) is the one the request was sent to: scheme://Host.
+    A missing or `null` Origin is not."""
+    return origin is not None and origin.rstrip("/").lower() == f"{scheme}://{host.strip().lower()}"
+
+
 def cross_origin(environ: dict[str, Any], host: str) -> str | None:
     """The `Origin` of a call a browser makes from another origin, one `origin_allowed` let through by now."""
     origin = environ.get("HTTP_ORIGIN")
-    if origin is None or origin.rstrip("/").lower() == f"http://{host.strip().lower()}":
+    if origin is None or same_origin(origin, host):
         return None  # no browser's cross-origin call, or a same-origin one: no CORS to answer
     return str(origin)
 

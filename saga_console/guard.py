@@ -120,8 +120,7 @@ class Exposure:
 
     def origin_allowed(self, origin: str, host_header: str) -> bool:
         """This listener's own origin (the one the request was sent to, or a loopback name of it), or one named."""
-        origin = origin.rstrip("/").lower()
-        return origin == f"http://{host_header.strip().lower()}" or origin in self._allowed_origins
+        return cors.same_origin(origin, host_header) or origin.rstrip("/").lower() in self._allowed_origins
 
 
 def parse_origin(value: str) -> str:

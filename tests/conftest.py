@@ -1,4 +1,4 @@
-"""Shared fixtures: one synthesis per session, a fresh local cloud per test."""
+"""Shared fixtures: one synthesis per session, a fresh local cloud per test, the reference pharmacy."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from harness.assembly import synthesize
 from harness.inprocess import InProcess, deployed
 from infra import names
 from localcloud.deploy import CloudAssembly
+from pharmacy_reference.server import Served, serve
 
 settings.register_profile("ci", max_examples=150)
 settings.register_profile("chaos", max_examples=1000)
@@ -54,3 +55,13 @@ def cloud(assembly: CloudAssembly, request: pytest.FixtureRequest) -> Iterator[I
         if request.node.get_closest_marker("allow_undelivered") is None:
             assert not local.undelivered(), f"event source deliveries given up: {local.undelivered()[:5]}"
             assert not local.undelivered_events(), f"events AWS would not deliver: {local.undelivered_events()[:5]}"
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    """The reference pharmacy on 127.0.0.1, its token tests.pharmacy.contract_client.TOKEN."""
+    from tests.pharmacy.contract_client import TOKEN  # it loads the OpenAPI file: only where a test serves
+
+    running = serve(TOKEN)
+    yield running
+    running.stop()

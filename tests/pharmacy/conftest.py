@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from pharmacy_reference.server import Served, serve
-from tests.pharmacy.contract_client import TOKEN, ContractClient
-
-
-@pytest.fixture
-def served() -> Iterator[Served]:
-    running = serve(TOKEN)
-    yield running
-    running.stop()
+from pharmacy_reference.server import Served
+from tests.pharmacy.contract_client import ContractClient
 
 
 @pytest.fixture

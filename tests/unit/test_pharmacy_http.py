@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,10 +36,9 @@ from lambdas.domain.errors import (
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.domain.rules import SHIPS_TO_ORDER_ADDRESS
 from pharmacy_reference.faults import Faults
-from pharmacy_reference.server import Served, serve
-from tests.pharmacy.contract_client import API
+from pharmacy_reference.server import Served
+from tests.pharmacy.contract_client import API, TOKEN
 
-TOKEN = "unit-test-token"
 LINES = [OrderLine(medication_id="med-1", quantity=2)]
 PATIENT = "patient-4471-secret"
 ADDRESS = ShippingAddress(line1="742 Evergreen Terrace", city="Springfield", postal_code="12345", country="US")
@@ -58,13 +57,6 @@ class CheckedPool(urllib3.PoolManager):
         API.validate_request(RequestsOpenAPIRequest(prepared))
         self.sent.append(prepared)
         return super().urlopen(method, url, redirect=redirect, **kw)
-
-
-@pytest.fixture
-def served() -> Iterator[Served]:
-    running = serve(TOKEN)
-    yield running
-    running.stop()
 
 
 @pytest.fixture
