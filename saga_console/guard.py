@@ -255,7 +255,9 @@ _TOKEN_REQUIRED = (
 
 
 def _refuse_page(start_response: Callable[..., Any], status: HTTPStatus, message: str) -> Iterable[bytes]:
-    body = f"<!doctype html><title>{status.phrase}</title><p>{message}</p>\n".encode()
+    # A person reads it: what happened (the status's phrase) above why, both our own words
+    page = f"<!doctype html><title>Saga console: {status.phrase}</title><h1>{status.phrase}</h1><p>{message}</p>\n"
+    body = page.encode()
     start_response(
         f"{status.value} {status.phrase}",
         [
