@@ -17,7 +17,12 @@ What one order draws, quota by quota:
   model assumes no batching, a lower bound on orders per second;
 - DynamoDB: the quota is per table, but the units are metered over all tables together (the
   event store's table takes most writes): the total bounds any one table's share, so the
-  orders per second is a lower bound too.
+  orders per second is a lower bound too;
+- GetSecretValue: the secret reads an order causes when its steps call the pharmacy (http_model).
+
+Over HTTP the pharmacy's own rate limit binds too, and it is no quota of ours: each path
+reports the requests one order sends it (`pharmacy_requests_per_order`), so a pharmacy that
+takes L requests a second carries L divided by that.
 """
 
 from __future__ import annotations
@@ -53,8 +58,15 @@ DRAWS: dict[str, Draw] = {
     "eventbridge_put_events": Draw("requests_per_second", lambda used: float(used["eventbridge_events"])),
     "dynamodb_table_write_units": Draw("units_per_second", lambda used: float(used["dynamodb_write_units"])),
     "dynamodb_table_read_units": Draw("units_per_second", lambda used: float(used["dynamodb_read_units"])),
+    "secretsmanager_get_secret_value": Draw("requests_per_second", lambda used: float(used["secret_reads_per_order"])),
 }
 """The quotas the model knows how to draw on; a quota the table leaves out is left out here too."""
+
+
+PHARMACY_LIMIT = (
+    "the pharmacy's own rate limit: no quota of this stack's; a pharmacy taking L requests a second carries "
+    "L / pharmacy_requests_per_order orders a second, whatever the quotas above allow"
+)
 
 
 def load_quotas() -> dict[str, Any]:
@@ -81,6 +93,7 @@ def path_capacity(used: Used, quotas: Mapping[str, Mapping[str, Any]]) -> dict[s
     binding = min(bounded, key=lambda name: bounded[name]) if bounded else None
     return {
         "orders_per_second": carried,
+        "pharmacy_requests_per_order": sum(used.get("pharmacy_requests", {}).values()),
         "max_orders_per_second": bounded[binding] if binding else None,
         "binding_quota": binding,
         "raise": (
@@ -95,5 +108,6 @@ def capacity_model(paths: Mapping[str, Used], table: Mapping[str, Any]) -> dict[
     return {
         "quotas_looked_up": table["looked_up"],
         "region": table["region"],
+        "not_ours": PHARMACY_LIMIT,
         "paths": {path: path_capacity(used, quotas) for path, used in paths.items()},
     }

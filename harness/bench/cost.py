@@ -1,4 +1,9 @@
-"""Dollars per million orders, per path and per line: the metered counts times the dated price table."""
+"""Dollars per million orders, per path and per line: the metered counts times the dated price table.
+
+The counts come through http_model.modelled: for a path whose steps call the pharmacy, its Lambda
+seconds at the stated latency and its secret reads from the token's cache; for the built-in tables,
+as measured and no secret reads.
+"""
 
 from __future__ import annotations
 
@@ -27,11 +32,16 @@ def cost_model(paths: dict[str, dict[str, Any]], prices: dict[str, Any]) -> dict
             "eventbridge_events": used["eventbridge_events"] * price["eventbridge_custom_event"],
             "sqs_requests": used["sqs_requests"] * price["sqs_standard_request"],
             "cloudwatch_logs": used["log_bytes"] / 1e9 * price["cloudwatch_logs_ingested_gb"],
+            "secretsmanager_api_calls": used["secret_reads_per_order"] * price["secretsmanager_api_call"],
         }
         per_million = {line: round(cost * 1e6, 2) for line, cost in lines.items()}
         per_path[path] = {
             "usd_per_million_orders": round(sum(per_million.values()), 2),
             "by_line": per_million,
             "biggest_line": max(per_million, key=lambda line: per_million[line]),
+            # Were every function that calls the pharmacy to read the secret on each invocation.
+            "secretsmanager_api_calls_at_most": round(
+                used["secret_reads_per_order_at_most"] * price["secretsmanager_api_call"] * 1e6, 2
+            ),
         }
     return {"prices_as_published": prices["as_published"], "region": prices["region"], "paths": per_path}

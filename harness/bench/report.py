@@ -1,4 +1,5 @@
-"""The bench report's short table: throughput, CPU, each path's counts, cost and capacity, memory, imports."""
+"""The bench report's short table: throughput, CPU, each path's counts, cost and capacity (built-in tables
+and HTTP steps side by side), memory, imports."""
 
 from __future__ import annotations
 
@@ -24,18 +25,13 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
         out(f"            floor {_layers(breakdown['floor_ms'])}")
         free = " · ".join(f"{name} {ratio}" for name, ratio in breakdown["cpu_ratio_if_free"].items())
         out(f"if free     cpu ratio were these free of charge: {free} ({breakdown['orders']} orders)")
-    header = ("path", "transitions", "lambdas", "WRU", "RRU", "events", "sqs", "$/M")
-    out("{:24} {:>11} {:>7} {:>6} {:>6} {:>6} {:>4} {:>8}  biggest".format(*header))
-    for path, used in report["per_saga"].items():
-        cost = report["cost"]["paths"][path]
-        out(
-            f"{path:24} {used['state_transitions']:>11} {sum(used['lambda_invocations'].values()):>7} "
-            f"{used['dynamodb_write_units']:>6g} {used['dynamodb_read_units']:>6g} {used['eventbridge_events']:>6} "
-            f"{used['sqs_requests']:>4} {cost['usd_per_million_orders']:>8.2f}  {cost['biggest_line']}"
-        )
+    _paths(report, out)
     capacity = report.get("capacity")
     if capacity:
         _capacity(capacity, out)
+    http = report.get("http_steps")
+    if http:
+        _http_steps(report, http, out)
     memory = report.get("memory")
     if memory:
         retained = memory["with_retention"]
@@ -51,6 +47,52 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
         f"imports     boto3 {imports['boto3_seconds']} s · slowest handler ratio {imports['worst_ratio_to_boto3']} "
         f"(budget ≤ {imports['budget_ratio']}) · asset {report['asset']['megabytes']} MB"
     )
+
+
+def _paths(configuration: dict[str, Any], out: Callable[[str], None]) -> None:
+    header = ("path", "transitions", "lambdas", "WRU", "RRU", "events", "sqs", "$/M")
+    out("{:24} {:>11} {:>7} {:>6} {:>6} {:>6} {:>4} {:>8}  biggest".format(*header))
+    for path, used in configuration["per_saga"].items():
+        cost = configuration["cost"]["paths"][path]
+        out(
+            f"{path:24} {used['state_transitions']:>11} {sum(used['lambda_invocations'].values()):>7} "
+            f"{used['dynamodb_write_units']:>6g} {used['dynamodb_read_units']:>6g} {used['eventbridge_events']:>6} "
+            f"{used['sqs_requests']:>4} {cost['usd_per_million_orders']:>8.2f}  {cost['biggest_line']}"
+        )
+
+
+def _http_steps(tables: dict[str, Any], http: dict[str, Any], out: Callable[[str], None]) -> None:
+    """The HTTP configuration's own rows, then each path's cost and capacity beside the built-in tables'."""
+    model = http["model"]
+    latency_ms = model["pharmacy_latency_seconds"] * 1000
+    out(
+        f"http steps  every step calls the reference pharmacy; modelled at {latency_ms:g} ms "
+        f"per pharmacy request, the secret read once per {model['token_ttl_seconds']:g} s per execution environment "
+        f"at {model['orders_per_second']:g} orders/s"
+    )
+    _paths(http, out)
+    header = ("side by side", "$/M tables", "$/M http", "secrets $/M", "orders/s tables", "orders/s http", "pharmacy")
+    out("{:24} {:>10} {:>8} {:>11} {:>15} {:>13} {:>8}  binding over http".format(*header))
+    for path in http["per_saga"]:
+        cost, carried = http["cost"]["paths"][path], http["capacity"]["paths"][path]
+        secrets = f"{cost['by_line']['secretsmanager_api_calls']:g}-{cost['secretsmanager_api_calls_at_most']:g}"
+        out(
+            f"{path:24} {_usd(tables, path):>10} {cost['usd_per_million_orders']:>8.2f} {secrets:>11} "
+            f"{_rate(tables, path):>15} {_rate(http, path):>13} {carried['pharmacy_requests_per_order']:>8}  "
+            f"{carried['binding_quota'] or '-'}"
+        )
+    out(f"not ours    {http['capacity']['not_ours']}")
+
+
+def _usd(configuration: dict[str, Any], path: str) -> str:
+    cost = configuration["cost"]["paths"].get(path)
+    return "-" if cost is None else f"{cost['usd_per_million_orders']:.2f}"
+
+
+def _rate(configuration: dict[str, Any], path: str) -> str:
+    carried = configuration.get("capacity", {}).get("paths", {}).get(path)
+    rate = None if carried is None else carried["max_orders_per_second"]
+    return "-" if rate is None else f"{rate:g}"
 
 
 def _capacity(capacity: dict[str, Any], out: Callable[[str], None]) -> None:

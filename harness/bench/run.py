@@ -3,7 +3,9 @@
 Everything is measured in one run, side by side, on this machine: the local cloud is a
 model of AWS, so its absolute speed says little; the ratio to the floor, the resource
 counts per saga and the import times are what carry over; the cost and the orders per second one
-region carries are those counts against dated prices and default quotas. The local cloud's own memory per
+region carries are those counts against dated prices and default quotas, for the built-in tables
+and, measured the same way, for steps calling the reference pharmacy over HTTP (`http_steps`: at
+a stated pharmacy latency and token cache, http_model.py). The local cloud's own memory per
 1,000 sagas, with and without retention, is measured there too (memory.py).
 Prints one JSON summary and a short table.
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.assembly import synthesize
+from harness.bench import http_model
 from harness.bench import memory as bench_memory
 from harness.bench.capacity import capacity_model, load_quotas
 from harness.bench.cost import PRICES, cost_model
@@ -27,7 +30,7 @@ from harness.bench.cpu import BREAKDOWN_ORDERS, cpu_breakdown
 from harness.bench.imports import IMPORT_RUNS, asset_size, import_times
 from harness.bench.report import print_table
 from harness.bench.throughput import floor_run, full_run
-from harness.bench.usage import per_path_usage
+from harness.bench.usage import per_path_usage, per_path_usage_over_http
 
 MEMORY_BATCHES = 4
 MEMORY_BATCH_ORDERS = 250
@@ -39,8 +42,8 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
     # Imports first: fresh interpreters timed while no local cloud's threads share the cores.
     imports = import_times(import_runs)
     assembly = synthesize()
-    prices = json.loads(PRICES.read_text())
-    paths = per_path_usage(assembly)
+    prices, quotas = json.loads(PRICES.read_text()), load_quotas()
+    paths, http_paths = per_path_usage(assembly), per_path_usage_over_http()
     full = full_run(assembly, orders, concurrency)
     floor = floor_run(assembly, orders)
     breakdown = cpu_breakdown(assembly, min(orders, BREAKDOWN_ORDERS), concurrency)
@@ -58,12 +61,29 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
             "cpu_ratio_to_floor": round(floor["cpu_ms_per_execution"] / full["cpu_ms_per_saga"], 2),
             "cpu_breakdown": breakdown,
         },
-        "per_saga": paths,
-        "cost": cost_model(paths, prices),
-        "capacity": capacity_model(paths, load_quotas()),
+        **priced(paths, prices, quotas),
+        "http_steps": {"model": http_model.assumptions(), **priced(http_paths, prices, quotas)},
         "imports": imports,
         "asset": asset_size(assembly),
         "memory": memory,
+    }
+
+
+def priced(paths: dict[str, dict[str, Any]], prices: dict[str, Any], quotas: dict[str, Any]) -> dict[str, Any]:
+    """One configuration's measured counts, what the model makes of them, their cost and capacity."""
+    modelled = http_model.modelled_paths(paths)
+    return {
+        "per_saga": paths,
+        "modelled": {
+            path: {
+                "lambda_seconds": used["lambda_seconds"],
+                "secret_reads_per_order": round(used["secret_reads_per_order"], 6),
+                "secret_reads_per_order_at_most": used["secret_reads_per_order_at_most"],
+            }
+            for path, used in modelled.items()
+        },
+        "cost": cost_model(modelled, prices),
+        "capacity": capacity_model(modelled, quotas),
     }
 
 

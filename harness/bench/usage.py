@@ -1,18 +1,23 @@
 """What one saga asks of the billed services, per path: each path's order runs alone and is metered.
 
 The handlers' DynamoDB requests are charged in request units as DynamoDB charges them (item sizes,
-4 KB read blocks, transactions twice), their PutEvents entries and every SQS message are counted,
-and the saga's state transitions, Lambda invocations, durations and log bytes are read from the
-local cloud. The cost model (cost.py) and the capacity model (capacity.py) divide these counts.
+4 KB read blocks, transactions twice; per table too), their PutEvents entries, Secrets Manager reads
+and requests to the pharmacy's API (with the time spent waiting on them) and every SQS message are
+counted, and the saga's state transitions, Lambda invocations, durations and log bytes are read from
+the local cloud. The same measuring runs against the built-in tables (`per_path_usage`) and against
+the reference pharmacy over HTTP (`per_path_usage_over_http`). The cost model (cost.py) and the
+capacity model (capacity.py) divide these counts.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
+import time
 from base64 import b64decode
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +26,7 @@ from moto.sqs.models import SQSBackend
 
 from harness.inprocess import InProcess, deployed
 from harness.orders import Kind, of_kind
+from harness.pharmacy_api import deployed_over_http
 from infra import names
 from localcloud.deploy import CloudAssembly
 
@@ -73,8 +79,13 @@ class Usage:
     dynamodb_write_units: float = 0.0
     dynamodb_read_units: float = 0.0
     dynamodb_requests: Counter[str] = field(default_factory=Counter)
+    dynamodb_write_units_by_table: Counter[str] = field(default_factory=Counter)
     eventbridge_events: int = 0
     sqs_sends: int = 0
+    secret_reads: int = 0
+    pharmacy_requests: Counter[str] = field(default_factory=Counter)
+    """Requests to the pharmacy's API, by the (physical) name of the function that sent them."""
+    pharmacy_wait_seconds: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def dynamodb_request(self, operation: str, params: dict[str, Any]) -> None:
@@ -82,11 +93,15 @@ class Usage:
         with self._lock:
             self.dynamodb_requests[operation] += 1
             if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-                self.dynamodb_write_units += _write_units(params.get("Item"))
+                self._write(str(params.get("TableName")), _write_units(params.get("Item")))
             elif operation == "TransactWriteItems":
                 for action in params["TransactItems"]:
                     (body,) = action.values()
-                    self.dynamodb_write_units += 2 * _write_units(body.get("Item"))
+                    self._write(str(body.get("TableName")), 2 * _write_units(body.get("Item")))
+
+    def _write(self, table: str, units: int) -> None:
+        self.dynamodb_write_units += units
+        self.dynamodb_write_units_by_table[table] += units
 
     def dynamodb_response(self, operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
         with self._lock:
@@ -113,21 +128,40 @@ class Usage:
         with self._lock:
             self.sqs_sends += 1
 
+    def secret_read(self) -> None:
+        with self._lock:
+            self.secret_reads += 1
+
+    def pharmacy_request(self, function: str, waited: float) -> None:
+        with self._lock:
+            self.pharmacy_requests[function] += 1
+            self.pharmacy_wait_seconds[function] = self.pharmacy_wait_seconds.get(function, 0.0) + waited
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "dynamodb_write_units": self.dynamodb_write_units,
                 "dynamodb_read_units": self.dynamodb_read_units,
                 "dynamodb_requests": dict(self.dynamodb_requests),
+                "dynamodb_write_units_by_table": dict(self.dynamodb_write_units_by_table),
                 "eventbridge_events": self.eventbridge_events,
                 "sqs_sends": self.sqs_sends,
+                "secret_reads": self.secret_reads,
+                "pharmacy_requests": dict(self.pharmacy_requests),
+                "pharmacy_wait_seconds": dict(self.pharmacy_wait_seconds),
             }
+
+
+SECRET_READ_EVENT = "before-parameter-build.secrets-manager.GetSecretValue"
+"""botocore names a service's events by its hyphenated service id ("Secrets Manager")."""
 
 
 @contextmanager
 def metered(cloud: InProcess) -> Iterator[Usage]:
-    """Count the handlers' DynamoDB and EventBridge requests, and every SQS message sent."""
+    """Count the handlers' DynamoDB, EventBridge and Secrets Manager requests, their requests to the
+    pharmacy's API and how long each waited, and every SQS message sent."""
     from lambdas.adapters.aws_services import client
+    from lambdas.adapters.pharmacy_http_client import PharmacyClient
 
     usage = Usage()
     pending: dict[int, dict[str, Any]] = {}
@@ -142,24 +176,40 @@ def metered(cloud: InProcess) -> Iterator[Usage]:
     def put_events(params: dict[str, Any], **_: Any) -> None:
         usage.events_put(len(params["Entries"]))
 
-    dynamodb, events = client("dynamodb"), client("events")
+    def get_secret_value(**_: Any) -> None:
+        usage.secret_read()
+
+    # The functions' own cached clients: the ones their adapters call (aws_services.client).
+    dynamodb, events, secrets = client("dynamodb"), client("events"), client("secretsmanager")
     dynamodb.meta.events.register("before-parameter-build.dynamodb", before, unique_id="bench-before")
     dynamodb.meta.events.register("after-call.dynamodb", after, unique_id="bench-after")
     events.meta.events.register("before-parameter-build.eventbridge.PutEvents", put_events, unique_id="bench")
-    original_send = SQSBackend.send_message
+    secrets.meta.events.register(SECRET_READ_EVENT, get_secret_value, unique_id="bench")
+    original_send, original_request = SQSBackend.send_message, PharmacyClient.send
 
     def send_message(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
         usage.message_sent()
         return original_send(self, *args, **kwargs)
 
+    def pharmacy_request(self: PharmacyClient, *args: Any, **kwargs: Any) -> Any:
+        # The local runtime sets the invoked function's name in its environment, as Lambda does.
+        function, began = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "?"), time.perf_counter()
+        try:
+            return original_request(self, *args, **kwargs)
+        finally:
+            usage.pharmacy_request(function, time.perf_counter() - began)
+
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    PharmacyClient.send = pharmacy_request  # type: ignore[method-assign]
     try:
         yield usage
     finally:
+        PharmacyClient.send = original_request  # type: ignore[method-assign]
         SQSBackend.send_message = original_send  # type: ignore[method-assign]
         dynamodb.meta.events.unregister("before-parameter-build.dynamodb", unique_id="bench-before")
         dynamodb.meta.events.unregister("after-call.dynamodb", unique_id="bench-after")
         events.meta.events.unregister("before-parameter-build.eventbridge.PutEvents", unique_id="bench")
+        secrets.meta.events.unregister(SECRET_READ_EVENT, unique_id="bench")
 
 
 def _handler_name(physical_name: str) -> str:
@@ -176,6 +226,12 @@ def _function_usage(cloud: InProcess) -> tuple[dict[str, int], dict[str, float],
     return invocations, seconds, log_bytes
 
 
+def _table_name(physical_name: str) -> str:
+    """`OrderFulfillment-BusinessTablesPrescriptions635B2CB3-XYZ` -> `BusinessTablesPrescriptions`."""
+    parts = physical_name.split("-")
+    return (parts[1] if len(parts) > 2 else physical_name).rstrip("0123456789ABCDEF")
+
+
 def _transitions(cloud: InProcess, order_id: str) -> int:
     """State transitions of the saga's execution (each state entered once per attempt), 0 if none ran."""
     sfn = cloud.client("stepfunctions")
@@ -187,32 +243,64 @@ def _transitions(cloud: InProcess, order_id: str) -> int:
     return sum(1 for e in history if e["type"].endswith("StateEntered"))
 
 
-def per_path_usage(assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
-    """Run one order down each path, alone, and count what it used."""
+def _fresh_token_cache() -> None:
+    """Each path starts as a new execution environment would: no token read yet (pharmacy_token)."""
+    from lambdas.adapters.pharmacy_token import _secrets
+
+    _secrets.cache_clear()
+
+
+def _grown(now: Mapping[str, float], before: Mapping[str, float], name: Callable[[str], str] = str) -> dict[str, float]:
+    """What each key gained since `before` (a count stays an int), renamed by `name`; no key that did not grow."""
+    return {name(k): round(v - before.get(k, 0), 4) for k, v in now.items() if v > before.get(k, 0)}
+
+
+def measure(cloud: InProcess) -> dict[str, dict[str, Any]]:
+    """Run one order down each path on a deployed cloud, alone, and count what it used."""
     found: dict[str, dict[str, Any]] = {}
-    with deployed(assembly) as cloud:
-        cloud.local.wait_until_idle()
-        with metered(cloud) as usage:
-            for path, kind in PATHS.items():
-                invocations0, seconds0, logs0 = _function_usage(cloud)
-                usage0, sqs0 = usage.snapshot(), cloud.local.sqs_poll_requests()
-                order_id = f"bench-{path.replace('_', '-')}"
-                cloud.put_order(of_kind(kind, order_id))
-                state = cloud.wait_for_sagas([order_id])[order_id]
-                invocations1, seconds1, logs1 = _function_usage(cloud)
-                now = usage.snapshot()
-                calls = {f: n - invocations0.get(f, 0) for f, n in invocations1.items() if n > invocations0.get(f, 0)}
-                found[path] = {
-                    "final_state": state,
-                    "state_transitions": _transitions(cloud, order_id),
-                    "lambda_invocations": calls,
-                    "lambda_seconds": round(sum(seconds1.values()) - sum(seconds0.values()), 4),
-                    "dynamodb_write_units": now["dynamodb_write_units"] - usage0["dynamodb_write_units"],
-                    "dynamodb_read_units": now["dynamodb_read_units"] - usage0["dynamodb_read_units"],
-                    "dynamodb_requests": dict(Counter(now["dynamodb_requests"]) - Counter(usage0["dynamodb_requests"])),
-                    # the order event you put on the bus, and the domain events the publisher puts
-                    "eventbridge_events": 1 + now["eventbridge_events"] - usage0["eventbridge_events"],
-                    "sqs_requests": now["sqs_sends"] - usage0["sqs_sends"] + cloud.local.sqs_poll_requests() - sqs0,
-                    "log_bytes": logs1 - logs0,
-                }
+    cloud.local.wait_until_idle()
+    with metered(cloud) as usage:
+        for path, kind in PATHS.items():
+            _fresh_token_cache()
+            invocations0, seconds0, logs0 = _function_usage(cloud)
+            usage0, sqs0 = usage.snapshot(), cloud.local.sqs_poll_requests()
+            order_id = f"bench-{path.replace('_', '-')}"
+            cloud.put_order(of_kind(kind, order_id))
+            state = cloud.wait_for_sagas([order_id])[order_id]
+            invocations1, seconds1, logs1 = _function_usage(cloud)
+            now = usage.snapshot()
+            found[path] = {
+                "final_state": state,
+                "state_transitions": _transitions(cloud, order_id),
+                "lambda_invocations": _grown(invocations1, invocations0),
+                "lambda_seconds": round(sum(seconds1.values()) - sum(seconds0.values()), 4),
+                "lambda_seconds_by_function": _grown(seconds1, seconds0),
+                "dynamodb_write_units": now["dynamodb_write_units"] - usage0["dynamodb_write_units"],
+                "dynamodb_read_units": now["dynamodb_read_units"] - usage0["dynamodb_read_units"],
+                "dynamodb_requests": dict(Counter(now["dynamodb_requests"]) - Counter(usage0["dynamodb_requests"])),
+                "dynamodb_write_units_by_table": _grown(
+                    now["dynamodb_write_units_by_table"], usage0["dynamodb_write_units_by_table"], _table_name
+                ),
+                # the order event you put on the bus, and the domain events the publisher puts
+                "eventbridge_events": 1 + now["eventbridge_events"] - usage0["eventbridge_events"],
+                "sqs_requests": now["sqs_sends"] - usage0["sqs_sends"] + cloud.local.sqs_poll_requests() - sqs0,
+                "log_bytes": logs1 - logs0,
+                "secret_reads": now["secret_reads"] - usage0["secret_reads"],
+                "pharmacy_requests": _grown(now["pharmacy_requests"], usage0["pharmacy_requests"], _handler_name),
+                "pharmacy_wait_seconds": _grown(
+                    now["pharmacy_wait_seconds"], usage0["pharmacy_wait_seconds"], _handler_name
+                ),
+            }
     return found
+
+
+def per_path_usage(assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
+    """Each path's counts with the built-in tables."""
+    with deployed(assembly) as cloud:
+        return measure(cloud)
+
+
+def per_path_usage_over_http() -> dict[str, dict[str, Any]]:
+    """Each path's counts with every step calling the reference pharmacy over HTTP."""
+    with deployed_over_http() as (cloud, _served):
+        return measure(cloud)

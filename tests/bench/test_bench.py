@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from harness.bench import capacity, cost, cpu, imports, report, throughput, usage
+from harness.bench import capacity, cost, cpu, http_model, imports, report, throughput, usage
 from harness.bench import memory as bench_memory
+from harness.pharmacy_api import deployed_over_http
 from localcloud.deploy import CloudAssembly
 from localcloud.retention import Retention
 
@@ -56,6 +57,8 @@ def test_the_cost_model_multiplies_counts_by_the_dated_prices() -> None:
         "eventbridge_events": 1,
         "sqs_requests": 0,
         "log_bytes": 0,
+        "secret_reads_per_order": 0.0,
+        "secret_reads_per_order_at_most": 0,
     }
     priced = cost.cost_model({"path": used}, prices)["paths"]["path"]
     price = prices["prices_usd"]
@@ -105,11 +108,86 @@ def test_a_longer_path_uses_more_of_everything(paths: dict[str, Any]) -> None:
 
 
 def test_every_measured_path_is_bound_by_a_quota_and_a_rejection_never_by_step_functions(paths: dict[str, Any]) -> None:
-    model = capacity.capacity_model(paths, capacity.load_quotas())
+    model = capacity.capacity_model(http_model.modelled_paths(paths), capacity.load_quotas())
     assert all(carried["max_orders_per_second"] > 0 for carried in model["paths"].values())
     rejected = model["paths"]["rejected"]["orders_per_second"]
     assert rejected["stepfunctions_start_execution"] is None, "a rejected order starts no execution"
     assert rejected["stepfunctions_state_transitions"] is None
+
+
+@pytest.fixture(scope="module")
+def over_http() -> tuple[dict[str, dict[str, Any]], list[tuple[str, str, str]]]:
+    """Each path measured with every step over HTTP, and what the reference pharmacy itself received."""
+    with deployed_over_http() as (cloud, served):
+        return usage.measure(cloud), served.pharmacy.arrivals()
+
+
+def _arrived_for(arrivals: list[tuple[str, str, str]], path: str) -> list[str]:
+    """The operations the pharmacy received for one path's order (its resource ids end with the order id)."""
+    order_id = f"bench-{path.replace('_', '-')}"
+    return [operation for operation, resource_id, _key in arrivals if resource_id.endswith(f"-{order_id}")]
+
+
+BUSINESS_TABLES = ("BusinessTablesPrescriptions", "BusinessTablesReservations", "BusinessTablesShipments")
+"""What the three steps write with the built-in tables (infra/tables.py: the BusinessTables construct)."""
+
+
+def test_with_the_tables_the_steps_write_the_business_tables_and_over_http_none(
+    paths: dict[str, Any], over_http: tuple[dict[str, Any], Any]
+) -> None:
+    http, _arrivals = over_http
+    assert {p: u["final_state"] for p, u in http.items()} == {p: u["final_state"] for p, u in paths.items()}
+    written = paths["happy"]["dynamodb_write_units_by_table"]
+    assert all(written.get(table, 0) > 0 for table in BUSINESS_TABLES), written
+    assert sum(written.values()) == paths["happy"]["dynamodb_write_units"]
+    for path, used in http.items():
+        tables = used["dynamodb_write_units_by_table"]
+        assert not [t for t in tables if t.startswith("BusinessTables")], (path, tables)
+
+
+def test_over_http_the_requests_counted_are_the_ones_the_pharmacy_received(
+    over_http: tuple[dict[str, Any], list[tuple[str, str, str]]],
+) -> None:
+    http, arrivals = over_http
+    for path, used in http.items():
+        assert sum(used["pharmacy_requests"].values()) == len(_arrived_for(arrivals, path)), path
+    # docs/pharmacy-api.yaml's operations: the three steps, once each, on a completed order
+    assert sorted(_arrived_for(arrivals, "happy")) == ["createPrescription", "createShipment", "reserveInventory"]
+    assert http["happy"]["pharmacy_requests"] == {
+        "create_prescription": 1,
+        "reserve_inventory": 1,
+        "initiate_shipment": 1,
+    }
+    assert http["rejected"]["pharmacy_requests"] == {}
+    assert all(http["happy"]["pharmacy_wait_seconds"][f] > 0 for f in http["happy"]["pharmacy_requests"])
+
+
+def test_over_http_an_environment_reads_the_secret_once_however_many_requests_it_sends(
+    paths: dict[str, Any], over_http: tuple[dict[str, Any], Any]
+) -> None:
+    # Each path starts as a fresh execution environment (this process) and settles well inside the
+    # token's 5-minute cache (lambdas/adapters/pharmacy_token.py): one read, on its first request.
+    http, _arrivals = over_http
+    for path, used in http.items():
+        requests = sum(used["pharmacy_requests"].values())
+        assert used["secret_reads"] == (1 if requests else 0), (path, used["secret_reads"], requests)
+    assert sum(http["fails_at_shipment"]["pharmacy_requests"].values()) > 1
+    assert all(used["secret_reads"] == 0 for used in paths.values()), "the built-in tables need no secret"
+
+
+def test_over_http_the_modelled_figures_come_from_the_measured_counts(
+    paths: dict[str, Any], over_http: tuple[dict[str, Any], Any]
+) -> None:
+    http, _arrivals = over_http
+    happy, modelled = http["happy"], http_model.modelled(http["happy"], latency=0.2, orders_per_second=10.0)
+    waited = sum(happy["pharmacy_wait_seconds"].values())
+    # three requests of 200 ms each in place of what the reference pharmacy took
+    assert modelled["lambda_seconds"] == pytest.approx(happy["lambda_seconds"] - waited + 3 * 0.2, abs=1e-3)
+    assert modelled["secret_reads_per_order_at_most"] == 3, "one read per invocation of a function that calls it"
+    assert 0 < modelled["secret_reads_per_order"] < 3
+    tables = http_model.modelled(paths["happy"])
+    assert tables["lambda_seconds"] == paths["happy"]["lambda_seconds"], "no pharmacy: nothing modelled"
+    assert (tables["secret_reads_per_order"], tables["secret_reads_per_order_at_most"]) == (0.0, 0)
 
 
 def test_the_engine_floor_runs_the_same_machine_with_no_op_tasks(assembly: CloudAssembly) -> None:
@@ -123,7 +201,15 @@ def _table(
     memory: dict[str, Any] | None = None, capacity: dict[str, Any] | None = None, **more_throughput: Any
 ) -> list[str]:
     """The table's lines for a report with no paths: 6 sagas/s and 150 ms each, a floor of 20/s and 45 ms."""
-    given: dict[str, Any] = {
+    lines: list[str] = []
+    report.print_table(_given(memory, capacity, **more_throughput), lines.append)
+    return lines
+
+
+def _given(
+    memory: dict[str, Any] | None = None, capacity: dict[str, Any] | None = None, **more_throughput: Any
+) -> dict[str, Any]:
+    return {
         "throughput": {
             "saga": {"sagas_per_second": 6.0, "latency_seconds": {"p50": 1.0, "p99": 2.0}, "cpu_ms_per_saga": 150.0},
             "engine_floor": {"executions_per_second": 20.0, "cpu_ms_per_execution": 45.0},
@@ -139,9 +225,11 @@ def _table(
         **({"memory": memory} if memory else {}),
         **({"capacity": capacity} if capacity else {}),
     }
-    lines: list[str] = []
-    report.print_table(given, lines.append)
-    return lines
+
+
+def _report_without_paths() -> dict[str, Any]:
+    """A report's throughput, imports and asset as `_table` gives them."""
+    return {key: value for key, value in _given().items() if key not in ("per_saga", "cost")}
 
 
 def test_the_table_shows_throughput_and_cpu_side_by_side() -> None:
@@ -220,6 +308,65 @@ def test_the_table_shows_each_paths_orders_per_second_the_quota_that_binds_and_w
     assert lines[start + 2].split()[:3] == ["happy", "500", "stepfunctions_state_transitions"]
     assert lines[start + 2].endswith("Step Functions state transitions (Standard), token bucket (adjustable)")
     assert lines[start + 3].split() == ["rejected", "-", "-", "-"]
+
+
+def _configuration(usd: float, rate: float, pharmacy_requests: dict[str, int], secrets: tuple[float, float]) -> Any:
+    """One configuration's report for the happy path alone: 3 transitions, 6 invocations, 27 WRU."""
+    used = {
+        "state_transitions": 3,
+        "lambda_invocations": dict.fromkeys(("a", "b", "c", "d", "e", "f"), 1),
+        "dynamodb_write_units": 27.0,
+        "dynamodb_read_units": 4.5,
+        "eventbridge_events": 10,
+        "sqs_requests": 12,
+        "pharmacy_requests": pharmacy_requests,
+    }
+    by_line = {"stepfunctions_transitions": 75.0, "secretsmanager_api_calls": secrets[0]}
+    return {
+        "per_saga": {"happy": used},
+        "cost": {
+            "paths": {
+                "happy": {
+                    "usd_per_million_orders": usd,
+                    "by_line": by_line,
+                    "biggest_line": "stepfunctions_transitions",
+                    "secretsmanager_api_calls_at_most": secrets[1],
+                }
+            }
+        },
+        "capacity": {
+            "region": "us-east-1",
+            "quotas_looked_up": "2026-12-02",
+            "not_ours": "the pharmacy's own rate limit",
+            "paths": {
+                "happy": {
+                    "max_orders_per_second": rate,
+                    "binding_quota": "stepfunctions_state_transitions",
+                    "raise": None,
+                    "pharmacy_requests_per_order": sum(pharmacy_requests.values()),
+                }
+            },
+        },
+    }
+
+
+def test_the_table_shows_the_http_steps_cost_and_capacity_beside_the_built_in_tables() -> None:
+    tables = _configuration(112.0, 500.0, {}, (0.0, 0.0))
+    http = _configuration(104.5, 500.0, {"create_prescription": 1, "reserve_inventory": 1}, (0.01, 15.0))
+    model = {"pharmacy_latency_seconds": 0.2, "orders_per_second": 10.0, "token_ttl_seconds": 300}
+    given = {**_report_without_paths(), **tables, "http_steps": {"model": model, **http}}
+    lines: list[str] = []
+    report.print_table(given, lines.append)
+    start = next(i for i, line in enumerate(lines) if line.startswith("http steps"))
+    assert "200 ms per pharmacy request" in lines[start]
+    assert "once per 300 s per execution environment at 10 orders/s" in lines[start]
+    assert lines[start + 1].split()[0] == "path"
+    assert lines[start + 2].split()[0] == "happy"
+    assert lines[start + 3].split()[:3] == ["side", "by", "side"]
+    assert lines[start + 4].split() == [
+        "happy", "112.00", "104.50", "0.01-15", "500", "500", "2", "stepfunctions_state_transitions"
+    ]  # fmt: skip
+    assert lines[start + 5] == "not ours    the pharmacy's own rate limit"
 
 
 def test_a_memory_run_sweeps_after_each_batch_and_sizes_every_store(assembly: CloudAssembly) -> None:
