@@ -26,12 +26,14 @@ def deployed_over_http(
     steps: str | None = None,
     fault_injection: bool = False,
     seeded: bool = True,
+    port: int = 0,
     **cloud: Any,
 ) -> Iterator[tuple[InProcess, Served]]:
     """The reference pharmacy on 127.0.0.1 and a fresh local cloud with the stack pointed at it
-    (`steps`: the `pharmacy_api_steps` context, all three when None), its token's secret created."""
+    (`steps`: the `pharmacy_api_steps` context, all three when None), its token's secret created.
+    `port` 0: a free one; a fixed one keeps the URL, so its synthesis is reused from one run to the next."""
     token = secrets.token_urlsafe(32)
-    served = serve(token, faults, pharmacy)
+    served = serve(token, faults, pharmacy, port)
     try:
         context = {names.CONTEXT_PHARMACY_API_URL: served.url, names.CONTEXT_PHARMACY_API_SECRET: SECRET_NAME}
         if steps is not None:
