@@ -1,15 +1,41 @@
-"""`saga demo`: synthesize, deploy to the local cloud, run one order down every path, show the outcome."""
+"""`saga demo`: one order down every path, on the built-in tables and over HTTP at the reference pharmacy."""
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.assembly import synthesize
 from harness.inprocess import InProcess, deployed
 from harness.orders import Kind, of_kind, order
+from harness.pharmacy_api import deployed_over_http
 from infra import names
+from lambdas.domain import rules
+from lambdas.domain.states import Step
+from pharmacy_reference.server import Served
+
+BUILT_IN = "built-in tables"
+"""What the first run's steps write: the stack's own tables."""
+
+PHARMACY_PORT = 4590
+"""Where the HTTP run's reference pharmacy listens. Fixed, because its URL is in the synthesized
+template: a new port each run would synthesize anew every demo (some 10 s, and 15 MB more in
+cdk.out/local). When another program holds it, the pharmacy takes a free port instead."""
+
+CREATES: dict[Step, tuple[str, Callable[[str], str]]] = {
+    Step.CREATE_PRESCRIPTION: ("createPrescription", rules.prescription_id),
+    Step.RESERVE_INVENTORY: ("reserveInventory", rules.reservation_id),
+    Step.INITIATE_SHIPMENT: ("createShipment", rules.shipment_id),
+}
+"""Each step's create at the pharmacy (its operationId in docs/pharmacy-api.yaml) and the id it creates."""
+
+REFUSED = frozenset({409, 422})
+"""docs/pharmacy-api.yaml: a create answered 409 or 422 with a reason is a business refusal."""
 
 
 @dataclass(frozen=True)
@@ -39,45 +65,138 @@ SCENARIOS = (
 
 
 @dataclass(frozen=True)
+class PharmacyCall:
+    operation: str
+    status: int | None
+    """The pharmacy's final answer (2xx, 409, 422); None when it gave none."""
+
+
+@dataclass(frozen=True)
 class Outcome:
     scenario: Scenario
+    runs_against: str
     state: str
     steps: tuple[str, ...]
     compensations: tuple[str, ...]
     duration_seconds: float | None
     executions: int
     reason: str | None
+    pharmacy_calls: tuple[PharmacyCall, ...] | None = None
+    """What the pharmacy was asked for this order, in arrival order, once per key; None on the built-in tables."""
+
+    @property
+    def refused_by(self) -> str | None:
+        """Who said no: the pharmacy (its status), or the saga itself (its catalogue, rules or tables)."""
+        if self.reason is None:
+            return None
+        creates = {operation for operation, _ in CREATES.values()}
+        for call in self.pharmacy_calls or ():
+            if call.operation in creates and call.status in REFUSED:
+                return f"pharmacy, HTTP {call.status}"
+        return "saga"
+
+    @property
+    def not_at_pharmacy(self) -> tuple[str, ...]:
+        """Over HTTP, the steps done that the pharmacy did not create: none when the run is what it says."""
+        if self.pharmacy_calls is None:
+            return ()
+        created = {c.operation for c in self.pharmacy_calls if c.status is not None and 200 <= c.status <= 299}
+        return tuple(step for step in self.steps if CREATES[Step(step)][0] not in created)
+
+    @property
+    def unexpected(self) -> str | None:
+        """What differs from the scenario's expectation, in words; None when nothing does."""
+        found = []
+        if self.state != self.scenario.expected:
+            found.append(f"ended {self.state}, expected {self.scenario.expected}")
+        if self.executions > 1:
+            found.append(f"{self.executions} executions, expected one")
+        if self.not_at_pharmacy:
+            found.append(f"not created at the pharmacy: {', '.join(self.not_at_pharmacy)}")
+        return "; ".join(found) or None
 
     @property
     def as_expected(self) -> bool:
-        return self.state == self.scenario.expected and self.executions <= 1
+        return self.unexpected is None
 
 
-def run_demo(progress: Any = None) -> tuple[list[Outcome], dict[str, float]]:
-    """Run every scenario on a fresh local cloud; the outcomes and the timings of each phase."""
+@dataclass(frozen=True)
+class Run:
+    """The scenarios on one fresh local cloud."""
+
+    runs_against: str
+    pharmacy_url: str | None
+    outcomes: list[Outcome]
+    timings: dict[str, float]
+    """phase -> seconds: `synthesize_and_deploy`, `sagas`."""
+
+
+@dataclass(frozen=True)
+class Demo:
+    runs: list[Run]
+    total_seconds: float
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [outcome for run in self.runs for outcome in run.outcomes]
+
+
+def over_http(url: str) -> str:
+    """What the HTTP run's steps call, as a reader names it."""
+    return f"HTTP {urlsplit(url).netloc}"
+
+
+def run_demo(progress: Callable[[str], None] | None = None) -> Demo:
+    """Every scenario on a fresh local cloud with the built-in tables, then on another whose three steps
+    call the reference pharmacy over HTTP."""
     say = progress or (lambda message: None)
-    timings: dict[str, float] = {}
     started = time.perf_counter()
-    say("synthesizing the CDK app")
-    assembly = synthesize()
-    timings["synthesize"] = time.perf_counter() - started
+    say(f"{BUILT_IN}: synthesizing the CDK app, deploying it into the local cloud")
+    with deployed(synthesize()) as cloud:
+        runs = [_run(cloud, None, time.perf_counter() - started, say)]
     mark = time.perf_counter()
-    say("deploying the template into the local cloud")
-    with deployed(assembly) as cloud:
-        timings["deploy"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        say("sending the orders")
-        for scenario in SCENARIOS:
-            cloud.put_order_at_once(scenario.detail, scenario.deliveries)
-        order_ids = [s.detail["order_id"] for s in SCENARIOS]
-        cloud.wait_for_sagas(order_ids, timeout=60)
-        timings["sagas"] = time.perf_counter() - mark
-        outcomes = [_outcome(cloud, scenario) for scenario in SCENARIOS]
-    timings["total"] = time.perf_counter() - started
-    return outcomes, timings
+    say("over HTTP: serving the reference pharmacy, synthesizing the app pointed at it, deploying")
+    with _reference_pharmacy(say) as (cloud, served):
+        runs.append(_run(cloud, served, time.perf_counter() - mark, say))
+    return Demo(runs, time.perf_counter() - started)
 
 
-def _outcome(cloud: InProcess, scenario: Scenario) -> Outcome:
+@contextmanager
+def _reference_pharmacy(say: Callable[[str], None]) -> Iterator[tuple[InProcess, Served]]:
+    port = PHARMACY_PORT
+    if not _free(port):
+        say(f"port {port} is taken: the reference pharmacy listens on a free one (so the app is synthesized anew)")
+        port = 0
+    with deployed_over_http(port=port) as found:
+        yield found
+
+
+def _free(port: int) -> bool:
+    """Whether the pharmacy can listen on `port`: asked first, for the server (werkzeug's) would end the
+    process on a taken port rather than raise."""
+    with socket.socket() as probe:
+        # As the server binds: a connection of an earlier run still closing does not hold the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _run(cloud: InProcess, served: Served | None, ready_seconds: float, say: Callable[[str], None]) -> Run:
+    runs_against = BUILT_IN if served is None else over_http(served.url)
+    mark = time.perf_counter()
+    say(f"{runs_against}: sending the orders")
+    for scenario in SCENARIOS:
+        cloud.put_order_at_once(scenario.detail, scenario.deliveries)
+    cloud.wait_for_sagas([s.detail["order_id"] for s in SCENARIOS], timeout=60)
+    timings = {"synthesize_and_deploy": ready_seconds, "sagas": time.perf_counter() - mark}
+    outcomes = [_outcome(cloud, scenario, runs_against, served) for scenario in SCENARIOS]
+    return Run(runs_against, None if served is None else served.url, outcomes, timings)
+
+
+def _outcome(cloud: InProcess, scenario: Scenario, runs_against: str, served: Served | None) -> Outcome:
     order_id = scenario.detail["order_id"]
     view = cloud.projection().get(order_id)
     assert view is not None
@@ -89,10 +208,23 @@ def _outcome(cloud: InProcess, scenario: Scenario) -> Outcome:
     ]
     return Outcome(
         scenario=scenario,
+        runs_against=runs_against,
         state=view.state.value,
         steps=view.steps_completed,
         compensations=view.compensations_run,
         duration_seconds=view.duration_seconds,
         executions=len(executions),
         reason=view.failure_reason,
+        pharmacy_calls=None if served is None else _pharmacy_calls(served, order_id),
     )
+
+
+def _pharmacy_calls(served: Served, order_id: str) -> tuple[PharmacyCall, ...]:
+    """The requests for this order's resources the pharmacy received (its own record), each key once."""
+    resources = {resource_id(order_id) for _, resource_id in CREATES.values()}
+    answers = served.pharmacy.answers()
+    calls: dict[str, PharmacyCall] = {}
+    for operation, resource, key in served.pharmacy.arrivals():
+        if resource in resources and key not in calls:
+            calls[key] = PharmacyCall(operation, answers.get(key))
+    return tuple(calls.values())

@@ -116,20 +116,19 @@ def main(
 @app.command()
 @operation
 def demo(as_json: JsonFlag = False) -> None:
-    """Synthesize, deploy to the local cloud, run the seed's example and one order failing at each step."""
+    """Synthesize, deploy to the local cloud, run the seed's example and one order failing at each step:
+    on the built-in tables, then with every step calling the reference pharmacy over HTTP."""
     from harness.demo import run_demo
 
-    outcomes, timings = run_demo(None if as_json else render.progress)
+    found = run_demo(None if as_json else render.progress)
     if as_json:
-        render.emit_json(render.demo_json(outcomes, timings))
+        render.emit_json(render.demo_json(found))
     else:
-        render.demo_table(outcomes, timings)
-    failed = [o for o in outcomes if not o.as_expected]
+        render.demo_table(found)
+    failed = [o for o in found.outcomes if not o.as_expected]
     if failed:
         raise CliError(
-            "; ".join(
-                f"{o.scenario.detail['order_id']} ended {o.state}, expected {o.scenario.expected}" for o in failed
-            )
+            "; ".join(f"{o.scenario.detail['order_id']} on {o.runs_against}: {o.unexpected}" for o in failed)
         )
 
 

@@ -25,7 +25,7 @@ from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView
 
 if TYPE_CHECKING:
-    from harness.demo import Outcome
+    from harness.demo import Demo, Outcome
     from harness.queries import ReplayReport, Status
 
 # Tables are read in terminals and in CI logs alike: never narrower than they need.
@@ -93,45 +93,81 @@ def progress(message: str) -> None:
 # --- demo ---------------------------------------------------------------------------------
 
 
-def demo_json(outcomes: list[Outcome], timings: dict[str, float]) -> dict[str, Any]:
+def demo_json(demo: Demo) -> dict[str, Any]:
     return {
+        "runs": [
+            {
+                "runs_against": run.runs_against,
+                "pharmacy_url": run.pharmacy_url,
+                "timings_seconds": {k: round(v, 2) for k, v in run.timings.items()},
+            }
+            for run in demo.runs
+        ],
         "outcomes": [
             {
+                "runs_against": o.runs_against,
                 "scenario": o.scenario.title,
                 "order_id": o.scenario.detail["order_id"],
                 "state": o.state,
                 "expected": o.scenario.expected,
+                "as_expected": o.as_expected,
                 "steps_completed": list(o.steps),
                 "compensations_run": list(o.compensations),
+                "refused_by": o.refused_by,
+                "reason": o.reason,
+                "pharmacy_calls": None
+                if o.pharmacy_calls is None
+                else [{"operation": c.operation, "status": c.status} for c in o.pharmacy_calls],
                 "duration_seconds": o.duration_seconds,
                 "executions": o.executions,
             }
-            for o in outcomes
+            for o in demo.outcomes
         ],
-        "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
+        "timings_seconds": {"total": round(demo.total_seconds, 2)},
     }
 
 
-def demo_table(outcomes: list[Outcome], timings: dict[str, float]) -> None:
-    table = Table(title="Order fulfillment saga on the local cloud")
-    for column in ("order", "scenario", "final state", "steps done", "compensations run", "duration"):
-        table.add_column(column, no_wrap=column in ("order", "final state", "duration"))
-    for o in outcomes:
-        unexpected = untrusted(f"{o.state} (expected {o.scenario.expected})", "bold red")
-        state = _state(o.state) if o.as_expected else unexpected
-        table.add_row(
-            untrusted(o.scenario.detail["order_id"]),
-            untrusted(o.scenario.title),
-            state,
-            _names(o.steps),
-            _names(o.compensations, " → "),
-            _seconds(o.duration_seconds),
-        )
+def _demo_state(o: Outcome) -> Text:
+    return _state(o.state) if o.unexpected is None else untrusted(f"{o.state} ({o.unexpected})", "bold red")
+
+
+def _refusal(o: Outcome) -> Text:
+    """Who refused, in our words, then the reason as received: a pharmacy's is text from outside."""
+    if o.refused_by is None:
+        return Text("—")
+    return Text.assemble(Text(f"{o.refused_by}: ", style="bold"), untrusted(o.reason or ""))
+
+
+def demo_table(demo: Demo) -> None:
+    """One row per scenario and run, each scenario's runs side by side: what differs over HTTP shows."""
+    table = Table(title="Order fulfillment saga on the local cloud: built-in tables, then over HTTP")
+    columns = ("order", "scenario", "runs against", "final state", "steps done", "compensations run", "refused by")
+    for column in (*columns, "duration"):
+        table.add_column(column, no_wrap=column in ("order", "runs against", "final state", "duration"))
+    for same_scenario in zip(*(run.outcomes for run in demo.runs), strict=True):
+        for o in same_scenario:
+            table.add_row(
+                untrusted(o.scenario.detail["order_id"]),
+                untrusted(o.scenario.title),
+                untrusted(o.runs_against),
+                _demo_state(o),
+                _names(o.steps),
+                _names(o.compensations, " → "),
+                _refusal(o),
+                _seconds(o.duration_seconds),
+            )
+        table.add_section()
     print_whole(table)
-    console.print(
-        f"synthesis {timings['synthesize']:.1f} s · deploy {timings['deploy']:.1f} s · "
-        f"sagas {timings['sagas']:.1f} s · total {timings['total']:.1f} s"
+    for run in demo.runs:
+        if run.pharmacy_url is not None:
+            served_by = "the reference pharmacy (pharmacy_reference/), called by every step"
+            console.print(untrusted(f"{run.runs_against}: {served_by}"))
+    phases = " · ".join(
+        f"{run.runs_against}: synthesis and deploy {run.timings['synthesize_and_deploy']:.1f} s, "
+        f"sagas {run.timings['sagas']:.1f} s"
+        for run in demo.runs
     )
+    console.print(untrusted(f"{phases} · total {demo.total_seconds:.1f} s"))
 
 
 # --- local up -----------------------------------------------------------------------------
