@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class FaultPlan:
         self._faults = faults
         self._random = random.Random(faults.seed)
         self._unavailable_answers: dict[str, int] = {}
+        self._drawn: Counter[str] = Counter()
 
     @property
     def faults(self) -> Faults:
@@ -65,7 +67,20 @@ class FaultPlan:
             answered = self._unavailable_answers.get(key, 0)
             if answered < faults.unavailable_first:
                 self._unavailable_answers[key] = answered + 1
-                return faults, Draw(unavailable=True)
-            return faults, Draw(
-                error=error < faults.error_rate, hold=hold < faults.timeout_rate, drop=drop < faults.drop_rate
-            )
+                drawn = Draw(unavailable=True)
+            else:
+                # A 500 is answered before any work: such a request is neither held nor dropped.
+                failed = error < faults.error_rate
+                drawn = Draw(
+                    error=failed,
+                    hold=not failed and hold < faults.timeout_rate,
+                    drop=not failed and drop < faults.drop_rate,
+                )
+            self._drawn.update(f.name for f in fields(drawn) if getattr(drawn, f.name))
+            return faults, drawn
+
+    def drawn(self) -> dict[str, int]:
+        """How many requests met each fault so far (`unavailable`, `error`, `hold`, `drop`; a held
+        request may also be dropped): what a chaos run reports as injected."""
+        with self._lock:
+            return dict(self._drawn)
