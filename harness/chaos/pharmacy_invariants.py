@@ -1,0 +1,210 @@
+"""What must hold at the pharmacy after a chaos run over HTTP, read from the pharmacy's own records.
+
+Each invariant takes what the run left (`AtThePharmacy`: plain data, so a test can hand it any
+record set) and returns its violations (empty: it holds). A violation names an order id, a
+record id, an operationId or a medication id, never a record's content (patient data).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from harness.orders import Kind
+from lambdas.domain import events as ev
+from lambdas.domain import rules
+from lambdas.domain.states import SagaState
+from pharmacy_reference.records import Kind as RecordKind
+from pharmacy_reference.records import Record
+
+Arrival = tuple[str, str, str]
+"""(operationId, resource id, Idempotency-Key) of one request the pharmacy received."""
+
+RECORD_ID: Mapping[RecordKind, Callable[[str], str]] = {
+    RecordKind.PRESCRIPTION: rules.prescription_id,
+    RecordKind.RESERVATION: rules.reservation_id,
+    RecordKind.SHIPMENT: rules.shipment_id,
+}
+"""The id the saga gives each kind of record for an order (the path's resource id)."""
+
+CREATED_EVENT: Mapping[RecordKind, str] = {
+    RecordKind.PRESCRIPTION: ev.PrescriptionCreated.TYPE_KEY,
+    RecordKind.RESERVATION: ev.InventoryReserved.TYPE_KEY,
+    RecordKind.SHIPMENT: ev.ShipmentInitiated.TYPE_KEY,
+}
+UNDONE_EVENT: Mapping[RecordKind, str] = {
+    RecordKind.PRESCRIPTION: ev.PrescriptionCancelled.TYPE_KEY,
+    RecordKind.RESERVATION: ev.InventoryReleased.TYPE_KEY,
+    RecordKind.SHIPMENT: ev.ShipmentCancelled.TYPE_KEY,
+}
+"""What the saga's stream says when it did, or undid, each kind of record."""
+
+
+@dataclass(frozen=True)
+class AtThePharmacy:
+    """A chaos run's sagas and what the pharmacy holds after every request, late ones too, was served."""
+
+    kinds: Mapping[str, Kind]
+    """order id -> the kind of order sent."""
+    states: Mapping[str, str]
+    """order id -> the settled saga's state."""
+    records: Sequence[Record]
+    arrivals: Sequence[Arrival]
+    initial_stock: Mapping[str, int]
+    """medication id -> units available before the run."""
+    stock: Mapping[str, tuple[int, int]]
+    """medication id -> (available, reserved) after it."""
+    histories: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """order id -> the type keys of its saga's stream, in order."""
+    still_in_flight: bool = False
+    """Whether the pharmacy was still serving requests when the records were read (held past the wait)."""
+
+    @cached_property
+    def order_of(self) -> dict[tuple[RecordKind, str], str]:
+        """(kind, record id) -> the order whose saga makes that record."""
+        return {(kind, make(order_id)): order_id for order_id in self.kinds for kind, make in RECORD_ID.items()}
+
+    def records_of(self, *states: SagaState) -> list[tuple[str, Record]]:
+        """(order id, record) of every record whose saga ended in one of `states`."""
+        wanted = {s.value for s in states}
+        found = []
+        for record in self.records:
+            order_id = self.order_of.get((record.kind, record.record_id))
+            if order_id is not None and self.states.get(order_id) in wanted:
+                found.append((order_id, record))
+        return found
+
+
+PharmacyInvariant = Callable[[AtThePharmacy], list[str]]
+
+
+def nothing_created_twice_for_one_key(run: AtThePharmacy) -> list[str]:
+    """A record is created at most once, and only for an order of the run, under the id its saga gives it."""
+    problems = [
+        f"{r.kind.label} {r.record_id}: created {r.times_created} times" for r in run.records if r.times_created > 1
+    ]
+    problems += [
+        f"{r.kind.label} {r.record_id}: no saga of the run makes this record"
+        for r in run.records
+        if (r.kind, r.record_id) not in run.order_of
+    ]
+    if run.still_in_flight:
+        problems.append("requests were still in flight at the pharmacy when its records were read")
+    return problems
+
+
+def a_compensated_saga_leaves_nothing_created(run: AtThePharmacy) -> list[str]:
+    """Every record of a FAILED saga is undone or a tombstone; a REJECTED order ran no step, so has none."""
+    problems = [
+        f"{order_id}: {record.kind.label} {record.status} after the saga failed"
+        for order_id, record in run.records_of(SagaState.FAILED)
+        if record.status != record.kind.undone
+    ]
+    problems += [
+        f"{order_id}: a {record.kind.label} for a rejected order"
+        for order_id, record in run.records_of(SagaState.REJECTED)
+    ]
+    return problems
+
+
+def shipped_exactly_when_completed(run: AtThePharmacy) -> list[str]:
+    """Nothing shipped for a saga that did not complete; a COMPLETED saga has its prescription active,
+    its reservation held and its shipment initiated, each made for that order."""
+    problems = [
+        f"{order_id}: shipment {record.status} for a {run.states[order_id]} saga"
+        for order_id, record in run.records_of(*(s for s in SagaState if s is not SagaState.COMPLETED))
+        if record.kind is RecordKind.SHIPMENT and record.status == RecordKind.SHIPMENT.done
+    ]
+    held = {(record.kind, record.record_id): record for record in run.records}
+    for order_id in sorted(o for o, state in run.states.items() if state == SagaState.COMPLETED.value):
+        for kind, make in RECORD_ID.items():
+            record = held.get((kind, make(order_id)))
+            if record is None:
+                problems.append(f"{order_id}: completed without a {kind.label} at the pharmacy")
+            elif record.status != kind.done or record.content is None:
+                problems.append(f"{order_id}: completed, its {kind.label} {record.status}")
+            elif record.content.get("order_id") != order_id:
+                problems.append(f"{order_id}: its {kind.label} was made for another order")
+    return problems
+
+
+def each_idempotency_key_stable(run: AtThePharmacy) -> list[str]:
+    """Every request for one (operation, resource) carried one key; no key served two of them."""
+    keys: dict[tuple[str, str], set[str]] = {}
+    asked: dict[str, set[tuple[str, str]]] = {}
+    for operation_id, resource_id, key in run.arrivals:
+        keys.setdefault((operation_id, resource_id), set()).add(key)
+        asked.setdefault(key, set()).add((operation_id, resource_id))
+    problems = [
+        f"{op} {res}: {len(found)} different keys" for (op, res), found in sorted(keys.items()) if len(found) > 1
+    ]
+    problems += [
+        f"one key for {len(targets)} requests: {', '.join(f'{op} {res}' for op, res in sorted(targets))}"
+        for targets in asked.values()
+        if len(targets) > 1
+    ]
+    return problems
+
+
+def stock_is_conserved_at_the_pharmacy(run: AtThePharmacy) -> list[str]:
+    """initial = available + reserved, and reserved = the lines of the reservations still held."""
+    held: Counter[str] = Counter()
+    for record in run.records:
+        if record.kind is RecordKind.RESERVATION and record.status == record.kind.done and record.content:
+            for line in record.content["lines"]:
+                held[line["medication_id"]] += line["quantity"]
+    problems = []
+    for medication in sorted({*run.initial_stock, *run.stock, *held}):
+        available, reserved = run.stock.get(medication, (0, 0))
+        before = run.initial_stock.get(medication, 0)
+        if available + reserved != before:
+            problems.append(f"{medication}: {available} available + {reserved} reserved != {before} at the start")
+        if reserved != held[medication] or available < 0:
+            problems.append(f"{medication}: {reserved} reserved, {held[medication]} held by reservations")
+    return problems
+
+
+def the_saga_tells_what_the_pharmacy_did(run: AtThePharmacy) -> list[str]:
+    """What a subscriber to the domain events believes is what the pharmacy holds: a record active
+    there was announced done and never undone; one the saga announced done and the pharmacy then
+    undid was announced undone. (A record made by an attempt whose answer never came, and undone
+    as a crashed step, was never announced: nothing to take back.)"""
+    problems = []
+    for record in run.records:
+        order_id = run.order_of.get((record.kind, record.record_id))
+        if order_id is None or record.content is None:  # not the run's, or a tombstone: nothing was made
+            continue
+        told = set(run.histories.get(order_id, ()))
+        done, undone = CREATED_EVENT[record.kind], UNDONE_EVENT[record.kind]
+        if record.status == record.kind.done and (done not in told or undone in told):
+            problems.append(f"{order_id}: {record.kind.label} {record.status}, the saga's events say otherwise")
+        if record.status == record.kind.undone and done in told and undone not in told:
+            problems.append(f"{order_id}: {record.kind.label} {record.status}, the saga announced {done} only")
+    return problems
+
+
+def each_order_ends_as_its_kind_says(run: AtThePharmacy) -> list[str]:
+    """The business rules still decide: a refused kind fails (or is rejected) whatever the faults; a
+    valid order completes, or fails when its stock ran out or a step crashed."""
+    problems = []
+    for order_id, kind in sorted(run.kinds.items()):
+        state = run.states.get(order_id)
+        if state is None:
+            continue  # unsettled: the stuck-saga invariant names it
+        allowed = {SagaState.COMPLETED.value, SagaState.FAILED.value} if kind is Kind.VALID else {kind.ends_in.value}
+        if state not in allowed:
+            problems.append(f"{order_id}: {kind.value} order ended {state}")
+    return problems
+
+
+PHARMACY_INVARIANTS: dict[str, PharmacyInvariant] = {
+    "nothing created twice for one key (times_created <= 1)": nothing_created_twice_for_one_key,
+    "a compensated saga leaves nothing created at the pharmacy": a_compensated_saga_leaves_nothing_created,
+    "nothing shipped unless completed; a completed saga has all three records": shipped_exactly_when_completed,
+    "each Idempotency-Key stable, one per (operation, resource)": each_idempotency_key_stable,
+    "stock conserved at the pharmacy": stock_is_conserved_at_the_pharmacy,
+    "the saga's domain events tell what the pharmacy did": the_saga_tells_what_the_pharmacy_did,
+    "each order ends as its kind says": each_order_ends_as_its_kind_says,
+}

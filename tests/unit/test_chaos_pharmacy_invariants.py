@@ -1,0 +1,185 @@
+"""Each invariant of the HTTP chaos run holds for a pharmacy that did right and fails for one that did not.
+
+The record sets are what docs/pharmacy-api.yaml and the saga's rules allow (ids `rx-`, `res-`, `shp-`
++ the order id: lambdas/domain/rules.py; done and undone statuses: pharmacy_reference/records.py),
+then broken one way each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.chaos import pharmacy_invariants as inv
+from harness.chaos.pharmacy_invariants import AtThePharmacy
+from harness.orders import Kind
+from pharmacy_reference.records import Kind as RecordKind
+from pharmacy_reference.records import Record
+
+DONE_EVENTS = ["order.prescription_created", "order.inventory_reserved", "order.shipment_initiated"]
+LINES = [{"medication_id": "med-1", "quantity": 2}]
+
+
+def _made(kind: RecordKind, order: str, *, undone: bool = False, times: int = 1, **content: Any) -> Record:
+    """The record the saga of `order` makes (its content's order id may be changed to break it)."""
+    prefix = {RecordKind.PRESCRIPTION: "rx", RecordKind.RESERVATION: "res", RecordKind.SHIPMENT: "shp"}[kind]
+    body: dict[str, Any] = {"order_id": order, **content}
+    if kind is RecordKind.RESERVATION:
+        body.setdefault("lines", LINES)
+    return Record(kind, f"{prefix}-{order}", kind.undone if undone else kind.done, body, times_created=times)
+
+
+def _tombstone(kind: RecordKind, record_id: str) -> Record:
+    return Record(kind, record_id, kind.undone)
+
+
+def _completed(order_id: str) -> list[Record]:
+    return [_made(kind, order_id) for kind in RecordKind]
+
+
+def _arrivals(*records: Record) -> list[tuple[str, str, str]]:
+    create = {RecordKind.PRESCRIPTION: "createPrescription", RecordKind.RESERVATION: "reserveInventory"}
+    operation = {**create, RecordKind.SHIPMENT: "createShipment"}
+    return [(operation[r.kind], r.record_id, f"{operation[r.kind]}:{r.record_id}") for r in records]
+
+
+def _run(**changes: Any) -> AtThePharmacy:
+    """A healthy run: o-1 completed (2 units of med-1 reserved of 10), o-2 failed at the shipment
+    and undone, o-3 rejected; every key once per request."""
+    records = [*_completed("o-1"), _made(RecordKind.PRESCRIPTION, "o-2", undone=True)]
+    records.append(_made(RecordKind.RESERVATION, "o-2", undone=True))
+    fields: dict[str, Any] = {
+        "kinds": {"o-1": Kind.VALID, "o-2": Kind.UNDELIVERABLE, "o-3": Kind.INVALID},
+        "states": {"o-1": "COMPLETED", "o-2": "FAILED", "o-3": "REJECTED"},
+        "records": records,
+        "arrivals": _arrivals(*records),
+        "initial_stock": {"med-1": 10},
+        "stock": {"med-1": (8, 2)},
+        "histories": {
+            "o-1": DONE_EVENTS,
+            "o-2": [*DONE_EVENTS[:2], "order.inventory_released", "order.prescription_cancelled"],
+            "o-3": ["order_fulfillment_saga.rejected"],
+        },
+    }
+    return AtThePharmacy(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("invariant", list(inv.PHARMACY_INVARIANTS.values()), ids=list(inv.PHARMACY_INVARIANTS))
+def test_every_invariant_holds_for_a_pharmacy_that_did_right(invariant: inv.PharmacyInvariant) -> None:
+    assert invariant(_run()) == []
+
+
+def test_a_record_created_twice_is_a_violation() -> None:
+    healthy = _run()
+    twice = [*healthy.records[:-1], _made(RecordKind.RESERVATION, "o-2", undone=True, times=2)]
+    assert inv.nothing_created_twice_for_one_key(_run(records=twice)) == ["reservation res-o-2: created 2 times"]
+
+
+def test_a_record_no_saga_of_the_run_makes_is_a_violation() -> None:
+    stray = [*_run().records, _made(RecordKind.PRESCRIPTION, "o-9")]
+    assert inv.nothing_created_twice_for_one_key(_run(records=stray)) == [
+        "prescription rx-o-9: no saga of the run makes this record"
+    ]
+
+
+def test_records_read_while_requests_are_still_held_are_a_violation() -> None:
+    assert inv.nothing_created_twice_for_one_key(_run(still_in_flight=True)) == [
+        "requests were still in flight at the pharmacy when its records were read"
+    ]
+
+
+def test_a_record_left_active_for_a_failed_saga_is_a_violation() -> None:
+    left = [*_run().records[:-1], _made(RecordKind.RESERVATION, "o-2")]
+    assert inv.a_compensated_saga_leaves_nothing_created(_run(records=left)) == [
+        "o-2: reservation RESERVED after the saga failed"
+    ]
+
+
+def test_a_tombstone_for_a_failed_saga_is_no_violation() -> None:
+    # A cancel of what was never created leaves a tombstone: undone, nothing made.
+    records = [*_run().records, _tombstone(RecordKind.SHIPMENT, "shp-o-2")]
+    assert inv.a_compensated_saga_leaves_nothing_created(_run(records=records)) == []
+
+
+def test_any_record_of_a_rejected_order_is_a_violation() -> None:
+    records = [*_run().records, _tombstone(RecordKind.PRESCRIPTION, "rx-o-3")]
+    assert inv.a_compensated_saga_leaves_nothing_created(_run(records=records)) == [
+        "o-3: a prescription for a rejected order"
+    ]
+
+
+def test_a_shipment_initiated_for_a_failed_saga_is_a_violation() -> None:
+    records = [*_run().records, _made(RecordKind.SHIPMENT, "o-2")]
+    assert inv.shipped_exactly_when_completed(_run(records=records)) == ["o-2: shipment INITIATED for a FAILED saga"]
+
+
+def test_a_completed_saga_missing_or_undone_at_the_pharmacy_is_a_violation() -> None:
+    healthy = _run().records
+    without_shipment = [r for r in healthy if r.record_id != "shp-o-1"]
+    assert inv.shipped_exactly_when_completed(_run(records=without_shipment)) == [
+        "o-1: completed without a shipment at the pharmacy"
+    ]
+    released = [_made(RecordKind.RESERVATION, "o-1", undone=True) if r.record_id == "res-o-1" else r for r in healthy]
+    assert inv.shipped_exactly_when_completed(_run(records=released)) == ["o-1: completed, its reservation RELEASED"]
+    other = [_made(RecordKind.PRESCRIPTION, "o-1", order_id="o-2") if r.record_id == "rx-o-1" else r for r in healthy]
+    assert inv.shipped_exactly_when_completed(_run(records=other)) == [
+        "o-1: its prescription was made for another order"
+    ]
+
+
+def test_two_keys_for_one_request_or_one_key_for_two_are_violations() -> None:
+    arrivals = _run().arrivals
+    retried_with_a_new_key = [*arrivals, ("createPrescription", "rx-o-1", "createPrescription:rx-o-1:retry")]
+    assert inv.each_idempotency_key_stable(_run(arrivals=retried_with_a_new_key)) == [
+        "createPrescription rx-o-1: 2 different keys"
+    ]
+    # A cancel sent with its create's key: the pharmacy would replay the create's answer to it.
+    shared = [*arrivals, ("cancelPrescription", "rx-o-2", "createPrescription:rx-o-2")]
+    assert inv.each_idempotency_key_stable(_run(arrivals=shared)) == [
+        "one key for 2 requests: cancelPrescription rx-o-2, createPrescription rx-o-2"
+    ]
+
+
+def test_stock_lost_or_held_by_no_reservation_is_a_violation() -> None:
+    assert inv.stock_is_conserved_at_the_pharmacy(_run(stock={"med-1": (7, 2)})) == [
+        "med-1: 7 available + 2 reserved != 10 at the start"
+    ]
+    assert inv.stock_is_conserved_at_the_pharmacy(_run(stock={"med-1": (7, 3)})) == [
+        "med-1: 3 reserved, 2 held by reservations"
+    ]
+
+
+def test_an_undo_the_saga_never_announced_is_a_violation() -> None:
+    # o-2's reservation was announced reserved and is released at the pharmacy: a subscriber
+    # that never hears order.inventory_released believes the stock still held.
+    unannounced = {**_run().histories, "o-2": [*DONE_EVENTS[:2], "order.prescription_cancelled"]}
+    assert inv.the_saga_tells_what_the_pharmacy_did(_run(histories=unannounced)) == [
+        "o-2: reservation RELEASED, the saga announced order.inventory_reserved only"
+    ]
+
+
+def test_an_active_record_the_saga_never_announced_or_took_back_is_a_violation() -> None:
+    histories = _run().histories
+    never = {**histories, "o-1": DONE_EVENTS[:2]}
+    assert inv.the_saga_tells_what_the_pharmacy_did(_run(histories=never)) == [
+        "o-1: shipment INITIATED, the saga's events say otherwise"
+    ]
+    taken_back = {**histories, "o-1": [*DONE_EVENTS, "order.shipment_cancelled"]}
+    assert inv.the_saga_tells_what_the_pharmacy_did(_run(histories=taken_back)) == [
+        "o-1: shipment INITIATED, the saga's events say otherwise"
+    ]
+
+
+def test_an_undo_of_a_record_never_announced_needs_no_announcement() -> None:
+    # A crashed step: its create was done by an attempt whose answer was lost, then undone.
+    records = [*_run().records, _made(RecordKind.SHIPMENT, "o-2", undone=True)]
+    assert inv.the_saga_tells_what_the_pharmacy_did(_run(records=records)) == []
+
+
+def test_an_order_ending_otherwise_than_its_kind_says_is_a_violation() -> None:
+    states = {"o-1": "FAILED", "o-2": "COMPLETED", "o-3": "FAILED"}
+    assert inv.each_order_ends_as_its_kind_says(_run(states=states)) == [
+        "o-2: undeliverable order ended COMPLETED",
+        "o-3: invalid order ended FAILED",
+    ]
