@@ -7,9 +7,12 @@ first) and its time span; each edge taken gets the error it caught, if any.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from lambdas.adapters.pharmacy_calls import BUILT_IN, NO_ANSWER, Call, parse
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -30,7 +33,11 @@ _FAILURE = {
     "TaskFailed": "taskFailedEventDetails",
     "TaskTimedOut": "taskTimedOutEventDetails",
 }
-_SUCCESS = frozenset({"LambdaFunctionSucceeded", "TaskSucceeded", "ActivitySucceeded"})
+_SUCCESS = {
+    "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
+    "TaskSucceeded": "taskSucceededEventDetails",
+    "ActivitySucceeded": "activitySucceededEventDetails",
+}
 
 
 @dataclass
@@ -42,10 +49,25 @@ class StateRun:
     attempts: int = 0
     error: str | None = None
     """The last attempt's error; None when it succeeded."""
+    system: str | None = None
+    """The business system a step or compensation acted on (`built-in`, or the pharmacy API's host)."""
+    calls: list[Call] = field(default_factory=list)
+    """Its calls to the pharmacy's API over all its attempts, in order (each attempt's answer or silence)."""
 
     @property
     def retries(self) -> int:
         return max(0, self.attempts - 1)
+
+    @property
+    def via(self) -> str:
+        """The system it acted on and, over HTTP, what each call answered: `HTTP host: 503, 503, 201`
+        (empty when the history does not say: a state that acts on no system, or failed before any call)."""
+        if self.system is None:
+            return ""
+        if self.system == BUILT_IN:
+            return "built-in tables"
+        answers = ", ".join(NO_ANSWER if c.status is None else str(c.status) for c in self.calls)
+        return f"HTTP {self.system}: {answers}" if answers else f"HTTP {self.system}: no call (already done)"
 
 
 @dataclass
@@ -90,9 +112,12 @@ def read_path(events: list[dict[str, Any]]) -> ExecutionPath:  # noqa: C901 - a 
             current.attempts += 1
             current.error = None
         elif kind in _FAILURE and current is not None:
-            current.error = event.get(_FAILURE[kind], {}).get("error") or kind
+            details = event.get(_FAILURE[kind], {})
+            current.error = details.get("error") or kind
+            _note_failed_call(current, str(details.get("cause") or ""))
         elif kind in _SUCCESS and current is not None:
             current.error = None
+            _note_result(current, event.get(_SUCCESS[kind], {}).get("output"))
         elif kind.endswith("StateExited") and current is not None:
             current.exited_at = at
             if current.outcome == IN_PROGRESS:
@@ -109,3 +134,28 @@ def read_path(events: list[dict[str, Any]]) -> ExecutionPath:  # noqa: C901 - a 
                 current.outcome = FAILED
                 current.exited_at = current.exited_at or at
     return path
+
+
+def _note_failed_call(run: StateRun, cause: str) -> None:
+    """A failed attempt's call, from its error message (pharmacy_calls' format), if it made one."""
+    try:
+        message = json.loads(cause).get("errorMessage", "")
+    except (ValueError, AttributeError):
+        message = cause
+    if (call := parse(str(message))) is not None:
+        run.calls.append(call)
+        run.system = call.system
+
+
+def _note_result(run: StateRun, output: Any) -> None:
+    """A succeeded attempt's system and calls, from the result its function returned."""
+    try:
+        result = json.loads(output) if isinstance(output, str) else None
+    except ValueError:
+        return
+    if isinstance(result, dict) and "Payload" in result:  # an SDK-style Lambda integration's answer
+        result = result["Payload"]
+    if not isinstance(result, dict) or not isinstance(result.get("system"), str):
+        return
+    run.system = result["system"]
+    run.calls.extend(call for text in result.get("calls") or [] if (call := parse(str(text))) is not None)

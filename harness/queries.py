@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import NotFound
+from harness.execution_path import ExecutionPath, read_path
 from harness.parked import CompensationFailure, attempts, parking, resumed_by
 from harness.target import Target
 from infra import names
@@ -67,15 +68,19 @@ class Status:
     events: list[StoredEvent]
     compensation_failure: CompensationFailure | None = None
     """For a parked saga: what parked it."""
+    path: ExecutionPath | None = None
+    """The saga execution's states: outcome, attempts, the system each acted on and what it answered."""
 
 
 def status(target: Target, order_id: str) -> Status:
     events = history(target, order_id)
+    found = execution(target, order_id)
     return Status(
         target.projection().get(order_id),
-        execution(target, order_id),
+        found,
         events,
         compensation_failure(target, order_id, events),
+        None if found is None else read_path(execution_history(target, found["executionArn"])),
     )
 
 

@@ -62,7 +62,9 @@ class Monitoring(Construct):
         start_queue: sqs.IQueue,
         dead_letter_queues: Sequence[sqs.IQueue],
         stream_failures: Mapping[str, sqs.IQueue],
+        pharmacy_systems: Sequence[str] = (),
     ) -> None:
+        """`pharmacy_systems`: the systems whose steps call the pharmacy's API (`pharmacy_api_steps`)."""
         super().__init__(scope, construct_id)
         self.alarm_topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True, display_name="Saga alarms")
         self._alarms_may_publish()
@@ -72,6 +74,46 @@ class Monitoring(Construct):
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self._dashboard(state_machine, functions, start_queue, dead_letter_queues)
         self._stream_dashboard(compensation_machine, functions, stream_failures)
+        if pharmacy_systems:
+            self._pharmacy_api(pharmacy_systems)
+
+    def _pharmacy_api(self, systems: Sequence[str]) -> None:
+        """The pharmacy API's errors by operation and status class, and an alarm for the contract or
+        configuration errors, which no retry mends (docs/pharmacy-api.yaml, docs/integrations.md)."""
+        contract_errors = saga_metric(contract.PHARMACY_CONTRACT_ERRORS)
+        self.pharmacy_contract_errors = self._alarm(
+            "PharmacyContractErrors",
+            contract_errors,
+            1,
+            "The pharmacy's API answered as if the contract or its configuration were wrong (400, 401, 403, "
+            "404 on a create, or an answer outside docs/pharmacy-api.yaml): its sagas were compensated. Check "
+            "pharmacy_api_url, the token in pharmacy_api_secret and the pharmacy's API (docs/integrations.md).",
+        )
+
+        def errors(operation: str) -> list[cw.IMetric]:
+            return [
+                saga_metric(
+                    contract.PHARMACY_API_ERRORS,
+                    **{contract.OPERATION_DIMENSION: operation, contract.STATUS_CLASS_DIMENSION: status_class},
+                ).with_(label=f"{operation} {status_class}")
+                for status_class in contract.PHARMACY_STATUS_CLASSES
+            ]
+
+        steps = [contract.PHARMACY_OPERATIONS[system][0] for system in systems]
+        undos = [contract.PHARMACY_OPERATIONS[system][1] for system in systems]
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Pharmacy API errors: steps",
+                left=[metric for operation in steps for metric in errors(operation)],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Pharmacy API errors: compensations",
+                left=[metric for operation in undos for metric in errors(operation)],
+                width=8,
+            ),
+            cw.GraphWidget(title="Pharmacy API contract errors", left=[contract_errors], width=8),
+        )
 
     def _alarms_may_publish(self) -> None:
         """CloudWatch may publish this account's alarms to the topic. The topic's policy replaces

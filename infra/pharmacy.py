@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from infra import names
+from lambdas.contract import PHARMACY_OPERATIONS
 from lambdas.domain.states import Compensation, Step
 
-PRESCRIPTIONS = "prescriptions"
-INVENTORY = "inventory"
-SHIPMENTS = "shipments"
-STEPS = (PRESCRIPTIONS, INVENTORY, SHIPMENTS)
+PRESCRIPTIONS, INVENTORY, SHIPMENTS = STEPS = tuple(PHARMACY_OPERATIONS)
 """The systems a pharmacy may connect, in the saga's order (the values of `pharmacy_api_steps`)."""
 
 FUNCTIONS: dict[str, tuple[str, str]] = {

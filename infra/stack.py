@@ -125,6 +125,7 @@ class OrderFulfillmentStack(Stack):
                 order_events.bus_dead_letter_queue,
             ],
             stream_failures=functions.stream_failures,
+            pharmacy_systems=() if pharmacy is None else pharmacy.steps,
         )
 
         outputs = {

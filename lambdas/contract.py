@@ -61,3 +61,19 @@ SAGA_DURATION = "SagaDuration"
 CONFLICTING_ORDERS = "ConflictingOrders"
 SAGAS_COMPENSATED_AFTER_EXECUTION_ENDED = "SagasCompensatedAfterExecutionEnded"
 """Emitted by record_execution_outcome: a saga whose execution ended unfinished is being compensated."""
+PHARMACY_API_ERRORS = "PharmacyApiErrors"
+"""A call to the pharmacy's API answered neither done nor refused (lambdas/adapters/pharmacy_calls.py)."""
+OPERATION_DIMENSION = "operation"
+"""PHARMACY_API_ERRORS' dimensions: the contract's operationId and the status class (4xx, 5xx, no answer)."""
+STATUS_CLASS_DIMENSION = "status_class"
+PHARMACY_OPERATIONS: dict[str, tuple[str, str]] = {
+    "prescriptions": ("createPrescription", "cancelPrescription"),
+    "inventory": ("reserveInventory", "releaseInventory"),
+    "shipments": ("createShipment", "cancelShipment"),
+}
+"""Each system a pharmacy connects (the values of `pharmacy_api_steps`) -> the operationIds of its step and of
+its compensation in docs/pharmacy-api.yaml."""
+PHARMACY_STATUS_CLASSES = ("4xx", "5xx", "no answer")
+"""The status classes PHARMACY_API_ERRORS is counted by (2xx is done: never an error)."""
+PHARMACY_CONTRACT_ERRORS = "PharmacyContractErrors"
+"""A step or compensation failed with PharmacyContractError: the API or its configuration is wrong."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from lambdas.contract import METRICS_NAMESPACE, SERVICE
+from lambdas.contract import METRICS_NAMESPACE, SERVICE, SERVICE_DIMENSION
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -26,6 +27,14 @@ def tracer() -> Tracer:
     from aws_lambda_powertools import Tracer
 
     return Tracer(service=SERVICE)
+
+
+def emit_now(name: str, dimensions: Mapping[str, str] | None = None, *, value: float = 1, unit: str = "Count") -> None:
+    """One metric with its own dimensions, flushed at once (the shared `metrics` has one dimension set)."""
+    with single_metric(name=name, unit=MetricUnit(unit), value=value, namespace=METRICS_NAMESPACE) as metric:
+        metric.add_dimension(name=SERVICE_DIMENSION, value=SERVICE)
+        for key, dimension in (dimensions or {}).items():
+            metric.add_dimension(name=key, value=dimension)
 
 
 # Most invocations emit no business metric (a projector run, a repeated step): that is normal.

@@ -26,6 +26,7 @@ from lambdas.domain.projection import SagaView
 
 if TYPE_CHECKING:
     from harness.demo import Demo, Outcome
+    from harness.execution_path import ExecutionPath, StateRun
     from harness.queries import ReplayReport, Status
 
 # Tables are read in terminals and in CI logs alike: never narrower than they need.
@@ -230,6 +231,23 @@ def status_json(found: Status) -> dict[str, Any]:
         },
         "timeline": [_timeline_entry(e) for e in found.events],
         "compensation_failure": None if found.compensation_failure is None else vars(found.compensation_failure),
+        "states": [] if found.path is None else [_state_entry(run) for run in _task_runs(found.path)],
+    }
+
+
+def _task_runs(path: ExecutionPath) -> list[StateRun]:
+    """The states that ran a function (attempts), in the order entered."""
+    return [run for name in path.order if (run := path.runs[name]).attempts]
+
+
+def _state_entry(run: StateRun) -> dict[str, Any]:
+    return {
+        "name": run.name,
+        "outcome": run.outcome,
+        "attempts": run.attempts,
+        "error": run.error,
+        "system": run.system,
+        "calls": [str(call) for call in run.calls],
     }
 
 
@@ -264,6 +282,17 @@ def status(found: Status) -> None:
         console.print(Text.assemble("  execution: ", untrusted(f"{execution['name']} {execution['status']}")))
     else:
         console.print("  execution: none")
+    for run in [] if found.path is None else _task_runs(found.path):
+        error = f" ({run.error})" if run.error else ""
+        console.print(
+            Text.assemble(
+                f"    {run.name:<22} ",
+                untrusted(f"{run.outcome.replace('_', ' ')}{error}"),
+                f"  attempts {run.attempts}  ",
+                untrusted(run.via),
+            ),
+            soft_wrap=True,
+        )
     if (failure := found.compensation_failure) is not None:
         tries = "" if failure.attempts is None else f" after {failure.attempts} attempts"
         console.print(

@@ -1,8 +1,8 @@
 """The Prescriptions, Inventory and Shipments ports over the pharmacy's HTTP API (docs/pharmacy-api.yaml).
 
-Building blocks, proven by the same contract suites as the DynamoDB adapters (tests/contract/)
-against the reference pharmacy; the stack does not use them yet (its configuration, secret and
-IAM wiring come later: issue 24, parts 2 and 5).
+Proven by the same contract suites as the DynamoDB adapters (tests/contract/) against the
+reference pharmacy; a step's function uses them when its step is configured for HTTP
+(infra/pharmacy.py sets its environment; handlers/wiring.py picks the adapter).
 
 What an answer means (pharmacy_http_client.PharmacyClient sorts out the transient and contract
 errors): a create's 2xx is done; its 409 with `code: cancelled` is the undo-before-do rule (the
@@ -41,10 +41,10 @@ def _create(
     if 200 <= answer.status <= 299:
         return
     if is_cancelled_first(answer):
-        raise ConcurrencyConflict(f"{operation_id}: {resource_id} was cancelled before it was created")
+        raise ConcurrencyConflict(f"{answer.call}: {resource_id} was cancelled before it was created")
     if answer.status in (409, 422):
-        raise refusal(reason_of(answer), from_outside=True)
-    raise PharmacyContractError(f"{operation_id}: HTTP {answer.status} on a create")
+        raise refusal(reason_of(answer), from_outside=True, answered_by=str(answer.call))
+    raise PharmacyContractError(f"{answer.call} on a create")
 
 
 def _cancel(client: PharmacyClient, operation_id: str, path: str, resource_id: str) -> bool:
@@ -53,10 +53,10 @@ def _cancel(client: PharmacyClient, operation_id: str, path: str, resource_id: s
         return False  # never created, and the pharmacy remembers it can no longer be
     if not 200 <= answer.status <= 299:
         # A cancel is never refused: a 409 or 422 (a key reused for another request) is a client bug.
-        raise PharmacyContractError(f"{operation_id}: HTTP {answer.status} on a cancel")
+        raise PharmacyContractError(f"{answer.call} on a cancel")
     was_active = answer.body.get("was_active")
     if not isinstance(was_active, bool):
-        raise PharmacyContractError(f"{operation_id}: a cancel answered without was_active")
+        raise PharmacyContractError(f"{answer.call}: a cancel answered without was_active")
     return was_active and not answer.replayed
 
 

@@ -16,6 +16,7 @@ operation, the status and the resource id (the saga's own id, made from the orde
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from lambdas.adapters.pharmacy_calls import Call, system_of
 from lambdas.domain.errors import PharmacyContractError, PharmacyUnavailable
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ class Answer:
     status: int
     body: Mapping[str, Any]
     replayed: bool
+    call: Call
 
 
 def idempotency_key(operation_id: str, resource_id: str) -> str:
@@ -88,9 +91,14 @@ def shared_pool() -> urllib3.PoolManager:
     return urllib3.PoolManager(maxsize=10, retries=False)
 
 
+def _unobserved(call: Call) -> None:
+    return None
+
+
 class PharmacyClient:
     """Sends the contract's requests with a bearer token from `token` (called on every request, so
-    a rotated secret is picked up as soon as the caller's cache lets it)."""
+    a rotated secret is picked up as soon as the caller's cache lets it). Each call, answered or
+    not, is told to `observe` (one invocation's record of its calls: see `observed_by`)."""
 
     def __init__(
         self,
@@ -105,10 +113,19 @@ class PharmacyClient:
         import urllib3
 
         self._base = base_url.rstrip("/")
+        self.system = system_of(base_url)
         self._token = token
+        self._observe: Callable[[Call], None] = _unobserved
         self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._sleep = sleep
         self._pool = pool or shared_pool()
+
+    def observed_by(self, observe: Callable[[Call], None]) -> PharmacyClient:
+        """This client (its pool and token) telling one invocation's `observe` of each call: the
+        client lives as long as the execution environment, the record as long as the invocation."""
+        clone = copy.copy(self)
+        clone._observe = observe
+        return clone
 
     def send(self, operation_id: str, method: str, path: str, resource_id: str, body: Any = None) -> Answer:
         """Send once; an answer the saga reads (2xx, 404, 409, 422), else PharmacyUnavailable
@@ -140,21 +157,23 @@ class PharmacyClient:
             raw = _read_bounded(response)
         except HTTPError as error:
             # A refused or dropped connection, or a timeout: the request may or may not have been done.
-            logger.warning("%s %s: no answer (%s)", operation_id, resource_id, type(error).__name__)
-            raise PharmacyUnavailable(f"{operation_id}: no answer ({type(error).__name__})") from None
+            silent = Call(operation_id, self.system, None, type(error).__name__)
+            self._observe(silent)
+            logger.warning("%s for %s", silent, resource_id)
+            raise PharmacyUnavailable(str(silent)) from None
+        call = Call(operation_id, self.system, response.status)
+        self._observe(call)
         status = response.status
-        logger.info("%s %s answered %d", operation_id, resource_id, status)
+        logger.info("%s for %s", call, resource_id)
         if status in TRANSIENT_STATUSES or 500 <= status <= 599:
             wait = retry_after_seconds(response.headers.get("Retry-After"))
             if wait:
                 self._sleep(min(wait, RETRY_AFTER_CAP_SECONDS))
             after = f", retry after {wait:.0f}s" if wait is not None else ""
-            raise PharmacyUnavailable(f"{operation_id}: HTTP {status}{after}", retry_after_seconds=wait)
+            raise PharmacyUnavailable(f"{call}{after}", retry_after_seconds=wait)
         if not (200 <= status <= 299 or status in (404, 409, 422)):
-            raise PharmacyContractError(f"{operation_id}: HTTP {status}")
-        return Answer(
-            status, _json_object(raw, operation_id, status), response.headers.get("Idempotent-Replayed") == "true"
-        )
+            raise PharmacyContractError(str(call))
+        return Answer(status, _json_object(raw, call), response.headers.get("Idempotent-Replayed") == "true", call)
 
 
 def _read_bounded(response: urllib3.BaseHTTPResponse) -> bytes:
@@ -171,15 +190,15 @@ def _read_bounded(response: urllib3.BaseHTTPResponse) -> bytes:
             response.close()
 
 
-def _json_object(raw: bytes, operation_id: str, status: int) -> Mapping[str, Any]:
+def _json_object(raw: bytes, call: Call) -> Mapping[str, Any]:
     if len(raw) > MAX_ANSWER_BYTES:
-        raise PharmacyContractError(f"{operation_id}: HTTP {status} with an answer over {MAX_ANSWER_BYTES} bytes")
+        raise PharmacyContractError(f"{call} with an answer over {MAX_ANSWER_BYTES} bytes")
     try:
         found = json.loads(raw) if raw else {}
     except ValueError:
-        raise PharmacyContractError(f"{operation_id}: HTTP {status} with an answer that is not JSON") from None
+        raise PharmacyContractError(f"{call} with an answer that is not JSON") from None
     if not isinstance(found, dict):
-        raise PharmacyContractError(f"{operation_id}: HTTP {status} with an answer that is not a JSON object")
+        raise PharmacyContractError(f"{call} with an answer that is not a JSON object")
     return found
 
 

@@ -24,8 +24,11 @@ class BusinessFailure(SagaError):
 
     OUTSIDE_MESSAGE = "refused by the system the step called; its reason is in the saga's events"
 
-    def __init__(self, reason: str, *, from_outside: bool = False) -> None:
-        super().__init__(self.OUTSIDE_MESSAGE if from_outside else reason)
+    def __init__(self, reason: str, *, from_outside: bool = False, answered_by: str | None = None) -> None:
+        """`answered_by`: the call whose answer the refusal is (operation, system, status: no words of
+        the answer), put before the message so the execution history says who refused, and how."""
+        message = self.OUTSIDE_MESSAGE if from_outside else reason
+        super().__init__(f"{answered_by}: {message}" if answered_by else message)
         self.reason = reason
         self.from_outside = from_outside
 

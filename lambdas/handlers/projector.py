@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas.contract import METRICS_NAMESPACE, SERVICE, SERVICE_DIMENSION
 from lambdas.handlers.batch import stream_batch_response
 from lambdas.handlers.stream import inserted
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.outcome_metrics import measures
 from lambdas.logic.project import Applied, project_batch
-from lambdas.observability import metrics, observed
+from lambdas.observability import emit_now, metrics, observed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -31,12 +30,8 @@ def _emit(applied: Applied) -> None:
     for measure in measures(applied.event.to_domain(), applied.view):
         if measure.dimension is None:
             metrics.add_metric(name=measure.name, unit=MetricUnit(measure.unit), value=measure.value)
-            continue
-        with single_metric(
-            name=measure.name, unit=MetricUnit(measure.unit), value=measure.value, namespace=METRICS_NAMESPACE
-        ) as metric:
-            metric.add_dimension(name=SERVICE_DIMENSION, value=SERVICE)
-            metric.add_dimension(name=measure.dimension[0], value=measure.dimension[1])
+        else:
+            emit_now(measure.name, dict([measure.dimension]), value=measure.value, unit=measure.unit)
 
 
 @observed

@@ -9,10 +9,18 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from lambdas.contract import PHARMACY_CONTRACT_ERRORS
+from lambdas.domain.errors import PharmacyContractError
 from lambdas.domain.order import ORDER_ID_PATTERN
+from lambdas.domain.states import Compensation, Step
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.saga_steps import Invocation
-from lambdas.observability import logger, observed
+from lambdas.observability import emit_now, logger, observed
+
+_BUSINESS_TASKS = frozenset(
+    [step.value for step in Step] + [c.value for c in Compensation if c is not Compensation.CANCEL_ORDER]
+)
+"""The tasks that act on a business system (built in or the pharmacy's): their results name it."""
 
 TaskFunction = Callable[[LambdaServices, Invocation], dict[str, Any]]
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -36,9 +44,10 @@ def task_handler(name: str, run: TaskFunction) -> Handler:
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         task = parse(event=event, model=TaskInput)
         logger.thread_safe_append_keys(correlation_id=task.order_id, task=name, attempt=task.attempt)
+        services = LambdaServices(source=name)
         try:
             result = run(
-                LambdaServices(source=name),
+                services,
                 Invocation(
                     order_id=task.order_id,
                     attempt=task.attempt,
@@ -47,9 +56,11 @@ def task_handler(name: str, run: TaskFunction) -> Handler:
                 ),
             )
             logger.info("task done", extra={"outcome": "succeeded"})
-            return result
+            return {**result, **services.systems_used()} if name in _BUSINESS_TASKS else result
         except Exception as error:
             logger.warning("task failed", extra={"outcome": type(error).__name__})
+            if isinstance(error, PharmacyContractError):
+                emit_now(PHARMACY_CONTRACT_ERRORS)
             raise
 
     handler.__name__ = f"{name}_handler"

@@ -16,6 +16,7 @@ from lambdas.adapters.business_tables import (
 )
 from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
+from lambdas.adapters.pharmacy_calls import BUILT_IN, Call
 from lambdas.adapters.pharmacy_http import PharmacyInventory, PharmacyPrescriptions, PharmacyShipments
 from lambdas.adapters.pharmacy_http_client import PharmacyClient
 from lambdas.adapters.pharmacy_token import bearer_token
@@ -23,6 +24,7 @@ from lambdas.adapters.step_functions import CompensationExecutions, SagaExecutio
 from lambdas.logic import faults as fault_injection
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
 from lambdas.logic.repository import SagaRepository
+from lambdas.observability import emit_now
 
 
 @cache
@@ -54,10 +56,30 @@ def _pharmacy() -> PharmacyClient | None:
 
 
 class LambdaServices:
-    """The saga's ports, bound to the tables named in this function's environment."""
+    """The saga's ports, bound to the tables named in this function's environment, for one invocation."""
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.calls: list[Call] = []
+        """This invocation's calls to the pharmacy's API, in order."""
+
+    def _observe(self, call: Call) -> None:
+        self.calls.append(call)
+        if call.is_error:
+            emit_now(
+                contract.PHARMACY_API_ERRORS,
+                {contract.OPERATION_DIMENSION: call.operation, contract.STATUS_CLASS_DIMENSION: call.status_class},
+            )
+
+    def _pharmacy(self) -> PharmacyClient | None:
+        pharmacy = _pharmacy()
+        return None if pharmacy is None else pharmacy.observed_by(self._observe)
+
+    def systems_used(self) -> dict[str, Any]:
+        """For a step's or a compensation's result (so its execution history): the system its function
+        is configured to act on and the calls this invocation made there (none for a repeat)."""
+        pharmacy = _pharmacy()
+        return {"system": BUILT_IN if pharmacy is None else pharmacy.system, "calls": [str(c) for c in self.calls]}
 
     @cached_property
     def event_store(self) -> DynamoDBEventStore:
@@ -73,13 +95,13 @@ class LambdaServices:
 
     @cached_property
     def prescriptions(self) -> DynamoDBPrescriptions | PharmacyPrescriptions:
-        if (pharmacy := _pharmacy()) is not None:
+        if (pharmacy := self._pharmacy()) is not None:
             return PharmacyPrescriptions(pharmacy)
         return DynamoDBPrescriptions(client("dynamodb"), config.setting(contract.PRESCRIPTIONS_TABLE))
 
     @cached_property
     def inventory(self) -> DynamoDBInventory | PharmacyInventory:
-        if (pharmacy := _pharmacy()) is not None:
+        if (pharmacy := self._pharmacy()) is not None:
             return PharmacyInventory(pharmacy, self.event_store)
         return DynamoDBInventory(
             client("dynamodb"),
@@ -90,7 +112,7 @@ class LambdaServices:
 
     @cached_property
     def shipments(self) -> DynamoDBShipments | PharmacyShipments:
-        if (pharmacy := _pharmacy()) is not None:
+        if (pharmacy := self._pharmacy()) is not None:
             return PharmacyShipments(pharmacy)
         return DynamoDBShipments(client("dynamodb"), config.setting(contract.SHIPMENTS_TABLE))
 

@@ -7,7 +7,7 @@ step once, so a retried or duplicated invocation returns what the first one did.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from lambdas.domain import rules
 from lambdas.domain.errors import (
@@ -67,17 +67,14 @@ def _load(services: SagaServices, order_id: str) -> OrderFulfillmentSaga:
 
 
 def _refuse(
-    services: SagaServices,
-    saga: OrderFulfillmentSaga,
-    step: Step,
-    reason: str,
-    call: Invocation,
-    *,
-    from_outside: bool = False,
-) -> None:
-    saga.record_step_failed(step, reason)
+    services: SagaServices, saga: OrderFulfillmentSaga, step: Step, refusal: str | BusinessFailure, call: Invocation
+) -> NoReturn:
+    """Record the step's failure and raise it: a rule's reason as the step's own failure, a port's
+    refusal (an outside system's, its reason untrusted) as it was raised."""
+    failure = refusal if isinstance(refusal, BusinessFailure) else _FAILURE_FOR[step](refusal)
+    saga.record_step_failed(step, failure.reason)
     services.repository.save(saga, call.causation_id)
-    raise _FAILURE_FOR[step](reason, from_outside=from_outside)
+    raise failure
 
 
 def _patient_id(saga: OrderFulfillmentSaga) -> str:
@@ -113,7 +110,7 @@ def create_prescription(services: SagaServices, call: Invocation) -> dict[str, s
                 prescription_id, call.order_id, saga.medications, patient_id=_patient_id(saga)
             )
         except PrescriptionFailed as refused:  # the system holding prescriptions said no
-            _refuse(services, saga, Step.CREATE_PRESCRIPTION, refused.reason, call, from_outside=refused.from_outside)
+            _refuse(services, saga, Step.CREATE_PRESCRIPTION, refused, call)
         saga.record_prescription_created(prescription_id)
         services.repository.save(saga, call.causation_id)
     return {"prescription_id": prescription_id}
@@ -127,7 +124,7 @@ def reserve_inventory(services: SagaServices, call: Invocation) -> dict[str, str
         try:
             services.inventory.reserve(reservation_id, call.order_id, saga.medications, guard)
         except InventoryReservationFailed as refusal:
-            _refuse(services, saga, Step.RESERVE_INVENTORY, refusal.reason, call, from_outside=refusal.from_outside)
+            _refuse(services, saga, Step.RESERVE_INVENTORY, refusal, call)
         saga.record_inventory_reserved(reservation_id)
         services.repository.save(saga, call.causation_id)
     return {"reservation_id": reservation_id}
@@ -144,7 +141,7 @@ def initiate_shipment(services: SagaServices, call: Invocation) -> dict[str, str
         try:
             services.shipments.initiate(shipment_id, call.order_id, ships_to, address=saga.shipping_address)
         except ShipmentInitiationFailed as refused:  # the carrier said no
-            _refuse(services, saga, Step.INITIATE_SHIPMENT, refused.reason, call, from_outside=refused.from_outside)
+            _refuse(services, saga, Step.INITIATE_SHIPMENT, refused, call)
         saga.record_shipment_initiated(shipment_id, ships_to)
         services.repository.save(saga, call.causation_id)
     return {"shipment_id": shipment_id}

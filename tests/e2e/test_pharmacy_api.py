@@ -22,10 +22,13 @@ from pharmacy_reference.catalogue import CATALOGUE
 from pharmacy_reference.faults import Faults
 from pharmacy_reference.server import Served, serve
 from pharmacy_reference.service import Pharmacy
+from saga_cli import render
 from tests.e2e.helpers import US_ADDRESS, edited_assembly, view
 
 TOKEN = "e2e-pharmacy-token"
 SECRET = "pharmacy/e2e-api-token"
+SERVICE = {("service", "order-fulfillment")}
+"""The dimension every metric of the functions carries (Powertools' service)."""
 UNKNOWN_TO_THE_PHARMACY = "med-4"
 """In the saga's catalogue (harness/seed.py) but not in this pharmacy's: only the pharmacy refuses it."""
 
@@ -132,6 +135,64 @@ def test_a_pharmacy_answering_503_twice_sees_one_key_three_times_and_one_saga_co
     assert len(arrived) == 3
     assert len({key for _, _, key in arrived}) == 1
     assert _records(reference, order_id)["PRESCRIPTION"] == "ACTIVE"
+
+    # What an operator reads in `saga status`: each step's system and what each of its calls answered
+    # (the knob's two 503s, then the contract's 201 for a create; a whole 200 once a key was served).
+    found = queries.status(cloud, order_id)
+    assert found.path is not None
+    host = reference.url.removeprefix("http://")
+    prescription = found.path.runs["Create Prescription"]
+    assert (prescription.system, prescription.attempts) == (host, 3)
+    assert [call.status for call in prescription.calls] == [503, 503, 201]
+    assert {call.operation for call in prescription.calls} == {"createPrescription"}
+    with render.console.capture() as shown:
+        render.status(found)
+    assert f"attempts 3  HTTP {host}: 503, 503, 201" in shown.get()
+    assert f"HTTP {host}: 503, 503, 201" in shown.get().split("Reserve Inventory", 1)[1]
+    states = {state["name"]: state for state in render.status_json(found)["states"]}
+    assert states["Initiate Shipment"]["calls"] == [
+        f"createShipment at {host}: HTTP 503",
+        f"createShipment at {host}: HTTP 503",
+        f"createShipment at {host}: HTTP 201",
+    ]
+
+
+def test_a_wrong_token_is_a_contract_error_not_retried_counted_apart_and_alarmed(
+    assembly: CloudAssembly, reference: Served, unique: Callable[[str], str]
+) -> None:
+    reference.plan.change(Faults())
+    with deployed(assembly) as cloud:
+        cloud.client("secretsmanager").create_secret(Name=SECRET, SecretString="not-the-pharmacys-token")
+        order_id = unique("wrong-token")
+        cloud.put_order({"order_id": order_id, "patient_id": "patient-456", "medications": ["med-1"]})
+        cloud.wait_for_sagas([order_id])
+        cloud.local.wait_until_idle()
+
+        # The pharmacy refused each request (401): nothing was created there.
+        assert _records(reference, order_id) == {}
+        found = queries.status(cloud, order_id)
+        assert found.path is not None
+        create = found.path.runs["Create Prescription"]
+        assert create.attempts == 1, "a 401 is not retried as if the pharmacy were unavailable"
+        assert create.error == "PharmacyContractError"
+        assert [(c.operation, c.status) for c in create.calls] == [("createPrescription", 401)]
+
+        # Counted apart, by operation and status class, and alarmed: the alarm watches the very
+        # metric the functions emitted (as the local CloudWatch received it), not a name we wrote twice.
+        cloudwatch = cloud.client("cloudwatch")
+        emitted = {
+            (m["MetricName"], frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]))
+            for m in cloudwatch.list_metrics(Namespace="OrderFulfillment")["Metrics"]
+        }
+        by_class = {("operation", "createPrescription"), ("status_class", "4xx")}
+        assert ("PharmacyApiErrors", frozenset({*SERVICE, *by_class})) in emitted
+        alarmed = {
+            (a["MetricName"], frozenset((d["Name"], d["Value"]) for d in a["Dimensions"]))
+            for a in cloudwatch.describe_alarms()["MetricAlarms"]
+            if "Pharmacy" in a["AlarmName"]
+        }
+        assert alarmed == {("PharmacyContractErrors", frozenset(SERVICE))}
+        assert alarmed <= emitted, "the alarm watches a metric the functions emitted"
 
 
 def _without_secret_grant(template: dict[str, Any]) -> None:

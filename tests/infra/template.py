@@ -12,13 +12,13 @@ def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any
     return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
 
 
-def _flatten(value: Any) -> str:
+def flatten(value: Any) -> str:
     """A Fn::Join of strings and references as text, references shown as ${LogicalId}."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        return str(separator).join(_flatten(p) for p in parts)
+        return str(separator).join(flatten(p) for p in parts)
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return "${" + str(value["Fn::GetAtt"][0]) + "}"
     if isinstance(value, dict) and "Ref" in value:
@@ -30,7 +30,7 @@ def state_machine_definition(template: Template, logical_prefix: str = "SagaStat
     [machine] = [
         m for k, m in resources(template, "AWS::StepFunctions::StateMachine").items() if k.startswith(logical_prefix)
     ]
-    definition: dict[str, Any] = json.loads(_flatten(machine["Properties"]["DefinitionString"]))
+    definition: dict[str, Any] = json.loads(flatten(machine["Properties"]["DefinitionString"]))
     return definition
 
 
@@ -82,4 +82,4 @@ def resource_name(target: Any) -> str:
         return str(target["Fn::GetAtt"][0])
     if "Ref" in target:
         return str(target["Ref"])
-    return _flatten(target)
+    return flatten(target)

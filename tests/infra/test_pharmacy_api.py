@@ -12,7 +12,7 @@ import pytest
 from app import build_app
 from harness.assembly import synthesize
 from infra.pharmacy import PharmacyApi, PharmacyConfigurationError, pharmacy_api
-from tests.infra.template import Template, function_environment, function_id, permissions, resources
+from tests.infra.template import Template, flatten, function_environment, function_id, permissions, resources
 
 URL = "https://pharmacy.example.com/api"
 SECRET = "pharmacy/api-token"
@@ -178,3 +178,45 @@ def test_a_secret_given_by_arn_is_granted_by_that_arn_alone() -> None:
     for handler in INVENTORY_FUNCTIONS:
         assert _secret_grants(template, handler) == [("secretsmanager:GetSecretValue", SECRET_ARN)]
         assert function_environment(template, handler)["PHARMACY_API_SECRET"] == SECRET_ARN
+
+
+# --- what operators watch -----------------------------------------------------------------------
+
+# The operationIds issue 24 fixes for docs/pharmacy-api.yaml, by the system that serves them.
+PRESCRIPTION_OPERATIONS = {"createPrescription", "cancelPrescription"}
+INVENTORY_OPERATIONS = {"reserveInventory", "releaseInventory"}
+SHIPMENT_OPERATIONS = {"createShipment", "cancelShipment"}
+
+
+def _dashboard(template: Template) -> str:
+    [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
+    return flatten(dashboard["Properties"]["DashboardBody"])
+
+
+def _contract_alarms(template: Template) -> list[dict[str, Any]]:
+    return [
+        alarm["Properties"]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == "PharmacyContractErrors"
+    ]
+
+
+def test_the_dashboard_shows_the_pharmacy_errors_of_the_configured_operations_only() -> None:
+    mixed, default = _dashboard(_mixed()), _dashboard(_default())
+    for operation in PRESCRIPTION_OPERATIONS | SHIPMENT_OPERATIONS:
+        for status_class in ("4xx", "5xx", "no answer"):
+            assert f'"{operation} {status_class}"' in mixed, (operation, status_class)
+    for operation in INVENTORY_OPERATIONS | PRESCRIPTION_OPERATIONS | SHIPMENT_OPERATIONS:
+        assert operation not in default
+    for operation in INVENTORY_OPERATIONS:
+        assert operation not in mixed, "inventory keeps the built-in tables"
+    assert "PharmacyContractErrors" in mixed
+
+
+def test_contract_errors_page_someone_only_when_a_step_calls_the_pharmacy() -> None:
+    [alarm] = _contract_alarms(_mixed())
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"], "it notifies the alarm topic"
+    assert "pharmacy_api_url" in alarm["AlarmDescription"]
+    assert _contract_alarms(_default()) == []

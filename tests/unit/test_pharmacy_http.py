@@ -239,7 +239,8 @@ def test_no_patient_data_and_no_reason_in_any_log_line(
         )
 
     logged = caplog.text
-    assert "createPrescription rx-o-1 answered 201" in logged, "the adapter does log, without the data"
+    host = served.url.removeprefix("http://")
+    assert f"createPrescription at {host}: HTTP 201 for rx-o-1" in logged, "the adapter does log, without the data"
     for secret in (PATIENT, ADDRESS.line1, ADDRESS.postal_code, refused.value.reason, TOKEN, "med-1"):
         assert secret not in logged
 

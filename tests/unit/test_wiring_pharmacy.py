@@ -71,8 +71,8 @@ def test_with_them_the_steps_call_the_pharmacy_with_the_secrets_token(
     assert isinstance(services.prescriptions, PharmacyPrescriptions)
     assert isinstance(services.inventory, PharmacyInventory)
     assert isinstance(other.shipments, PharmacyShipments)
-    # One client (one connection pool) per process and API, whichever function's services ask.
-    assert services.prescriptions._client is other.shipments._client
+    # One connection pool per process and API, whichever function's services ask.
+    assert services.prescriptions._client._pool is other.shipments._client._pool
 
     # The reference pharmacy refuses a request without its token (401): this one got through.
     services.prescriptions.create("rx-o-1", "o-1", [OrderLine(medication_id="med-1")], patient_id="p-1")
