@@ -64,9 +64,11 @@ unit: dev
 	$(VENV)/bin/pytest tests/unit
 
 # 2,000 sagas with random faults, business failures and duplicated deliveries; then the invariants.
+# Then 1,000 with every step over HTTP, the reference pharmacy misbehaving; invariants on its records.
 chaos: dev
 	HYPOTHESIS_PROFILE=chaos $(VENV)/bin/pytest -q tests/unit/test_properties.py
 	$(PY) -m harness.chaos.run --sagas 2000 --json chaos-report.json
+	$(PY) -m harness.chaos.run --pharmacy reference --sagas 1000 --json chaos-http-report.json
 
 # 1,000 mixed orders against the engine floor, per-saga resource counts, cost model, import times,
 # and resident memory per 1,000 sagas with and without the local endpoint's retention.

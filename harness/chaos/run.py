@@ -1,9 +1,12 @@
 """Chaos run: many sagas, random faults and business failures, duplicated deliveries; then the invariants.
 
-    python -m harness.chaos.run --sagas 2000        # make chaos
-    tests/e2e/test_chaos.py runs 200 of them        # part of make test
+    python -m harness.chaos.run --sagas 2000                          # make chaos
+    python -m harness.chaos.run --sagas 1000 --pharmacy reference     # make chaos: every step over HTTP
+    tests/e2e/test_chaos.py runs 200 of them, test_chaos_http.py 120  # part of make test
 
-Exit status 1 when any invariant has a violation.
+Both runs plan, send and wait for their orders here (`plan_orders`, `send_and_settle`); the HTTP
+run's stack, faults and invariants are harness/chaos/over_http.py's. Exit status 1 when any
+invariant has a violation.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ KIND_ROLLS = ((0.05, Kind.UNKNOWN_MED), (0.10, Kind.NO_STOCK), (0.15, Kind.UNDEL
 @dataclass(frozen=True)
 class ChaosOrder:
     order_id: str
+    kind: Kind
     detail: dict[str, Any]
     deliveries: int
     concurrent: bool
@@ -59,17 +63,21 @@ def plan_orders(count: int, rng: random.Random, run_id: str) -> list[ChaosOrder]
         extra = {"shipping_address": US_ADDRESS} if kind is Kind.VALID and roll < 0.5 else {}
         detail = of_kind(kind, order_id, *lines, **extra)
         detail["patient_id"] = f"p-{rng.randrange(10**6)}"
-        orders.append(ChaosOrder(order_id, detail, deliveries=rng.randint(1, 3), concurrent=rng.random() < 0.3))
+        orders.append(ChaosOrder(order_id, kind, detail, deliveries=rng.randint(1, 3), concurrent=rng.random() < 0.3))
     return orders
 
 
 @dataclass
 class Report:
     sagas: int = 0
+    pharmacy: str = "built-in tables"
+    """Where the steps ran."""
     deliveries: int = 0
     duplicates: int = 0
     wall_seconds: float = 0.0
     faults: Counter[str] = field(default_factory=Counter)
+    figures: Counter[str] = field(default_factory=Counter)
+    """What the steps' own systems hold and received, when they can be read (over HTTP: the pharmacy's)."""
     final_states: Counter[str] = field(default_factory=Counter)
     unfinished: list[str] = field(default_factory=list)
     violations: dict[str, list[str]] = field(default_factory=dict)
@@ -92,20 +100,7 @@ def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0
         plan = fault_plan(seed)
         cloud.set_faults(plan)
         orders = plan_orders(sagas, rng, run_id=f"{seed}")
-        report.deliveries = sum(o.deliveries for o in orders)
-        report.duplicates = report.deliveries - len(orders)
-        started = time.perf_counter()
-
-        def deliver(order: ChaosOrder) -> None:
-            sending.deliver(cloud, order.detail, order.deliveries, at_once=order.concurrent)
-
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            list(pool.map(deliver, orders))
-        # A saga still unsettled at the timeout is not an exception: the first invariant counts it.
-        views, report.unfinished = cloud.settle([o.order_id for o in orders], timeout=timeout)
-        states = {order_id: view.state.value for order_id, view in views.items()}
-        report.wall_seconds = time.perf_counter() - started
-        report.final_states = Counter(states.values())
+        states = send_and_settle(cloud, orders, report, concurrency=concurrency, timeout=timeout)
         report.faults = Counter(e[1] for e in cloud.local.runtime.errors if e[1].startswith("Injected"))
         observed = Observed(cloud, [o.order_id for o in orders], states, report.unfinished, initial, plan)
         for invariant, check in INVARIANTS.items():
@@ -113,10 +108,36 @@ def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0
     return report
 
 
+def send_and_settle(
+    target: InProcess, orders: list[ChaosOrder], report: Report, *, concurrency: int, timeout: float
+) -> dict[str, str]:
+    """Deliver every order its 1 to 3 times from `concurrency` senders, then wait for every saga:
+    each settled saga's state (the unsettled ones go to `report.unfinished`)."""
+    report.deliveries = sum(o.deliveries for o in orders)
+    report.duplicates = report.deliveries - len(orders)
+    started = time.perf_counter()
+
+    def deliver(order: ChaosOrder) -> None:
+        sending.deliver(target, order.detail, order.deliveries, at_once=order.concurrent)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(deliver, orders))
+    # A saga still unsettled at the timeout is not an exception: the first invariant counts it.
+    views, report.unfinished = target.settle([o.order_id for o in orders], timeout=timeout)
+    states = {order_id: view.state.value for order_id, view in views.items()}
+    report.wall_seconds = time.perf_counter() - started
+    report.final_states = Counter(states.values())
+    return states
+
+
+def stock_level(sagas: int) -> int:
+    """Units of each stocked medication for about two thirds of the demand, so some reservations fail for real."""
+    return max(5, sagas // 2)
+
+
 def stock_for(cloud: InProcess, sagas: int) -> None:
-    """Stock for about two thirds of the demand, so some reservations fail for real."""
     for medication in STOCKED:
-        set_stock(cloud, medication, max(5, sagas // 2))
+        set_stock(cloud, medication, stock_level(sagas))
 
 
 def print_report(report: Report) -> None:
@@ -124,7 +145,10 @@ def print_report(report: Report) -> None:
     from rich.table import Table
 
     console = Console(width=None if Console().is_terminal else 140)
-    table = Table(title=f"chaos: {report.sagas} sagas, {report.deliveries} deliveries ({report.duplicates} duplicates)")
+    table = Table(
+        title=f"chaos: {report.sagas} sagas, {report.deliveries} deliveries ({report.duplicates} duplicates); "
+        f"steps: {report.pharmacy}"
+    )
     table.add_column("invariant")
     table.add_column("violations", justify="right")
     for invariant, problems in report.violations.items():
@@ -133,6 +157,8 @@ def print_report(report: Report) -> None:
     console.print(table)
     console.print(f"final states: {dict(report.final_states)}")
     console.print(f"faults injected: {dict(report.faults)} · wall time {report.wall_seconds:.1f} s")
+    if report.figures:
+        console.print(f"at the steps' systems: {dict(report.figures)}")
     for invariant, problems in report.violations.items():
         for problem in problems[:5]:
             console.print(f"[red]✗[/red] {invariant}: {problem}")
@@ -144,18 +170,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--json", dest="json_report", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--pharmacy",
+        choices=("builtin", "reference"),
+        default="builtin",
+        help="the steps on the built-in tables (faults injected in the functions), or over HTTP against "
+        "the reference pharmacy (faults injected by it)",
+    )
     args = parser.parse_args(argv)
-    report = run(args.sagas, seed=args.seed, concurrency=args.concurrency)
+    if args.pharmacy == "reference":
+        from harness.chaos import over_http
+
+        report = over_http.run(args.sagas, seed=args.seed, concurrency=args.concurrency)
+    else:
+        report = run(args.sagas, seed=args.seed, concurrency=args.concurrency)
     print_report(report)
     if args.json_report:
         with open(args.json_report, "w") as file:
             json.dump(
                 {
                     "sagas": report.sagas,
+                    "steps": report.pharmacy,
                     "deliveries": report.deliveries,
                     "duplicates": report.duplicates,
                     "wall_seconds": round(report.wall_seconds, 1),
                     "faults": dict(report.faults),
+                    "figures": dict(report.figures),
                     "final_states": dict(report.final_states),
                     "violations": {k: len(v) for k, v in report.violations.items()},
                 },

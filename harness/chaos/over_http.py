@@ -1,0 +1,150 @@
+"""The chaos run with all three steps over HTTP, against a reference pharmacy that misbehaves on purpose.
+
+Same orders, same sending and waiting as the built-in run (harness/chaos/run.py); the faults are
+the pharmacy's (the stack's own fault injection stays off, so every fault a step meets is one the
+pharmacy made), and the invariants read the pharmacy's own records.
+
+The knobs against the steps' client (lambdas/adapters/pharmacy_http_client.py):
+- a 500 before any work (`error_rate`);
+- a hold (`timeout_rate`) of `HOLD_SECONDS`, past the client's 10 s read timeout: the client gives
+  up and the state machine retries at once (its backoff is scaled to milliseconds locally), and the
+  held request is done a second later: a late arrival, after its retry, and after the saga's
+  compensation when the saga failed within that second (the tombstone rule must then refuse it).
+  Any hold above the read timeout is a client timeout and costs the saga those 10 s; a longer one
+  only makes the run wait longer for its last late arrivals;
+- the work done and the connection closed without an answer (`drop_rate`);
+- every answer `LATENCY_SECONDS` late: a slow pharmacy (well inside the client's timeouts).
+At these rates an attempt fails about one time in nine: a step crashes after its 4 attempts about
+once in 7,000 steps (compensated as crashed), and a compensation parks after 7 about once in five
+million (none expected).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import replace
+
+from harness.chaos.invariants import (
+    INVARIANTS,
+    Invariant,
+    Observed,
+    every_saga_ends_parked_only_on_a_permanent_compensation_fault,
+    every_stored_domain_event_was_published,
+    no_unhandled_error_nor_anything_refused_or_undelivered,
+    one_execution_and_one_saga_per_order,
+    the_projection_equals_a_replay_of_the_event_store,
+)
+from harness.chaos.pharmacy_invariants import PHARMACY_INVARIANTS, AtThePharmacy
+from harness.chaos.run import ChaosOrder, Report, plan_orders, send_and_settle, stock_level
+from harness.inprocess import InProcess
+from harness.orders import STOCKED
+from harness.pharmacy_api import deployed_over_http
+from harness.seed import stock
+from lambdas.adapters.pharmacy_http_client import READ_TIMEOUT_SECONDS
+from lambdas.domain.errors import PharmacyUnavailable
+from pharmacy_reference.catalogue import STOCK
+from pharmacy_reference.faults import Faults
+from pharmacy_reference.server import Served
+from pharmacy_reference.service import Pharmacy
+
+HOLD_SECONDS = READ_TIMEOUT_SECONDS + 1.0
+LATENCY_SECONDS = 0.05
+FAULTS = Faults(
+    latency_seconds=LATENCY_SECONDS,
+    error_rate=0.05,
+    timeout_rate=0.02,
+    hold_seconds=HOLD_SECONDS,
+    drop_rate=0.04,
+)
+"""Per request; `seed` is the run's."""
+
+LATE_ARRIVALS_WAIT_SECONDS = HOLD_SECONDS + 30.0
+"""A bound on waiting for the requests still held when the last saga settles (they arrive at most
+HOLD_SECONDS after they were received, plus the pharmacy's own work)."""
+
+REMOTE_STEP_INVARIANTS: tuple[Invariant, ...] = (
+    every_saga_ends_parked_only_on_a_permanent_compensation_fault,
+    one_execution_and_one_saga_per_order,
+    the_projection_equals_a_replay_of_the_event_store,
+    every_stored_domain_event_was_published,
+    no_unhandled_error_nor_anything_refused_or_undelivered,
+)
+"""The built-in run's invariants that still say something when the steps are remote, in its order
+(the published-events one drains the domain events tap). Its stock and business-table ones would
+hold vacuously: the stock and the records are the pharmacy's now, and PHARMACY_INVARIANTS reads
+those. With the stack's fault injection off, the first allows no parked saga at all."""
+
+INJECTED = {"error": "HTTP 500", "hold": "held past the client's timeout", "drop": "response dropped after the work"}
+"""The pharmacy's names for its faults -> the report's."""
+
+_SEEN = re.compile(r": (HTTP \d{3}|no answer \(\w+\))")
+
+
+def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0) -> Report:
+    rng = random.Random(seed)
+    report = Report(sagas=sagas, pharmacy="reference, over HTTP")
+    initial = {**STOCK, **{medication: stock_level(sagas) for medication in STOCKED}}
+    faults = replace(FAULTS, seed=seed)
+    with deployed_over_http(faults=faults, pharmacy=Pharmacy(stock=initial)) as (cloud, served):
+        orders = plan_orders(sagas, rng, run_id=f"http-{seed}")
+        states = send_and_settle(cloud, orders, report, concurrency=concurrency, timeout=timeout)
+        # The late arrivals land before anything is read: a create held past its compensation must
+        # find the tombstone, and the records must show what it did.
+        late = served.traffic.wait_idle(LATE_ARRIVALS_WAIT_SECONDS)
+        report.faults = injected(served, cloud)
+        observed = Observed(cloud, [o.order_id for o in orders], states, report.unfinished, stock(cloud), plan={})
+        at_pharmacy = at_the_pharmacy(served, orders, states, initial, observed, still_in_flight=not late)
+        report.figures = figures(at_pharmacy)
+        for invariant, pharmacy_check in PHARMACY_INVARIANTS.items():
+            report.check(invariant, pharmacy_check(at_pharmacy))
+        names = {check: name for name, check in INVARIANTS.items()}
+        for check in REMOTE_STEP_INVARIANTS:
+            report.check(names[check], check(observed))
+    return report
+
+
+def injected(served: Served, cloud: InProcess) -> Counter[str]:
+    """The faults the pharmacy made (by its own count) and what the steps saw of them (their errors)."""
+    found: Counter[str] = Counter()
+    for fault, count in served.plan.drawn().items():
+        found[f"pharmacy: {INJECTED.get(fault, fault)}"] += count
+    for _function, error, message in cloud.local.runtime.errors:
+        if error == PharmacyUnavailable.__name__:
+            seen = _SEEN.search(message)
+            found[f"steps saw: {seen.group(1) if seen else 'other'}"] += 1
+    return found
+
+
+def figures(run: AtThePharmacy) -> Counter[str]:
+    """The pharmacy's records by kind and status (a tombstone: cancelled before any create), and
+    the requests it received, first and repeated (a retry, a redelivery or a late arrival)."""
+    found: Counter[str] = Counter(
+        f"{record.kind.label}s {record.status if record.content is not None else 'tombstone'}" for record in run.records
+    )
+    found["requests received"] = len(run.arrivals)
+    found["requests repeating a key"] = len(run.arrivals) - len({key for _, _, key in run.arrivals})
+    return found
+
+
+def at_the_pharmacy(
+    served: Served,
+    orders: list[ChaosOrder],
+    states: dict[str, str],
+    initial: dict[str, int],
+    observed: Observed,
+    *,
+    still_in_flight: bool,
+) -> AtThePharmacy:
+    pharmacy = served.pharmacy
+    return AtThePharmacy(
+        kinds={o.order_id: o.kind for o in orders},
+        states=states,
+        records=pharmacy.records(),
+        arrivals=pharmacy.arrivals(),
+        initial_stock=initial,
+        stock=pharmacy.stock(),
+        histories={order_id: [e.type for e in stream] for order_id, stream in observed.histories.items()},
+        still_in_flight=still_in_flight,
+    )
