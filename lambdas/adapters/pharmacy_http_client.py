@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -27,13 +26,18 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+
 from lambdas.adapters.pharmacy_calls import Call, system_of
+from lambdas.contract import SERVICE
 from lambdas.domain.errors import PharmacyContractError, PharmacyUnavailable
 
 if TYPE_CHECKING:
     import urllib3
 
-logger = logging.getLogger(__name__)
+logger = Logger(service=SERVICE, child=True)
+"""The handlers' Powertools logger (lambdas/observability.py) by its child: the same JSON lines, with the
+invocation's keys (correlation id, function, request id), rather than the runtime's plain text."""
 
 RETRY_AFTER_CAP_SECONDS = 2.0
 CONNECT_TIMEOUT_SECONDS = 3.05

@@ -79,6 +79,13 @@ def test_the_seed_example_completes_at_the_pharmacy(
     saga = view(cloud, order_id)
     assert saga.steps_completed == ("create_prescription", "reserve_inventory", "initiate_shipment")
     assert saga.compensations_run == ()
+    # The call is logged as the handlers log (Powertools' JSON, with the invocation's correlation id),
+    # naming the operation, the host and the status: never the body.
+    host = reference.url.removeprefix("http://")
+    lines = [json.loads(line) for line in cloud.function_logs("create_prescription") if line.startswith("{")]
+    [said] = [line for line in lines if line["message"].startswith(f"createPrescription at {host}: HTTP 201")]
+    assert said["correlation_id"] == order_id
+    assert said["level"] == "INFO"
 
 
 def test_a_medication_the_pharmacy_does_not_know_fails_with_nothing_to_undo(
