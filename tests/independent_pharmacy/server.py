@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ class Pharmacy:
     seen: list[Seen] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
     """Exceptions the handler met (answered 500): a test asserts there were none."""
+    hung_up: int = 0
+    """Connections the client closed first: an answer written after its timeout, or an idle keep-alive."""
     _answered: dict[str, Remembered] = field(default_factory=dict)
     _unavailable: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -80,7 +83,7 @@ class Pharmacy:
         """Books as opened, no key remembered, nothing seen, the knob off."""
         with self._lock:
             self.unavailable_times = 0
-            self.books, self._answered, self._unavailable = Books(), {}, {}
+            self.books, self._answered, self._unavailable, self.hung_up = Books(), {}, {}, 0
             self.seen.clear()
             self.errors.clear()
 
@@ -241,6 +244,15 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, pharmacy: Pharmacy) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.pharmacy = pharmacy
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (it timed out, or closed an idle connection) is counted; anything else is kept."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            with self.pharmacy._lock:
+                self.pharmacy.hung_up += 1
+        elif isinstance(error, Exception):
+            self.pharmacy.errors.append(error)
 
 
 @dataclass

@@ -3,11 +3,14 @@ YAML by openapi-core (tests/pharmacy/contract_client.py), and each expectation q
 
 from __future__ import annotations
 
+import socket
+import struct
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 
+from harness.waiting import poll
 from tests.independent_pharmacy.books import STOCK
 from tests.independent_pharmacy.server import Seen, Served, serve
 from tests.pharmacy.contract_client import ContractClient, lines
@@ -179,3 +182,14 @@ def test_the_knob_answers_503_n_times_per_key_then_serves_it_and_every_request_i
         Seen("PUT", path, key, 503),
         Seen("PUT", path, key, 201),
     ]
+
+
+def test_a_client_that_hangs_up_is_counted_not_reported_as_a_server_error(served: Served) -> None:
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as hanging_up:
+        hanging_up.sendall(b"PUT /prescriptions/rx-o-1 HTTP/1.1\r\nHost: x\r\n")  # it gives up mid-request
+        # SO_LINGER 0: close with a reset, as a client whose timeout expired does to a pooled connection
+        hanging_up.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    assert poll(lambda: served.pharmacy.hung_up or None, timeout=10) == 1
+    assert served.pharmacy.errors == []
