@@ -134,7 +134,8 @@ class Functions(Construct):
 
     def _calls_pharmacy(self, pharmacy: PharmacyApi) -> None:
         """The URL and the secret's name or ARN (never the token) in the environment, and the
-        right to read that one secret, for each function whose system is the pharmacy's."""
+        right to read that one secret (and to decrypt it, under a customer managed key), for each
+        function whose system is the pharmacy's."""
         stack = Stack.of(self)
         secret_arn = pharmacy.secret_arn(
             lambda name: stack.format_arn(
@@ -148,6 +149,19 @@ class Functions(Construct):
             self._environment(name, contract.PHARMACY_API_URL, pharmacy.url)
             self._environment(name, contract.PHARMACY_API_SECRET, pharmacy.secret)
             self._permit(name, ["secretsmanager:GetSecretValue"], [secret_arn])
+            if pharmacy.secret_key is not None:
+                # A secret under a customer managed key: Secrets Manager decrypts it as the caller, so the
+                # caller needs kms:Decrypt on that key, here only through Secrets Manager and for this secret
+                # (Secrets Manager user guide, "Secret encryption and decryption": Permissions for the KMS key).
+                self._permit(
+                    name,
+                    ["kms:Decrypt"],
+                    [pharmacy.secret_key],
+                    {
+                        "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"},
+                        "StringLike": {"kms:EncryptionContext:SecretARN": secret_arn},
+                    },
+                )
 
     def _function(self, name: str) -> lambda_.Function:
         construct_id = names.construct_id(name)

@@ -16,6 +16,7 @@ PRODUCTION = "production"
 CONTEXT_PHARMACY_API_URL = "pharmacy_api_url"
 CONTEXT_PHARMACY_API_SECRET = "pharmacy_api_secret"
 CONTEXT_PHARMACY_API_STEPS = "pharmacy_api_steps"
+CONTEXT_PHARMACY_API_SECRET_KEY = "pharmacy_api_secret_key"
 """The pharmacy's own systems over HTTP (docs/pharmacy-api.yaml); parsed in infra/pharmacy.py."""
 
 # The order events contract

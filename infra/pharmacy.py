@@ -23,6 +23,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
 """Each system is called by its step and by that step's compensation: both need it or neither."""
 
 SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
+KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})")
+"""A key's ARN (an alias cannot name a key in a policy's Resource: KMS developer guide, "Using aliases")."""
 SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 """Secrets Manager's own rules for a name (letters, digits, /_+=.@-, at most 512 characters)."""
 
@@ -43,6 +45,9 @@ class PharmacyApi:
     secret: str
     """The secret's name, or its complete ARN."""
     steps: tuple[str, ...]
+    secret_key: str | None = None
+    """The ARN of the customer managed KMS key the secret is encrypted with; None for Secrets Manager's
+    own AWS managed key, which needs no grant."""
 
     @property
     def functions(self) -> tuple[str, ...]:
@@ -108,6 +113,17 @@ def _secret(value: str) -> str:
     )
 
 
+def _secret_key(value: str) -> str | None:
+    if not value:
+        return None
+    if KMS_KEY_ARN.fullmatch(value):
+        return value
+    raise PharmacyConfigurationError(
+        f"{names.CONTEXT_PHARMACY_API_SECRET_KEY} must be the ARN of the customer managed KMS key the secret is "
+        "encrypted with (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID, not an alias), or be left out for the AWS managed key"
+    )
+
+
 def _steps(value: object) -> tuple[str, ...]:
     if value is None or _text(value) == "":
         return STEPS
@@ -127,10 +143,12 @@ def pharmacy_api(context: Callable[[str], object]) -> PharmacyApi | None:
     url = _text(context(names.CONTEXT_PHARMACY_API_URL))
     secret = _text(context(names.CONTEXT_PHARMACY_API_SECRET))
     steps = context(names.CONTEXT_PHARMACY_API_STEPS)
+    secret_key = _text(context(names.CONTEXT_PHARMACY_API_SECRET_KEY))
     if not url:
-        if secret or _text(steps):
+        if secret or _text(steps) or secret_key:
             raise PharmacyConfigurationError(
-                f"{names.CONTEXT_PHARMACY_API_SECRET} and {names.CONTEXT_PHARMACY_API_STEPS} apply only with "
+                f"{names.CONTEXT_PHARMACY_API_SECRET}, {names.CONTEXT_PHARMACY_API_STEPS} and "
+                f"{names.CONTEXT_PHARMACY_API_SECRET_KEY} apply only with "
                 f"{names.CONTEXT_PHARMACY_API_URL}: add -c {names.CONTEXT_PHARMACY_API_URL}=https://... "
                 "or leave them out to keep the built-in tables"
             )
@@ -140,4 +158,4 @@ def pharmacy_api(context: Callable[[str], object]) -> PharmacyApi | None:
             f"{names.CONTEXT_PHARMACY_API_URL} needs {names.CONTEXT_PHARMACY_API_SECRET}: add "
             f"-c {names.CONTEXT_PHARMACY_API_SECRET}=NAME-OR-ARN of the Secrets Manager secret holding the API token"
         )
-    return PharmacyApi(url=_url(url), secret=_secret(secret), steps=_steps(steps))
+    return PharmacyApi(url=_url(url), secret=_secret(secret), steps=_steps(steps), secret_key=_secret_key(secret_key))

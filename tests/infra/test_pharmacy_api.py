@@ -12,11 +12,21 @@ import pytest
 from app import build_app
 from harness.assembly import synthesize
 from infra.pharmacy import PharmacyApi, PharmacyConfigurationError, pharmacy_api
-from tests.infra.template import Template, flatten, function_environment, function_id, permissions, resources
+from tests.infra.template import (
+    Template,
+    flatten,
+    function_environment,
+    function_id,
+    permissions,
+    resources,
+    role_policies,
+)
 
 URL = "https://pharmacy.example.com/api"
 SECRET = "pharmacy/api-token"
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:pharmacy/api-token-AbCdEf"
+KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+"""The example key ARN of the KMS developer guide ("Key identifiers")."""
 # The six functions that call the three systems: each step and its compensation (lambdas/domain/states.py).
 PRESCRIPTION_FUNCTIONS = {"create_prescription", "cancel_prescription"}
 INVENTORY_FUNCTIONS = {"reserve_inventory", "release_inventory"}
@@ -86,6 +96,12 @@ def test_plain_http_is_allowed_for_a_loopback_host_only(url: str) -> None:
         ({"pharmacy_api_url": URL, "pharmacy_api_steps": ","}, "must list some of"),
         ({"pharmacy_api_secret": SECRET}, "apply only with pharmacy_api_url"),
         ({"pharmacy_api_steps": "inventory"}, "apply only with pharmacy_api_url"),
+        ({"pharmacy_api_secret_key": KEY_ARN}, "apply only with pharmacy_api_url"),
+        ({"pharmacy_api_url": URL, "pharmacy_api_secret_key": "alias/pharmacy"}, "ARN of the customer managed KMS"),
+        (
+            {"pharmacy_api_url": URL, "pharmacy_api_secret_key": "arn:aws:kms:eu-west-1:111122223333:alias/pharmacy"},
+            "not an alias",
+        ),
     ],
 )
 def test_a_wrong_value_is_refused_at_synthesis_with_what_to_write(context: dict[str, str], says: str) -> None:
@@ -160,7 +176,11 @@ def test_a_step_at_the_pharmacy_no_longer_reaches_its_table_and_the_others_keep_
 
 def test_the_configuration_changes_only_the_calling_functions_and_their_policies() -> None:
     default, mixed = _default()["Resources"], _mixed()["Resources"]
-    assert set(default) == set(mixed)
+    # What operators watch is added too: the contract-error alarm, the dashboard's pharmacy widgets.
+    [alarm] = [a for a in resources(_mixed(), "AWS::CloudWatch::Alarm") if a not in default]
+    assert mixed[alarm]["Properties"]["MetricName"] == "PharmacyContractErrors"
+    assert set(mixed) == set(default) | {alarm}
+    [dashboard] = resources(_mixed(), "AWS::CloudWatch::Dashboard")
     calling = PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS
     functions = {function_id(_mixed(), handler) for handler in calling}
     roles = {mixed[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions}
@@ -170,7 +190,7 @@ def test_the_configuration_changes_only_the_calling_functions_and_their_policies
         if {r["Ref"] for r in policy["Properties"].get("Roles", [])} & roles
     }
     changed = {logical_id for logical_id in default if default[logical_id] != mixed[logical_id]}
-    assert changed == functions | policies
+    assert changed == functions | policies | {dashboard}
 
 
 def test_a_secret_given_by_arn_is_granted_by_that_arn_alone() -> None:
@@ -178,6 +198,40 @@ def test_a_secret_given_by_arn_is_granted_by_that_arn_alone() -> None:
     for handler in INVENTORY_FUNCTIONS:
         assert _secret_grants(template, handler) == [("secretsmanager:GetSecretValue", SECRET_ARN)]
         assert function_environment(template, handler)["PHARMACY_API_SECRET"] == SECRET_ARN
+
+
+def _decrypt_statements(template: Template, handler: str) -> list[dict[str, Any]]:
+    function = template["Resources"][function_id(template, handler)]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in role_policies(template, role).values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "kms:Decrypt" in str(statement["Action"]) and KEY_ARN in str(statement["Resource"])
+    ]
+
+
+def test_a_secret_under_a_customer_managed_key_may_be_decrypted_through_secrets_manager_only() -> None:
+    # Secrets Manager decrypts a secret under a customer managed key with the caller's kms:Decrypt; the
+    # grant is bound to Secrets Manager (kms:ViaService) and to this secret (its encryption context's
+    # SecretARN), as AWS's own AWSSecretsManagerClientReadOnlyAccess policy binds it.
+    template = _template(
+        pharmacy_api_url=URL,
+        pharmacy_api_secret=SECRET_ARN,
+        pharmacy_api_steps="inventory",
+        pharmacy_api_secret_key=KEY_ARN,
+    )
+    for handler in INVENTORY_FUNCTIONS:
+        [statement] = _decrypt_statements(template, handler)
+        assert statement["Action"] == "kms:Decrypt"
+        assert statement["Resource"] == KEY_ARN
+        assert statement["Condition"]["StringLike"] == {"kms:EncryptionContext:SecretARN": SECRET_ARN}
+        assert flatten(statement["Condition"]["StringEquals"]["kms:ViaService"]) == (
+            "secretsmanager.${AWS::Region}.amazonaws.com"
+        )
+    for handler in set(HANDLERS) - INVENTORY_FUNCTIONS:
+        assert _decrypt_statements(template, handler) == [], handler
+    assert all(_decrypt_statements(_mixed(), handler) == [] for handler in HANDLERS), "no key: no grant"
 
 
 # --- what operators watch -----------------------------------------------------------------------
