@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 from collections import Counter
 from dataclasses import replace
 
@@ -42,12 +43,13 @@ from harness.inprocess import InProcess
 from harness.orders import STOCKED
 from harness.pharmacy_api import deployed_over_http
 from harness.seed import stock
-from lambdas.adapters.pharmacy_http_client import READ_TIMEOUT_SECONDS
+from lambdas.adapters.pharmacy_http_client import CANCELLED_CODE, READ_TIMEOUT_SECONDS
 from lambdas.domain.errors import PharmacyUnavailable
+from pharmacy_reference.bodies import Body
 from pharmacy_reference.catalogue import STOCK
 from pharmacy_reference.faults import Faults
 from pharmacy_reference.server import Served
-from pharmacy_reference.service import Pharmacy
+from pharmacy_reference.service import Operation, Outcome, Pharmacy
 
 HOLD_SECONDS = READ_TIMEOUT_SECONDS + 1.0
 LATENCY_SECONDS = 0.05
@@ -82,12 +84,37 @@ INJECTED = {"error": "HTTP 500", "hold": "held past the client's timeout", "drop
 _SEEN = re.compile(r": (HTTP \d{3}|no answer \(\w+\))")
 
 
+class AnsweringPharmacy(Pharmacy):
+    """The reference pharmacy, noting what it answered each request it served (after any hold: a late
+    arrival's answer too), for the report: which creates it refused because their cancel came first."""
+
+    def __init__(self, stock: dict[str, int]) -> None:
+        super().__init__(stock=stock)
+        self._answered_lock = threading.Lock()
+        self._answered: Counter[str] = Counter()
+
+    def handle(self, operation: Operation, resource_id: str, key: str, body: Body | None) -> Outcome:
+        outcome = super().handle(operation, resource_id, key, body)
+        answer = outcome.answer
+        with self._answered_lock:
+            if outcome.replayed:
+                self._answered["answers replayed (a repeated key)"] += 1
+            if body is not None and answer.status == 409 and answer.body.get("code") == CANCELLED_CODE:
+                self._answered["creates refused: cancelled first (late arrivals)"] += 1
+        return outcome
+
+    def answered(self) -> Counter[str]:
+        with self._answered_lock:
+            return Counter(self._answered)
+
+
 def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0) -> Report:
     rng = random.Random(seed)
     report = Report(sagas=sagas, pharmacy="reference, over HTTP")
     initial = {**STOCK, **{medication: stock_level(sagas) for medication in STOCKED}}
     faults = replace(FAULTS, seed=seed)
-    with deployed_over_http(faults=faults, pharmacy=Pharmacy(stock=initial)) as (cloud, served):
+    pharmacy = AnsweringPharmacy(stock=initial)
+    with deployed_over_http(faults=faults, pharmacy=pharmacy) as (cloud, served):
         orders = plan_orders(sagas, rng, run_id=f"http-{seed}")
         states = send_and_settle(cloud, orders, report, concurrency=concurrency, timeout=timeout)
         # The late arrivals land before anything is read: a create held past its compensation must
@@ -96,7 +123,7 @@ def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0
         report.faults = injected(served, cloud)
         observed = Observed(cloud, [o.order_id for o in orders], states, report.unfinished, stock(cloud), plan={})
         at_pharmacy = at_the_pharmacy(served, orders, states, initial, observed, still_in_flight=not late)
-        report.figures = figures(at_pharmacy)
+        report.figures = figures(at_pharmacy) + pharmacy.answered()
         for invariant, pharmacy_check in PHARMACY_INVARIANTS.items():
             report.check(invariant, pharmacy_check(at_pharmacy))
         names = {check: name for name, check in INVARIANTS.items()}

@@ -199,6 +199,28 @@ def each_order_ends_as_its_kind_says(run: AtThePharmacy) -> list[str]:
     return problems
 
 
+def each_refusal_comes_from_where_it_belongs(run: AtThePharmacy) -> list[str]:
+    """An unknown medication is refused by the saga's catalogue and an undeliverable address by its
+    rules, before any request carries them; missing stock is refused by the pharmacy's warehouse,
+    which is asked once the prescription is made and reserves nothing."""
+    asked = {(operation_id, resource_id) for operation_id, resource_id, _ in run.arrivals}
+    made = {(r.kind, r.record_id) for r in run.records if r.content is not None}
+    problems = []
+    for order_id, kind in sorted(run.kinds.items()):
+        prescription = rules.prescription_id(order_id)
+        if kind is Kind.UNKNOWN_MED and ("createPrescription", prescription) in asked:
+            problems.append(f"{order_id}: an unknown medication was sent to the pharmacy")
+        if kind is Kind.UNDELIVERABLE and ("createShipment", rules.shipment_id(order_id)) in asked:
+            problems.append(f"{order_id}: an undeliverable address was sent to the pharmacy")
+        reservation = rules.reservation_id(order_id)
+        if kind is Kind.NO_STOCK and CREATED_EVENT[RecordKind.PRESCRIPTION] in run.histories.get(order_id, ()):
+            if ("reserveInventory", reservation) not in asked:
+                problems.append(f"{order_id}: no stock, and the pharmacy was never asked")
+            if (RecordKind.RESERVATION, reservation) in made:
+                problems.append(f"{order_id}: no stock, and the pharmacy reserved it")
+    return problems
+
+
 PHARMACY_INVARIANTS: dict[str, PharmacyInvariant] = {
     "nothing created twice for one key (times_created <= 1)": nothing_created_twice_for_one_key,
     "a compensated saga leaves nothing created at the pharmacy": a_compensated_saga_leaves_nothing_created,
@@ -207,4 +229,7 @@ PHARMACY_INVARIANTS: dict[str, PharmacyInvariant] = {
     "stock conserved at the pharmacy": stock_is_conserved_at_the_pharmacy,
     "the saga's domain events tell what the pharmacy did": the_saga_tells_what_the_pharmacy_did,
     "each order ends as its kind says": each_order_ends_as_its_kind_says,
+    "each refusal comes from the saga's rules or the pharmacy, as its kind says": (
+        each_refusal_comes_from_where_it_belongs
+    ),
 }

@@ -46,20 +46,32 @@ def _arrivals(*records: Record) -> list[tuple[str, str, str]]:
 
 def _run(**changes: Any) -> AtThePharmacy:
     """A healthy run: o-1 completed (2 units of med-1 reserved of 10), o-2 failed at the shipment
-    and undone, o-3 rejected; every key once per request."""
+    (refused by the saga's address rules) and undone, o-3 rejected, o-4 refused by the pharmacy's
+    warehouse (no stock) and its prescription undone, o-5 refused by the saga's catalogue before
+    any request; every key once per request."""
     records = [*_completed("o-1"), _made(RecordKind.PRESCRIPTION, "o-2", undone=True)]
     records.append(_made(RecordKind.RESERVATION, "o-2", undone=True))
+    records.append(_made(RecordKind.PRESCRIPTION, "o-4", undone=True))
+    refused_reservation = ("reserveInventory", "res-o-4", "reserveInventory:res-o-4")
     fields: dict[str, Any] = {
-        "kinds": {"o-1": Kind.VALID, "o-2": Kind.UNDELIVERABLE, "o-3": Kind.INVALID},
-        "states": {"o-1": "COMPLETED", "o-2": "FAILED", "o-3": "REJECTED"},
+        "kinds": {
+            "o-1": Kind.VALID,
+            "o-2": Kind.UNDELIVERABLE,
+            "o-3": Kind.INVALID,
+            "o-4": Kind.NO_STOCK,
+            "o-5": Kind.UNKNOWN_MED,
+        },
+        "states": {"o-1": "COMPLETED", "o-2": "FAILED", "o-3": "REJECTED", "o-4": "FAILED", "o-5": "FAILED"},
         "records": records,
-        "arrivals": _arrivals(*records),
+        "arrivals": [*_arrivals(*records), refused_reservation],
         "initial_stock": {"med-1": 10},
         "stock": {"med-1": (8, 2)},
         "histories": {
             "o-1": DONE_EVENTS,
             "o-2": [*DONE_EVENTS[:2], "order.inventory_released", "order.prescription_cancelled"],
             "o-3": ["order_fulfillment_saga.rejected"],
+            "o-4": [DONE_EVENTS[0], "order.inventory_reservation_failed", "order.prescription_cancelled"],
+            "o-5": ["order.prescription_failed"],
         },
     }
     return AtThePharmacy(**{**fields, **changes})
@@ -182,4 +194,28 @@ def test_an_order_ending_otherwise_than_its_kind_says_is_a_violation() -> None:
     assert inv.each_order_ends_as_its_kind_says(_run(states=states)) == [
         "o-2: undeliverable order ended COMPLETED",
         "o-3: invalid order ended FAILED",
+    ]
+
+
+def test_an_unknown_medication_or_an_undeliverable_address_sent_to_the_pharmacy_is_a_violation() -> None:
+    healthy = _run().arrivals
+    sent = [
+        *healthy,
+        ("createPrescription", "rx-o-5", "createPrescription:rx-o-5"),
+        ("createShipment", "shp-o-2", "createShipment:shp-o-2"),
+    ]
+    assert inv.each_refusal_comes_from_where_it_belongs(_run(arrivals=sent)) == [
+        "o-2: an undeliverable address was sent to the pharmacy",
+        "o-5: an unknown medication was sent to the pharmacy",
+    ]
+
+
+def test_no_stock_not_asked_of_the_pharmacy_or_reserved_by_it_is_a_violation() -> None:
+    never_asked = [a for a in _run().arrivals if a[1] != "res-o-4"]
+    assert inv.each_refusal_comes_from_where_it_belongs(_run(arrivals=never_asked)) == [
+        "o-4: no stock, and the pharmacy was never asked"
+    ]
+    reserved = [*_run().records, _made(RecordKind.RESERVATION, "o-4", undone=True)]
+    assert inv.each_refusal_comes_from_where_it_belongs(_run(records=reserved)) == [
+        "o-4: no stock, and the pharmacy reserved it"
     ]
