@@ -125,9 +125,10 @@ def _paths(order_id: str) -> dict[str, str]:
 
 
 def _calls(pharmacy: Pharmacy, order_id: str) -> list[tuple[str, int]]:
-    """(operationId, status answered) of every request the server saw for the order, in order."""
+    """(operationId, status answered) of every request the server saw since the test began, in order;
+    one that is not an operation on this order's resources shows as `elsewhere <path>`."""
     operation_of = {path: operation for operation, path in _paths(order_id).items()}
-    return [(operation_of[s.path], s.status) for s in pharmacy.seen if s.path in operation_of]
+    return [(operation_of.get(s.path, f"elsewhere {s.path}"), s.status) for s in pharmacy.seen]
 
 
 def _held(pharmacy: Pharmacy) -> dict[str, tuple[str, bool]]:
