@@ -143,6 +143,7 @@ def stock_for(cloud: InProcess, sagas: int) -> None:
 def print_report(report: Report) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(width=None if Console().is_terminal else 140)
     table = Table(
@@ -161,7 +162,9 @@ def print_report(report: Report) -> None:
         console.print(f"at the steps' systems: {dict(report.figures)}")
     for invariant, problems in report.violations.items():
         for problem in problems[:5]:
-            console.print(f"[red]✗[/red] {invariant}: {problem}")
+            # Plain text, never markup: a problem quotes ids and messages the run met (a record id, a
+            # refusal's message), and a `[` in them must print as itself, not style or break the output.
+            console.print(Text.assemble(("✗", "red"), f" {invariant}: {problem}"))
 
 
 def main(argv: list[str] | None = None) -> int:
