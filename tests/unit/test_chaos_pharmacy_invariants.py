@@ -197,25 +197,30 @@ def test_an_order_ending_otherwise_than_its_kind_says_is_a_violation() -> None:
     ]
 
 
-def test_an_unknown_medication_or_an_undeliverable_address_sent_to_the_pharmacy_is_a_violation() -> None:
-    healthy = _run().arrivals
-    sent = [
-        *healthy,
-        ("createPrescription", "rx-o-5", "createPrescription:rx-o-5"),
-        ("createShipment", "shp-o-2", "createShipment:shp-o-2"),
+def test_a_prescription_of_an_unknown_medication_or_a_shipment_to_an_undeliverable_address_is_a_violation() -> None:
+    made = [
+        *_run().records,
+        _made(RecordKind.PRESCRIPTION, "o-5", undone=True),
+        _made(RecordKind.SHIPMENT, "o-2", undone=True),
     ]
-    assert inv.each_refusal_comes_from_where_it_belongs(_run(arrivals=sent)) == [
-        "o-2: an undeliverable address was sent to the pharmacy",
-        "o-5: an unknown medication was sent to the pharmacy",
+    assert inv.each_business_refusal_holds_at_the_pharmacy(_run(records=made)) == [
+        "o-2: a shipment was made to an undeliverable address",
+        "o-5: a prescription was made with an unknown medication",
     ]
+
+
+def test_an_unknown_medication_refused_by_the_pharmacy_itself_is_no_violation() -> None:
+    # Sent, and refused there (422: nothing made): the rule holds, whoever applied it.
+    sent = [*_run().arrivals, ("createPrescription", "rx-o-5", "createPrescription:rx-o-5")]
+    assert inv.each_business_refusal_holds_at_the_pharmacy(_run(arrivals=sent)) == []
 
 
 def test_no_stock_not_asked_of_the_pharmacy_or_reserved_by_it_is_a_violation() -> None:
     never_asked = [a for a in _run().arrivals if a[1] != "res-o-4"]
-    assert inv.each_refusal_comes_from_where_it_belongs(_run(arrivals=never_asked)) == [
+    assert inv.each_business_refusal_holds_at_the_pharmacy(_run(arrivals=never_asked)) == [
         "o-4: no stock, and the pharmacy was never asked"
     ]
     reserved = [*_run().records, _made(RecordKind.RESERVATION, "o-4", undone=True)]
-    assert inv.each_refusal_comes_from_where_it_belongs(_run(records=reserved)) == [
+    assert inv.each_business_refusal_holds_at_the_pharmacy(_run(records=reserved)) == [
         "o-4: no stock, and the pharmacy reserved it"
     ]
