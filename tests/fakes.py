@@ -35,6 +35,7 @@ class FakeCatalogue:
 
 @dataclass
 class FakePrescriptions:
+    applies_its_own_rules = False
     status: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -96,6 +97,7 @@ class FakeInventory:
 
 @dataclass
 class FakeShipments:
+    applies_its_own_rules = False
     shipments: dict[str, str] = field(default_factory=dict)
     """The initiated shipments: where each goes."""
     cancelled: set[str] = field(default_factory=set)

@@ -114,6 +114,9 @@ class DynamoDBCatalogue:
 
 
 class DynamoDBPrescriptions:
+    applies_its_own_rules = False
+    """A table has no rules: the saga checks the order against its catalogue first."""
+
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
@@ -249,6 +252,9 @@ class DynamoDBInventory:
 
 
 class DynamoDBShipments:
+    applies_its_own_rules = False
+    """A table has no rules: the saga checks the address first."""
+
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name

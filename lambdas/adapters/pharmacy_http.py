@@ -65,6 +65,9 @@ def _moved_on(events: EventStore, guard: StreamGuard) -> bool:
 
 
 class PharmacyPrescriptions:
+    applies_its_own_rules = True
+    """The pharmacy's catalogue decides (422 naming the line), not the stack's catalogue table."""
+
     def __init__(self, client: PharmacyClient) -> None:
         self._client = client
 
@@ -102,6 +105,9 @@ class PharmacyInventory:
 
 
 class PharmacyShipments:
+    applies_its_own_rules = True
+    """The carrier decides where it delivers (422), not the built-in list of countries."""
+
     def __init__(self, client: PharmacyClient) -> None:
         self._client = client
 

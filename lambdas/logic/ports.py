@@ -41,6 +41,10 @@ class Catalogue(Protocol):
 
 
 class Prescriptions(Protocol):
+    applies_its_own_rules: bool
+    """True when the system itself refuses what it will not prescribe (the pharmacy's API, by its own
+    catalogue); False when the saga applies the built-in rules before (the stack's tables)."""
+
     def create(self, prescription_id: str, order_id: str, lines: Sequence[OrderLine], *, patient_id: str) -> None:
         """Create the prescription once; creating it again is not an error. ConcurrencyConflict
         when it was cancelled first (its undo ran before it): then nothing is created.
@@ -76,6 +80,10 @@ class Inventory(Protocol):
 
 
 class Shipments(Protocol):
+    applies_its_own_rules: bool
+    """True when the carrier itself refuses where it does not deliver (the pharmacy's API); False when
+    the saga applies the built-in delivery rules before (the stack's tables)."""
+
     def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
         """Initiate the shipment once; initiating it again is not an error. ConcurrencyConflict
         when it was cancelled first: then nothing is initiated. ShipmentInitiationFailed when the

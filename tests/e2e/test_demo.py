@@ -89,17 +89,25 @@ def test_over_http_no_stock_is_refused_by_the_pharmacy_and_the_reason_is_its_own
     assert _outcomes(report, over_http=False)["order-no-stock"]["refused_by"] == "saga"
 
 
-def test_over_http_the_saga_refuses_what_its_own_checks_refuse_before_calling(report: dict[str, Any]) -> None:
-    # lambdas/logic/saga_steps.py: the catalogue is checked before createPrescription, the address
-    # before createShipment; neither request is sent.
+def test_over_http_the_pharmacys_own_rules_refuse_an_unknown_medication_and_an_undeliverable_address(
+    report: dict[str, Any],
+) -> None:
+    # docs/pharmacy-api.yaml: createPrescription refuses a medication outside the pharmacy's catalogue with
+    # 422, createShipment an address its carrier does not serve with 422; the saga's built-in rules are the
+    # built-in tables' (lambdas/logic/saga_steps.py), so it asks the pharmacy rather than pre-empting it.
     outcomes = _outcomes(report, over_http=True)
-    assert outcomes["order-unknown-med"]["pharmacy_calls"] == []
-    assert outcomes["order-unknown-med"]["refused_by"] == "saga"
-    undeliverable = [c["operation"] for c in outcomes["order-undeliverable"]["pharmacy_calls"]]
-    assert "createShipment" not in undeliverable
-    assert undeliverable[:2] == ["createPrescription", "reserveInventory"]
-    assert outcomes["order-undeliverable"]["refused_by"] == "saga"
+    unknown = outcomes["order-unknown-med"]
+    assert unknown["pharmacy_calls"] == [{"operation": "createPrescription", "status": 422}]
+    assert unknown["refused_by"] == "pharmacy, HTTP 422"
+    undeliverable = outcomes["order-undeliverable"]["pharmacy_calls"]
+    assert [c["operation"] for c in undeliverable[:3]] == ["createPrescription", "reserveInventory", "createShipment"]
+    assert undeliverable[2]["status"] == 422
+    assert [c["operation"] for c in undeliverable[3:]] == ["releaseInventory", "cancelPrescription"]
+    assert outcomes["order-undeliverable"]["refused_by"] == "pharmacy, HTTP 422"
     assert outcomes["order-invalid"]["pharmacy_calls"] == []
+    # On the built-in tables the saga's own rules refuse them
+    for order_id in ("order-unknown-med", "order-undeliverable"):
+        assert _outcomes(report, over_http=False)[order_id]["refused_by"] == "saga"
 
 
 def _shown(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -175,8 +175,8 @@ def test_the_seed_example_completes_against_a_pharmacy_written_from_the_contract
     ("order", "failed_step", "reason", "calls", "held"),
     [
         pytest.param(
-            # med-4 is in the stack's own demo catalogue (harness/seed.py), not in this pharmacy's: the saga
-            # checks its own table first (see the xfail below), so only such a medication reaches the pharmacy
+            # med-4 is in the stack's own demo catalogue (harness/seed.py), not in this pharmacy's: the
+            # pharmacy's catalogue decides
             {"order_id": "unknown-medication", "patient_id": "patient-1", "medications": ["med-1", "med-4"]},
             "create_prescription",
             "line 2: medication not in the catalogue",
@@ -317,13 +317,10 @@ def test_the_pharmacys_reasons_and_the_patients_stay_out_of_logs_and_histories(
 
 # The pharmacy's own rules are not the saga's to pre-empt: the YAML has the pharmacy refuse an unknown
 # medication (createPrescription, 422) and an address its carrier cannot deliver to (createShipment, 422).
-# lambdas/logic/saga_steps.py checks the stack's own catalogue table and its built-in serviced countries
-# (lambdas/domain/rules.py: US, CA, GB) before it calls the pharmacy, so an order the pharmacy would fulfil
-# is refused without the pharmacy hearing of it. Strict: these fail loudly once the saga defers to the pharmacy.
-PRE_EMPTED = "the saga applies its built-in catalogue and serviced countries before calling the pharmacy"
+# (Found here first: the saga applied the stack's catalogue table and its built-in serviced countries, US,
+# CA and GB, before calling the pharmacy, so orders the pharmacy would fulfil were refused unheard.)
 
 
-@pytest.mark.xfail(strict=True, reason=PRE_EMPTED)
 def test_a_medication_only_the_pharmacys_catalogue_holds_is_prescribed(stack: StackTarget, pharmacy: Pharmacy) -> None:
     # Given a medication this pharmacy sells and the stack's demo catalogue does not hold (med-house-1)
     order = {"order_id": "house-brand", "patient_id": "patient-5", "medications": ["med-house-1"]}
@@ -334,7 +331,6 @@ def test_a_medication_only_the_pharmacys_catalogue_holds_is_prescribed(stack: St
     assert view.state == "COMPLETED", view
 
 
-@pytest.mark.xfail(strict=True, reason=PRE_EMPTED)
 def test_an_address_the_pharmacys_carrier_serves_is_shipped_to(stack: StackTarget, pharmacy: Pharmacy) -> None:
     # Given an address in France, which this pharmacy's carrier serves and the saga's built-in list does not
     order = {"order_id": "to-paris", "patient_id": "patient-6", "medications": ["med-1"], "shipping_address": PARIS}

@@ -115,6 +115,7 @@ def test_a_prescription_the_pharmacy_refuses_is_recorded_as_the_steps_failure_wi
 class RefusingCarrier:
     """A carrier that refuses every address: its rules are not the saga's."""
 
+    applies_its_own_rules = True
     cancelled: list[str] = field(default_factory=list)
 
     def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
