@@ -22,6 +22,10 @@ Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
 
 
+OUTSIDE_REASON = "refused by the system the step called; its reason is kept with the saga"
+"""What the bus says in place of a reason an outside system gave (`reason_from_outside`)."""
+
+
 class DomainEvent(BaseModel):
     """Base of every event. Subclasses declare their type key and which fields are private."""
 
@@ -40,8 +44,12 @@ class DomainEvent(BaseModel):
             register(cls)
 
     def public_payload(self) -> Payload:
-        """The payload as published on the bus: ids and outcomes, no patient data."""
-        return self.model_dump(mode="json", exclude=set(self.PRIVATE_FIELDS))
+        """The payload as published on the bus: ids and outcomes, no patient data, and no reason an
+        outside system gave (untrusted text that may say anything: kept with the saga, not published)."""
+        payload = self.model_dump(mode="json", exclude=set(self.PRIVATE_FIELDS))
+        if payload.get("reason_from_outside"):
+            payload["reason"] = OUTSIDE_REASON
+        return payload
 
 
 _REGISTRY: dict[str, type[DomainEvent]] = {}
@@ -95,6 +103,8 @@ class OrderFulfillmentSagaStateChanged(DomainEvent):
     from_state: SagaState | None
     to_state: SagaState
     reason: str | None = None
+    reason_from_outside: bool = False
+    """The reason is an outside system's (the pharmacy's answer): shown escaped, never published."""
 
 
 class CompensationRecorded(DomainEvent):
@@ -110,6 +120,8 @@ class OrderFulfillmentSagaFailed(DomainEvent):
 
     failed_step: str | None
     reason: str
+    reason_from_outside: bool = False
+    """The reason is an outside system's (the pharmacy's answer): shown escaped, never published."""
 
 
 class OrderFulfillmentSagaCompleted(DomainEvent):
@@ -198,6 +210,8 @@ class PrescriptionFailed(DomainEvent):
     TYPE_KEY = "order.prescription_failed"
 
     reason: str
+    reason_from_outside: bool = False
+    """The reason is an outside system's (the pharmacy's answer): shown escaped, never published."""
 
 
 class InventoryReserved(DomainEvent):
@@ -212,6 +226,8 @@ class InventoryReservationFailed(DomainEvent):
     TYPE_KEY = "order.inventory_reservation_failed"
 
     reason: str
+    reason_from_outside: bool = False
+    """The reason is an outside system's (the pharmacy's answer): shown escaped, never published."""
 
 
 class ShipmentInitiated(DomainEvent):
@@ -226,6 +242,8 @@ class ShipmentInitiationFailed(DomainEvent):
     TYPE_KEY = "order.shipment_initiation_failed"
 
     reason: str
+    reason_from_outside: bool = False
+    """The reason is an outside system's (the pharmacy's answer): shown escaped, never published."""
 
 
 class PrescriptionCancelled(DomainEvent):
@@ -250,6 +268,8 @@ class OrderCancelled(DomainEvent):
     TYPE_KEY = "order.cancelled"
 
     reason: str
+    reason_from_outside: bool = False
+    """The reason is an outside system's (the pharmacy's answer): shown escaped, never published."""
 
 
 # --- the stored envelope ------------------------------------------------------------------

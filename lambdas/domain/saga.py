@@ -42,6 +42,8 @@ class OrderFulfillmentSaga:
     compensations_done: list[Compensation] = field(default_factory=list)
     failed_step: Step | None = None
     failure_reason: str | None = None
+    failure_reason_from_outside: bool = False
+    """The failure reason is an outside system's words (kept, shown escaped, never published)."""
     step_in_flight: Step | None = None
     resumed_by: str | None = None
     """The execution that last resumed this saga, if any."""
@@ -88,23 +90,23 @@ class OrderFulfillmentSaga:
                 self.shipment_id = event.shipment_id
                 self.completed_steps.append(Step.INITIATE_SHIPMENT)
             case ev.PrescriptionFailed():
-                self._record_failure(Step.CREATE_PRESCRIPTION, event.reason)
+                self._record_failure(Step.CREATE_PRESCRIPTION, event.reason, event.reason_from_outside)
             case ev.InventoryReservationFailed():
-                self._record_failure(Step.RESERVE_INVENTORY, event.reason)
+                self._record_failure(Step.RESERVE_INVENTORY, event.reason, event.reason_from_outside)
             case ev.ShipmentInitiationFailed():
-                self._record_failure(Step.INITIATE_SHIPMENT, event.reason)
+                self._record_failure(Step.INITIATE_SHIPMENT, event.reason, event.reason_from_outside)
             case ev.CompensationRecorded():
                 self.compensations_done.append(Compensation(event.compensation))
             case ev.OrderFulfillmentSagaFailed():
-                self.failure_reason = event.reason
+                self.failure_reason, self.failure_reason_from_outside = event.reason, event.reason_from_outside
             case ev.SagaResumed():
                 self.resumed_by = event.execution_name
             case _:
                 pass  # completed, cancelled, compensation failed, resumed: no state beyond the state change
 
-    def _record_failure(self, step: Step, reason: str) -> None:
+    def _record_failure(self, step: Step, reason: str, from_outside: bool) -> None:
         self.failed_step = step
-        self.failure_reason = reason
+        self.failure_reason, self.failure_reason_from_outside = reason, from_outside
 
     def _emit(self, *new_events: ev.DomainEvent) -> None:
         for event in new_events:
@@ -113,10 +115,14 @@ class OrderFulfillmentSaga:
             self._apply(event)
             self._pending.append(event)
 
-    def _change_state(self, to_state: SagaState, reason: str | None = None) -> None:
+    def _change_state(self, to_state: SagaState, reason: str | None = None, *, from_outside: bool = False) -> None:
         self._emit(
             ev.OrderFulfillmentSagaStateChanged(
-                order_id=self.order_id, from_state=self.state, to_state=to_state, reason=reason
+                order_id=self.order_id,
+                from_state=self.state,
+                to_state=to_state,
+                reason=reason,
+                reason_from_outside=from_outside,
             )
         )
 
@@ -242,21 +248,26 @@ class OrderFulfillmentSaga:
         self._change_state(SagaState.COMPLETED)
         self._emit(ev.OrderFulfillmentSagaCompleted(order_id=self.order_id))
 
-    def record_step_failed(self, step: Step, reason: str) -> None:
-        """A business rule refused the step: record why and start compensating."""
+    def record_step_failed(self, step: Step, reason: str, *, from_outside: bool = False) -> None:
+        """A business rule refused the step: record why and start compensating. `from_outside`: the
+        reason is the words of the system the step called (the pharmacy's), not the saga's."""
         if self.failed_step is not None:
             return
         self._require(step)
         failure: ev.DomainEvent
         match step:
             case Step.CREATE_PRESCRIPTION:
-                failure = ev.PrescriptionFailed(order_id=self.order_id, reason=reason)
+                failure = ev.PrescriptionFailed(order_id=self.order_id, reason=reason, reason_from_outside=from_outside)
             case Step.RESERVE_INVENTORY:
-                failure = ev.InventoryReservationFailed(order_id=self.order_id, reason=reason)
+                failure = ev.InventoryReservationFailed(
+                    order_id=self.order_id, reason=reason, reason_from_outside=from_outside
+                )
             case Step.INITIATE_SHIPMENT:
-                failure = ev.ShipmentInitiationFailed(order_id=self.order_id, reason=reason)
+                failure = ev.ShipmentInitiationFailed(
+                    order_id=self.order_id, reason=reason, reason_from_outside=from_outside
+                )
         self._emit(failure)
-        self._change_state(SagaState.COMPENSATING, reason)
+        self._change_state(SagaState.COMPENSATING, reason, from_outside=from_outside)
 
     def record_compensation(self, compensation: Compensation, *, had_effect: bool, reason: str | None) -> None:
         """Record that a compensation ran; Cancel Order, always last, ends the saga FAILED.
@@ -276,8 +287,15 @@ class OrderFulfillmentSaga:
             self._emit(ev.ShipmentCancelled(order_id=self.order_id, shipment_id=rules.shipment_id(self.order_id)))
         if compensation is Compensation.RELEASE_INVENTORY and self.reservation_id and had_effect:
             self._emit(ev.InventoryReleased(order_id=self.order_id, reservation_id=self.reservation_id))
+        outside = self.failure_reason is not None and self.failure_reason_from_outside
         if compensation is Compensation.CANCEL_ORDER:
-            self._emit(ev.OrderCancelled(order_id=self.order_id, reason=self.failure_reason or reason or "failed"))
+            self._emit(
+                ev.OrderCancelled(
+                    order_id=self.order_id,
+                    reason=self.failure_reason or reason or "failed",
+                    reason_from_outside=outside,
+                )
+            )
         self._emit(ev.CompensationRecorded(order_id=self.order_id, compensation=compensation, had_effect=had_effect))
         if compensation is Compensation.CANCEL_ORDER:
             failure_reason = self.failure_reason or reason or "the saga failed"
@@ -286,9 +304,10 @@ class OrderFulfillmentSaga:
                     order_id=self.order_id,
                     failed_step=self.failed_step.value if self.failed_step else None,
                     reason=failure_reason,
+                    reason_from_outside=outside,
                 )
             )
-            self._change_state(SagaState.FAILED, failure_reason)
+            self._change_state(SagaState.FAILED, failure_reason, from_outside=outside)
 
     def record_compensation_failed(self, compensation: Compensation, error: str, cause: str | None) -> None:
         if self.state is SagaState.COMPENSATION_FAILED:

@@ -72,7 +72,7 @@ def _refuse(
     """Record the step's failure and raise it: a rule's reason as the step's own failure, a port's
     refusal (an outside system's, its reason untrusted) as it was raised."""
     failure = refusal if isinstance(refusal, BusinessFailure) else _FAILURE_FOR[step](refusal)
-    saga.record_step_failed(step, failure.reason)
+    saga.record_step_failed(step, failure.reason, from_outside=failure.from_outside)
     services.repository.save(saga, call.causation_id)
     raise failure
 
@@ -140,7 +140,9 @@ def initiate_shipment(services: SagaServices, call: Invocation) -> dict[str, str
             _refuse(services, saga, Step.INITIATE_SHIPMENT, refusal, call)
         ships_to = rules.ships_to(saga.shipping_address)
         try:
-            services.shipments.initiate(shipment_id, call.order_id, ships_to, address=saga.shipping_address)
+            services.shipments.initiate(
+                shipment_id, call.order_id, ships_to, patient_id=_patient_id(saga), address=saga.shipping_address
+            )
         except ShipmentInitiationFailed as refused:  # the carrier said no
             _refuse(services, saga, Step.INITIATE_SHIPMENT, refused, call)
         saga.record_shipment_initiated(shipment_id, ships_to)

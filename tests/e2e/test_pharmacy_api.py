@@ -23,7 +23,7 @@ from pharmacy_reference.faults import Faults
 from pharmacy_reference.server import Served, serve
 from pharmacy_reference.service import Pharmacy
 from saga_cli import render
-from tests.e2e.helpers import US_ADDRESS, edited_assembly, view
+from tests.e2e.helpers import US_ADDRESS, edited_assembly, published, view
 
 TOKEN = "e2e-pharmacy-token"
 SECRET = "pharmacy/e2e-api-token"
@@ -118,6 +118,13 @@ def test_no_stock_at_the_pharmacy_undoes_the_prescription_only(
     history = json.dumps(queries.execution_history(cloud, execution["executionArn"]), default=str)
     assert "ReserveInventory" in history or "reserve" in history.lower()
     assert saga.failure_reason not in history
+    # Nor the bus's: the domain events carry ids and outcomes; a consumer learns the step was refused
+    # by the system it called (reason_from_outside), not what that system said.
+    cloud.local.wait_until_idle()
+    mine = [p["detail"] for p in published(cloud) if p["detail"]["stream_id"].endswith(order_id)]
+    outside = {d["type"] for d in mine if d["payload"].get("reason_from_outside")}
+    assert {"order.inventory_reservation_failed", "order.cancelled", "order_fulfillment_saga.failed"} <= outside
+    assert saga.failure_reason not in json.dumps(mine)
 
 
 def test_an_undeliverable_address_undoes_the_prescription_and_the_reservation(

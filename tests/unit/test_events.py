@@ -151,3 +151,30 @@ def test_a_rejection_stored_before_its_bounds_reads_as_kept_whole_with_its_diges
     assert rejected.order_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
     assert (rejected.reasons_total, rejected.raw_message, rejected.raw_message_truncated) == (1, raw, False)
     assert rejected.raw_message_sha256 == hashlib.sha256(raw.encode()).hexdigest()
+
+
+def test_a_reason_an_outside_system_gave_is_kept_with_the_saga_and_never_published() -> None:
+    said = "Patient Jane Roe is allergic; call 555-0100"  # what a pharmacy's free text could hold
+    for event in (
+        ev.InventoryReservationFailed(order_id="o-1", reason=said, reason_from_outside=True),
+        ev.OrderCancelled(order_id="o-1", reason=said, reason_from_outside=True),
+        ev.OrderFulfillmentSagaFailed(
+            order_id="o-1", failed_step="reserve_inventory", reason=said, reason_from_outside=True
+        ),
+        ev.OrderFulfillmentSagaStateChanged(
+            order_id="o-1",
+            from_state=SagaState.PENDING_INVENTORY,
+            to_state=SagaState.COMPENSATING,
+            reason=said,
+            reason_from_outside=True,
+        ),
+    ):
+        assert event.reason == said, "the saga keeps it"
+        public = event.public_payload()
+        assert said not in json.dumps(public)
+        assert public["reason_from_outside"] is True
+    # The saga's own reasons are published as they are; events stored before the flag read as the saga's.
+    own = ev.InventoryReservationFailed(order_id="o-1", reason="line 1: not enough stock")
+    assert own.public_payload()["reason"] == "line 1: not enough stock"
+    stored = ev.InventoryReservationFailed.model_validate({"order_id": "o-1", "reason": "line 1: not enough stock"})
+    assert stored.reason_from_outside is False
