@@ -281,11 +281,14 @@ class OrderFulfillmentSaga:
             self._change_state(SagaState.COMPENSATING, reason)
         elif self.state is not SagaState.COMPENSATING:
             raise IllegalTransition(f"saga {self.order_id} is {self.state}: nothing to compensate")
-        if compensation is Compensation.CANCEL_PRESCRIPTION and self.prescription_id and had_effect:
+        # What the saga announced made is announced undone once its undo went through, whether this call
+        # or an earlier attempt of it did the work: a retry after a lost answer finds it undone already
+        # (had_effect False), yet subscribers told of the prescription must hear of its cancellation.
+        if compensation is Compensation.CANCEL_PRESCRIPTION and self.prescription_id:
             self._emit(ev.PrescriptionCancelled(order_id=self.order_id, prescription_id=self.prescription_id))
         if compensation is Compensation.CANCEL_SHIPMENT and had_effect:
             self._emit(ev.ShipmentCancelled(order_id=self.order_id, shipment_id=rules.shipment_id(self.order_id)))
-        if compensation is Compensation.RELEASE_INVENTORY and self.reservation_id and had_effect:
+        if compensation is Compensation.RELEASE_INVENTORY and self.reservation_id:
             self._emit(ev.InventoryReleased(order_id=self.order_id, reservation_id=self.reservation_id))
         outside = self.failure_reason is not None and self.failure_reason_from_outside
         if compensation is Compensation.CANCEL_ORDER:

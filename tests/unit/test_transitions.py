@@ -83,3 +83,22 @@ def test_a_rejected_order_cannot_start_a_step() -> None:
     saga.reject(receive('{"detail": {"order_id": "bad"}}', "m-1"))
     with pytest.raises(IllegalTransition):
         saga.record_step_failed(Step.CREATE_PRESCRIPTION, "x")
+
+
+def test_an_undo_whose_first_answer_was_lost_is_still_announced() -> None:
+    # Given a saga that announced its prescription and reservation, then was refused at shipment
+    from lambdas.domain import events as ev
+    from lambdas.domain.states import Compensation
+
+    saga = _started()
+    saga.record_prescription_created("rx-o-1")
+    saga.record_inventory_reserved("res-o-1")
+    saga.record_step_failed(Step.INITIATE_SHIPMENT, "shipping address: country is not serviced")
+    saga.take_new_events()
+    # When each undo's retry finds the work done by its first attempt, whose answer was lost
+    saga.record_compensation(Compensation.RELEASE_INVENTORY, had_effect=False, reason=None)
+    saga.record_compensation(Compensation.CANCEL_PRESCRIPTION, had_effect=False, reason=None)
+    # Then subscribers told of each record hear it undone (the chaos run over HTTP found them silent)
+    announced = [type(e) for e in saga.take_new_events()]
+    assert ev.InventoryReleased in announced
+    assert ev.PrescriptionCancelled in announced
