@@ -54,6 +54,7 @@ class ShipmentBody(BaseModel):
     model_config = _STRICT
 
     order_id: OrderId
+    patient_id: Annotated[str, Field(min_length=1, max_length=128)]
     shipping_address: ShippingAddress | None = None
 
 

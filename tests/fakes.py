@@ -103,7 +103,9 @@ class FakeShipments:
     cancelled: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
+    def initiate(
+        self, shipment_id: str, order_id: str, ships_to: str, *, patient_id: str, address: ShippingAddress | None
+    ) -> None:
         with self._lock:
             if shipment_id in self.cancelled:
                 raise ConcurrencyConflict("cancelled before it was initiated")

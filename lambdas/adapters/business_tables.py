@@ -259,8 +259,10 @@ class DynamoDBShipments:
         self._client = client
         self._table = table_name
 
-    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
-        # Where it goes is enough here; the address stays in the saga's own event store.
+    def initiate(
+        self, shipment_id: str, order_id: str, ships_to: str, *, patient_id: str, address: ShippingAddress | None
+    ) -> None:
+        # Where it goes is enough here; the patient and the address stay in the saga's own event store.
         item = {
             "shipment_id": {"S": shipment_id},
             "order_id": {"S": order_id},

@@ -111,8 +111,12 @@ class PharmacyShipments:
     def __init__(self, client: PharmacyClient) -> None:
         self._client = client
 
-    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
-        body: dict[str, Any] = {"order_id": order_id}
+    def initiate(
+        self, shipment_id: str, order_id: str, ships_to: str, *, patient_id: str, address: ShippingAddress | None
+    ) -> None:
+        # The patient, as on the prescription: a pharmacy that runs this step alone never saw the
+        # prescription, and needs it to find the address on file (and to ship to the right person).
+        body: dict[str, Any] = {"order_id": order_id, "patient_id": patient_id}
         if address is not None:  # without one, the order ships to the address on file
             body["shipping_address"] = address.model_dump(mode="json")
         path = f"/shipments/{shipment_id}"

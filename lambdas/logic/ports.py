@@ -84,11 +84,14 @@ class Shipments(Protocol):
     """True when the carrier itself refuses where it does not deliver (the pharmacy's API); False when
     the saga applies the built-in delivery rules before (the stack's tables)."""
 
-    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
+    def initiate(
+        self, shipment_id: str, order_id: str, ships_to: str, *, patient_id: str, address: ShippingAddress | None
+    ) -> None:
         """Initiate the shipment once; initiating it again is not an error. ConcurrencyConflict
         when it was cancelled first: then nothing is initiated. ShipmentInitiationFailed when the
-        carrier refuses it (its reason kept). `address` (None: the one on file) is patient data:
-        an implementation may send it on, never log it."""
+        carrier refuses it (its reason kept). `patient_id` (whose shipment, and whose address on
+        file when `address` is None) and `address` are patient data: an implementation may send
+        them on, never log them."""
         ...
 
     def cancel(self, shipment_id: str) -> bool:

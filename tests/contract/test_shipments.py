@@ -28,6 +28,7 @@ from tests.fakes import FakeShipments
 
 ADDRESS = ShippingAddress(line1="1 Main St", city="Springfield", postal_code="12345", country="US")
 """Deliverable (lambdas/domain/rules.py serves US postal codes of five digits)."""
+PATIENT = "patient-1"
 
 
 @pytest.fixture(params=["fake", "dynamodb", "http"])
@@ -46,14 +47,14 @@ def shipments(request: pytest.FixtureRequest) -> Iterator[Shipments]:
 
 
 def test_an_initiated_shipment_is_cancelled_once_and_then_has_nothing_left_to_cancel(shipments: Shipments) -> None:
-    shipments.initiate("shp-o", "o", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
+    shipments.initiate("shp-o", "o", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS)
     assert shipments.cancel("shp-o") is True
     assert shipments.cancel("shp-o") is False
 
 
 def test_initiating_the_same_shipment_again_is_not_an_error_and_initiates_nothing_more(shipments: Shipments) -> None:
-    shipments.initiate("shp-o", "o", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
-    shipments.initiate("shp-o", "o", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
+    shipments.initiate("shp-o", "o", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS)
+    shipments.initiate("shp-o", "o", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS)
     assert shipments.cancel("shp-o") is True, "one shipment, cancelled"
     assert shipments.cancel("shp-o") is False
 
@@ -63,22 +64,22 @@ def test_cancelling_a_shipment_never_initiated_has_no_effect_and_it_can_no_longe
 ) -> None:
     assert shipments.cancel("shp-o") is False
     with pytest.raises(ConcurrencyConflict):
-        shipments.initiate("shp-o", "o", SHIPS_TO_ADDRESS_ON_FILE, address=None)
+        shipments.initiate("shp-o", "o", SHIPS_TO_ADDRESS_ON_FILE, patient_id=PATIENT, address=None)
     assert shipments.cancel("shp-o") is False, "the refused initiation initiated nothing"
 
 
 def test_a_cancelled_shipment_cannot_be_initiated_again_by_a_late_step(shipments: Shipments) -> None:
-    shipments.initiate("shp-o", "o", SHIPS_TO_ADDRESS_ON_FILE, address=None)
+    shipments.initiate("shp-o", "o", SHIPS_TO_ADDRESS_ON_FILE, patient_id=PATIENT, address=None)
     assert shipments.cancel("shp-o") is True
     with pytest.raises(ConcurrencyConflict):
-        shipments.initiate("shp-o", "o", SHIPS_TO_ADDRESS_ON_FILE, address=None)
+        shipments.initiate("shp-o", "o", SHIPS_TO_ADDRESS_ON_FILE, patient_id=PATIENT, address=None)
     assert shipments.cancel("shp-o") is False
 
 
 def test_shipments_of_different_orders_are_independent(shipments: Shipments) -> None:
-    shipments.initiate("shp-a", "a", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
+    shipments.initiate("shp-a", "a", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS)
     assert shipments.cancel("shp-b") is False
-    shipments.initiate("shp-a", "a", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
+    shipments.initiate("shp-a", "a", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS)
     assert shipments.cancel("shp-a") is True
 
 
@@ -90,7 +91,7 @@ def test_an_initiation_racing_its_cancellation_never_leaves_a_shipment_behind(sh
         if n % 2:
             return "cancelled" if shipments.cancel(shipment) else "nothing to cancel"
         try:
-            shipments.initiate(shipment, "o", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
+            shipments.initiate(shipment, "o", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS)
         except ConcurrencyConflict:
             return "refused"
         return "initiated"
@@ -104,6 +105,6 @@ def test_an_initiation_racing_its_cancellation_never_leaves_a_shipment_behind(sh
 
 
 def test_cancellations_running_at_once_undo_the_shipment_exactly_once(shipments: Shipments) -> None:
-    shipments.initiate("shp-o", "o", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
+    shipments.initiate("shp-o", "o", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS)
     outcomes = at_once(8, lambda n: shipments.cancel("shp-o"))
     assert outcomes.count(True) == 1

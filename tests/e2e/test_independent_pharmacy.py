@@ -164,7 +164,8 @@ def test_the_seed_example_completes_against_a_pharmacy_written_from_the_contract
     books = pharmacy.books.held
     assert books["rx-order-123"].content == ("patient-456", (("med-1", 1), ("med-2", 1)))
     assert books["res-order-123"].content == ((("med-1", 1), ("med-2", 1)),)
-    assert books["shp-order-123"].content == (None,)  # no address in the order: the one on file
+    # no address in the order: the one on file, found by the order's patient (ShipmentRequest.patient_id)
+    assert books["shp-order-123"].content == ("patient-456", None)
     assert _stock(pharmacy) == {**UNTOUCHED, "med-1": (99, 1), "med-2": (99, 1)}
     keys = [s.idempotency_key for s in pharmacy.seen]
     assert None not in keys

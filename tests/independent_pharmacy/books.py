@@ -43,7 +43,7 @@ class Held:
     created: bool
     order_id: str | None = None
     content: tuple[Any, ...] = ()
-    """What makes two creates the same: (patient id, lines), (lines) or (address)."""
+    """What makes two creates the same: (patient id, lines), (lines) or (patient id, address)."""
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Books:
 
         return self._create("reservation", resource_id, order_id, (lines,), refusal, reserve)
 
-    def create_shipment(self, resource_id: str, order_id: str, address: Address | None) -> Answer:
+    def create_shipment(self, resource_id: str, order_id: str, patient_id: str, address: Address | None) -> Answer:
         def refusal() -> Answer | None:
             if address is None:
                 return None
@@ -89,7 +89,7 @@ class Books:
                 return 422, {"reason": "the shipping address's postal code is malformed for its country"}
             return None
 
-        answer = self._create("shipment", resource_id, order_id, (address,), refusal, lambda: None)
+        answer = self._create("shipment", resource_id, order_id, (patient_id, address), refusal, lambda: None)
         if answer[0] in (200, 201):
             answer[1]["ships_to"] = "address_on_file" if address is None else "order_address"
         return answer

@@ -154,8 +154,8 @@ class Pharmacy:
             order, lines = shapes.reservation_request(request, resource_id)
             do = lambda: books.reserve_inventory(resource_id, order, lines)  # noqa: E731
         else:
-            order, address = shapes.shipment_request(request, resource_id)
-            do = lambda: books.create_shipment(resource_id, order, address)  # noqa: E731
+            order, patient, address = shapes.shipment_request(request, resource_id)
+            do = lambda: books.create_shipment(resource_id, order, patient, address)  # noqa: E731
         return _Work((operation, resource_id, json.dumps(request, sort_keys=True)), kind, do)
 
     def _once(self, key: str, work: _Work) -> tuple[int, dict[str, Any], dict[str, str]]:

@@ -130,9 +130,10 @@ def reservation_request(body: Any, resource_id: str) -> tuple[str, Lines]:
     return order, lines(fields["lines"])
 
 
-def shipment_request(body: Any, resource_id: str) -> tuple[str, Address | None]:
-    """`ShipmentRequest` at `/shipments/shp-<order id>`: (order id, address or None for the one on file)."""
-    fields = _object(body, "the body", {"order_id"}, {"order_id", "shipping_address"})
+def shipment_request(body: Any, resource_id: str) -> tuple[str, str, Address | None]:
+    """`ShipmentRequest` at `/shipments/shp-<order id>`: (order id, patient id, address or None for the one on file)."""
+    allowed = {"order_id", "patient_id", "shipping_address"}
+    fields = _object(body, "the body", {"order_id", "patient_id"}, allowed)
     order = order_id(fields["order_id"])
     resource_id_of(resource_id, "shp-", order)
-    return order, address(fields.get("shipping_address"))
+    return order, _text(fields["patient_id"], "patient_id", length=(1, 128)), address(fields.get("shipping_address"))

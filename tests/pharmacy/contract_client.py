@@ -88,9 +88,9 @@ class ContractClient:
         return self.send("POST", f"/reservations/res-{order_id}/release", key or f"releaseInventory:{order_id}")
 
     def create_shipment(
-        self, order_id: str, address: dict[str, Any] | None, key: str | None = None
+        self, order_id: str, address: dict[str, Any] | None, patient_id: str = "patient-1", key: str | None = None
     ) -> requests.Response:
-        body: dict[str, Any] = {"order_id": order_id}
+        body: dict[str, Any] = {"order_id": order_id, "patient_id": patient_id}
         if address is not None:
             body["shipping_address"] = address
         return self.send("PUT", f"/shipments/shp-{order_id}", key or f"createShipment:{order_id}", body)

@@ -34,13 +34,15 @@ from lambdas.domain.errors import (
     ShipmentInitiationFailed,
 )
 from lambdas.domain.order import OrderLine, ShippingAddress
-from lambdas.domain.rules import SHIPS_TO_ORDER_ADDRESS
+from lambdas.domain.rules import SHIPS_TO_ADDRESS_ON_FILE, SHIPS_TO_ORDER_ADDRESS
 from pharmacy_reference.faults import Faults
 from pharmacy_reference.server import Served
 from tests.pharmacy.contract_client import API, TOKEN
 
 LINES = [OrderLine(medication_id="med-1", quantity=2)]
 PATIENT = "patient-4471-secret"
+SHIPMENT_PATIENT = "patient-5582-secret"
+"""A patient only a shipment names: a pharmacy running that step alone still learns whose it is."""
 ADDRESS = ShippingAddress(line1="742 Evergreen Terrace", city="Springfield", postal_code="12345", country="US")
 WAIT = 30.0
 
@@ -139,7 +141,9 @@ def test_a_wrong_url_is_a_contract_error_on_a_create_and_done_on_a_cancel(served
     # (An unchecked pool: these paths are outside the contract on purpose.)
     client = client_of(served.url + "/not-the-api", urllib3.PoolManager(retries=False))
     with pytest.raises(PharmacyContractError):
-        PharmacyShipments(client).initiate("shp-o-1", "o-1", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
+        PharmacyShipments(client).initiate(
+            "shp-o-1", "o-1", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS
+        )
     assert PharmacyShipments(client).cancel("shp-o-1") is False
 
 
@@ -185,11 +189,23 @@ def test_a_422_on_a_create_is_the_steps_business_failure_with_the_pharmacys_reas
         )
     abroad = ADDRESS.model_copy(update={"country": "FR"})  # not a serviced country
     with pytest.raises(ShipmentInitiationFailed) as shipment:
-        PharmacyShipments(client).initiate("shp-o-2", "o-2", SHIPS_TO_ORDER_ADDRESS, address=abroad)
+        PharmacyShipments(client).initiate("shp-o-2", "o-2", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=abroad)
 
     assert prescription.value.reason.startswith("line 1:")
     assert shipment.value.reason.startswith("shipping address:")
     assert served.pharmacy.records() == []
+
+
+def test_a_shipment_names_its_patient_as_the_prescription_does(served: Served, pool: CheckedPool) -> None:
+    # Issue 24: with only the shipments step at the pharmacy, the order's patient is how it finds
+    # the address on file; ShipmentRequest requires `patient_id` (the pool checks every body).
+    shipments = PharmacyShipments(client_of(served.url, pool))
+    shipments.initiate("shp-o-1", "o-1", SHIPS_TO_ADDRESS_ON_FILE, patient_id=SHIPMENT_PATIENT, address=None)
+    shipments.initiate("shp-o-2", "o-2", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS)
+
+    sent = [json.loads(request.body) for request in pool.sent if isinstance(request.body, bytes)]
+    assert [(body["order_id"], body["patient_id"]) for body in sent] == [("o-1", SHIPMENT_PATIENT), ("o-2", PATIENT)]
+    assert "shipping_address" not in sent[0]
 
 
 def test_a_cancel_refused_for_a_reused_key_is_a_contract_error_not_done(served: Served, pool: CheckedPool) -> None:
@@ -210,7 +226,9 @@ def test_one_key_per_order_and_operation_the_same_from_any_client(served: Served
     operations: list[Callable[[PharmacyClient], object]] = [
         lambda c: PharmacyPrescriptions(c).create("rx-o-1", "o-1", LINES, patient_id=PATIENT),
         lambda c: PharmacyInventory(c).reserve("res-o-1", "o-1", LINES),
-        lambda c: PharmacyShipments(c).initiate("shp-o-1", "o-1", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS),
+        lambda c: PharmacyShipments(c).initiate(
+            "shp-o-1", "o-1", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=ADDRESS
+        ),
         lambda c: PharmacyShipments(c).cancel("shp-o-1"),
         lambda c: PharmacyInventory(c).release("res-o-1"),
         lambda c: PharmacyPrescriptions(c).cancel("rx-o-1"),
@@ -232,7 +250,9 @@ def test_no_patient_data_and_no_reason_in_any_log_line(
     caplog.set_level(logging.DEBUG)
     client = client_of(served.url, pool)
     PharmacyPrescriptions(client).create("rx-o-1", "o-1", LINES, patient_id=PATIENT)
-    PharmacyShipments(client).initiate("shp-o-1", "o-1", SHIPS_TO_ORDER_ADDRESS, address=ADDRESS)
+    PharmacyShipments(client).initiate(
+        "shp-o-1", "o-1", SHIPS_TO_ORDER_ADDRESS, patient_id=SHIPMENT_PATIENT, address=ADDRESS
+    )
     with pytest.raises(PrescriptionFailed) as refused:
         PharmacyPrescriptions(client).create(
             "rx-o-2", "o-2", [OrderLine(medication_id="med-1", quantity=99)], patient_id=PATIENT
@@ -241,7 +261,7 @@ def test_no_patient_data_and_no_reason_in_any_log_line(
     logged = caplog.text
     host = served.url.removeprefix("http://")
     assert f"createPrescription at {host}: HTTP 201 for rx-o-1" in logged, "the adapter does log, without the data"
-    for secret in (PATIENT, ADDRESS.line1, ADDRESS.postal_code, refused.value.reason, TOKEN, "med-1"):
+    for secret in (PATIENT, SHIPMENT_PATIENT, ADDRESS.line1, ADDRESS.postal_code, refused.value.reason, TOKEN, "med-1"):
         assert secret not in logged
 
 

@@ -65,7 +65,9 @@ def _crash_after_work(services: FakeServices, step: Step) -> None:
     elif step is Step.RESERVE_INVENTORY:
         services.inventory.reserve("res-o", "o", saga.medications)
     else:
-        services.shipments.initiate("shp-o", "o", "order_address", address=saga.shipping_address)
+        services.shipments.initiate(
+            "shp-o", "o", "order_address", patient_id=saga.patient_id or "", address=saga.shipping_address
+        )
 
 
 def _run_compensations(services: FakeServices, plan: list[Compensation], faults: dict[Compensation, str]) -> bool:

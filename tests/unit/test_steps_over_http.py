@@ -87,6 +87,7 @@ def test_a_saga_completes_against_the_pharmacy_which_gets_the_patient_and_the_ad
     assert contents["rx-o-1"]["patient_id"] == "p-1"
     assert contents["shp-o-1"] is not None
     assert contents["shp-o-1"]["shipping_address"] == {**US_ADDRESS, "line2": None}
+    assert contents["shp-o-1"]["patient_id"] == "p-1", "the shipment's patient is the order's, as the prescription's"
 
 
 def test_a_prescription_the_pharmacy_refuses_is_recorded_as_the_steps_failure_with_its_reason() -> None:
@@ -118,7 +119,9 @@ class RefusingCarrier:
     applies_its_own_rules = True
     cancelled: list[str] = field(default_factory=list)
 
-    def initiate(self, shipment_id: str, order_id: str, ships_to: str, *, address: ShippingAddress | None) -> None:
+    def initiate(
+        self, shipment_id: str, order_id: str, ships_to: str, *, patient_id: str, address: ShippingAddress | None
+    ) -> None:
         raise ShipmentInitiationFailed("shipping address: outside our delivery area")
 
     def cancel(self, shipment_id: str) -> bool:
