@@ -61,6 +61,8 @@ class Answer:
     body: Mapping[str, Any]
     replayed: bool
     call: Call
+    empty: bool = False
+    """No body at all (read as `{}`)."""
 
 
 def idempotency_key(operation_id: str, resource_id: str) -> str:
@@ -177,7 +179,8 @@ class PharmacyClient:
             raise PharmacyUnavailable(f"{call}{after}", retry_after_seconds=wait)
         if not (200 <= status <= 299 or status in (404, 409, 422)):
             raise PharmacyContractError(str(call))
-        return Answer(status, _json_object(raw, call), response.headers.get("Idempotent-Replayed") == "true", call)
+        replayed = response.headers.get("Idempotent-Replayed") == "true"
+        return Answer(status, _json_object(raw, call), replayed, call, empty=not raw.strip())
 
 
 def _read_bounded(response: urllib3.BaseHTTPResponse) -> bytes:
