@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,15 +16,10 @@ from harness.pharmacy_api import deployed_over_http
 from infra import names
 from lambdas.domain import rules
 from lambdas.domain.states import Step
-from pharmacy_reference.server import Served
+from pharmacy_reference.server import PREFERRED_PORT, Served, preferred_port
 
 BUILT_IN = "built-in tables"
 """What the first run's steps write: the stack's own tables."""
-
-PHARMACY_PORT = 4590
-"""Where the HTTP run's reference pharmacy listens. Fixed, because its URL is in the synthesized
-template: a new port each run would synthesize anew every demo (some 10 s, and 15 MB more in
-cdk.out/local). When another program holds it, the pharmacy takes a free port instead."""
 
 CREATES: dict[Step, tuple[str, Callable[[str], str]]] = {
     Step.CREATE_PRESCRIPTION: ("createPrescription", rules.prescription_id),
@@ -163,25 +157,11 @@ def run_demo(progress: Callable[[str], None] | None = None) -> Demo:
 
 @contextmanager
 def _reference_pharmacy(say: Callable[[str], None]) -> Iterator[tuple[InProcess, Served]]:
-    port = PHARMACY_PORT
-    if not _free(port):
-        say(f"port {port} is taken: the reference pharmacy listens on a free one (so the app is synthesized anew)")
-        port = 0
+    port = preferred_port()
+    if not port:
+        say(f"port {PREFERRED_PORT} is taken: the reference pharmacy takes a free one (the app is synthesized anew)")
     with deployed_over_http(port=port) as found:
         yield found
-
-
-def _free(port: int) -> bool:
-    """Whether the pharmacy can listen on `port`: asked first, for the server (werkzeug's) would end the
-    process on a taken port rather than raise."""
-    with socket.socket() as probe:
-        # As the server binds: a connection of an earlier run still closing does not hold the port.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _run(cloud: InProcess, served: Served | None, ready_seconds: float, say: Callable[[str], None]) -> Run:

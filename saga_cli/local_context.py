@@ -67,10 +67,11 @@ def reference_pharmacy(wanted: str | None) -> Iterator[ReferencePharmacy | None]
         raise Refused(
             f"--pharmacy takes only {REFERENCE!r} (the reference pharmacy); for another, -c pharmacy_api_url=..."
         )
-    from pharmacy_reference.server import serve
+    from pharmacy_reference.server import preferred_port, serve
 
     token = secrets.token_urlsafe(32)
-    served = serve(token)
+    # On its usual port when free: an unchanged app then reuses its synthesis (the URL is in the template).
+    served = serve(token, port=preferred_port())
     try:
         yield ReferencePharmacy(served.url, token)
     finally:

@@ -125,3 +125,19 @@ def test_no_patient_data_in_any_log_line(
     logged = caplog.text + "".join(capfd.readouterr())
     assert "createPrescription answered 201" in logged  # the service does log, without the data
     assert not [secret for secret in secrets if secret in logged]
+
+
+def test_a_taken_port_is_an_error_its_caller_can_handle_not_the_end_of_the_process() -> None:
+    # werkzeug's server ends the process (SystemExit) on a taken port: `saga local up` and the demo
+    # fall back to a free port instead, so serve() must raise first.
+    import socket
+
+    from pharmacy_reference.server import port_free, serve
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        assert not port_free(taken)
+        with pytest.raises(OSError, match="in use"):
+            serve("token", port=taken)
