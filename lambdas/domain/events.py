@@ -95,6 +95,8 @@ class OrderFulfillmentSagaStarted(DomainEvent):
     medications: list[OrderLine]
     shipping_address: ShippingAddress | None = None
     order_metadata: dict[str, Any] = Field(default_factory=dict)
+    verification_required: bool = False
+    """A pharmacist verifies its prescription before anything is reserved (prescription_verification)."""
 
 
 class OrderFulfillmentSagaStateChanged(DomainEvent):
@@ -126,6 +128,41 @@ class OrderFulfillmentSagaFailed(DomainEvent):
 
 class OrderFulfillmentSagaCompleted(DomainEvent):
     TYPE_KEY = "order_fulfillment_saga.completed"
+
+
+class OrderFulfillmentSagaCancelled(DomainEvent):
+    """Cancelled on request before its shipment, every completed step undone."""
+
+    TYPE_KEY = "order_fulfillment_saga.cancelled"
+
+    reason: str
+    reason_from_outside: bool = False
+    """The reason is the requester's words (an outside system's): shown escaped, never published."""
+
+
+class CancellationRequested(DomainEvent):
+    """A cancellation the saga accepted: it stops and undoes its completed steps."""
+
+    TYPE_KEY = "order_fulfillment_saga.cancellation_requested"
+
+    reason: str
+    reason_from_outside: bool = False
+    """The reason is the requester's words (an outside system's): shown escaped, never published."""
+    requested_by: str
+    """Where it came from: `bus` (the order bus's OrderCancellationRequested), `cli`, `console`."""
+
+
+class CancellationRefused(DomainEvent):
+    """A cancellation with no effect on the saga, and why (the shipment is out, or it already ended)."""
+
+    TYPE_KEY = "order_fulfillment_saga.cancellation_refused"
+
+    reason: str
+    reason_from_outside: bool = False
+    """The reason is the requester's words (an outside system's): shown escaped, never published."""
+    requested_by: str
+    why: str
+    """The saga's own words: why the cancellation changed nothing."""
 
 
 class RawMessageKept(DomainEvent):
@@ -198,6 +235,61 @@ class SagaResumed(DomainEvent):
 
 
 # --- the order's events -------------------------------------------------------------------
+
+
+class PrescriptionVerificationRequested(DomainEvent):
+    """The made prescription waits for a pharmacist's decision until `deadline_at`."""
+
+    TYPE_KEY = "order.prescription_verification_requested"
+
+    prescription_id: str
+    deadline_at: datetime
+
+
+class PrescriptionVerified(DomainEvent):
+    TYPE_KEY = "order.prescription_verified"
+
+    prescription_id: str
+    pharmacist_id: str
+
+
+class PrescriptionRejected(DomainEvent):
+    """A pharmacist refused the prescription: the saga compensates with the pharmacist's reason."""
+
+    TYPE_KEY = "order.prescription_rejected"
+
+    prescription_id: str
+    pharmacist_id: str
+    reason: str
+    reason_from_outside: bool = True
+    """A pharmacist's words: shown escaped, never published."""
+
+
+class PrescriptionVerificationOverdue(DomainEvent):
+    """No pharmacist decided by the deadline: the saga compensates."""
+
+    TYPE_KEY = "order.prescription_verification_overdue"
+
+    prescription_id: str
+    deadline_at: datetime
+    reason: str
+    """The saga's words for it."""
+
+
+class VerificationAnswerIgnored(DomainEvent):
+    """A pharmacist's answer that changed nothing (the saga was not waiting, it came after the deadline,
+    or a decision was taken already): kept, with why."""
+
+    TYPE_KEY = "order.prescription_verification_answer_ignored"
+    PRIVATE_FIELDS = frozenset({"reason"})
+
+    decision: str
+    """`verified` or `rejected`."""
+    pharmacist_id: str
+    reason: str | None = None
+    """A rejection's reason: a pharmacist's words, kept privately."""
+    why: str
+    """The saga's own words: why the answer changed nothing."""
 
 
 class PrescriptionCreated(DomainEvent):

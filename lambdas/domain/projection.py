@@ -64,7 +64,7 @@ def apply(view: SagaView | None, stored: ev.StoredEvent) -> SagaView | None:  # 
             changes["failure_reason"] = event.reason
         case ev.CompensationRecorded():
             changes["compensations_run"] = (*view.compensations_run, event.compensation)
-        case ev.OrderFulfillmentSagaFailed():
+        case ev.OrderFulfillmentSagaFailed() | ev.OrderFulfillmentSagaCancelled():
             changes["failure_reason"] = event.reason
         case ev.ConflictingOrderReceived():
             changes["conflicting_orders"] = view.conflicting_orders + 1

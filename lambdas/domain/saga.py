@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lambdas.domain import events as ev
@@ -47,6 +48,12 @@ class OrderFulfillmentSaga:
     step_in_flight: Step | None = None
     resumed_by: str | None = None
     """The execution that last resumed this saga, if any."""
+    verification_required: bool = False
+    verification_deadline: datetime | None = None
+    verification_decision: str | None = None
+    """`verified`, `rejected` or `overdue` once decided."""
+    cancellation: ev.CancellationRequested | None = None
+    """The cancellation the saga accepted, if any: it then ends CANCELLED rather than FAILED."""
     first_event: ev.OrderFulfillmentSagaStarted | ev.OrderRejected | None = field(default=None, repr=False)
     """The event that named the saga: what a later delivery under its order id is compared with."""
     conflicts: set[str] = field(default_factory=set)
@@ -70,6 +77,7 @@ class OrderFulfillmentSaga:
                 self.patient_id = event.patient_id
                 self.medications = list(event.medications)
                 self.shipping_address = event.shipping_address
+                self.verification_required = event.verification_required
                 self.first_event = event
             case ev.OrderRejected():
                 self.state = SagaState.REJECTED
@@ -101,6 +109,18 @@ class OrderFulfillmentSaga:
                 self.failure_reason, self.failure_reason_from_outside = event.reason, event.reason_from_outside
             case ev.SagaResumed():
                 self.resumed_by = event.execution_name
+            case ev.PrescriptionVerificationRequested():
+                self.verification_deadline = event.deadline_at
+            case ev.PrescriptionVerified():
+                self.verification_decision = "verified"
+            case ev.PrescriptionRejected():
+                self.verification_decision = "rejected"
+                self.failure_reason, self.failure_reason_from_outside = event.reason, event.reason_from_outside
+            case ev.PrescriptionVerificationOverdue():
+                self.verification_decision = "overdue"
+                self.failure_reason, self.failure_reason_from_outside = event.reason, False
+            case ev.CancellationRequested():
+                self.cancellation = event
             case _:
                 pass  # completed, cancelled, compensation failed, resumed: no state beyond the state change
 
@@ -171,7 +191,7 @@ class OrderFulfillmentSaga:
 
     # --- commands -----------------------------------------------------------------------
 
-    def start(self, order: OrderCreated) -> None:
+    def start(self, order: OrderCreated, *, verification_required: bool = False) -> None:
         if self.exists:
             return
         self._emit(
@@ -181,6 +201,7 @@ class OrderFulfillmentSaga:
                 medications=list(order.medications),
                 shipping_address=order.shipping_address,
                 order_metadata=order.metadata,
+                verification_required=verification_required,
             )
         )
         self._change_state(SagaState.PENDING_PRESCRIPTION, "execution starting")
@@ -229,7 +250,130 @@ class OrderFulfillmentSaga:
             return
         self._require(Step.CREATE_PRESCRIPTION)
         self._emit(ev.PrescriptionCreated(order_id=self.order_id, prescription_id=prescription_id))
-        self._change_state(SagaState.PENDING_INVENTORY)
+        next_state = SagaState.PENDING_VERIFICATION if self.verification_required else SagaState.PENDING_INVENTORY
+        self._change_state(next_state)
+
+    # --- a pharmacist's verification ------------------------------------------------------
+
+    def record_verification_requested(self, deadline_at: datetime) -> None:
+        """The made prescription now waits for a pharmacist until `deadline_at` (once)."""
+        if self.verification_deadline is not None:
+            return
+        self._require_waiting()
+        self._emit(
+            ev.PrescriptionVerificationRequested(
+                order_id=self.order_id, prescription_id=self._prescription(), deadline_at=deadline_at
+            )
+        )
+
+    def why_an_answer_changes_nothing(self, at: datetime) -> str | None:
+        """None when a pharmacist's answer arriving `at` decides the verification; else why it does not."""
+        if not self.exists:
+            return "no order was received under this id"
+        if not self.verification_required:
+            return "this saga does not wait for a pharmacist"
+        if self.verification_decision == "overdue" or (
+            self.verification_deadline is not None and at > self.verification_deadline
+        ):
+            return "it came after the verification deadline"
+        if self.verification_decision is not None:
+            return f"the prescription was {self.verification_decision} already"
+        if self.state is not SagaState.PENDING_VERIFICATION:
+            return f"the saga is {self.state}, not waiting for a pharmacist"
+        return None
+
+    def answer_verification(self, decision: str, pharmacist_id: str, at: datetime, reason: str | None = None) -> bool:
+        """Apply a pharmacist's `verified` or `rejected` (with `reason`, their words); False when it changes
+        nothing, recorded with why."""
+        if decision not in ("verified", "rejected"):
+            raise ValueError(f"a pharmacist's decision is verified or rejected, not {decision!r}")
+        if (why := self.why_an_answer_changes_nothing(at)) is not None:
+            self._emit(
+                ev.VerificationAnswerIgnored(
+                    order_id=self.order_id, decision=decision, pharmacist_id=pharmacist_id, reason=reason, why=why
+                )
+            )
+            return False
+        prescription_id = self._prescription()
+        if decision == "verified":
+            self._emit(
+                ev.PrescriptionVerified(
+                    order_id=self.order_id, prescription_id=prescription_id, pharmacist_id=pharmacist_id
+                )
+            )
+            self._change_state(SagaState.PENDING_INVENTORY)
+            return True
+        said = reason or "rejected by the pharmacist"
+        self._emit(
+            ev.PrescriptionRejected(
+                order_id=self.order_id, prescription_id=prescription_id, pharmacist_id=pharmacist_id, reason=said
+            )
+        )
+        self._change_state(SagaState.COMPENSATING, said, from_outside=True)
+        return True
+
+    def record_verification_overdue(self, at: datetime) -> None:
+        """No decision by the deadline (Step Functions' timer, noticed `at`): compensate (a no-op once a
+        decision was taken)."""
+        if self.verification_decision is not None or self.state is not SagaState.PENDING_VERIFICATION:
+            return
+        deadline = self.verification_deadline or at
+        reason = f"no pharmacist's decision before the verification deadline ({deadline:%Y-%m-%d %H:%M} UTC)"
+        self._emit(
+            ev.PrescriptionVerificationOverdue(
+                order_id=self.order_id, prescription_id=self._prescription(), deadline_at=deadline, reason=reason
+            )
+        )
+        self._change_state(SagaState.COMPENSATING, reason)
+
+    def _require_waiting(self) -> None:
+        if self.state is not SagaState.PENDING_VERIFICATION:
+            raise IllegalTransition(f"saga {self.order_id} is {self.state}: it is not waiting for a pharmacist")
+
+    def _prescription(self) -> str:
+        if self.prescription_id is None:
+            raise IllegalTransition(f"saga {self.order_id} has no prescription to verify")
+        return self.prescription_id
+
+    # --- cancellation ---------------------------------------------------------------------
+
+    def request_cancellation(self, reason: str, *, requested_by: str, from_outside: bool = True) -> bool:
+        """Stop and undo the completed steps (True), or record why the cancellation changes nothing (False):
+        after the shipment is out, once the saga ended, or while it is already undone for a failure."""
+        why = self._why_not_cancellable()
+        if why is not None:
+            self._emit(
+                ev.CancellationRefused(
+                    order_id=self.order_id,
+                    reason=reason,
+                    reason_from_outside=from_outside,
+                    requested_by=requested_by,
+                    why=why,
+                )
+            )
+            return False
+        self._emit(
+            ev.CancellationRequested(
+                order_id=self.order_id, reason=reason, reason_from_outside=from_outside, requested_by=requested_by
+            )
+        )
+        self._change_state(SagaState.COMPENSATING, reason, from_outside=from_outside)
+        return True
+
+    def _why_not_cancellable(self) -> str | None:
+        if self.cancellation is not None:
+            return "a cancellation was accepted already"
+        match self.state:
+            case SagaState.COMPLETED:
+                return "the shipment is out: the saga completed"
+            case SagaState.FAILED | SagaState.REJECTED | SagaState.CANCELLED:
+                return f"the saga already ended {self.state}"
+            case SagaState.COMPENSATING | SagaState.COMPENSATION_FAILED:
+                return "the saga already failed and its completed steps are being undone"
+            case None:
+                return "no order was received under this id"
+            case _:
+                return None
 
     def record_inventory_reserved(self, reservation_id: str) -> None:
         if Step.RESERVE_INVENTORY in self.completed_steps:
@@ -291,6 +435,9 @@ class OrderFulfillmentSaga:
         if compensation is Compensation.RELEASE_INVENTORY and self.reservation_id:
             self._emit(ev.InventoryReleased(order_id=self.order_id, reservation_id=self.reservation_id))
         outside = self.failure_reason is not None and self.failure_reason_from_outside
+        if compensation is Compensation.CANCEL_ORDER and self.cancellation is not None:
+            self._end_cancelled(self.cancellation, had_effect)
+            return
         if compensation is Compensation.CANCEL_ORDER:
             self._emit(
                 ev.OrderCancelled(
@@ -311,6 +458,18 @@ class OrderFulfillmentSaga:
                 )
             )
             self._change_state(SagaState.FAILED, failure_reason, from_outside=outside)
+
+    def _end_cancelled(self, cancellation: ev.CancellationRequested, had_effect: bool) -> None:
+        """The last compensation of a cancelled saga: the order cancelled with the requester's reason."""
+        said, outside = cancellation.reason, cancellation.reason_from_outside
+        self._emit(ev.OrderCancelled(order_id=self.order_id, reason=said, reason_from_outside=outside))
+        self._emit(
+            ev.CompensationRecorded(
+                order_id=self.order_id, compensation=Compensation.CANCEL_ORDER, had_effect=had_effect
+            )
+        )
+        self._emit(ev.OrderFulfillmentSagaCancelled(order_id=self.order_id, reason=said, reason_from_outside=outside))
+        self._change_state(SagaState.CANCELLED, said, from_outside=outside)
 
     def record_compensation_failed(self, compensation: Compensation, error: str, cause: str | None) -> None:
         if self.state is SagaState.COMPENSATION_FAILED:

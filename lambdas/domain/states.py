@@ -12,6 +12,8 @@ from enum import StrEnum
 class SagaState(StrEnum):
     STARTED = "STARTED"
     PENDING_PRESCRIPTION = "PENDING_PRESCRIPTION"
+    PENDING_VERIFICATION = "PENDING_VERIFICATION"
+    """The prescription is made and waits for a pharmacist's decision (prescription_verification=pharmacist)."""
     PENDING_INVENTORY = "PENDING_INVENTORY"
     PENDING_SHIPMENT = "PENDING_SHIPMENT"
     COMPLETED = "COMPLETED"
@@ -19,26 +21,38 @@ class SagaState(StrEnum):
     FAILED = "FAILED"
     COMPENSATION_FAILED = "COMPENSATION_FAILED"
     REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    """Cancelled on request before its shipment: every completed step undone."""
 
 
 PENDING_STATES = frozenset(
-    {SagaState.STARTED, SagaState.PENDING_PRESCRIPTION, SagaState.PENDING_INVENTORY, SagaState.PENDING_SHIPMENT}
+    {
+        SagaState.STARTED,
+        SagaState.PENDING_PRESCRIPTION,
+        SagaState.PENDING_VERIFICATION,
+        SagaState.PENDING_INVENTORY,
+        SagaState.PENDING_SHIPMENT,
+    }
 )
-TERMINAL_STATES = frozenset({SagaState.COMPLETED, SagaState.FAILED, SagaState.REJECTED})
+TERMINAL_STATES = frozenset({SagaState.COMPLETED, SagaState.FAILED, SagaState.REJECTED, SagaState.CANCELLED})
 PARKED_STATES = frozenset({SagaState.COMPENSATION_FAILED})
 """Not moving, but not finished either: an operator resumes them."""
 
 LEGAL_TRANSITIONS: dict[SagaState | None, frozenset[SagaState]] = {
     None: frozenset({SagaState.STARTED, SagaState.REJECTED}),
     SagaState.STARTED: frozenset({SagaState.PENDING_PRESCRIPTION, SagaState.COMPENSATING}),
-    SagaState.PENDING_PRESCRIPTION: frozenset({SagaState.PENDING_INVENTORY, SagaState.COMPENSATING}),
+    SagaState.PENDING_PRESCRIPTION: frozenset(
+        {SagaState.PENDING_VERIFICATION, SagaState.PENDING_INVENTORY, SagaState.COMPENSATING}
+    ),
+    SagaState.PENDING_VERIFICATION: frozenset({SagaState.PENDING_INVENTORY, SagaState.COMPENSATING}),
     SagaState.PENDING_INVENTORY: frozenset({SagaState.PENDING_SHIPMENT, SagaState.COMPENSATING}),
     SagaState.PENDING_SHIPMENT: frozenset({SagaState.COMPLETED, SagaState.COMPENSATING}),
-    SagaState.COMPENSATING: frozenset({SagaState.FAILED, SagaState.COMPENSATION_FAILED}),
+    SagaState.COMPENSATING: frozenset({SagaState.FAILED, SagaState.CANCELLED, SagaState.COMPENSATION_FAILED}),
     SagaState.COMPENSATION_FAILED: frozenset({SagaState.COMPENSATING}),
     SagaState.COMPLETED: frozenset(),
     SagaState.FAILED: frozenset(),
     SagaState.REJECTED: frozenset(),
+    SagaState.CANCELLED: frozenset(),
 }
 
 

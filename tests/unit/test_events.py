@@ -52,6 +52,18 @@ EXAMPLES: list[ev.DomainEvent] = [
     ),
     ev.CompensationFailed(order_id="o", compensation=Compensation.RELEASE_INVENTORY, error="Boom"),
     ev.SagaResumed(order_id="o", execution_name="o-resume-1"),
+    ev.PrescriptionVerificationRequested(
+        order_id="o", prescription_id="rx-o", deadline_at=datetime(2026, 12, 8, tzinfo=UTC)
+    ),
+    ev.PrescriptionVerified(order_id="o", prescription_id="rx-o", pharmacist_id="ph-7"),
+    ev.PrescriptionRejected(order_id="o", prescription_id="rx-o", pharmacist_id="ph-7", reason="dose too high"),
+    ev.PrescriptionVerificationOverdue(
+        order_id="o", prescription_id="rx-o", deadline_at=datetime(2026, 12, 8, tzinfo=UTC), reason="overdue"
+    ),
+    ev.VerificationAnswerIgnored(order_id="o", decision="verified", pharmacist_id="ph-7", why="late"),
+    ev.CancellationRequested(order_id="o", reason="patient asked", requested_by="bus"),
+    ev.CancellationRefused(order_id="o", reason="patient asked", requested_by="cli", why="shipped"),
+    ev.OrderFulfillmentSagaCancelled(order_id="o", reason="patient asked"),
 ]
 
 
@@ -125,7 +137,7 @@ def test_an_old_stored_shape_is_upcast_to_the_current_model() -> None:
 
 def test_public_payload_leaves_patient_data_out() -> None:
     started = EXAMPLES[0].public_payload()
-    assert started == {"order_id": "o"}
+    assert started == {"order_id": "o", "verification_required": False}
     reserved = ev.InventoryReserved(order_id="o", reservation_id="r", medications=LINES).public_payload()
     assert "medications" not in reserved
     rejected = EXAMPLES[14].public_payload()

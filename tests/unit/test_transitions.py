@@ -20,6 +20,12 @@ EXPECTED_LEGAL = {
     (S.STARTED, S.COMPENSATING),
     (S.PENDING_PRESCRIPTION, S.PENDING_INVENTORY),
     (S.PENDING_PRESCRIPTION, S.COMPENSATING),
+    # Issue 25: a pharmacist verifies the made prescription (verified: on to the inventory; rejected or
+    # overdue: compensate); a cancellation before the shipment is compensated and ends CANCELLED.
+    (S.PENDING_PRESCRIPTION, S.PENDING_VERIFICATION),
+    (S.PENDING_VERIFICATION, S.PENDING_INVENTORY),
+    (S.PENDING_VERIFICATION, S.COMPENSATING),
+    (S.COMPENSATING, S.CANCELLED),
     (S.PENDING_INVENTORY, S.PENDING_SHIPMENT),
     (S.PENDING_INVENTORY, S.COMPENSATING),
     (S.PENDING_SHIPMENT, S.COMPLETED),
