@@ -42,8 +42,11 @@ invocation's keys (correlation id, function, request id), rather than the runtim
 RETRY_AFTER_CAP_SECONDS = 2.0
 CONNECT_TIMEOUT_SECONDS = 3.05
 READ_TIMEOUT_SECONDS = 10.0
-"""Well inside the task's one-minute timeout (infra/saga_workflow.py), so a slow pharmacy is a
-retried PharmacyUnavailable rather than a task that timed out."""
+"""Per read of the socket."""
+ANSWER_DEADLINE_SECONDS = 20.0
+"""The whole call, however slowly an answer trickles in: inside the function's 30 s timeout
+(infra/functions.py TASK_TIMEOUT), so a slow pharmacy is a retried PharmacyUnavailable rather than a
+Lambda timeout, which is not retried as transient."""
 MAX_ANSWER_BYTES = 64 * 1024
 """Far above any answer the contract describes; more is not read."""
 MAX_REASON_CHARS = 500
@@ -51,6 +54,7 @@ MAX_REASON_CHARS = 500
 RESOURCE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 """The contract's ResourceId: what may go into a path (no `/`, `.`, `?`, `%`, nothing to escape)."""
 TRANSIENT_STATUSES = frozenset({408, 429})
+UNAUTHORIZED = 401
 CANCELLED_CODE = "cancelled"
 """The `code` of a 409 refusing a create whose resource was cancelled first (the undo-before-do rule)."""
 
@@ -78,7 +82,7 @@ def retry_after_seconds(value: str | None, now: Callable[[], datetime] = lambda:
     import email.utils
 
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit also takes '²' and other digits float() refuses
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
@@ -103,7 +107,8 @@ def _unobserved(call: Call) -> None:
 
 class PharmacyClient:
     """Sends the contract's requests with a bearer token from `token` (called on every request, so
-    a rotated secret is picked up as soon as the caller's cache lets it). Each call, answered or
+    a rotated secret is picked up as soon as the caller's cache lets it; on a 401, `fresh_token`
+    reads it anew and the request is sent once more if the token changed). Each call, answered or
     not, is told to `observe` (one invocation's record of its calls: see `observed_by`)."""
 
     def __init__(
@@ -111,6 +116,7 @@ class PharmacyClient:
         base_url: str,
         token: Callable[[], str],
         *,
+        fresh_token: Callable[[], str] | None = None,
         connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
         read_timeout: float = READ_TIMEOUT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
@@ -121,6 +127,7 @@ class PharmacyClient:
         self._base = base_url.rstrip("/")
         self.system = system_of(base_url)
         self._token = token
+        self._fresh_token = fresh_token
         self._observe: Callable[[Call], None] = _unobserved
         self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._sleep = sleep
@@ -134,15 +141,27 @@ class PharmacyClient:
         return clone
 
     def send(self, operation_id: str, method: str, path: str, resource_id: str, body: Any = None) -> Answer:
-        """Send once; an answer the saga reads (2xx, 404, 409, 422), else PharmacyUnavailable
-        (408, 429, 5xx, no answer) or PharmacyContractError (anything else)."""
-        from urllib3.exceptions import HTTPError
-
+        """Send once (twice after a 401 with a rotated token); an answer the saga reads (2xx, 404, 409,
+        422), else PharmacyUnavailable (408, 429, 5xx, no answer) or PharmacyContractError (anything else)."""
         if not RESOURCE_ID.fullmatch(resource_id):
             # Made from a validated order id; checked again before it becomes part of a URL.
             raise PharmacyContractError(f"{operation_id}: a resource id outside the contract's pattern")
+        token = self._token()
+        answer = self._send(operation_id, method, path, resource_id, body, token)
+        if answer is None and self._fresh_token is not None and (rotated := self._fresh_token()) != token:
+            answer = self._send(operation_id, method, path, resource_id, body, rotated)
+        if answer is None:
+            raise PharmacyContractError(str(Call(operation_id, self.system, UNAUTHORIZED)))
+        return answer
+
+    def _send(
+        self, operation_id: str, method: str, path: str, resource_id: str, body: Any, token: str
+    ) -> Answer | None:
+        """One request; None when it was answered 401 (the caller may try a rotated token)."""
+        from urllib3.exceptions import HTTPError
+
         headers = {
-            "Authorization": f"Bearer {self._token()}",
+            "Authorization": f"Bearer {token}",
             "Idempotency-Key": idempotency_key(operation_id, resource_id),
             "Accept": "application/json",
         }
@@ -160,8 +179,11 @@ class PharmacyClient:
                 redirect=False,
                 preload_content=False,
             )
-            raw = _read_bounded(response)
-        except HTTPError as error:
+            raw = _read_bounded(response, time.monotonic() + ANSWER_DEADLINE_SECONDS)
+        except (ValueError, UnicodeError):
+            # A header http.client will not send: its message would quote the header (the token).
+            raise PharmacyContractError(f"{operation_id}: the request could not be written (a header)") from None
+        except (HTTPError, AnswerTooSlow) as error:
             # A refused or dropped connection, or a timeout: the request may or may not have been done.
             silent = Call(operation_id, self.system, None, type(error).__name__)
             self._observe(silent)
@@ -177,19 +199,33 @@ class PharmacyClient:
                 self._sleep(min(wait, RETRY_AFTER_CAP_SECONDS))
             after = f", retry after {wait:.0f}s" if wait is not None else ""
             raise PharmacyUnavailable(f"{call}{after}", retry_after_seconds=wait)
+        if status == UNAUTHORIZED:
+            return None
         if not (200 <= status <= 299 or status in (404, 409, 422)):
             raise PharmacyContractError(str(call))
         replayed = response.headers.get("Idempotent-Replayed") == "true"
         return Answer(status, _json_object(raw, call), replayed, call, empty=not raw.strip())
 
 
-def _read_bounded(response: urllib3.BaseHTTPResponse) -> bytes:
-    """At most MAX_ANSWER_BYTES + 1 bytes; the connection goes back to the pool only after a whole answer."""
-    whole = False
+class AnswerTooSlow(Exception):
+    """The answer did not arrive whole by ANSWER_DEADLINE_SECONDS."""
+
+
+def _read_bounded(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+    """At most MAX_ANSWER_BYTES + 1 bytes, by `deadline` (time.monotonic); the connection goes back to the
+    pool only after a whole answer."""
+    whole, chunks, size = False, [], 0
     try:
-        raw = response.read(MAX_ANSWER_BYTES + 1, decode_content=True)
-        whole = len(raw) <= MAX_ANSWER_BYTES
-        return raw
+        while size <= MAX_ANSWER_BYTES:
+            if time.monotonic() > deadline:
+                raise AnswerTooSlow
+            chunk = response.read(16 * 1024, decode_content=True)
+            if not chunk:
+                whole = True
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
     finally:
         if whole:
             response.release_conn()

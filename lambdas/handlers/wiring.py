@@ -46,7 +46,8 @@ def _fault_plan(parameter_name: str) -> Any:
 @cache
 def _pharmacy_client(url: str, secret_id: str) -> PharmacyClient:
     """One client per process and API (so one connection pool), its token cached by pharmacy_token."""
-    return PharmacyClient(url, bearer_token(secret_id))
+    token = bearer_token(secret_id)
+    return PharmacyClient(url, token, fresh_token=token.fresh)
 
 
 def _pharmacy() -> PharmacyClient | None:
