@@ -26,7 +26,7 @@ from harness.assembly import synthesize
 from harness.chaos.invariants import INVARIANTS, Observed
 from harness.inprocess import InProcess, deployed
 from harness.orders import STOCKED, US_ADDRESS, Kind, of_kind
-from harness.seed import set_stock, stock
+from harness.seed import DEMO_CATALOGUE, set_stock, stock
 from lambdas.domain.states import Compensation, Step
 
 
@@ -56,7 +56,12 @@ def plan_orders(count: int, rng: random.Random, run_id: str) -> list[ChaosOrder]
     orders = []
     for number in range(count):
         order_id = f"chaos-{run_id}-{number:05d}"
-        lines = [{"medication_id": m, "quantity": rng.randint(1, 3)} for m in rng.sample(STOCKED, rng.randint(1, 2))]
+        # Up to 3 units a line, never above the medication's per-prescription maximum: a valid order's
+        # lines pass the catalogue, and each refused kind fails for its own reason, not at the prescription.
+        lines = [
+            {"medication_id": m, "quantity": rng.randint(1, min(3, DEMO_CATALOGUE[m][1]))}
+            for m in rng.sample(STOCKED, rng.randint(1, 2))
+        ]
         roll = rng.random()
         kind = next((kind for bound, kind in KIND_ROLLS if roll < bound), Kind.VALID)
         # Half the valid ones ship to an address of their own, the others to the one on file.
