@@ -12,16 +12,30 @@ import jsonpath_ng
 from jsonpath_ng import ext as jsonpath_ext
 from moto.stepfunctions.exceptions import ExecutionAlreadyExists
 from moto.stepfunctions.models import StateMachine
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+    StateTaskService,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.responses import StepFunctionResponse
 
+from localcloud.patches import stepfunctions_timers as timers
+from localcloud.patches.stepfunctions_timers import set_time_scale
 from localcloud.patching import Kind, Patch
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
@@ -152,14 +166,9 @@ _cached_ext_parse = functools.lru_cache(maxsize=1024)(jsonpath_ext.parse)  # typ
 _cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.parse)  # type: ignore[attr-defined]
 
 
-# --- a time scale for Retry backoff ----------------------------------------------------------
+# --- a time scale for Retry backoff, task deadlines, heartbeats and Wait states ----------------
 
-_time_scale = 1.0
-
-
-def set_time_scale(scale: float) -> None:
-    global _time_scale
-    _time_scale = scale
+__all__ = ["clear_engine_clients", "forgotten_names", "set_time_scale"]
 
 
 class _ScaledTime:
@@ -170,7 +179,69 @@ class _ScaledTime:
 
     @staticmethod
     def sleep(seconds: float) -> None:
-        time.sleep(seconds * _time_scale)
+        time.sleep(timers.scaled(seconds))
+
+
+def _wait_for_task_token(
+    self: StateTaskServiceCallback, env: Any, timeout_seconds: int, callback_endpoint: Any, heartbeat_endpoint: Any
+) -> Any:
+    return timers.wait_for_task_token(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
+
+
+def _eval_execution(self: StateTaskService, env: Any) -> None:
+    if isinstance(self, StateTaskServiceCallback):
+        timers.fresh_token_per_attempt(self, env, _EVAL_EXECUTION.original)
+    else:
+        _EVAL_EXECUTION.original(self, env)
+
+
+def _from_error(self: StateTask, env: Any, ex: Exception) -> Any:
+    return timers.heartbeat_failure(self, env, ex, _FROM_ERROR.original)
+
+
+def _error_equals(self: ErrorEqualsDecl, env: Any) -> None:
+    timers.timeout_matches_heartbeat(self, env, _ERROR_EQUALS.original)
+
+
+def _from_state_props(self: ExecutionState, state_props: Any) -> None:
+    timers.no_default_timeout_for_heartbeats(self, state_props, _FROM_STATE_PROPS.original)
+
+
+# --- SendTask*: the token's task must be open; SendTaskFailure keeps its cause ------------------
+
+
+def _refuse_a_closed_task(response: StepFunctionResponse) -> None:
+    """A token whose task is closed (answered, timed out, or its execution over) is TaskTimedOut.
+
+    moto looks only among running executions for SendTaskSuccess and SendTaskHeartbeat, and
+    answers InvalidToken for a token of a finished one; AWS says its task is closed.
+    """
+    token = response._get_param("taskToken")
+    for execution in response.stepfunction_backend._get_executions():  # type: ignore[attr-defined]
+        worker = getattr(execution, "exec_worker", None)
+        endpoint: CallbackEndpoint | None = worker.env.callback_pool_manager.get(token) if worker else None
+        if endpoint is not None and (execution.status != "RUNNING" or timers.is_closed(endpoint)):
+            raise timers.task_timed_out()
+
+
+def _send_task_success(self: StepFunctionResponse) -> Any:
+    _refuse_a_closed_task(self)
+    return _SEND_SUCCESS.original(self)
+
+
+def _send_task_heartbeat(self: StepFunctionResponse) -> Any:
+    _refuse_a_closed_task(self)
+    return _SEND_HEARTBEAT.original(self)
+
+
+def _send_task_failure(self: StepFunctionResponse) -> Any:
+    from moto.core.responses import EmptyResult
+
+    _refuse_a_closed_task(self)
+    self.stepfunction_backend.send_task_failure(  # type: ignore[call-arg]  # the parser backend's takes a cause
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
 
 
 def _handled_failure_not_logged(self: EvalComponent, failure_event_exception: Any) -> None:
@@ -248,5 +319,93 @@ PATCHES = (
         kind=Kind.SPEED,
         why="A Retry's backoff sleeps for real in moto; the local cloud scales it (1 s waits 1 ms "
         "in tests: set_time_scale).",
+    ),
+    Patch(
+        owner=StateTaskServiceCallback,
+        name="_eval_wait_for_task_token",
+        replacement=_wait_for_task_token,
+        kind=Kind.GAP,
+        why="moto waits for a task token's answer in real time, ignores TimeoutSeconds once "
+        "HeartbeatSeconds is set, and lets an answer land after the deadline; here the deadline and "
+        "the heartbeat run on the time scale, and the task closes at once when either passes.",
+    ),
+    Patch(
+        owner=CallbackEndpoint,
+        name="notify",
+        replacement=timers.notify,
+        kind=Kind.GAP,
+        why="moto takes a second SendTaskSuccess or SendTaskFailure for a task already answered or "
+        "timed out (the later silently lost); AWS refuses it: TaskTimedOut.",
+    ),
+    Patch(
+        owner=CallbackEndpoint,
+        name="notify_heartbeat",
+        replacement=timers.notify_heartbeat,
+        kind=Kind.GAP,
+        why="moto answers InvalidToken to a heartbeat for a task without HeartbeatSeconds and takes "
+        "one for a closed task; AWS takes the first and refuses the second (TaskTimedOut).",
+    ),
+    _EVAL_EXECUTION := Patch(
+        owner=StateTaskService,
+        name="_eval_execution",
+        replacement=_eval_execution,
+        kind=Kind.GAP,
+        why="moto reuses a .waitForTaskToken task's token when a Retry runs it again, so the new "
+        "attempt found it closed and timed out at once; each attempt gets its own token.",
+    ),
+    _FROM_ERROR := Patch(
+        owner=StateTask,
+        name="_from_error",
+        replacement=_from_error,
+        kind=Kind.GAP,
+        why="moto fails a missed heartbeat with States.Timeout; AWS with States.HeartbeatTimeout "
+        "(Step Functions developer guide, error names).",
+    ),
+    _ERROR_EQUALS := Patch(
+        owner=ErrorEqualsDecl,
+        name="_eval_body",
+        replacement=_error_equals,
+        kind=Kind.GAP,
+        why="On AWS a catcher or retrier of States.Timeout also takes States.HeartbeatTimeout (a "
+        "task that failed to heartbeat); moto matched names exactly.",
+    ),
+    _FROM_STATE_PROPS := Patch(
+        owner=ExecutionState,
+        name="from_state_props",
+        replacement=_from_state_props,
+        kind=Kind.GAP,
+        why="moto gives a task with HeartbeatSeconds and no TimeoutSeconds a 60 s timeout; on AWS "
+        "it has none (the default, 99999999 s).",
+    ),
+    Patch(
+        owner=WaitFunction,
+        name="_eval_body",
+        replacement=timers.scaled_wait,
+        kind=Kind.GAP,
+        why="moto's Wait states (Seconds, Timestamp and their paths) wait in real time; the local "
+        "cloud's time is scaled (a day waits 86 s at the default 0.001).",
+    ),
+    _SEND_SUCCESS := Patch(
+        owner=StepFunctionResponse,
+        name="send_task_success",
+        replacement=_send_task_success,
+        kind=Kind.GAP,
+        why="moto answers InvalidToken for the token of a finished execution's task; AWS says the "
+        "task is closed: TaskTimedOut.",
+    ),
+    _SEND_HEARTBEAT := Patch(
+        owner=StepFunctionResponse,
+        name="send_task_heartbeat",
+        replacement=_send_task_heartbeat,
+        kind=Kind.GAP,
+        why="As SendTaskSuccess: a finished execution's task token is TaskTimedOut, not InvalidToken.",
+    ),
+    Patch(
+        owner=StepFunctionResponse,
+        name="send_task_failure",
+        replacement=_send_task_failure,
+        kind=Kind.GAP,
+        why="moto drops SendTaskFailure's cause, so a Catch's ResultPath got Cause \"\"; AWS hands "
+        "on {Error, Cause} as sent. A closed task's token is TaskTimedOut.",
     ),
 )
