@@ -16,7 +16,7 @@ from typing import Any
 from lambdas.domain.rules import CatalogueEntry
 from pharmacy_reference import catalogue
 from pharmacy_reference.bodies import Body, PrescriptionBody, ReservationBody, ShipmentBody, fingerprint
-from pharmacy_reference.records import Answer, Kind, Record, Records, cancelled_first, refused
+from pharmacy_reference.records import Answer, Kind, Record, Records, cancelled_first
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,13 @@ OPERATIONS: Mapping[str, Operation] = {
 """operationId (docs/pharmacy-api.yaml) -> what it acts on."""
 
 FINAL = frozenset({409, 422})
+
+
+def key_reused() -> Answer:
+    """The 422 of a key that came before with another request: its `code` tells it from a business
+    refusal, since the key's first request may have done the work (the client must undo it)."""
+    reason = "the Idempotency-Key was used before for a different request"
+    return Answer(422, {"reason": reason, "code": "idempotency_key_reused"})
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class Pharmacy:
             remembered = self._answers.get(key)
             if remembered is not None:
                 if remembered.fingerprint != asked:
-                    return Outcome(refused(422, "the Idempotency-Key was used before for a different request"))
+                    return Outcome(key_reused())
                 created = body is not None and remembered.answer.status < 300
                 if created and self._records.cancelled(operation.kind, resource_id):
                     # Cancelled since: replaying the create's 2xx would say the resource is active.

@@ -167,7 +167,9 @@ class Pharmacy:
                 self._answered[key] = Remembered(work.request, status, payload)
             return status, payload, {}
         if first.request != work.request:
-            return 422, {"reason": "this Idempotency-Key was used for a different request"}, {}
+            # coded apart from a refusal: the key's first request may have done the work, the client undoes it
+            reason = "this Idempotency-Key was used for a different request"
+            return 422, {"reason": reason, "code": "idempotency_key_reused"}, {}
         creates = not work.request[0].startswith(("cancel", "release"))
         if creates and first.status in (200, 201) and self.books.is_undone(work.request[1]):
             # the YAML's one exception: a replayed 2xx would say a cancelled resource is active

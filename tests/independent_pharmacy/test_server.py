@@ -51,10 +51,16 @@ def test_each_create_is_done_once_and_a_repeated_key_gets_its_first_answer_repla
 def test_a_key_reused_for_another_body_or_operation_is_refused_with_422(client: ContractClient) -> None:
     client.create_prescription("o-1", lines(("med-1", 1)), key="k-1")
 
-    # "A repeated key with a different request (another operation, another resource id or another body) ... 422"
-    assert client.create_prescription("o-1", lines(("med-1", 2)), key="k-1").status_code == 422
-    assert client.create_prescription("o-2", lines(("med-1", 1)), key="k-1").status_code == 422
-    assert client.cancel_prescription("o-1", key="k-1").status_code == 422
+    # "A repeated key with a different request (another operation, another resource id or another body) ...
+    # 422 and "code": "idempotency_key_reused""
+    reused = [
+        client.create_prescription("o-1", lines(("med-1", 2)), key="k-1"),
+        client.create_prescription("o-2", lines(("med-1", 1)), key="k-1"),
+        client.cancel_prescription("o-1", key="k-1"),
+    ]
+    assert [(answer.status_code, answer.json().get("code")) for answer in reused] == [
+        (422, "idempotency_key_reused")
+    ] * 3
     assert client.create_prescription("o-1", lines(("med-1", 1)), key="k-1").status_code == 201
 
 
