@@ -6,9 +6,11 @@ reference pharmacy; a step's function uses them when its step is configured for 
 
 What an answer means (pharmacy_http_client.PharmacyClient sorts out the transient and contract
 errors): a create's 2xx is done; its 409 with `code: cancelled` is the undo-before-do rule (the
-resource was cancelled first), ConcurrencyConflict as the tables raise; any other 409 or 422
-is a business refusal, the step's own failure with the pharmacy's reason; its 404 is a
-contract error (a wrong URL). A cancel's 2xx or 404 is done; it is True only when this very
+resource was cancelled first), ConcurrencyConflict as the tables raise; its 409 or 422 with
+`code: idempotency_key_reused` is a contract error (the key's first request may have created
+the resource, so the step is undone as a crashed one); any other 409 or 422 is a business
+refusal, the step's own failure with the pharmacy's reason; its 404 is a contract error (a
+wrong URL). A cancel's 2xx or 404 is done; it is True only when this very
 call undid something (`was_active` and not a replayed answer), as the tables answer a repeat.
 """
 
@@ -29,6 +31,13 @@ from lambdas.domain.errors import (
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.logic.ports import EventStore, StreamGuard
 
+KEY_REUSED_CODE = "idempotency_key_reused"
+"""The `code` of the 409 or 422 refusing a request whose Idempotency-Key came before with another request."""
+
+
+def is_key_reused(answer: Answer) -> bool:
+    return answer.status in (409, 422) and answer.body.get("code") == KEY_REUSED_CODE
+
 
 def _lines(lines: Sequence[OrderLine]) -> list[dict[str, Any]]:
     return [{"medication_id": line.medication_id, "quantity": line.quantity} for line in lines]
@@ -42,6 +51,11 @@ def _create(
         return
     if is_cancelled_first(answer):
         raise ConcurrencyConflict(f"{answer.call}: {resource_id} was cancelled before it was created")
+    if is_key_reused(answer):
+        # Not a refusal: a refused step did nothing and is not undone, but the key's first request
+        # (a create whose answer was lost, sent with the body of an earlier deploy) may have created
+        # the resource. As a contract error the saga's crash path undoes this step too.
+        raise PharmacyContractError(f"{answer.call}: the Idempotency-Key was used before for another request")
     if answer.status in (409, 422):
         raise refusal(reason_of(answer), from_outside=True, answered_by=str(answer.call))
     raise PharmacyContractError(f"{answer.call} on a create")
@@ -55,7 +69,7 @@ def _cancel(client: PharmacyClient, operation_id: str, path: str, resource_id: s
             raise PharmacyContractError(f"{answer.call} on a cancel, without the JSON body the contract asks of it")
         return False  # never created, and the pharmacy remembers it can no longer be
     if not 200 <= answer.status <= 299:
-        # A cancel is never refused: a 409 or 422 (a key reused for another request) is a client bug.
+        # A cancel is never refused: a 409 or 422 (`code: idempotency_key_reused` or none) is a client bug.
         raise PharmacyContractError(f"{answer.call} on a cancel")
     was_active = answer.body.get("was_active")
     if not isinstance(was_active, bool):
