@@ -27,6 +27,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
@@ -207,6 +208,10 @@ def _from_state_props(self: ExecutionState, state_props: Any) -> None:
     timers.no_default_timeout_for_heartbeats(self, state_props, _FROM_STATE_PROPS.original)
 
 
+def _set_error(self: Environment, error: Any) -> None:
+    timers.stopped_stays_stopped(self, error, _SET_ERROR.original)
+
+
 # --- SendTask*: the token's task must be open; SendTaskFailure keeps its cause ------------------
 
 
@@ -376,6 +381,15 @@ PATCHES = (
         kind=Kind.GAP,
         why="moto gives a task with HeartbeatSeconds and no TimeoutSeconds a 60 s timeout; on AWS "
         "it has none (the default, 99999999 s).",
+    ),
+    _SET_ERROR := Patch(
+        owner=Environment,
+        name="set_error",
+        replacement=_set_error,
+        kind=Kind.GAP,
+        why="moto leaves a stopped execution RUNNING until its current task ends, and that task's "
+        "failure then turns it FAILED; on AWS StopExecution ends it ABORTED (a waiting task notices "
+        "the stop within 0.1 s here).",
     ),
     Patch(
         owner=WaitFunction,

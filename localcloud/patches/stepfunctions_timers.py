@@ -30,8 +30,13 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 
 _time_scale = 1.0
+
+_STOP_CHECK_SECONDS = 0.1
+"""How often (real seconds) a waiting task looks whether its execution was stopped: StopExecution
+sets no event the wait could also listen to, and on AWS the execution ends at once."""
 
 # A task token's answer and the task's deadline race; one lock decides which came first, so an
 # answer is either taken by the task or refused (never accepted and then dropped).
@@ -76,17 +81,23 @@ def wait_for_task_token(
     heartbeat_endpoint: HeartbeatEndpoint | None,
 ) -> CallbackOutcome | HeartbeatTimedOut:
     """Until the answer, the task's deadline (TimeoutSeconds) or a missed heartbeat, scaled."""
-    deadline = time.monotonic() + scaled(timeout_seconds)
+    deadline = last_beat = time.monotonic()
+    deadline += scaled(timeout_seconds)
     beat = scaled(heartbeat_endpoint._heartbeat_seconds) if heartbeat_endpoint is not None else None
     while env.is_running() and callback_endpoint.get_outcome() is None:
-        remaining = deadline - time.monotonic()
+        now = time.monotonic()
+        remaining = deadline - now
         if remaining <= 0:
             break
         if heartbeat_endpoint is None or beat is None:
-            callback_endpoint.wait(timeout=remaining)
-        elif not _beat_within(heartbeat_endpoint, min(beat, remaining)) and beat < remaining:
+            callback_endpoint.wait(timeout=min(remaining, _STOP_CHECK_SECONDS))
+            continue
+        beat_due = last_beat + beat - now
+        if beat_due <= 0:
             outcome = _close(callback_endpoint)
             return outcome if outcome is not None else HeartbeatTimedOut()
+        if _beat_within(heartbeat_endpoint, min(beat_due, remaining, _STOP_CHECK_SECONDS)):
+            last_beat = time.monotonic()
     outcome = _close(callback_endpoint)
     return outcome if outcome is not None else CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
 
@@ -171,6 +182,14 @@ def no_default_timeout_for_heartbeats(self: ExecutionState, state_props: Any, or
     if self.heartbeat is not None and isinstance(timeout, TimeoutSeconds) and timeout.is_default:
         # moto's 60 s stand-in for a missing TimeoutSeconds; AWS's default is none (99999999).
         self.timeout = TimeoutSeconds(timeout_seconds=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS)
+
+
+def stopped_stays_stopped(self: Environment, error: Any, original: Any) -> None:
+    """StopExecution is final on AWS (ABORTED); moto let the stopped execution's task, failing
+    as its wait ended, turn it FAILED."""
+    if isinstance(self._program_state, ProgramStopped):
+        return
+    original(self, error)
 
 
 # --- Wait states ------------------------------------------------------------------------------

@@ -327,6 +327,28 @@ def test_tokens_of_a_finished_execution_are_timed_out_and_unknown_ones_invalid(l
         assert _refusal(sfn.send_task_heartbeat, taskToken=token) == "InvalidToken"
 
 
+@pins("stepfunctions.Environment.set_error")
+def test_a_stopped_execution_ends_aborted_and_its_token_is_timed_out(local: LocalCloud) -> None:
+    # A cancelled saga stops its execution while it waits: ABORTED, and a late answer is refused
+    queue = _queue(local)
+    machine = _machine(local, {"Ask": _ask_by_sqs(queue, TimeoutSeconds=DAY, End=True)})
+    sfn = local.client("stepfunctions")
+
+    def stopped() -> tuple[str, str]:
+        execution = _start(local, machine)
+        [token] = _tokens(local, queue)
+        sfn.stop_execution(executionArn=execution)
+        return str(_ended(local, execution)["status"]), token
+
+    status, token = stopped()
+    assert status == "ABORTED"
+    assert _refusal(sfn.send_task_success, taskToken=token, output="{}") == "TaskTimedOut"
+    assert _refusal(sfn.send_task_failure, taskToken=token, error="Late") == "TaskTimedOut"
+    assert _refusal(sfn.send_task_heartbeat, taskToken=token) == "TaskTimedOut"
+    with moto_own("stepfunctions.Environment.set_error"):
+        assert stopped()[0] == "FAILED", "moto: the waiting task's end overrode the stop"
+
+
 # --- 5. Wait states on the time scale ----------------------------------------------------------
 
 
