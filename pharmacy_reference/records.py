@@ -61,6 +61,13 @@ def cancelled_first(kind: Kind) -> Answer:
     return Answer(409, {"reason": reason, "code": "cancelled"})
 
 
+def other_content(kind: Kind) -> Answer:
+    """The 409 of a create whose id exists with other content: its `code` tells it from a business
+    refusal, since the resource exists (perhaps the saga's own, from a body an earlier deploy sent)."""
+    reason = f"the {kind.label} exists with other content"
+    return Answer(409, {"reason": reason, "code": "exists_with_other_content"})
+
+
 @dataclass
 class Records:
     catalogue: Mapping[str, CatalogueEntry]
@@ -107,7 +114,7 @@ class Records:
         if existing.status == kind.undone:
             return cancelled_first(kind)
         if existing.content != content:
-            return refused(409, f"the {kind.label} exists with other content")
+            return other_content(kind)
         return Answer(200, self._view(existing))
 
     def _refusal(self, body: PrescriptionBody | ReservationBody | ShipmentBody) -> Answer | None:

@@ -7,11 +7,12 @@ reference pharmacy; a step's function uses them when its step is configured for 
 What an answer means (pharmacy_http_client.PharmacyClient sorts out the transient and contract
 errors): a create's 2xx is done; its 409 with `code: cancelled` is the undo-before-do rule (the
 resource was cancelled first), ConcurrencyConflict as the tables raise; its 409 or 422 with
-`code: idempotency_key_reused` is a contract error (the key's first request may have created
-the resource, so the step is undone as a crashed one); any other 409 or 422 is a business
-refusal, the step's own failure with the pharmacy's reason; its 404 is a contract error (a
-wrong URL). A cancel's 2xx or 404 is done; it is True only when this very
-call undid something (`was_active` and not a replayed answer), as the tables answer a repeat.
+`code: idempotency_key_reused` or `exists_with_other_content` is a contract error (the key's
+first request may have created the resource, or it exists: the step is undone as a crashed
+one); any other 409 or 422 is a business refusal, the step's own failure with the pharmacy's
+reason; its 404 is a contract error (a wrong URL). A cancel's 2xx or 404 is done; it is True
+only when this very call undid something (`was_active` and not a replayed answer), as the
+tables answer a repeat.
 """
 
 from __future__ import annotations
@@ -33,10 +34,14 @@ from lambdas.logic.ports import EventStore, StreamGuard
 
 KEY_REUSED_CODE = "idempotency_key_reused"
 """The `code` of the 409 or 422 refusing a request whose Idempotency-Key came before with another request."""
+OTHER_CONTENT_CODE = "exists_with_other_content"
+"""The `code` of the 409 refusing a create of an id that exists with other content."""
+MAY_EXIST_CODES = frozenset({KEY_REUSED_CODE, OTHER_CONTENT_CODE})
+"""A create refused with one of these may have left its resource behind: not a business refusal."""
 
 
-def is_key_reused(answer: Answer) -> bool:
-    return answer.status in (409, 422) and answer.body.get("code") == KEY_REUSED_CODE
+def may_exist(answer: Answer) -> bool:
+    return answer.status in (409, 422) and answer.body.get("code") in MAY_EXIST_CODES
 
 
 def _lines(lines: Sequence[OrderLine]) -> list[dict[str, Any]]:
@@ -51,11 +56,11 @@ def _create(
         return
     if is_cancelled_first(answer):
         raise ConcurrencyConflict(f"{answer.call}: {resource_id} was cancelled before it was created")
-    if is_key_reused(answer):
+    if may_exist(answer):
         # Not a refusal: a refused step did nothing and is not undone, but the key's first request
         # (a create whose answer was lost, sent with the body of an earlier deploy) may have created
         # the resource. As a contract error the saga's crash path undoes this step too.
-        raise PharmacyContractError(f"{answer.call}: the Idempotency-Key was used before for another request")
+        raise PharmacyContractError(f"{answer.call}: the resource may exist, created by another request")
     if answer.status in (409, 422):
         raise refusal(reason_of(answer), from_outside=True, answered_by=str(answer.call))
     raise PharmacyContractError(f"{answer.call} on a create")

@@ -128,13 +128,18 @@ class Books:
         if held is not None:
             if (held.order_id, held.content) == (order_id, content):
                 return 200, body
-            return 409, {"reason": f"this {kind} exists for another order or with other content"}
+            # coded apart from a refusal: the resource exists, and the client must undo what it holds
+            return 409, {"reason": f"this {kind} exists for another order or with other content", "code": OTHER}
         refused = refusal()
         if refused is not None:
             return refused
         do()
         self.held[resource_id] = Held(kind, resource_id, ACTIVE[kind], created=True, order_id=order_id, content=content)
         return 201, body
+
+
+OTHER = "exists_with_other_content"
+"""The `code` of the 409 refusing a create of an id that exists with other content."""
 
 
 def cancelled_first(kind: Kind) -> Answer:

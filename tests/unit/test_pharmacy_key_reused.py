@@ -113,3 +113,38 @@ def test_a_business_refusal_carries_no_code_and_stays_the_steps_refusal(served: 
         PharmacyShipments(client_of(served.url, CheckedPool())).initiate(
             "shp-o-3", "o-3", SHIPS_TO_ORDER_ADDRESS, patient_id=PATIENT, address=abroad
         )
+
+
+FIRST_BODIES: dict[str, tuple[str, dict[str, object]]] = {
+    "createPrescription": (
+        "/prescriptions/rx-o-1",
+        {"order_id": "o-1", "patient_id": PATIENT, "lines": [{"medication_id": "med-1", "quantity": 1}]},
+    ),
+    "reserveInventory": (
+        "/reservations/res-o-1",
+        {"order_id": "o-1", "lines": [{"medication_id": "med-1", "quantity": 2}]},
+    ),
+    "createShipment": ("/shipments/shp-o-1", {"order_id": "o-1", "patient_id": PATIENT}),
+}
+"""The first bodies `CREATES` sends, as another client (or a forgotten key) sends them: under another key."""
+
+
+@pytest.mark.parametrize("operation_id", CREATES)
+def test_a_create_of_an_id_that_exists_with_other_content_is_a_contract_error_too(
+    served: Served, operation_id: str
+) -> None:
+    # The sibling: the same resource, created under a key the pharmacy no longer ties to the saga's
+    # ("a create of an id that exists ... with other content it is refused with 409").
+    path, body = FIRST_BODIES[operation_id]
+    first = ContractClient(served.url).send("PUT", path, "an-older-key", body)
+    assert first.status_code == 201
+    create, cancel = CREATES[operation_id]
+    client = client_of(served.url, CheckedPool())
+
+    with pytest.raises(PharmacyContractError) as raised:
+        create(client, True)
+
+    assert "HTTP 409" in str(raised.value)
+    assert cancel(client) is True
+    [record] = served.pharmacy.records()
+    assert record.status == record.kind.undone
