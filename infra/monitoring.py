@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from lambdas import contract
+from lambdas.domain import errors as errors_module
 from lambdas.domain.states import Compensation
 
 PERIOD = Duration.minutes(5)
@@ -90,6 +91,18 @@ class Monitoring(Construct):
             "pharmacy_api_url, the token in pharmacy_api_secret and the pharmacy's API (docs/integrations.md).",
         )
 
+        gave_up = saga_metric(
+            contract.STEPS_GAVE_UP, **{contract.ERROR_DIMENSION: errors_module.PharmacyUnavailable.__name__}
+        )
+        self.pharmacy_steps_gave_up = self._alarm(
+            "PharmacyStepsGaveUp",
+            gave_up,
+            1,
+            "A step gave up on the pharmacy's API after its retries (5xx, 408, 429, timeouts, dropped "
+            "connections) and its saga was compensated: check the pharmacy's API and the dashboard's "
+            "'Pharmacy API errors' widgets (docs/integrations.md).",
+        )
+
         def errors(operation: str) -> list[cw.IMetric]:
             return [
                 saga_metric(
@@ -112,7 +125,11 @@ class Monitoring(Construct):
                 left=[metric for operation in undos for metric in errors(operation)],
                 width=8,
             ),
-            cw.GraphWidget(title="Pharmacy API contract errors", left=[contract_errors], width=8),
+            cw.GraphWidget(
+                title="Pharmacy API: contract errors, steps given up",
+                left=[contract_errors.with_(label="contract errors"), gave_up.with_(label="steps given up")],
+                width=8,
+            ),
         )
 
     def _alarms_may_publish(self) -> None:

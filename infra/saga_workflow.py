@@ -42,13 +42,25 @@ LOG_DELIVERY = [
 """What Step Functions calls with the machine's role to deliver its execution logs."""
 
 STEP_RETRY: dict[str, Any] = {
-    "errors": list(errors.TRANSIENT_ERRORS),
+    "errors": [e for e in errors.TRANSIENT_ERRORS if e != errors.PharmacyUnavailable.__name__],
     "interval": Duration.seconds(1),
     "max_attempts": 3,
     "backoff_rate": 2.0,
     "jitter_strategy": sfn.JitterType.FULL,
 }
 """Transient errors only: a business refusal or a bug is not cured by trying again."""
+
+PHARMACY_RETRY: dict[str, Any] = {
+    "errors": [errors.PharmacyUnavailable.__name__],
+    "interval": Duration.seconds(2),
+    "max_attempts": 5,
+    "backoff_rate": 2.0,
+    "max_delay": Duration.seconds(20),
+    "jitter_strategy": sfn.JitterType.FULL,
+}
+"""The pharmacy's API unavailable (5xx, 408, 429, no answer): a pharmacy's outage or rate limit lasts
+longer than a table's conflict, so a step waits for it up to 2, 4, 8, 16, then 20 s (about 50 s in all,
+plus the attempts) before it gives up and the saga is compensated (alarm PharmacyStepsGaveUp)."""
 
 COMPENSATION_RETRY: dict[str, Any] = {
     "errors": [errors.ALL_ERRORS],
@@ -152,6 +164,7 @@ class _Builder:
     def step(self, step: Step, *, refused: sfn.IChainable, crashed: sfn.IChainable) -> tasks.LambdaInvoke:
         task = self.task(step.console_name, step.value, error_path=None, result_path=STEP_RESULT[step])
         task.add_retry(**STEP_RETRY)
+        task.add_retry(**PHARMACY_RETRY)
         task.add_catch(refused, errors=[BUSINESS_FAILURE[step]], result_path="$.error")
         task.add_catch(crashed, errors=[errors.ALL_ERRORS], result_path="$.error")
         return task

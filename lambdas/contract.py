@@ -75,5 +75,10 @@ PHARMACY_OPERATIONS: dict[str, tuple[str, str]] = {
 its compensation in docs/pharmacy-api.yaml."""
 PHARMACY_STATUS_CLASSES = ("4xx", "5xx", "no answer")
 """The status classes PHARMACY_API_ERRORS is counted by (2xx is done: never an error)."""
+STEPS_GAVE_UP = "StepsGaveUp"
+"""A step that failed on a transient error after its retries, so its saga is compensated (the projector
+counts it from the saga's move to COMPENSATING, whose reason is the error's name)."""
+ERROR_DIMENSION = "error"
+"""STEPS_GAVE_UP's dimension: the error's name (PharmacyUnavailable, ConcurrencyConflict, ...)."""
 PHARMACY_CONTRACT_ERRORS = "PharmacyContractErrors"
 """A step or compensation failed with PharmacyContractError: the API or its configuration is wrong."""

@@ -8,16 +8,19 @@ from lambdas.contract import (
     COMPENSATION_DIMENSION,
     COMPENSATIONS_RUN,
     CONFLICTING_ORDERS,
+    ERROR_DIMENSION,
     SAGA_DURATION,
     SAGAS_COMPLETED,
     SAGAS_FAILED,
     SAGAS_PARKED,
     SAGAS_REJECTED,
     SAGAS_STARTED,
+    STEPS_GAVE_UP,
 )
 from lambdas.domain import events as ev
+from lambdas.domain.errors import TRANSIENT_ERRORS
 from lambdas.domain.projection import SagaView
-from lambdas.domain.states import SagaState
+from lambdas.domain.states import PENDING_STATES, SagaState
 
 _ENDINGS = {
     SagaState.COMPLETED: SAGAS_COMPLETED,
@@ -44,6 +47,10 @@ def measures(event: ev.DomainEvent, view: SagaView) -> list[Measure]:
             return [Measure(CONFLICTING_ORDERS, 1)]
         case ev.CompensationRecorded():
             return [Measure(COMPENSATIONS_RUN, 1, dimension=(COMPENSATION_DIMENSION, event.compensation))]
+        case ev.OrderFulfillmentSagaStateChanged(
+            from_state=from_state, to_state=SagaState.COMPENSATING, reason=reason
+        ) if from_state in PENDING_STATES and reason in TRANSIENT_ERRORS:
+            return [Measure(STEPS_GAVE_UP, 1, dimension=(ERROR_DIMENSION, str(reason)))]
         case ev.OrderFulfillmentSagaStateChanged() if event.to_state in _ENDINGS:
             ending = [Measure(_ENDINGS[event.to_state], 1)]
             if view.duration_seconds is not None:

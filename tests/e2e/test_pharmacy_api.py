@@ -15,6 +15,7 @@ import pytest
 from harness import queries
 from harness.assembly import synthesize
 from harness.inprocess import InProcess, deployed
+from infra import names
 from lambdas.domain.rules import CatalogueEntry
 from lambdas.domain.states import SagaState
 from localcloud.deploy import CloudAssembly
@@ -203,10 +204,48 @@ def test_a_wrong_token_is_a_contract_error_not_retried_counted_apart_and_alarmed
         alarmed = {
             (a["MetricName"], frozenset((d["Name"], d["Value"]) for d in a["Dimensions"]))
             for a in cloudwatch.describe_alarms()["MetricAlarms"]
-            if "Pharmacy" in a["AlarmName"]
+            if a.get("MetricName") == "PharmacyContractErrors"
         }
         assert alarmed == {("PharmacyContractErrors", frozenset(SERVICE))}
         assert alarmed <= emitted, "the alarm watches a metric the functions emitted"
+
+
+def test_a_pharmacy_that_stays_unavailable_is_retried_longer_then_given_up_counted_and_alarmed(
+    cloud: InProcess, reference: Served, secret: None, unique: Callable[[str], str]
+) -> None:
+    # Retried as the deployed definition says for PharmacyUnavailable (its own Retry: an outage lasts
+    # longer than a table's conflict)
+    definition = json.loads(
+        cloud.client("stepfunctions").describe_state_machine(stateMachineArn=cloud.outputs[names.OUTPUT_STATE_MACHINE])[
+            "definition"
+        ]
+    )
+    [retry] = [
+        r for r in definition["States"]["Create Prescription"]["Retry"] if "PharmacyUnavailable" in r["ErrorEquals"]
+    ]
+    assert retry["ErrorEquals"] == ["PharmacyUnavailable"]
+    attempts = retry["MaxAttempts"] + 1
+    # Each key answered 503 as many times as a step tries: the create gives up; its cancel, which tries
+    # longer (the compensations' budget), gets through.
+    reference.plan.change(Faults(unavailable_first=attempts))
+    order_id = unique("outage")
+    assert _ordered(cloud, order_id) == "FAILED"
+    cloud.local.wait_until_idle()
+    creates = [a for a in reference.pharmacy.arrivals() if a[0] == "createPrescription" and a[1].endswith(order_id)]
+    assert len(creates) == attempts
+    assert len({key for _, _, key in creates}) == 1
+    assert view(cloud, order_id).compensations_run == ("cancel_prescription", "cancel_order")
+    # Counted as a step that gave up on the pharmacy, and the alarm watches what was emitted
+    cloudwatch = cloud.client("cloudwatch")
+    gave_up = frozenset({*SERVICE, ("error", "PharmacyUnavailable")})
+    emitted = {
+        frozenset((d["Name"], d["Value"]) for d in m["Dimensions"])
+        for m in cloudwatch.list_metrics(Namespace="OrderFulfillment", MetricName="StepsGaveUp")["Metrics"]
+    }
+    assert gave_up in emitted
+    [alarm] = [a for a in cloudwatch.describe_alarms()["MetricAlarms"] if a.get("MetricName") == "StepsGaveUp"]
+    assert frozenset((d["Name"], d["Value"]) for d in alarm["Dimensions"]) == gave_up
+    assert alarm["Threshold"] == 1
 
 
 def _without_secret_grant(template: dict[str, Any]) -> None:

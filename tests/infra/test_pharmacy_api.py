@@ -176,10 +176,10 @@ def test_a_step_at_the_pharmacy_no_longer_reaches_its_table_and_the_others_keep_
 
 def test_the_configuration_changes_only_the_calling_functions_and_their_policies() -> None:
     default, mixed = _default()["Resources"], _mixed()["Resources"]
-    # What operators watch is added too: the contract-error alarm, the dashboard's pharmacy widgets.
-    [alarm] = [a for a in resources(_mixed(), "AWS::CloudWatch::Alarm") if a not in default]
-    assert mixed[alarm]["Properties"]["MetricName"] == "PharmacyContractErrors"
-    assert set(mixed) == set(default) | {alarm}
+    # What operators watch is added too: the contract-error and gave-up alarms, the dashboard's widgets.
+    alarms = {a for a in resources(_mixed(), "AWS::CloudWatch::Alarm") if a not in default}
+    assert {mixed[a]["Properties"]["MetricName"] for a in alarms} == {"PharmacyContractErrors", "StepsGaveUp"}
+    assert set(mixed) == set(default) | alarms
     [dashboard] = resources(_mixed(), "AWS::CloudWatch::Dashboard")
     calling = PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS
     functions = {function_id(_mixed(), handler) for handler in calling}

@@ -88,15 +88,24 @@ def test_compensations_run_in_reverse_order_and_end_failed(states: dict[str, Any
     assert states["Saga Failed"]["Type"] == "Fail"
 
 
-def test_steps_retry_transient_errors_only_three_times_with_jittered_backoff(states: dict[str, Any]) -> None:
+def test_steps_retry_transient_errors_only_with_jittered_backoff_and_the_pharmacy_longer(
+    states: dict[str, Any],
+) -> None:
     for step in Step:
-        [retry] = states[step.console_name]["Retry"]
-        assert retry["ErrorEquals"] == list(errors.TRANSIENT_ERRORS)
-        assert "States.ALL" not in retry["ErrorEquals"]
-        assert errors.PrescriptionFailed.__name__ not in retry["ErrorEquals"]
+        retry, pharmacy = states[step.console_name]["Retry"]
+        # Every transient error is retried, and only those (lambdas/domain/errors.py names them)
+        assert set(retry["ErrorEquals"]) | set(pharmacy["ErrorEquals"]) == set(errors.TRANSIENT_ERRORS)
+        assert not set(retry["ErrorEquals"]) & set(pharmacy["ErrorEquals"])
+        assert pharmacy["ErrorEquals"] == [errors.PharmacyUnavailable.__name__]
+        for retrier in (retry, pharmacy):
+            assert "States.ALL" not in retrier["ErrorEquals"]
+            assert errors.PrescriptionFailed.__name__ not in retrier["ErrorEquals"]
+            assert retrier["BackoffRate"] == 2
+            assert retrier["JitterStrategy"] == "FULL"
         assert retry["MaxAttempts"] == 3
-        assert retry["BackoffRate"] == 2
-        assert retry["JitterStrategy"] == "FULL"
+        # An outage or a rate limit at the pharmacy outlasts a table's conflict: waited out longer, capped
+        assert pharmacy["MaxAttempts"] > retry["MaxAttempts"]
+        assert pharmacy["MaxDelaySeconds"] <= 30
 
 
 def test_compensations_retry_harder_then_park_the_saga(states: dict[str, Any]) -> None:

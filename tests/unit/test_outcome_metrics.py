@@ -1,0 +1,44 @@
+"""The business metrics each applied event stands for (the projector emits them once per event)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from lambdas.domain import events as ev
+from lambdas.domain.projection import SagaView
+from lambdas.domain.states import SagaState
+from lambdas.logic.outcome_metrics import Measure, measures
+
+AT = datetime(2026, 12, 7, tzinfo=UTC)
+VIEW = SagaView(order_id="o-1", state=SagaState.COMPENSATING, version=3, started_at=AT, updated_at=AT)
+
+
+def _moved(from_state: SagaState, reason: str | None) -> ev.OrderFulfillmentSagaStateChanged:
+    return ev.OrderFulfillmentSagaStateChanged(
+        order_id="o-1", from_state=from_state, to_state=SagaState.COMPENSATING, reason=reason
+    )
+
+
+@pytest.mark.parametrize("error", ["PharmacyUnavailable", "ConcurrencyConflict"])
+def test_a_step_that_gave_up_on_a_transient_error_is_counted_by_its_error(error: str) -> None:
+    # The first compensation of a crashed step moves the saga on with the caught error's name as reason
+    # (lambdas/logic/saga_steps.py `_reason`): a transient error there means the retries ran out.
+    assert measures(_moved(SagaState.PENDING_INVENTORY, error), VIEW) == [
+        Measure("StepsGaveUp", 1, dimension=("error", error))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("from_state", "reason"),
+    [
+        (SagaState.PENDING_INVENTORY, "line 1: not enough stock"),  # a business refusal: not giving up
+        (SagaState.PENDING_PRESCRIPTION, "PharmacyContractError"),  # counted as a contract error instead
+        (SagaState.PENDING_SHIPMENT, "States.Timeout"),
+        (SagaState.COMPENSATION_FAILED, "resumed by an operator"),
+        (SagaState.PENDING_INVENTORY, None),
+    ],
+)
+def test_other_moves_to_compensating_are_not_steps_that_gave_up(from_state: SagaState, reason: str | None) -> None:
+    assert measures(_moved(from_state, reason), VIEW) == []
