@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.saga_workflow import COMPENSATION_RETRY, EXECUTION_TIMEOUT, STEP_RETRY, TASK_TIMEOUT
+from infra.saga_workflow import COMPENSATION_RETRY, EXECUTION_TIMEOUT, PHARMACY_RETRY, STEP_RETRY, TASK_TIMEOUT
 from lambdas.adapters import pharmacy_http_client as client_module
 from lambdas.adapters.pharmacy_http import PharmacyInventory, PharmacyShipments
 from lambdas.adapters.pharmacy_http_client import PharmacyClient
@@ -44,6 +44,7 @@ def _listed(values: list[str]) -> str:
 def test_the_contract_states_the_clients_timeouts_and_retry_after_cap() -> None:
     assert f"connect timeout of {_seconds(client_module.CONNECT_TIMEOUT_SECONDS)} seconds" in PROSE
     assert f"read timeout of {_seconds(client_module.READ_TIMEOUT_SECONDS)} seconds" in PROSE
+    assert f"the whole answer within {_seconds(client_module.ANSWER_DEADLINE_SECONDS)} seconds" in PROSE
     assert f"only up to {_seconds(client_module.RETRY_AFTER_CAP_SECONDS)} seconds" in PROSE
     assert f"{_seconds(TASK_TIMEOUT.to_seconds())}-second task timeout" in PROSE
     assert f"{_seconds(EXECUTION_TIMEOUT.to_minutes())}-minute execution timeout" in PROSE
@@ -54,6 +55,9 @@ def test_the_contract_states_the_state_machines_retry_budgets() -> None:
     # max_attempts counts retries after the first attempt (the CDK's RetryProps: "how many times
     # to retry this particular error"), so the attempts are one more.
     steps, compensations = int(STEP_RETRY["max_attempts"]), int(COMPENSATION_RETRY["max_attempts"])
+    pharmacy = int(PHARMACY_RETRY["max_attempts"])
+    assert f"{pharmacy} retries ({pharmacy + 1} attempts), waiting a random time up to" in PROSE
+    assert f"up to {_listed(_waits(PHARMACY_RETRY))} seconds" in PROSE
     assert f"{steps} retries after the first attempt ({steps + 1} attempts)" in PROSE
     assert f"up to {_listed(_waits(STEP_RETRY))} seconds" in PROSE
     assert f"{compensations} retries ({compensations + 1} attempts)" in PROSE
