@@ -21,12 +21,14 @@ million (none expected).
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import threading
 from collections import Counter
 from dataclasses import replace
 
+from harness import queries
 from harness.chaos.invariants import (
     INVARIANTS,
     Invariant,
@@ -37,15 +39,25 @@ from harness.chaos.invariants import (
     one_execution_and_one_saga_per_order,
     the_projection_equals_a_replay_of_the_event_store,
 )
-from harness.chaos.pharmacy_invariants import PHARMACY_INVARIANTS, AtThePharmacy
+from harness.chaos.pharmacy_invariants import (
+    PHARMACY_INVARIANTS,
+    STEP_PENDING_IN,
+    Answered,
+    AtThePharmacy,
+    Compensated,
+)
 from harness.chaos.run import ChaosOrder, Report, plan_orders, send_and_settle, stock_level
+from harness.execution_path import read_path
 from harness.inprocess import InProcess
 from harness.orders import STOCKED
 from harness.pharmacy_api import deployed_over_http
 from harness.seed import stock
+from lambdas.adapters.pharmacy_calls import NO_ANSWER, Call
 from lambdas.adapters.pharmacy_http_client import CANCELLED_CODE, READ_TIMEOUT_SECONDS
+from lambdas.domain import events as ev
 from lambdas.domain.errors import PharmacyUnavailable
-from pharmacy_reference.bodies import Body
+from lambdas.domain.states import SagaState
+from pharmacy_reference.bodies import Body, fingerprint
 from pharmacy_reference.catalogue import STOCK
 from pharmacy_reference.faults import Faults
 from pharmacy_reference.server import Served
@@ -81,6 +93,16 @@ those. With the stack's fault injection off, the first allows no parked saga at 
 INJECTED = {"error": "HTTP 500", "hold": "held past the client's timeout", "drop": "response dropped after the work"}
 """The pharmacy's names for its faults -> the report's."""
 
+SEEN_AS = {
+    "error_rate": "HTTP 500",
+    "timeout_rate": f"{NO_ANSWER} (ReadTimeoutError)",
+    "drop_rate": f"{NO_ANSWER} (ProtocolError)",
+    "unavailable_first": "HTTP 503",
+}
+"""Each fault knob -> what a step's call sees of it (lambdas/adapters/pharmacy_calls.py's words): the
+500 or 503 itself; a hold past the read timeout, urllib3's ReadTimeoutError; a connection closed
+without an answer, its ProtocolError. A step crashed by the knobs turned on met only these."""
+
 _SEEN = re.compile(r": (HTTP \d{3}|no answer \(\w+\))")
 
 
@@ -92,11 +114,26 @@ class AnsweringPharmacy(Pharmacy):
         super().__init__(stock=stock)
         self._answered_lock = threading.Lock()
         self._answered: Counter[str] = Counter()
+        self._log: list[Answered] = []
 
     def handle(self, operation: Operation, resource_id: str, key: str, body: Body | None) -> Outcome:
         outcome = super().handle(operation, resource_id, key, body)
         answer = outcome.answer
+        # The body's digest alone (operation and resource are the entry's own fields): it names the patient.
+        digest = None if body is None else hashlib.sha256(fingerprint("", "", body).encode()).hexdigest()
+        code, reason = answer.body.get("code"), answer.body.get("reason")
+        served = Answered(
+            operation.operation_id,
+            resource_id,
+            key,
+            digest,
+            answer.status,
+            outcome.replayed,
+            code if isinstance(code, str) else None,
+            reason if isinstance(reason, str) else None,
+        )
         with self._answered_lock:
+            self._log.append(served)
             if outcome.replayed:
                 self._answered["answers replayed (a repeated key)"] += 1
             if body is not None and answer.status == 409 and answer.body.get("code") == CANCELLED_CODE:
@@ -106,6 +143,11 @@ class AnsweringPharmacy(Pharmacy):
     def answered(self) -> Counter[str]:
         with self._answered_lock:
             return Counter(self._answered)
+
+    def log(self) -> list[Answered]:
+        """Every request it served, as it answered it (a late arrival's too)."""
+        with self._answered_lock:
+            return list(self._log)
 
 
 def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0) -> Report:
@@ -122,7 +164,7 @@ def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0
         late = served.traffic.wait_idle(LATE_ARRIVALS_WAIT_SECONDS)
         report.faults = injected(served, cloud)
         observed = Observed(cloud, [o.order_id for o in orders], states, report.unfinished, stock(cloud), plan={})
-        at_pharmacy = at_the_pharmacy(served, orders, states, initial, observed, still_in_flight=not late)
+        at_pharmacy = at_the_pharmacy(pharmacy, faults, orders, states, initial, observed, still_in_flight=not late)
         report.figures = figures(at_pharmacy) + pharmacy.answered()
         for invariant, pharmacy_check in PHARMACY_INVARIANTS.items():
             report.check(invariant, pharmacy_check(at_pharmacy))
@@ -144,6 +186,47 @@ def injected(served: Served, cloud: InProcess) -> Counter[str]:
     return found
 
 
+def compensated(observed: Observed) -> dict[str, Compensated]:
+    """Why each saga that compensated did: its first state change to COMPENSATING and, for a step that
+    crashed (the change's reason is the caught error's name, not a refusal), that step's attempts and
+    calls from the execution history."""
+    found = {}
+    for order_id, stream in observed.histories.items():
+        change = next(
+            (
+                e.payload
+                for e in stream
+                if e.type == ev.OrderFulfillmentSagaStateChanged.TYPE_KEY
+                and e.payload.get("to_state") == SagaState.COMPENSATING.value
+            ),
+            None,
+        )
+        if change is None:
+            continue
+        from_state, reason = str(change.get("from_state")), change.get("reason")
+        why = Compensated(from_state, None if reason is None else str(reason), bool(change.get("reason_from_outside")))
+        step = STEP_PENDING_IN.get(from_state)
+        refused = any(e.type in REFUSED_EVENTS for e in stream)
+        cloud = observed.target
+        if step is not None and not refused and (execution := queries.execution(cloud, order_id)) is not None:
+            run = read_path(queries.execution_history(cloud, execution["executionArn"])).runs.get(step.console_name)
+            if run is not None:
+                why = replace(why, attempts=run.attempts, calls=tuple(_seen(call) for call in run.calls))
+        found[order_id] = why
+    return found
+
+
+REFUSED_EVENTS = frozenset(
+    {ev.PrescriptionFailed.TYPE_KEY, ev.InventoryReservationFailed.TYPE_KEY, ev.ShipmentInitiationFailed.TYPE_KEY}
+)
+"""A step's refusal, recorded by the step itself: it did not crash."""
+
+
+def _seen(call: Call) -> str:
+    """What the call met, without its system: `HTTP 500`, `no answer (ReadTimeoutError)`."""
+    return str(call).partition(": ")[2]
+
+
 def figures(run: AtThePharmacy) -> Counter[str]:
     """The pharmacy's records by kind and status (a tombstone: cancelled before any create), and
     the requests it received, first and repeated (a retry, a redelivery or a late arrival)."""
@@ -156,7 +239,8 @@ def figures(run: AtThePharmacy) -> Counter[str]:
 
 
 def at_the_pharmacy(
-    served: Served,
+    pharmacy: AnsweringPharmacy,
+    faults: Faults,
     orders: list[ChaosOrder],
     states: dict[str, str],
     initial: dict[str, int],
@@ -164,7 +248,6 @@ def at_the_pharmacy(
     *,
     still_in_flight: bool,
 ) -> AtThePharmacy:
-    pharmacy = served.pharmacy
     return AtThePharmacy(
         kinds={o.order_id: o.kind for o in orders},
         states=states,
@@ -174,4 +257,7 @@ def at_the_pharmacy(
         stock=pharmacy.stock(),
         histories={order_id: [e.type for e in stream] for order_id, stream in observed.histories.items()},
         still_in_flight=still_in_flight,
+        answered=pharmacy.log(),
+        compensated=compensated(observed),
+        injected=frozenset(seen for knob, seen in SEEN_AS.items() if getattr(faults, knob) > 0),
     )

@@ -7,6 +7,7 @@ record id, an operationId or a medication id, never a record's content (patient 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from functools import cached_property
 from harness.orders import Kind
 from lambdas.domain import events as ev
 from lambdas.domain import rules
-from lambdas.domain.states import SagaState
+from lambdas.domain.errors import PharmacyUnavailable
+from lambdas.domain.states import SagaState, Step
 from pharmacy_reference.records import Kind as RecordKind
 from pharmacy_reference.records import Record
 
@@ -41,6 +43,44 @@ UNDONE_EVENT: Mapping[RecordKind, str] = {
 }
 """What the saga's stream says when it did, or undid, each kind of record."""
 
+STOCK_REFUSAL = re.compile(r"line [0-9]+: not enough stock")
+"""The reason of reserveInventory's 409 when a line lacks stock (docs/pharmacy-api.yaml, reserveInventory)."""
+STEP_PENDING_IN: Mapping[str, Step] = {step.pending_state.value: step for step in Step}
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One request the pharmacy served (past its fault knobs: a 500 or 503 is answered before it), from its log."""
+
+    operation_id: str
+    resource_id: str
+    key: str
+    body: str | None
+    """A digest of the create's body (None for a cancel): equal digests, equal bodies. Never the body:
+    it names the patient."""
+    status: int
+    replayed: bool = False
+    """The key's first answer, given again."""
+    code: str | None = None
+    reason: str | None = None
+    """A refusal's reason: the pharmacy's words, read here and never printed."""
+
+
+@dataclass(frozen=True)
+class Compensated:
+    """Why a saga started compensating, from its own records: its state change to COMPENSATING (the
+    event store) and, when a step crashed, what each attempt of it met (its execution history)."""
+
+    from_state: str
+    """The state it left: the step that failed."""
+    reason: str | None
+    """The caught error's name for a crash (lambdas/logic/saga_steps.py `_reason`), a refusal's reason."""
+    from_outside: bool
+    """The reason is the pharmacy's words (a refusal): never printed."""
+    attempts: int = 0
+    calls: tuple[str, ...] = ()
+    """Each call the crashed step's attempts made, as they saw its answer: `HTTP 500`, `no answer (...)`."""
+
 
 @dataclass(frozen=True)
 class AtThePharmacy:
@@ -60,6 +100,11 @@ class AtThePharmacy:
     """order id -> the type keys of its saga's stream, in order."""
     still_in_flight: bool = False
     """Whether the pharmacy was still serving requests when the records were read (held past the wait)."""
+    answered: Sequence[Answered] = ()
+    compensated: Mapping[str, Compensated] = field(default_factory=dict)
+    """order id -> why its saga compensated (the orders that did)."""
+    injected: frozenset[str] = frozenset()
+    """What a step sees of each fault the pharmacy was told to make (`HTTP 500`, `no answer (...)`)."""
 
     @cached_property
     def order_of(self) -> dict[tuple[RecordKind, str], str]:
@@ -80,11 +125,28 @@ class AtThePharmacy:
 PharmacyInvariant = Callable[[AtThePharmacy], list[str]]
 
 
-def nothing_created_twice_for_one_key(run: AtThePharmacy) -> list[str]:
-    """A record is created at most once, and only for an order of the run, under the id its saga gives it."""
-    problems = [
-        f"{r.kind.label} {r.record_id}: created {r.times_created} times" for r in run.records if r.times_created > 1
-    ]
+def each_record_created_once_from_one_body(run: AtThePharmacy) -> list[str]:
+    """Each record is created by one request: every other create the pharmacy served for it repeats that
+    request's Idempotency-Key (its answer replayed) and its body; and only for an order of the run, under
+    the id its saga gives it.
+
+    It protects against a saga whose retries, redeliveries or late arrivals are new requests rather
+    than the same one again: a key made anew per attempt, a body built anew that differs. The reference
+    pharmacy also deduplicates by resource id, so its own records can never show a second create; its
+    request log can: a create it accepted afresh (2xx, not a replay) for a resource it already held is
+    one that a pharmacy deduplicating by key, as the contract allows, would have made twice; a second
+    body is one it refused, silently when it came late and nobody was waiting for the answer."""
+    creates: dict[tuple[str, str], list[Answered]] = {}
+    for answer in run.answered:
+        if answer.body is not None:
+            creates.setdefault((answer.operation_id, answer.resource_id), []).append(answer)
+    problems = []
+    for (operation_id, resource_id), served in sorted(creates.items()):
+        fresh = [a for a in served if 200 <= a.status <= 299 and not a.replayed]
+        if len(fresh) > 1:
+            problems.append(f"{operation_id} {resource_id}: created {len(fresh)} times (not replays)")
+        if len({a.body for a in served}) > 1:
+            problems.append(f"{operation_id} {resource_id}: {len({a.body for a in served})} different bodies")
     problems += [
         f"{r.kind.label} {r.record_id}: no saga of the run makes this record"
         for r in run.records
@@ -187,16 +249,49 @@ def the_saga_tells_what_the_pharmacy_did(run: AtThePharmacy) -> list[str]:
 
 def each_order_ends_as_its_kind_says(run: AtThePharmacy) -> list[str]:
     """The business rules still decide: a refused kind fails (or is rejected) whatever the faults; a
-    valid order completes, or fails when its stock ran out or a step crashed."""
+    valid order completes, or fails for a reason the run made: the pharmacy refused its reservation
+    for want of stock, or a step crashed with every attempt meeting a fault the pharmacy injected.
+    Any other failure (a conflict, a contract error, a bug, a refusal of a valid order) is named."""
     problems = []
     for order_id, kind in sorted(run.kinds.items()):
         state = run.states.get(order_id)
         if state is None:
             continue  # unsettled: the stuck-saga invariant names it
-        allowed = {SagaState.COMPLETED.value, SagaState.FAILED.value} if kind is Kind.VALID else {kind.ends_in.value}
-        if state not in allowed:
+        if kind is Kind.VALID and state == SagaState.FAILED.value:
+            if (why := _unexplained_failure(run, order_id)) is not None:
+                problems.append(f"{order_id}: valid order ended FAILED: {why}")
+        elif state != kind.ends_in.value:
             problems.append(f"{order_id}: {kind.value} order ended {state}")
     return problems
+
+
+def _unexplained_failure(run: AtThePharmacy, order_id: str) -> str | None:
+    """None when the stock or the injected faults explain why a valid order's saga failed; else what its
+    records say instead (the saga's own words only: a refusal's reason is the pharmacy's)."""
+    why = run.compensated.get(order_id)
+    if why is None:
+        return "its saga recorded no change to COMPENSATING"
+    step = STEP_PENDING_IN.get(why.from_state)
+    if why.from_outside:
+        reservation = rules.reservation_id(order_id)
+        if step is Step.RESERVE_INVENTORY and any(
+            a.operation_id == "reserveInventory"
+            and a.resource_id == reservation
+            and a.status == 409
+            and a.code is None
+            and STOCK_REFUSAL.fullmatch(a.reason or "")
+            for a in run.answered
+        ):
+            return None
+        return f"refused by the pharmacy in {why.from_state}, not for want of stock"
+    said = "".join(c if c.isprintable() else " " for c in (why.reason or "no reason"))[:80]
+    if step is None or why.reason != PharmacyUnavailable.__name__:
+        return f"compensated in {why.from_state} on {said}"
+    uninjected = [call for call in why.calls if call not in run.injected]
+    if uninjected or len(why.calls) != why.attempts:
+        met = ", ".join(why.calls) or "no call"
+        return f"{step.console_name} crashed on {said} after {why.attempts} attempts meeting {met}"
+    return None
 
 
 def each_business_refusal_holds_at_the_pharmacy(run: AtThePharmacy) -> list[str]:
@@ -222,7 +317,7 @@ def each_business_refusal_holds_at_the_pharmacy(run: AtThePharmacy) -> list[str]
 
 
 PHARMACY_INVARIANTS: dict[str, PharmacyInvariant] = {
-    "nothing created twice for one key (times_created <= 1)": nothing_created_twice_for_one_key,
+    "each record created by one request (one key, one body)": each_record_created_once_from_one_body,
     "a compensated saga leaves nothing created at the pharmacy": a_compensated_saga_leaves_nothing_created,
     "nothing shipped unless completed; a completed saga has all three records": shipped_exactly_when_completed,
     "each Idempotency-Key stable, one per (operation, resource)": each_idempotency_key_stable,
