@@ -25,6 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 from harness.assembly import SynthesisFailed, synthesize
 from harness.inprocess import deployed
 from harness.target import StackTarget
+from infra import names
 from localcloud.retention import Retention, Sweeper
 from localcloud.wire import Wire
 from saga_cli.errors import CliError
@@ -187,6 +188,24 @@ def serve(
         )
 
 
+def _missing_secret(target: Any, endpoint: str, secret: str) -> str | None:
+    """What to do when the pharmacy API's secret does not exist here yet (the stack does not create it),
+    said at once rather than after the first order fails; None when it exists."""
+    from botocore.exceptions import ClientError
+
+    try:
+        target.client("secretsmanager").describe_secret(SecretId=secret)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        return (
+            f"the steps read the pharmacy API's token from the secret {secret}, which does not exist here: "
+            f"create it before sending orders: aws --endpoint-url {endpoint} secretsmanager create-secret "
+            f"--name {secret} --secret-string TOKEN (docs/integrations.md)"
+        )
+    return None
+
+
 def _serve(
     host: str,
     port: int,
@@ -238,6 +257,9 @@ def _serve(
             try:
                 gate.open()
                 ready(endpoint, target.outputs)
+                secret = None if reference_token is not None else context.get(names.CONTEXT_PHARMACY_API_SECRET)
+                if secret and (missing := _missing_secret(target, endpoint, secret)) is not None:
+                    notice(missing)
                 while not stop.wait(0.2):
                     pass
             finally:

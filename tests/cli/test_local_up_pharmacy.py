@@ -98,3 +98,29 @@ def test_local_up_with_the_reference_pharmacy_completes_an_order_there(monkeypat
         "127.0.0.1", _free_port(), fault_injection=False, ready=ready, notice=print, stop=stop, pharmacy="reference"
     )
     assert seen == {"secret": REFERENCE_SECRET, "sagas": {"ref-1": "COMPLETED"}}
+
+
+def test_local_up_says_at_once_when_the_pharmacy_secret_does_not_exist_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stack does not create the team's secret, locally either (docs/integrations.md): without it every
+    # order would fail at its first step. The review found nothing told the user so.
+    for variable, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(variable, value)
+    stop = threading.Event()
+    said: list[str] = []
+    context = {"pharmacy_api_url": "http://127.0.0.1:9", "pharmacy_api_secret": "pharmacy/not-yet"}
+    local.serve(
+        "127.0.0.1",
+        _free_port(),
+        fault_injection=False,
+        ready=lambda endpoint, outputs: stop.set(),
+        notice=said.append,
+        stop=stop,
+        context=context,
+    )
+    [missing] = [line for line in said if "pharmacy/not-yet" in line]
+    assert "does not exist" in missing
+    assert "secretsmanager create-secret --name pharmacy/not-yet" in missing
