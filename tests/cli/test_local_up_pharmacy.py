@@ -21,6 +21,17 @@ BIN = Path(sys.executable).parent
 REFERENCE = ReferencePharmacy("http://127.0.0.1:8123", "token")
 
 
+@pytest.fixture
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a boto3 client of the local endpoint needs from the environment (any credential on loopback)."""
+    for variable, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(variable, value)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -74,13 +85,8 @@ def test_an_unknown_pharmacy_option_is_refused() -> None:
         local.serve("127.0.0.1", 1, fault_injection=False, ready=print, notice=print, pharmacy="mine")
 
 
-def test_local_up_with_the_reference_pharmacy_completes_an_order_there(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(variable, value)
+@pytest.mark.usefixtures("aws_environment")
+def test_local_up_with_the_reference_pharmacy_completes_an_order_there() -> None:
     stop = threading.Event()
     seen: dict[str, Any] = {}
 
@@ -100,15 +106,10 @@ def test_local_up_with_the_reference_pharmacy_completes_an_order_there(monkeypat
     assert seen == {"secret": REFERENCE_SECRET, "sagas": {"ref-1": "COMPLETED"}}
 
 
-def test_local_up_says_at_once_when_the_pharmacy_secret_does_not_exist_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("aws_environment")
+def test_local_up_says_at_once_when_the_pharmacy_secret_does_not_exist_yet() -> None:
     # The stack does not create the team's secret, locally either (docs/integrations.md): without it every
     # order would fail at its first step. The review found nothing told the user so.
-    for variable, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(variable, value)
     stop = threading.Event()
     said: list[str] = []
     context = {"pharmacy_api_url": "http://127.0.0.1:9", "pharmacy_api_secret": "pharmacy/not-yet"}

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from lambdas.adapters import aws_services, pharmacy_http_client, pharmacy_token
+from lambdas.adapters import pharmacy_http_client, pharmacy_token
 from lambdas.adapters.pharmacy_calls import Call
 from lambdas.adapters.pharmacy_http import PharmacyPrescriptions
 from lambdas.adapters.pharmacy_http_client import PharmacyClient, retry_after_seconds
@@ -29,17 +26,6 @@ from pharmacy_reference.server import serve
 
 LINES = [OrderLine(medication_id="med-1", quantity=1)]
 SECRET_VALUE = "LEAKME-5f1c2e"
-
-
-@pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    aws_services.client.cache_clear()
-    pharmacy_token._secrets.cache_clear()
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
-    aws_services.client.cache_clear()
-    pharmacy_token._secrets.cache_clear()
 
 
 @pytest.mark.parametrize(

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from lambdas.adapters import aws_services, pharmacy_token
+from lambdas.adapters import pharmacy_token
 from lambdas.adapters.pharmacy_token import bearer_token
 from lambdas.domain.errors import PharmacyContractError
-
-
-@pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    aws_services.client.cache_clear()
-    pharmacy_token._secrets.cache_clear()
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
-    aws_services.client.cache_clear()
-    pharmacy_token._secrets.cache_clear()
 
 
 def test_the_token_is_the_secrets_string_by_name_or_by_arn(secrets: Any) -> None:
