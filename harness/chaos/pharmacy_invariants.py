@@ -248,43 +248,54 @@ def the_saga_tells_what_the_pharmacy_did(run: AtThePharmacy) -> list[str]:
 
 
 def each_order_ends_as_its_kind_says(run: AtThePharmacy) -> list[str]:
-    """The business rules still decide: a refused kind fails (or is rejected) whatever the faults; a
-    valid order completes, or fails for a reason the run made: the pharmacy refused its reservation
-    for want of stock, or a step crashed with every attempt meeting a fault the pharmacy injected.
-    Any other failure (a conflict, a contract error, a bug, a refusal of a valid order) is named."""
+    """The business rules still decide, and nothing else fails a saga but the faults injected. A refused
+    kind fails (or is rejected) whatever the faults; a valid order completes. A FAILED saga's records
+    must name a reason the run made: the refusal its kind is for, at its own step (a valid order's:
+    the pharmacy's stock ran out), or a step crashed with every attempt meeting a fault the pharmacy
+    injected. Any other (a conflict, a contract error, a bug, a refusal at another step) is named."""
     problems = []
     for order_id, kind in sorted(run.kinds.items()):
         state = run.states.get(order_id)
         if state is None:
             continue  # unsettled: the stuck-saga invariant names it
-        if kind is Kind.VALID and state == SagaState.FAILED.value:
-            if (why := _unexplained_failure(run, order_id)) is not None:
-                problems.append(f"{order_id}: valid order ended FAILED: {why}")
+        if state == SagaState.FAILED.value and kind is not Kind.INVALID:
+            if (why := _unexplained_failure(run, order_id, kind)) is not None:
+                problems.append(f"{order_id}: {kind.value} order ended FAILED: {why}")
         elif state != kind.ends_in.value:
             problems.append(f"{order_id}: {kind.value} order ended {state}")
     return problems
 
 
-def _unexplained_failure(run: AtThePharmacy, order_id: str) -> str | None:
-    """None when the stock or the injected faults explain why a valid order's saga failed; else what its
+REFUSED_AT: Mapping[Kind, Step] = {
+    Kind.UNKNOWN_MED: Step.CREATE_PRESCRIPTION,
+    Kind.NO_STOCK: Step.RESERVE_INVENTORY,
+    Kind.VALID: Step.RESERVE_INVENTORY,
+    Kind.UNDELIVERABLE: Step.INITIATE_SHIPMENT,
+}
+"""The step each kind may be refused at (harness/orders.py): a valid order's stock may run out too."""
+REFUSED_EVENT: Mapping[Step, str] = {
+    Step.CREATE_PRESCRIPTION: ev.PrescriptionFailed.TYPE_KEY,
+    Step.RESERVE_INVENTORY: ev.InventoryReservationFailed.TYPE_KEY,
+    Step.INITIATE_SHIPMENT: ev.ShipmentInitiationFailed.TYPE_KEY,
+}
+
+
+def _unexplained_failure(run: AtThePharmacy, order_id: str, kind: Kind) -> str | None:
+    """None when its kind, the stock or the injected faults explain why the saga failed; else what its
     records say instead (the saga's own words only: a refusal's reason is the pharmacy's)."""
     why = run.compensated.get(order_id)
     if why is None:
         return "its saga recorded no change to COMPENSATING"
     step = STEP_PENDING_IN.get(why.from_state)
-    if why.from_outside:
-        reservation = rules.reservation_id(order_id)
-        if step is Step.RESERVE_INVENTORY and any(
-            a.operation_id == "reserveInventory"
-            and a.resource_id == reservation
-            and a.status == 409
-            and a.code is None
-            and STOCK_REFUSAL.fullmatch(a.reason or "")
-            for a in run.answered
-        ):
-            return None
-        return f"refused by the pharmacy in {why.from_state}, not for want of stock"
+    if step is not None and REFUSED_EVENT[step] in run.histories.get(order_id, ()):
+        if step is not REFUSED_AT[kind]:
+            return f"refused in {why.from_state}"
+        if step is Step.RESERVE_INVENTORY and not _refused_for_want_of_stock(run, order_id):
+            return f"refused in {why.from_state}, not for want of stock at the pharmacy"
+        return None
     said = "".join(c if c.isprintable() else " " for c in (why.reason or "no reason"))[:80]
+    if why.from_outside:  # no step refused, yet an outside reason: never printed
+        return f"compensated in {why.from_state} for the pharmacy's reason"
     if step is None or why.reason != PharmacyUnavailable.__name__:
         return f"compensated in {why.from_state} on {said}"
     uninjected = [call for call in why.calls if call not in run.injected]
@@ -292,6 +303,19 @@ def _unexplained_failure(run: AtThePharmacy, order_id: str) -> str | None:
         met = ", ".join(why.calls) or "no call"
         return f"{step.console_name} crashed on {said} after {why.attempts} attempts meeting {met}"
     return None
+
+
+def _refused_for_want_of_stock(run: AtThePharmacy, order_id: str) -> bool:
+    """Whether the pharmacy's log holds its 409 for a line without stock to this order's reservation."""
+    reservation = rules.reservation_id(order_id)
+    return any(
+        a.operation_id == "reserveInventory"
+        and a.resource_id == reservation
+        and a.status == 409
+        and a.code is None
+        and STOCK_REFUSAL.fullmatch(a.reason or "") is not None
+        for a in run.answered
+    )
 
 
 def each_business_refusal_holds_at_the_pharmacy(run: AtThePharmacy) -> list[str]:

@@ -19,6 +19,7 @@ from pharmacy_reference.records import Kind as RecordKind
 from pharmacy_reference.records import Record
 
 DONE_EVENTS = ["order.prescription_created", "order.inventory_reserved", "order.shipment_initiated"]
+REFUSED_SHIPMENT = ["order.shipment_initiation_failed"]
 LINES = [{"medication_id": "med-1", "quantity": 2}]
 CREATE = {RecordKind.PRESCRIPTION: "createPrescription", RecordKind.RESERVATION: "reserveInventory"}
 CREATE[RecordKind.SHIPMENT] = "createShipment"
@@ -82,7 +83,7 @@ def _run(**changes: Any) -> AtThePharmacy:
     records.append(_tombstone(RecordKind.SHIPMENT, "shp-o-7"))
     refused_reservation = ("reserveInventory", "res-o-4", "reserveInventory:res-o-4")
     answered = [_created(r) for r in records if r.content is not None]
-    answered.append(NO_STOCK)
+    answered += [NO_STOCK, replace(NO_STOCK, resource_id="res-o-4", key="reserveInventory:res-o-4")]
     fields: dict[str, Any] = {
         "kinds": {
             "o-1": Kind.VALID,
@@ -107,7 +108,7 @@ def _run(**changes: Any) -> AtThePharmacy:
         "stock": {"med-1": (8, 2)},
         "histories": {
             "o-1": DONE_EVENTS,
-            "o-2": [*DONE_EVENTS[:2], "order.inventory_released", "order.prescription_cancelled"],
+            "o-2": [*DONE_EVENTS[:2], *REFUSED_SHIPMENT, "order.inventory_released", "order.prescription_cancelled"],
             "o-3": ["order_fulfillment_saga.rejected"],
             "o-4": [DONE_EVENTS[0], "order.inventory_reservation_failed", "order.prescription_cancelled"],
             "o-5": ["order.prescription_failed"],
@@ -116,6 +117,9 @@ def _run(**changes: Any) -> AtThePharmacy:
         },
         "answered": answered,
         "compensated": {
+            "o-2": Compensated("PENDING_SHIPMENT", "shipping address: country is not serviced", False),
+            "o-4": Compensated("PENDING_INVENTORY", NO_STOCK.reason, True),
+            "o-5": Compensated("PENDING_PRESCRIPTION", "line 2: medication is not in the catalogue", False),
             "o-6": Compensated("PENDING_INVENTORY", NO_STOCK.reason, True),
             "o-7": CRASHED_AT_THE_SHIPMENT,
         },
@@ -331,8 +335,12 @@ def test_a_valid_order_refused_otherwise_than_for_stock_is_a_violation() -> None
     # Refused by the pharmacy's catalogue: a valid order names only catalogued medications within
     # their maxima; the reason (the pharmacy's words) is not repeated.
     at_prescription = Compensated("PENDING_PRESCRIPTION", "line 1: quantity 3 is above the maximum", True)
-    assert inv.each_order_ends_as_its_kind_says(_run(compensated={**healthy.compensated, "o-6": at_prescription})) == [
-        "o-6: valid order ended FAILED: refused by the pharmacy in PENDING_PRESCRIPTION, not for want of stock"
+    refused = _run(
+        compensated={**healthy.compensated, "o-6": at_prescription},
+        histories={**healthy.histories, "o-6": ["order.prescription_failed"]},
+    )
+    assert inv.each_order_ends_as_its_kind_says(refused) == [
+        "o-6: valid order ended FAILED: refused in PENDING_PRESCRIPTION"
     ]
     # Refused at the reservation, but the pharmacy's answer was not a stock refusal: its 409 for a
     # body other than the one it holds, or no refusal at all in its log.
@@ -340,8 +348,39 @@ def test_a_valid_order_refused_otherwise_than_for_stock_is_a_violation() -> None
     no_refusal = [a for a in healthy.answered if a != NO_STOCK]
     for answered in ([*no_refusal, other_content], no_refusal):
         assert inv.each_order_ends_as_its_kind_says(_run(answered=answered)) == [
-            "o-6: valid order ended FAILED: refused by the pharmacy in PENDING_INVENTORY, not for want of stock"
+            "o-6: valid order ended FAILED: refused in PENDING_INVENTORY, not for want of stock at the pharmacy"
         ]
+
+
+def test_a_refused_kind_failing_anywhere_but_at_its_own_refusal_or_the_faults_is_a_violation() -> None:
+    healthy = _run()
+    # o-4 (no stock) refused at the prescription: the pharmacy's stock was never put to the test.
+    at_prescription = _run(
+        compensated={**healthy.compensated, "o-4": Compensated("PENDING_PRESCRIPTION", "line 1: quantity", True)},
+        histories={**healthy.histories, "o-4": ["order.prescription_failed"]},
+    )
+    # o-2 (undeliverable) compensated on an event-store conflict before it reached the shipment.
+    conflict = Compensated("PENDING_INVENTORY", "ConcurrencyConflict", False, attempts=4)
+    crashed = _run(
+        compensated={**healthy.compensated, "o-2": conflict},
+        histories={**healthy.histories, "o-2": [DONE_EVENTS[0], "order.prescription_cancelled"]},
+    )
+    assert inv.each_order_ends_as_its_kind_says(at_prescription) == [
+        "o-4: no-stock order ended FAILED: refused in PENDING_PRESCRIPTION"
+    ]
+    assert inv.each_order_ends_as_its_kind_says(crashed) == [
+        "o-2: undeliverable order ended FAILED: compensated in PENDING_INVENTORY on ConcurrencyConflict"
+    ]
+
+
+def test_a_refused_kind_crashed_by_the_faults_before_its_own_step_is_no_violation() -> None:
+    healthy = _run()
+    before_the_shipment = replace(CRASHED_AT_THE_SHIPMENT, from_state="PENDING_INVENTORY")
+    crashed = _run(
+        compensated={**healthy.compensated, "o-2": before_the_shipment},
+        histories={**healthy.histories, "o-2": [DONE_EVENTS[0], "order.prescription_cancelled"]},
+    )
+    assert inv.each_order_ends_as_its_kind_says(crashed) == []
 
 
 def test_a_prescription_of_an_unknown_medication_or_a_shipment_to_an_undeliverable_address_is_a_violation() -> None:
