@@ -14,9 +14,10 @@ The knobs against the steps' client (lambdas/adapters/pharmacy_http_client.py):
   only makes the run wait longer for its last late arrivals;
 - the work done and the connection closed without an answer (`drop_rate`);
 - every answer `LATENCY_SECONDS` late: a slow pharmacy (well inside the client's timeouts).
-At these rates an attempt fails about one time in nine: a step crashes after its 4 attempts about
-once in 7,000 steps (compensated as crashed), and a compensation parks after 7 about once in five
-million (none expected).
+At these rates an attempt fails about one time in nine (0.106): a step crashes after its 6 attempts
+(infra/saga_workflow.py PHARMACY_RETRY) about once in 700,000 steps, and a compensation parks after 7
+about once in seven million: none expected. A FAILED saga must show its kind's refusal, the
+pharmacy's stock running out, or a crash whose every attempt met one of these faults (`SEEN_AS`).
 """
 
 from __future__ import annotations
