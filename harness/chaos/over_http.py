@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import replace
 
 from harness import queries
+from harness.chaos.at_the_pharmacy import Answered, AtThePharmacy, Compensated
 from harness.chaos.invariants import (
     INVARIANTS,
     Invariant,
@@ -40,13 +41,7 @@ from harness.chaos.invariants import (
     one_execution_and_one_saga_per_order,
     the_projection_equals_a_replay_of_the_event_store,
 )
-from harness.chaos.pharmacy_invariants import (
-    PHARMACY_INVARIANTS,
-    STEP_PENDING_IN,
-    Answered,
-    AtThePharmacy,
-    Compensated,
-)
+from harness.chaos.pharmacy_invariants import PHARMACY_INVARIANTS, STEP_PENDING_IN
 from harness.chaos.run import ChaosOrder, Report, plan_orders, send_and_settle, stock_level
 from harness.execution_path import read_path
 from harness.inprocess import InProcess

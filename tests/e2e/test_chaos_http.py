@@ -10,13 +10,9 @@ from dataclasses import replace
 from harness import queries
 from harness.chaos import over_http
 from harness.chaos import run as chaos
+from harness.chaos.at_the_pharmacy import AtThePharmacy, Compensated
 from harness.chaos.invariants import Observed
-from harness.chaos.pharmacy_invariants import (
-    PHARMACY_INVARIANTS,
-    AtThePharmacy,
-    Compensated,
-    each_order_ends_as_its_kind_says,
-)
+from harness.chaos.pharmacy_invariants import PHARMACY_INVARIANTS, each_order_ends_as_its_kind_says
 from harness.inprocess import InProcess
 from harness.orders import Kind
 from harness.pharmacy_api import deployed_over_http

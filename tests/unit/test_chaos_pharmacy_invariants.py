@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness.chaos import pharmacy_invariants as inv
-from harness.chaos.pharmacy_invariants import Answered, AtThePharmacy, Compensated
+from harness.chaos.at_the_pharmacy import Answered, AtThePharmacy, Compensated
 from harness.orders import Kind
 from pharmacy_reference.records import Kind as RecordKind
 from pharmacy_reference.records import Record
