@@ -75,12 +75,13 @@ class Status:
 def status(target: Target, order_id: str) -> Status:
     events = history(target, order_id)
     found = execution(target, order_id)
+    arn = execution_arn(target.output(names.OUTPUT_STATE_MACHINE), order_id)
     return Status(
         target.projection().get(order_id),
         found,
         events,
         compensation_failure(target, order_id, events),
-        None if found is None else read_path(execution_history(target, found["executionArn"])),
+        None if found is None else read_path(execution_history(target, arn)),
     )
 
 

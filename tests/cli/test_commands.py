@@ -68,7 +68,7 @@ def test_history_leaves_patient_data_out_of_its_json_unless_asked(cloud: InProce
     redacted = saga_json("history", "c-private")
     started = redacted[0]
     assert started["redacted"] == ["medications", "order_metadata", "patient_id", "shipping_address"]
-    assert set(started["payload"]) == {"order_id"}
+    assert set(started["payload"]) == {"order_id", "verification_required"}
     assert "patient-of-c-private" not in json.dumps(redacted)
     assert "med-1" not in json.dumps(redacted)
     full = saga_json("history", "c-private", "--with-patient-data")

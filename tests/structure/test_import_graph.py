@@ -20,7 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "lambdas": set(),
     "infra": {"lambdas"},
     "localcloud": set(),
-    "harness": {"lambdas", "infra", "localcloud"},
+    # The demo, the chaos run and the bench also run the saga against the reference pharmacy over HTTP.
+    "harness": {"lambdas", "infra", "localcloud", "pharmacy_reference"},
     "saga_console": {"harness", "lambdas", "infra"},
     # `saga local up --pharmacy reference` serves the reference pharmacy.
     "saga_cli": {"harness", "localcloud", "saga_console", "lambdas", "infra", "pharmacy_reference"},
