@@ -257,6 +257,11 @@ def _serve(
             try:
                 gate.open()
                 ready(endpoint, target.outputs)
+                if reference_token is not None:
+                    notice(
+                        f"the steps call the reference pharmacy at {context[names.CONTEXT_PHARMACY_API_URL]} "
+                        f"(docs/pharmacy-api.yaml); its token is in the local secret {REFERENCE_SECRET}"
+                    )
                 secret = None if reference_token is not None else context.get(names.CONTEXT_PHARMACY_API_SECRET)
                 if secret and (missing := _missing_secret(target, endpoint, secret)) is not None:
                     notice(missing)

@@ -100,10 +100,20 @@ def test_local_up_with_the_reference_pharmacy_completes_an_order_there() -> None
         finally:
             stop.set()
 
+    said: list[str] = []
     local.serve(
-        "127.0.0.1", _free_port(), fault_injection=False, ready=ready, notice=print, stop=stop, pharmacy="reference"
+        "127.0.0.1",
+        _free_port(),
+        fault_injection=False,
+        ready=ready,
+        notice=said.append,
+        stop=stop,
+        pharmacy="reference",
     )
     assert seen == {"secret": REFERENCE_SECRET, "sagas": {"ref-1": "COMPLETED"}}
+    # The user is told where the pharmacy the steps call is, and where its token is (a walk found neither said)
+    [where] = [line for line in said if "reference pharmacy at http://127.0.0.1:" in line]
+    assert REFERENCE_SECRET in where
 
 
 @pytest.mark.usefixtures("aws_environment")
