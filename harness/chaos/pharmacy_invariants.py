@@ -164,9 +164,10 @@ def the_saga_tells_what_the_pharmacy_did(run: AtThePharmacy) -> list[str]:
 def each_order_ends_as_its_kind_says(run: AtThePharmacy) -> list[str]:
     """The business rules still decide, and nothing else fails a saga but the faults injected. A refused
     kind fails (or is rejected) whatever the faults; a valid order completes. A FAILED saga's records
-    must name a reason the run made: the refusal its kind is for, at its own step (a valid order's:
-    the pharmacy's stock ran out), or a step crashed with every attempt meeting a fault the pharmacy
-    injected. Any other (a conflict, a contract error, a bug, a refusal at another step) is named."""
+    must name a reason the run made: the refusal its kind is for, at its own step; the pharmacy's
+    stock run out, for any order reaching the reservation; or a step crashed with every attempt
+    meeting a fault the pharmacy injected. Any other (a conflict, a contract error, a bug, a refusal
+    at another step) is named."""
     problems = []
     for order_id, kind in sorted(run.kinds.items()):
         state = run.states.get(order_id)
@@ -183,10 +184,10 @@ def each_order_ends_as_its_kind_says(run: AtThePharmacy) -> list[str]:
 REFUSED_AT: Mapping[Kind, Step] = {
     Kind.UNKNOWN_MED: Step.CREATE_PRESCRIPTION,
     Kind.NO_STOCK: Step.RESERVE_INVENTORY,
-    Kind.VALID: Step.RESERVE_INVENTORY,
     Kind.UNDELIVERABLE: Step.INITIATE_SHIPMENT,
 }
-"""The step each kind may be refused at (harness/orders.py): a valid order's stock may run out too."""
+"""The step each refused kind is refused at (harness/orders.py). Besides, any order that reaches the
+reservation may find the pharmacy's stock run out: the run stocks about two thirds of the demand."""
 REFUSED_EVENT: Mapping[Step, str] = {
     Step.CREATE_PRESCRIPTION: ev.PrescriptionFailed.TYPE_KEY,
     Step.RESERVE_INVENTORY: ev.InventoryReservationFailed.TYPE_KEY,
@@ -202,11 +203,10 @@ def _unexplained_failure(run: AtThePharmacy, order_id: str, kind: Kind) -> str |
         return "its saga recorded no change to COMPENSATING"
     step = STEP_PENDING_IN.get(why.from_state)
     if step is not None and REFUSED_EVENT[step] in run.histories.get(order_id, ()):
-        if step is not REFUSED_AT[kind]:
-            return f"refused in {why.from_state}"
-        if step is Step.RESERVE_INVENTORY and not _refused_for_want_of_stock(run, order_id):
-            return f"refused in {why.from_state}, not for want of stock at the pharmacy"
-        return None
+        if step is Step.RESERVE_INVENTORY:
+            stock_ran_out = _refused_for_want_of_stock(run, order_id)
+            return None if stock_ran_out else f"refused in {why.from_state}, not for want of stock at the pharmacy"
+        return None if step is REFUSED_AT.get(kind) else f"refused in {why.from_state}"
     said = "".join(c if c.isprintable() else " " for c in (why.reason or "no reason"))[:80]
     if why.from_outside:  # no step refused, yet an outside reason: never printed
         return f"compensated in {why.from_state} for the pharmacy's reason"

@@ -373,6 +373,23 @@ def test_a_refused_kind_failing_anywhere_but_at_its_own_refusal_or_the_faults_is
     ]
 
 
+def test_an_undeliverable_order_whose_stock_ran_out_first_is_no_violation_unless_the_pharmacy_said_otherwise() -> None:
+    # Found by a 1,000-saga run: late in the run the stock (two thirds of the demand) runs out, and an
+    # undeliverable order is refused at the reservation before its address is ever put to the test.
+    healthy = _run()
+    out_of_stock = replace(NO_STOCK, resource_id="res-o-2", key="reserveInventory:res-o-2")
+    refused = Compensated("PENDING_INVENTORY", NO_STOCK.reason, True)
+    at_the_reservation = _run(
+        compensated={**healthy.compensated, "o-2": refused},
+        histories={**healthy.histories, "o-2": [DONE_EVENTS[0], "order.inventory_reservation_failed"]},
+    )
+    assert inv.each_order_ends_as_its_kind_says(at_the_reservation) == [
+        "o-2: undeliverable order ended FAILED: refused in PENDING_INVENTORY, not for want of stock at the pharmacy"
+    ]
+    with_the_refusal = replace(at_the_reservation, answered=[*healthy.answered, out_of_stock])
+    assert inv.each_order_ends_as_its_kind_says(with_the_refusal) == []
+
+
 def test_a_refused_kind_crashed_by_the_faults_before_its_own_step_is_no_violation() -> None:
     healthy = _run()
     before_the_shipment = replace(CRASHED_AT_THE_SHIPMENT, from_state="PENDING_INVENTORY")
