@@ -49,7 +49,8 @@ from harness.orders import STOCKED
 from harness.pharmacy_api import deployed_over_http
 from harness.seed import stock
 from lambdas.adapters.pharmacy_calls import NO_ANSWER, Call
-from lambdas.adapters.pharmacy_http_client import CANCELLED_CODE, READ_TIMEOUT_SECONDS
+from lambdas.adapters.pharmacy_http import CANCELLED_CODE
+from lambdas.adapters.pharmacy_http_client import READ_TIMEOUT_SECONDS
 from lambdas.domain import events as ev
 from lambdas.domain.errors import PharmacyUnavailable
 from lambdas.domain.states import SagaState

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lambdas.adapters.pharmacy_http_client import Answer, PharmacyClient, is_cancelled_first, reason_of
+from lambdas.adapters.pharmacy_http_client import Answer, PharmacyClient
 from lambdas.domain.errors import (
     BusinessFailure,
     ConcurrencyConflict,
@@ -32,6 +32,10 @@ from lambdas.domain.errors import (
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.logic.ports import EventStore, StreamGuard
 
+MAX_REASON_CHARS = 500
+"""The contract's bound on `reason`."""
+CANCELLED_CODE = "cancelled"
+"""The `code` of a 409 refusing a create whose resource was cancelled first (the undo-before-do rule)."""
 KEY_REUSED_CODE = "idempotency_key_reused"
 """The `code` of the 409 or 422 refusing a request whose Idempotency-Key came before with another request."""
 OTHER_CONTENT_CODE = "exists_with_other_content"
@@ -40,8 +44,21 @@ MAY_EXIST_CODES = frozenset({KEY_REUSED_CODE, OTHER_CONTENT_CODE})
 """A create refused with one of these may have left its resource behind: not a business refusal."""
 
 
+def is_cancelled_first(answer: Answer) -> bool:
+    return answer.status == 409 and answer.body.get("code") == CANCELLED_CODE
+
+
 def may_exist(answer: Answer) -> bool:
     return answer.status in (409, 422) and answer.body.get("code") in MAY_EXIST_CODES
+
+
+def reason_of(answer: Answer) -> str:
+    """The refusal's reason, bounded and printable; kept for the saga's record, never logged."""
+    reason = answer.body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        return f"refused by the pharmacy (HTTP {answer.status})"
+    printable = "".join(c if c.isprintable() else " " for c in reason.strip())
+    return printable[:MAX_REASON_CHARS]
 
 
 def _lines(lines: Sequence[OrderLine]) -> list[dict[str, Any]]:

@@ -49,14 +49,10 @@ ANSWER_DEADLINE_SECONDS = 20.0
 Lambda timeout, which is not retried as transient."""
 MAX_ANSWER_BYTES = 64 * 1024
 """Far above any answer the contract describes; more is not read."""
-MAX_REASON_CHARS = 500
-"""The contract's bound on `reason`."""
 RESOURCE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 """The contract's ResourceId: what may go into a path (no `/`, `.`, `?`, `%`, nothing to escape)."""
 TRANSIENT_STATUSES = frozenset({408, 429})
 UNAUTHORIZED = 401
-CANCELLED_CODE = "cancelled"
-"""The `code` of a 409 refusing a create whose resource was cancelled first (the undo-before-do rule)."""
 
 
 @dataclass(frozen=True)
@@ -243,16 +239,3 @@ def _json_object(raw: bytes, call: Call) -> Mapping[str, Any]:
     if not isinstance(found, dict):
         raise PharmacyContractError(f"{call} with an answer that is not a JSON object")
     return found
-
-
-def reason_of(answer: Answer) -> str:
-    """The refusal's reason, bounded and printable; kept for the saga's record, never logged."""
-    reason = answer.body.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        return f"refused by the pharmacy (HTTP {answer.status})"
-    printable = "".join(c if c.isprintable() else " " for c in reason.strip())
-    return printable[:MAX_REASON_CHARS]
-
-
-def is_cancelled_first(answer: Answer) -> bool:
-    return answer.status == 409 and answer.body.get("code") == CANCELLED_CODE
