@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -66,6 +66,22 @@ def every_saga_ends_parked_only_on_a_permanent_compensation_fault(run: Observed)
     return problems
 
 
+def stock_problems(
+    now: Mapping[str, tuple[int, int]], at_the_start: Mapping[str, int], held: Mapping[str, int]
+) -> list[str]:
+    """Stock conserved, wherever it is kept: per medication, (available, reserved) `now` adds up to what
+    was there `at_the_start`, and what is reserved is what the reservations still in force hold."""
+    problems = []
+    for medication in sorted({*at_the_start, *now, *held}):
+        available, reserved = now.get(medication, (0, 0))
+        before, holding = at_the_start.get(medication, 0), held.get(medication, 0)
+        if available + reserved != before:
+            problems.append(f"{medication}: {available} available + {reserved} reserved != {before} at the start")
+        if reserved != holding or available < 0:
+            problems.append(f"{medication}: {reserved} reserved, {holding} held by reservations")
+    return problems
+
+
 def stock_is_conserved(run: Observed) -> list[str]:
     """initial = available + reserved, and reserved = the lines of the reservations still RESERVED."""
     held: Counter[str] = Counter()
@@ -73,14 +89,8 @@ def stock_is_conserved(run: Observed) -> list[str]:
         if reservation["status"]["S"] == "RESERVED":
             for line in json.loads(reservation["lines"]["S"]):
                 held[line["medication_id"]] += line["quantity"]
-    problems = []
-    for medication, (available, reserved) in stock(run.target).items():
-        before = sum(run.initial_stock.get(medication, (0, 0)))
-        if available + reserved != before:
-            problems.append(f"{medication}: {available}+{reserved} != {before}")
-        if reserved != held[medication] or available < 0:
-            problems.append(f"{medication}: reserved {reserved}, held by reservations {held[medication]}")
-    return problems
+    at_the_start = {medication: sum(pair) for medication, pair in run.initial_stock.items()}
+    return stock_problems(stock(run.target), at_the_start, held)
 
 
 def a_failed_saga_leaves_nothing_active(run: Observed) -> list[str]:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 
 from harness.chaos.at_the_pharmacy import RECORD_ID, Answered, AtThePharmacy
+from harness.chaos.invariants import stock_problems
 from harness.orders import Kind
 from lambdas.domain import events as ev
 from lambdas.domain import rules
@@ -131,15 +132,7 @@ def stock_is_conserved_at_the_pharmacy(run: AtThePharmacy) -> list[str]:
         if record.kind is RecordKind.RESERVATION and record.status == record.kind.done and record.content:
             for line in record.content["lines"]:
                 held[line["medication_id"]] += line["quantity"]
-    problems = []
-    for medication in sorted({*run.initial_stock, *run.stock, *held}):
-        available, reserved = run.stock.get(medication, (0, 0))
-        before = run.initial_stock.get(medication, 0)
-        if available + reserved != before:
-            problems.append(f"{medication}: {available} available + {reserved} reserved != {before} at the start")
-        if reserved != held[medication] or available < 0:
-            problems.append(f"{medication}: {reserved} reserved, {held[medication]} held by reservations")
-    return problems
+    return stock_problems(run.stock, run.initial_stock, held)
 
 
 def the_saga_tells_what_the_pharmacy_did(run: AtThePharmacy) -> list[str]:
