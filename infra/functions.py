@@ -88,14 +88,15 @@ class Functions(Construct):
         create_rx, reserve, ship = Step.CREATE_PRESCRIPTION, Step.RESERVE_INVENTORY, Step.INITIATE_SHIPMENT
         cancel_rx, release = Compensation.CANCEL_PRESCRIPTION, Compensation.RELEASE_INVENTORY
         cancel_shipment = Compensation.CANCEL_SHIPMENT
-        # The saga checks an order's medications against the catalogue before any prescription is made.
-        self._uses_table(create_rx, contract.CATALOGUE_TABLE, business.catalogue, ["dynamodb:BatchGetItem"])
         if pharmacy is not None:
             self._calls_pharmacy(pharmacy)
         on_tables = {name for name in names.ALL_FUNCTIONS if pharmacy is None or not pharmacy.calls_pharmacy(name)}
         # A compensation that finds no record writes a tombstone (PutItem) so the late step cannot
         # act; a repeated reservation reads the one it made (GetItem).
         if create_rx in on_tables:
+            # On the tables the saga checks an order's medications against its catalogue before any
+            # prescription is made; over HTTP the pharmacy's own catalogue decides (lambdas/logic/saga_steps.py).
+            self._uses_table(create_rx, contract.CATALOGUE_TABLE, business.catalogue, ["dynamodb:BatchGetItem"])
             self._uses_table(create_rx, contract.PRESCRIPTIONS_TABLE, business.prescriptions, ["dynamodb:PutItem"])
             self._uses_table(cancel_rx, contract.PRESCRIPTIONS_TABLE, business.prescriptions, UNDO_RECORD)
         if reserve in on_tables:

@@ -170,8 +170,11 @@ def test_a_step_at_the_pharmacy_no_longer_reaches_its_table_and_the_others_keep_
         assert business & set(function_environment(template, handler)) == set(), handler
     for handler in INVENTORY_FUNCTIONS:
         assert {"INVENTORY_TABLE", "RESERVATIONS_TABLE"} <= set(function_environment(template, handler))
-    # The saga still checks the medications against its catalogue before asking for a prescription.
-    assert "CATALOGUE_TABLE" in function_environment(template, "create_prescription")
+    # Over HTTP the pharmacy's catalogue decides (saga_steps.create_prescription reads the stack's only
+    # when the prescriptions are on the tables): the function may not read a table it does not use.
+    assert "CATALOGUE_TABLE" not in function_environment(template, "create_prescription")
+    assert not [t for a, t in permissions(template, "create_prescription") if "Catalogue" in t]
+    assert "CATALOGUE_TABLE" in function_environment(_default(), "create_prescription")
 
 
 def test_the_configuration_changes_only_the_calling_functions_and_their_policies() -> None:
