@@ -13,6 +13,11 @@ exceptions are AWS's, from the Service Authorization Reference and each service'
 - EventBridge `PutEvents` is checked per entry on the entry's bus, with the entry's
   `events:source` and `events:detail-type` as condition keys.
 - Lambda `Invoke` is `lambda:InvokeFunction`.
+- Step Functions checks each operation on the one parameter its resource type names
+  (`StopExecution` on `executionArn`, `StartExecution` on `stateMachineArn`, ...); another
+  ARN the request carries chooses nothing. `SendTaskSuccess`, `SendTaskFailure` and
+  `SendTaskHeartbeat` have no resource type: they are checked on `*`, whichever execution the
+  task token belongs to, so a grant on its state machine, execution or activity does not allow them.
 - Secrets Manager is checked on the secret's complete ARN (its name, a hyphen and six random
   characters), whichever of its name, partial or complete ARN the call gives as `SecretId`:
   a policy naming the secret as `NAME-??????` matches it; one naming `NAME` alone does not.
@@ -160,11 +165,42 @@ def _dynamodb_streams(operation: str, params: Params, arns: Arns, path: str) -> 
 # --- Step Functions, EventBridge, SSM ----------------------------------------------------
 
 
+_STATES_WITHOUT_RESOURCE = frozenset({"SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"})
+"""No resource type in the Service Authorization Reference ("Actions, resources, and condition keys
+for AWS Step Functions"): only a grant on `*` allows them, whatever the task token belongs to."""
+
+_STATES_RESOURCE = {
+    "StopExecution": "executionArn",
+    "RedriveExecution": "executionArn",
+    "DescribeExecution": "executionArn",
+    "DescribeStateMachineForExecution": "executionArn",
+    "GetExecutionHistory": "executionArn",
+    "StartExecution": "stateMachineArn",
+    "StartSyncExecution": "stateMachineArn",
+    "DescribeStateMachine": "stateMachineArn",
+    "DeleteStateMachine": "stateMachineArn",
+    "UpdateStateMachine": "stateMachineArn",
+    "GetActivityTask": "activityArn",
+    "DescribeActivity": "activityArn",
+    "DeleteActivity": "activityArn",
+}
+"""Operation -> the parameter naming the resource it is authorised on (the same reference: execution*,
+statemachine*, activity*)."""
+
+_STATES_ARNS = ("stateMachineArn", "executionArn", "resourceArn", "activityArn", "mapRunArn")
+
+
 def _states(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
-    for key in ("stateMachineArn", "executionArn", "resourceArn", "activityArn", "mapRunArn"):
-        if params.get(key):
-            return _one(f"states:{operation}", params[key])
-    return _one(f"states:{operation}", None)
+    action = f"states:{operation}"
+    if operation in _STATES_WITHOUT_RESOURCE:
+        return _one(action, None)
+    if operation in _STATES_RESOURCE:
+        return _one(action, params.get(_STATES_RESOURCE[operation]))
+    # Any other operation is checked on every ARN it names: an extra parameter the caller adds (one
+    # the service ignores) is one more check, never the resource it is authorised on instead.
+    return [check for key in _STATES_ARNS if params.get(key) for check in _one(action, params[key])] or _one(
+        action, None
+    )
 
 
 def _events(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
