@@ -123,8 +123,10 @@ Params = Mapping[str, Any]
 Mapper = Callable[[str, Params, Arns, str], list[Check]]
 
 
-def _one(action: str, resource: str | None) -> list[Check]:
-    return [Check(action, resource or "*")]
+def _one(action: str, resource: object) -> list[Check]:
+    # A request's parameter is untrusted: only a non-empty string names a resource. A number, list or
+    # object is a malformed request, which AWS refuses anyway: checked on *, it fails no lookup here.
+    return [Check(action, resource if isinstance(resource, str) and resource else "*")]
 
 
 # --- DynamoDB ---------------------------------------------------------------------------
@@ -251,9 +253,16 @@ def _sqs(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
 
 
 def _sns(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
-    for key in ("TopicArn", "TargetArn", "ResourceArn"):
-        if params.get(key):
-            return _one(f"sns:{operation}", str(params[key]))
+    # Publish takes TopicArn and TargetArn in one request (moto then publishes to the target): each
+    # ARN the request names is checked, so a grant on one does not let it reach the other.
+    named = [
+        check
+        for key in ("TopicArn", "TargetArn", "ResourceArn")
+        if params.get(key)
+        for check in _one(f"sns:{operation}", str(params[key]))
+    ]
+    if named:
+        return named
     if params.get("SubscriptionArn"):
         return _one(f"sns:{operation}", str(params["SubscriptionArn"]).rsplit(":", 1)[0])
     if operation == "CreateTopic" and params.get("Name"):
