@@ -215,21 +215,25 @@ def _events(operation: str, params: Params, arns: Arns, path: str) -> list[Check
             )
             for entry in params.get("Entries", [])
         ]
-    if operation in ("DescribeEventBus", "PutPermission", "RemovePermission", "DeleteEventBus"):
-        return _one(
-            f"events:{operation}", arns.event_bus(params.get("Name") or params.get("EventBusName") or "default")
-        )
+    if operation in _EVENT_BUS_PARAMETER:
+        return _one(f"events:{operation}", arns.event_bus(params.get(_EVENT_BUS_PARAMETER[operation]) or "default"))
     return _one(f"events:{operation}", None)
 
 
+_EVENT_BUS_PARAMETER = {
+    "DescribeEventBus": "Name",
+    "DeleteEventBus": "Name",
+    "PutPermission": "EventBusName",
+    "RemovePermission": "EventBusName",
+}
+"""The parameter each operation names its bus by (and moto reads): another one the caller adds chooses nothing."""
+
+
 def _ssm(operation: str, params: Params, arns: Arns, path: str) -> list[Check]:
-    if params.get("Names"):
-        return [Check(f"ssm:{operation}", arns.parameter(name)) for name in params["Names"]]
-    if params.get("Name"):
-        return _one(f"ssm:{operation}", arns.parameter(params["Name"]))
-    if params.get("Path"):
-        return _one(f"ssm:{operation}", arns.parameter(params["Path"]))
-    return _one(f"ssm:{operation}", None)
+    # Every parameter the request names, by Names, Name or Path: GetParameter reads Name, GetParameters
+    # Names, so a granted name added under the other key must not stand in for the one read.
+    named = [*(params.get("Names") or []), *(params[key] for key in ("Name", "Path") if params.get(key))]
+    return [Check(f"ssm:{operation}", arns.parameter(name)) for name in named] or _one(f"ssm:{operation}", None)
 
 
 # --- SQS, SNS, Lambda, CloudWatch Logs ---------------------------------------------------

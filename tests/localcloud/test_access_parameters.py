@@ -89,3 +89,20 @@ def test_publishing_to_a_topic_and_a_target_needs_a_grant_on_both(local: LocalCl
     # Then it is refused as SNS refuses: AuthorizationError, on the other topic
     assert refused.value.response["Error"]["Code"] == "AuthorizationError"
     assert f"is not authorized to perform: sns:Publish on resource: {other}" in str(refused.value)
+
+
+ARNS = Arns(account="123456789012", region="us-east-1")
+
+
+def test_a_parameter_name_added_under_another_key_does_not_stand_in_for_the_one_read() -> None:
+    # GetParameter names its parameter by Name (SSM API reference; moto's get_parameter reads it),
+    # GetParameters by Names: the one read is checked, whatever else the request carries
+    found = checks("ssm", "GetParameter", {"Name": "/secret/one", "Names": ["/granted"]}, ARNS)
+    assert Check("ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/secret/one") in found
+
+
+def test_a_bus_added_under_another_key_does_not_stand_in_for_the_one_changed() -> None:
+    # PutPermission names its bus by EventBusName (EventBridge API reference; moto's put_permission reads
+    # it), DescribeEventBus and DeleteEventBus by Name: the bus changed is checked, not the other
+    found = checks("events", "PutPermission", {"EventBusName": "orders", "Name": "granted"}, ARNS)
+    assert found == [Check("events:PutPermission", "arn:aws:events:us-east-1:123456789012:event-bus/orders")]
