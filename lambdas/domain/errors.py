@@ -45,6 +45,10 @@ class ShipmentInitiationFailed(BusinessFailure):
     """The shipping address is not deliverable."""
 
 
+class PharmacistRejected(BusinessFailure):
+    """The pharmacist rejected the prescription: its waiting task fails with this name (SendTaskFailure)."""
+
+
 # --- transient failures: retry the same step ------------------------------------------
 
 
@@ -114,6 +118,11 @@ TRANSIENT_ERRORS: tuple[str, ...] = (
 PRESCRIPTION_FAILED = PrescriptionFailed.__name__
 INVENTORY_RESERVATION_FAILED = InventoryReservationFailed.__name__
 SHIPMENT_INITIATION_FAILED = ShipmentInitiationFailed.__name__
+
+PHARMACIST_REJECTED = PharmacistRejected.__name__
+VERIFICATION_TIMEOUTS: tuple[str, ...] = ("States.Timeout", "States.HeartbeatTimeout")
+"""What a waiting task that got no answer fails with: past its TimeoutSeconds, or its HeartbeatSeconds
+(Step Functions developer guide, "Error handling in Step Functions": error names)."""
 
 ILLEGAL_TRANSITION = IllegalTransition.__name__
 SAGA_NOT_FOUND = SagaNotFound.__name__

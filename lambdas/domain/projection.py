@@ -43,12 +43,14 @@ def apply(view: SagaView | None, stored: ev.StoredEvent) -> SagaView | None:  # 
     event = stored.to_domain()
     at = stored.occurred_at
     if view is None:
-        state = SagaState.REJECTED if isinstance(event, ev.OrderRejected) else SagaState.STARTED
-        view = SagaView(order_id=event.order_id, state=state, version=0, started_at=at, updated_at=at)
+        view = SagaView(order_id=event.order_id, state=_first_state(event), version=0, started_at=at, updated_at=at)
     changes: dict[str, object] = {"version": stored.version, "updated_at": at}
     match event:
+        case ev.OrderFulfillmentSagaStarted() if view.state is SagaState.ORDER_NOT_RECEIVED:
+            changes.update(state=SagaState.STARTED, started_at=at)  # the order came after a request for it
         case ev.OrderRejected():
             changes["failure_reason"] = "; ".join(event.reasons)
+            changes["state"] = SagaState.REJECTED
         case ev.OrderFulfillmentSagaStateChanged():
             changes["state"] = event.to_state
             if event.to_state in TERMINAL_STATES | PARKED_STATES:
@@ -70,10 +72,21 @@ def apply(view: SagaView | None, stored: ev.StoredEvent) -> SagaView | None:  # 
             changes["conflicting_orders"] = view.conflicting_orders + 1
         case _:
             pass
-    if view.state is SagaState.REJECTED and isinstance(event, ev.OrderRejected):
+    if isinstance(event, ev.OrderRejected):
         changes["ended_at"] = at
         changes["duration_seconds"] = 0.0
     return view.model_copy(update=changes)
+
+
+def _first_state(event: ev.DomainEvent) -> SagaState:
+    """A stream begins with its order (started or rejected) or, before it, a request kept for it."""
+    match event:
+        case ev.OrderRejected():
+            return SagaState.REJECTED
+        case ev.OrderFulfillmentSagaStarted():
+            return SagaState.STARTED
+        case _:
+            return SagaState.ORDER_NOT_RECEIVED
 
 
 _STEP_OF: dict[type[ev.DomainEvent], str] = {

@@ -121,8 +121,16 @@ class OrderFulfillmentSaga:
                 self.failure_reason, self.failure_reason_from_outside = event.reason, False
             case ev.CancellationRequested():
                 self.cancellation = event
+                self._kept_before_the_order()
+            case ev.VerificationAnswerIgnored() | ev.CancellationRefused():
+                self._kept_before_the_order()
             case _:
                 pass  # completed, cancelled, compensation failed, resumed: no state beyond the state change
+
+    def _kept_before_the_order(self) -> None:
+        """A request recorded before any order came keeps the stream, visibly, until it does."""
+        if self.state is None:
+            self.state = SagaState.ORDER_NOT_RECEIVED
 
     def _record_failure(self, step: Step, reason: str, from_outside: bool) -> None:
         self.failed_step = step
@@ -155,7 +163,8 @@ class OrderFulfillmentSaga:
 
     @property
     def exists(self) -> bool:
-        return self.state is not None
+        """Whether an order was received under this id (started or rejected)."""
+        return self.state is not None and self.state is not SagaState.ORDER_NOT_RECEIVED
 
     @property
     def order(self) -> dict[str, Any] | None:
@@ -204,6 +213,13 @@ class OrderFulfillmentSaga:
                 verification_required=verification_required,
             )
         )
+        if self.cancellation is not None:
+            # Cancelled before it came: no step runs, and there is nothing to undo but the order itself.
+            self._change_state(
+                SagaState.COMPENSATING, self.cancellation.reason, from_outside=self.cancellation.reason_from_outside
+            )
+            self._end_cancelled(self.cancellation, had_effect=False)
+            return
         self._change_state(SagaState.PENDING_PRESCRIPTION, "execution starting")
 
     def reject(self, delivery: intake.Delivery) -> None:
@@ -231,7 +247,7 @@ class OrderFulfillmentSaga:
 
     def record_conflict(self, delivery: intake.Delivery) -> None:
         """Keep a different order sent under this saga's order id; once per distinct content."""
-        if self.state is None or self.is_same_order(delivery) or delivery.digest in self.conflicts:
+        if not self.exists or self.is_same_order(delivery) or delivery.digest in self.conflicts:
             return
         self._emit(
             ev.ConflictingOrderReceived(
@@ -313,10 +329,16 @@ class OrderFulfillmentSaga:
         return True
 
     def record_verification_overdue(self, at: datetime) -> None:
-        """No decision by the deadline (Step Functions' timer, noticed `at`): compensate (a no-op once a
-        decision was taken)."""
-        if self.verification_decision is not None or self.state is not SagaState.PENDING_VERIFICATION:
+        """No decision reached the waiting task by its deadline (Step Functions' timer, noticed `at`):
+        compensate. A no-op once the saga is compensating; a verification recorded in the instant the
+        timer fired (Reserve Inventory never ran) counts as overdue too, as the timer decided."""
+        if self.verification_decision in ("rejected", "overdue") or self.state not in (
+            SagaState.PENDING_VERIFICATION,
+            SagaState.PENDING_INVENTORY,
+        ):
             return
+        if self.state is SagaState.PENDING_INVENTORY and self.verification_decision is None:
+            return  # no verification asked for: not this saga's timer
         deadline = self.verification_deadline or at
         reason = f"no pharmacist's decision before the verification deadline ({deadline:%Y-%m-%d %H:%M} UTC)"
         self._emit(
@@ -339,7 +361,8 @@ class OrderFulfillmentSaga:
 
     def request_cancellation(self, reason: str, *, requested_by: str, from_outside: bool = True) -> bool:
         """Stop and undo the completed steps (True), or record why the cancellation changes nothing (False):
-        after the shipment is out, once the saga ended, or while it is already undone for a failure."""
+        after the shipment is out, once the saga ended, or while it is already undone for a failure.
+        Before its order came, the cancellation is kept (True): the order then ends CANCELLED at once."""
         why = self._why_not_cancellable()
         if why is not None:
             self._emit(
@@ -357,7 +380,8 @@ class OrderFulfillmentSaga:
                 order_id=self.order_id, reason=reason, reason_from_outside=from_outside, requested_by=requested_by
             )
         )
-        self._change_state(SagaState.COMPENSATING, reason, from_outside=from_outside)
+        if self.exists:
+            self._change_state(SagaState.COMPENSATING, reason, from_outside=from_outside)
         return True
 
     def _why_not_cancellable(self) -> str | None:
@@ -370,10 +394,8 @@ class OrderFulfillmentSaga:
                 return f"the saga already ended {self.state}"
             case SagaState.COMPENSATING | SagaState.COMPENSATION_FAILED:
                 return "the saga already failed and its completed steps are being undone"
-            case None:
-                return "no order was received under this id"
             case _:
-                return None
+                return None  # under way, or no order yet (the cancellation is kept for it)
 
     def record_inventory_reserved(self, reservation_id: str) -> None:
         if Step.RESERVE_INVENTORY in self.completed_steps:

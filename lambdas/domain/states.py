@@ -10,6 +10,9 @@ from enum import StrEnum
 
 
 class SagaState(StrEnum):
+    ORDER_NOT_RECEIVED = "ORDER_NOT_RECEIVED"
+    """A cancellation or a pharmacist's answer arrived for an order id no order was received under (yet):
+    kept on its stream, visible, until the order comes (a cancellation then ends it CANCELLED at once)."""
     STARTED = "STARTED"
     PENDING_PRESCRIPTION = "PENDING_PRESCRIPTION"
     PENDING_VERIFICATION = "PENDING_VERIFICATION"
@@ -40,6 +43,7 @@ PARKED_STATES = frozenset({SagaState.COMPENSATION_FAILED})
 
 LEGAL_TRANSITIONS: dict[SagaState | None, frozenset[SagaState]] = {
     None: frozenset({SagaState.STARTED, SagaState.REJECTED}),
+    SagaState.ORDER_NOT_RECEIVED: frozenset({SagaState.STARTED, SagaState.REJECTED}),
     SagaState.STARTED: frozenset({SagaState.PENDING_PRESCRIPTION, SagaState.COMPENSATING}),
     SagaState.PENDING_PRESCRIPTION: frozenset(
         {SagaState.PENDING_VERIFICATION, SagaState.PENDING_INVENTORY, SagaState.COMPENSATING}

@@ -16,6 +16,7 @@ from lambdas.contract import (
     SAGAS_REJECTED,
     SAGAS_STARTED,
     STEPS_GAVE_UP,
+    VERIFICATIONS_OVERDUE,
 )
 from lambdas.domain import events as ev
 from lambdas.domain.errors import TRANSIENT_ERRORS
@@ -45,6 +46,8 @@ def measures(event: ev.DomainEvent, view: SagaView) -> list[Measure]:
             return [Measure(SAGAS_REJECTED, 1)]
         case ev.ConflictingOrderReceived():
             return [Measure(CONFLICTING_ORDERS, 1)]
+        case ev.PrescriptionVerificationOverdue():
+            return [Measure(VERIFICATIONS_OVERDUE, 1)]
         case ev.CompensationRecorded():
             return [Measure(COMPENSATIONS_RUN, 1, dimension=(COMPENSATION_DIMENSION, event.compensation))]
         case ev.OrderFulfillmentSagaStateChanged(

@@ -7,10 +7,12 @@ step once, so a retried or duplicated invocation returns what the first one did.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NoReturn, Protocol
 
 from lambdas.domain import rules
 from lambdas.domain.errors import (
+    VERIFICATION_TIMEOUTS,
     BusinessFailure,
     IllegalTransition,
     InventoryReservationFailed,
@@ -166,6 +168,8 @@ def compensate(services: SagaServices, call: Invocation, *, compensation: Compen
     """Undo one step (a no-op if it never happened) and record it; Cancel Order ends the saga."""
     saga = _load(services, call.order_id)
     if compensation not in saga.compensations_done:
+        if _reason(call.error) in VERIFICATION_TIMEOUTS:  # no pharmacist answered by the deadline
+            saga.record_verification_overdue(datetime.now(UTC))
         services.faults.before(compensation.value, call.order_id, call.attempt)
         had_effect = _undo(services, compensation, call.order_id)
         saga.record_compensation(compensation, had_effect=had_effect, reason=_reason(call.error))

@@ -16,6 +16,10 @@ S = SagaState
 EXPECTED_LEGAL = {
     (None, S.STARTED),
     (None, S.REJECTED),
+    # Issue 25: a cancellation (or an answer) that came before its order keeps the stream; the order,
+    # when it comes, is started or rejected as any order is.
+    (S.ORDER_NOT_RECEIVED, S.STARTED),
+    (S.ORDER_NOT_RECEIVED, S.REJECTED),
     (S.STARTED, S.PENDING_PRESCRIPTION),
     (S.STARTED, S.COMPENSATING),
     (S.PENDING_PRESCRIPTION, S.PENDING_INVENTORY),
