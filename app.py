@@ -9,14 +9,12 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
 from infra import names
 from infra.pharmacy import pharmacy_api
 from infra.stack import OrderFulfillmentStack
+from infra.verification import pharmacist_verification, split_list
 
 
 def order_producers(value: object) -> list[str]:
     """`-c order_producers=111122223333,arn:aws:iam::444455556666:role/pharmacy-api`, or a JSON list in cdk.json."""
-    if value is None or value == "":
-        return []
-    items = value if isinstance(value, list) else str(value).split(",")
-    return [str(item).strip() for item in items if str(item).strip()]
+    return split_list(value)
 
 
 def build_app(app: cdk.App | None = None) -> cdk.App:
@@ -31,6 +29,8 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         production=production,
         order_producers=order_producers(context(names.CONTEXT_ORDER_PRODUCERS)),
         pharmacy=pharmacy_api(context),
+        verification=pharmacist_verification(context),
+        verification_producers=split_list(context(names.CONTEXT_VERIFICATION_PRODUCERS)),
         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
         description="Order fulfillment saga for pharmacies (Step Functions, EventBridge, DynamoDB)",
     )

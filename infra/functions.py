@@ -57,7 +57,9 @@ class Functions(Construct):
         order_events: OrderEvents,
         fault_parameter: ssm.IStringParameter | None,
         pharmacy: PharmacyApi | None = None,
+        task_tokens: ddb.Table | None = None,
     ) -> None:
+        """`task_tokens`: the verification tokens table of a stack that waits for pharmacists."""
         super().__init__(scope, construct_id)
         self._key = key
         self._code = lambda_code()
@@ -68,6 +70,8 @@ class Functions(Construct):
 
         for name in names.ALL_FUNCTIONS:
             self._function(name)
+        if task_tokens is not None:
+            self._function(names.REQUEST_VERIFICATION)
 
         event_store = store.events
         saga_writers = (
@@ -76,6 +80,8 @@ class Functions(Construct):
             names.RECORD_COMPENSATION_FAILURE,
             names.RESUME_SAGA,
             names.RECORD_EXECUTION_OUTCOME,
+            names.ORDER_REQUESTS,
+            *([names.REQUEST_VERIFICATION] if task_tokens is not None else []),
         )
         for name in saga_writers:
             self._uses_event_store(name, event_store, append=True)
@@ -119,6 +125,18 @@ class Functions(Construct):
         self._consumes(names.START_SAGA, order_events.start_queue)
         self._permit(names.START_SAGA, KEY_USE, [key.key_arn])
         self._consumes(names.RECORD_EXECUTION_OUTCOME, order_events.outcomes_queue)
+
+        # Pharmacists' answers and cancellations; the waiting task's token is kept by its own function
+        # and read by the one that answers it, nowhere else.
+        self._consumes(names.ORDER_REQUESTS, order_events.requests_queue)
+        if task_tokens is not None:
+            self._environment(names.START_SAGA, contract.PRESCRIPTION_VERIFICATION, contract.PHARMACIST)
+            self._uses_table(
+                names.REQUEST_VERIFICATION, contract.VERIFICATION_TOKENS_TABLE, task_tokens, ["dynamodb:PutItem"]
+            )
+            self._uses_table(
+                names.ORDER_REQUESTS, contract.VERIFICATION_TOKENS_TABLE, task_tokens, ["dynamodb:GetItem"]
+            )
 
         # The projector and the publisher read the event store's stream.
         self._uses_event_store(names.PROJECTOR, event_store, append=False)

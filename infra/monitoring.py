@@ -64,8 +64,10 @@ class Monitoring(Construct):
         dead_letter_queues: Sequence[sqs.IQueue],
         stream_failures: Mapping[str, sqs.IQueue],
         pharmacy_systems: Sequence[str] = (),
+        verification: bool = False,
     ) -> None:
-        """`pharmacy_systems`: the systems whose steps call the pharmacy's API (`pharmacy_api_steps`)."""
+        """`pharmacy_systems`: the systems whose steps call the pharmacy's API (`pharmacy_api_steps`);
+        `verification`: the stack waits for pharmacists (`prescription_verification=pharmacist`)."""
         super().__init__(scope, construct_id)
         self.alarm_topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True, display_name="Saga alarms")
         self._alarms_may_publish()
@@ -77,6 +79,22 @@ class Monitoring(Construct):
         self._stream_dashboard(compensation_machine, functions, stream_failures)
         if pharmacy_systems:
             self._pharmacy_api(pharmacy_systems)
+        if verification:
+            self._verification()
+
+    def _verification(self) -> None:
+        """Verifications no pharmacist answered by their deadline: each saga compensated for it."""
+        overdue = saga_metric(contract.VERIFICATIONS_OVERDUE)
+        self.verifications_overdue = self._alarm(
+            "VerificationsOverdue",
+            overdue,
+            1,
+            "A prescription waited for a pharmacist past its deadline and its saga was compensated: see "
+            "docs/operations.md, 'A verification is overdue'.",
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Verifications overdue", left=[overdue.with_(label="overdue")], width=8)
+        )
 
     def _pharmacy_api(self, systems: Sequence[str]) -> None:
         """The pharmacy API's errors by operation and status class, and an alarm for the contract or

@@ -44,6 +44,14 @@ LOG_DELIVERY = (
     "APIs, which support no resource-level permissions, so their resource must be '*'."
 )
 LOG_STREAMS = "The ':*' suffix names the log streams of this function's own log group, created per container."
+TASK_TOKENS = (
+    "states:SendTaskSuccess and states:SendTaskFailure have no resource-level permissions (Service Authorization "
+    "Reference for AWS Step Functions): only '*' grants them; the task token, kept inside the stack, names the task."
+)
+SAGA_EXECUTIONS = (
+    "The ':*' suffix names the executions of the saga's own state machine: a cancellation stops the order's "
+    "execution, named after the order id."
+)
 FUNCTION_VERSIONS = "The ':*' suffix names the versions and aliases of this one function, which the task invokes."
 STEP_FUNCTIONS_LOG_LEVEL = (
     "Execution logging is at ERROR without execution data on purpose: state inputs and outputs "

@@ -18,6 +18,10 @@ CONTEXT_PHARMACY_API_SECRET = "pharmacy_api_secret"
 CONTEXT_PHARMACY_API_STEPS = "pharmacy_api_steps"
 CONTEXT_PHARMACY_API_SECRET_KEY = "pharmacy_api_secret_key"
 """The pharmacy's own systems over HTTP (docs/pharmacy-api.yaml); parsed in infra/pharmacy.py."""
+CONTEXT_PRESCRIPTION_VERIFICATION = "prescription_verification"
+CONTEXT_VERIFICATION_DEADLINE = "verification_deadline_minutes"
+CONTEXT_VERIFICATION_PRODUCERS = "verification_producers"
+"""A pharmacist's verification of each prescription (issue 25); parsed in infra/verification.py."""
 
 # The order events contract
 ORDER_SOURCE = "pharmacy.orders"
@@ -46,6 +50,10 @@ PUBLISHER = "publisher"
 RECORD_COMPENSATION_FAILURE = "record_compensation_failure"
 RESUME_SAGA = "resume_saga"
 RECORD_EXECUTION_OUTCOME = "record_execution_outcome"
+ORDER_REQUESTS = "order_requests"
+"""Takes pharmacists' answers and cancellations from the order bus."""
+REQUEST_VERIFICATION = "request_verification"
+"""The Verify Prescription task's function; only on a stack that waits for pharmacists."""
 
 STEP_FUNCTIONS = tuple(step.value for step in Step)
 COMPENSATION_FUNCTIONS = tuple(c.value for c in Compensation)
@@ -56,9 +64,11 @@ ALL_FUNCTIONS = (
     RECORD_COMPENSATION_FAILURE,
     RESUME_SAGA,
     RECORD_EXECUTION_OUTCOME,
+    ORDER_REQUESTS,
     PROJECTOR,
     PUBLISHER,
 )
+"""The functions every stack has (REQUEST_VERIFICATION comes with pharmacist verification)."""
 
 
 def handler_path(function: str) -> str:

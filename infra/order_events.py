@@ -22,7 +22,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import nag, names
-from lambdas.contract import DOMAIN_EVENT_SOURCE
+from lambdas.contract import (
+    CANCELLATION_REQUESTED,
+    CANCELLATION_SOURCE,
+    DOMAIN_EVENT_SOURCE,
+    PRESCRIPTION_REJECTED,
+    PRESCRIPTION_VERIFIED,
+    VERIFICATION_SOURCE,
+)
 
 START_MAX_RECEIVES = 3
 """A message that failed this many times goes to the dead-letter queue."""
@@ -83,6 +90,7 @@ class OrderEvents(Construct):
         key: kms.IKey,
         start_visibility: Duration,
         producers: Sequence[str] = (),
+        verification_producers: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         # A bus under a customer-managed key sends the events it cannot encrypt or decrypt (the key
@@ -107,7 +115,23 @@ class OrderEvents(Construct):
                     conditions={
                         "StringEquals": {
                             "events:source": names.ORDER_SOURCE,
-                            "events:detail-type": names.ORDER_DETAIL_TYPE,
+                            # Whoever may send an order may cancel it.
+                            "events:detail-type": [names.ORDER_DETAIL_TYPE, CANCELLATION_REQUESTED],
+                        }
+                    },
+                )
+            )
+        if verification_producers:
+            self.bus.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="VerificationProducers",
+                    principals=[producer_principal(p) for p in verification_producers],
+                    actions=["events:PutEvents"],
+                    resources=[self.bus.event_bus_arn],
+                    conditions={
+                        "StringEquals": {
+                            "events:source": VERIFICATION_SOURCE,
+                            "events:detail-type": [PRESCRIPTION_VERIFIED, PRESCRIPTION_REJECTED],
                         }
                     },
                 )
@@ -131,6 +155,36 @@ class OrderEvents(Construct):
                 )
             ],
         )
+
+        # A pharmacist's answers and cancellations: queued for the sagas they are about, in the order
+        # they came (each is applied to its saga's stream with optimistic concurrency).
+        self.requests_queue, self.requests_dead_letter_queue = _queue_with_dead_letters(
+            self, "RequestsQueue", "RequestsDeadLetterQueue", key, START_MAX_RECEIVES, start_visibility
+        )
+        for rule_id, source, detail_types, description in (
+            (
+                "PharmacistAnswers",
+                VERIFICATION_SOURCE,
+                [PRESCRIPTION_VERIFIED, PRESCRIPTION_REJECTED],
+                "A pharmacist's decision on a prescription, for the saga waiting for it",
+            ),
+            ("CancellationRequests", CANCELLATION_SOURCE, [CANCELLATION_REQUESTED], "An order's cancellation"),
+        ):
+            events.Rule(
+                self,
+                rule_id,
+                event_bus=self.bus,
+                description=description,
+                event_pattern=events.EventPattern(source=[source], detail_type=detail_types),
+                targets=[
+                    targets.SqsQueue(
+                        self.requests_queue,
+                        dead_letter_queue=self.requests_dead_letter_queue,
+                        retry_attempts=185,
+                        max_event_age=Duration.hours(24),
+                    )
+                ],
+            )
 
         # Executions that end unfinished (timed out, aborted, failed) are queued for the saga to end.
         self.outcomes_queue, self.outcomes_dead_letter_queue = _queue_with_dead_letters(

@@ -6,6 +6,10 @@ compensates the steps before it; any other error (after retries) also undoes the
 itself, which may have done its work before it crashed (undoing what never happened is
 a no-op). A compensation that still fails after its retries parks the saga.
 
+With pharmacist verification on (infra/verification.py), Verify Prescription follows Create
+Prescription: a task that waits (`.waitForTaskToken`) until the saga passes a pharmacist's decision
+on, or its deadline passes; a rejection or no answer undoes the prescription and the order.
+
 A second, small state machine resumes a parked saga: it records the resumption, then
 enters the same compensation chain at the first compensation still to run.
 """
@@ -26,6 +30,7 @@ from constructs import Construct
 
 from infra import nag, names
 from infra.security import XRAY_WRITE, ManagedRole
+from infra.verification import PharmacistVerification
 from lambdas.domain import errors
 from lambdas.domain.states import Compensation, Step
 
@@ -98,6 +103,7 @@ RESUME_TIMEOUT = Duration.seconds(
 longer than its longest path, so it never ends a saga halfway (it would stay COMPENSATING)."""
 
 RESUME_SAGA = "Resume Saga"
+VERIFY_PRESCRIPTION = "Verify Prescription"
 NEXT_COMPENSATION = "Next Compensation"
 SAGA_FAILED = "Saga Failed"
 SAGA_UNDONE = "Saga Undone"
@@ -169,6 +175,35 @@ class _Builder:
         task.add_catch(crashed, errors=[errors.ALL_ERRORS], result_path="$.error")
         return task
 
+    def verification(self, deadline: Duration, *, undo: sfn.IChainable) -> tasks.LambdaInvoke:
+        """Verify Prescription: its function keeps the task's token and returns; the task waits for the
+        saga to pass the pharmacist's decision on (SendTaskSuccess, or SendTaskFailure PharmacistRejected)
+        until `deadline` (States.Timeout). Anything but a verification undoes the prescription."""
+        self.invoked.add(names.REQUEST_VERIFICATION)
+        task = tasks.LambdaInvoke(
+            self.scope,
+            VERIFY_PRESCRIPTION,
+            lambda_function=self.functions[names.REQUEST_VERIFICATION],
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "order_id": sfn.JsonPath.string_at("$.order_id"),
+                    "attempt": sfn.JsonPath.number_at("$$.State.RetryCount"),
+                    "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                    "task_token": sfn.JsonPath.task_token,
+                    "entered_at": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+                    "deadline_seconds": int(deadline.to_seconds()),
+                }
+            ),
+            result_path="$.verification",
+            retry_on_service_exceptions=False,
+            task_timeout=sfn.Timeout.duration(deadline),
+        )
+        task.add_retry(**STEP_RETRY)
+        task.add_catch(undo, errors=[errors.PHARMACIST_REJECTED, *errors.VERIFICATION_TIMEOUTS], result_path="$.error")
+        task.add_catch(undo, errors=[errors.ALL_ERRORS], result_path="$.error")
+        return task
+
     def compensations(self, undone: sfn.IChainable | None = None) -> _Compensations:
         """(Cancel Shipment ->) Release Inventory -> Cancel Prescription -> Cancel Order -> `undone`; any
         failing after its retries -> Record Compensation Failure -> Compensation Failed.
@@ -227,7 +262,12 @@ class _Builder:
 
 class SagaWorkflow(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, functions: Mapping[str, lambda_.IFunction], key: kms.IKey
+        self,
+        scope: Construct,
+        construct_id: str,
+        functions: Mapping[str, lambda_.IFunction],
+        key: kms.IKey,
+        verification: PharmacistVerification | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
@@ -245,13 +285,20 @@ class SagaWorkflow(Construct):
         reserve_inventory = build.step(Step.RESERVE_INVENTORY, refused=cancel_prescription, crashed=release_inventory)
         initiate_shipment = build.step(Step.INITIATE_SHIPMENT, refused=release_inventory, crashed=cancel_shipment)
 
-        definition = create_prescription.next(reserve_inventory).next(initiate_shipment)
+        timeout = EXECUTION_TIMEOUT
+        if verification is None:
+            definition = create_prescription.next(reserve_inventory).next(initiate_shipment)
+        else:
+            verify = build.verification(verification.deadline, undo=cancel_prescription)
+            definition = create_prescription.next(verify).next(reserve_inventory).next(initiate_shipment)
+            timeout = EXECUTION_TIMEOUT.plus(verification.deadline)  # the wait comes on top of the steps
         self.state_machine = self._machine(
             "StateMachine",
             definition,
             key,
             "Order fulfillment saga: prescription, inventory, shipment, compensated in reverse",
             build.invoked,
+            timeout=timeout,
         )
 
         # Resuming a parked saga: record it, then run what remains of the same chain.

@@ -6,21 +6,25 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import names
+from infra import nag, names
 from infra.functions import START_TIMEOUT, Functions
 from infra.monitoring import Monitoring
 from infra.order_events import OrderEvents
 from infra.pharmacy import PharmacyApi
 from infra.saga_workflow import SagaWorkflow
 from infra.security import DataKey
-from infra.tables import BusinessTables, EventStore
+from infra.tables import BusinessTables, EventStore, verification_tokens
+from infra.verification import PharmacistVerification
 from lambdas import contract
+
+TASK_ANSWERS = ["states:SendTaskSuccess", "states:SendTaskFailure"]
 
 
 class FaultInjectionNotAllowed(ValueError):
@@ -37,6 +41,8 @@ class OrderFulfillmentStack(Stack):
         production: bool = False,
         order_producers: Sequence[str] = (),
         pharmacy: PharmacyApi | None = None,
+        verification: PharmacistVerification | None = None,
+        verification_producers: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         if fault_injection and production:
@@ -53,7 +59,9 @@ class OrderFulfillmentStack(Stack):
             # AWS's advice for a queue that feeds a function: six times the function's timeout.
             start_visibility=Duration.seconds(6 * START_TIMEOUT.to_seconds()),
             producers=order_producers,
+            verification_producers=verification_producers,
         )
+        task_tokens = None if verification is None else verification_tokens(self, "VerificationTokens", key)
 
         fault_parameter = None
         if fault_injection:
@@ -75,10 +83,12 @@ class OrderFulfillmentStack(Stack):
             order_events=order_events,
             fault_parameter=fault_parameter,
             pharmacy=pharmacy,
+            task_tokens=task_tokens,
         )
         order_events.only_published_by(functions.roles[names.PUBLISHER].role)
-        workflow = SagaWorkflow(self, "Saga", functions.functions, key)
+        workflow = SagaWorkflow(self, "Saga", functions.functions, key, verification)
         state_machine = workflow.state_machine
+        self._answer_and_stop(functions, state_machine, workflow.resume_state_machine, verification is not None)
 
         start_saga = functions.functions[names.START_SAGA]
         start_saga.add_environment(contract.STATE_MACHINE_ARN, state_machine.state_machine_arn)
@@ -123,9 +133,11 @@ class OrderFulfillmentStack(Stack):
                 order_events.outcomes_dead_letter_queue,
                 order_events.domain_events_dead_letter_queue,
                 order_events.bus_dead_letter_queue,
+                order_events.requests_dead_letter_queue,
             ],
             stream_failures=functions.stream_failures,
             pharmacy_systems=() if pharmacy is None else pharmacy.steps,
+            verification=verification is not None,
         )
 
         outputs = {
@@ -145,3 +157,39 @@ class OrderFulfillmentStack(Stack):
         }
         for output_name, value in outputs.items():
             CfnOutput(self, output_name, value=value)
+
+    @staticmethod
+    def _answer_and_stop(
+        functions: Functions, saga: sfn.StateMachine, compensator: sfn.StateMachine, waits_for_pharmacists: bool
+    ) -> None:
+        """The requests handler stops a cancelled saga's execution (StopExecution on the saga machine's
+        executions) and answers its waiting task; the waiting task's function answers a decision it finds
+        recorded already. SendTaskSuccess and SendTaskFailure have no resource type (Service Authorization
+        Reference, "Actions, resources, and condition keys for AWS Step Functions"): only `*` grants them,
+        and the token itself is what names the task."""
+        requests = functions.roles[names.ORDER_REQUESTS]
+        requests_function = functions.functions[names.ORDER_REQUESTS]
+        requests_function.add_environment(contract.STATE_MACHINE_ARN, saga.state_machine_arn)
+        executions = Stack.of(saga).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{saga.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        requests.permit(["states:StopExecution"], [executions])
+        # A cancelled saga whose execution has not started yet has its compensations started instead.
+        requests_function.add_environment(contract.RESUME_STATE_MACHINE_ARN, compensator.state_machine_arn)
+        requests.permit(["states:StartExecution"], [compensator.state_machine_arn])
+        machine = saga.node.default_child
+        assert isinstance(machine, sfn.CfnStateMachine)
+        machine_id = Stack.of(saga).resolve(Stack.of(saga).get_logical_id(machine))
+        finding = (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
+            f":execution:<{machine_id}.Name>:*]"
+        )
+        nag.acknowledge(requests.policy, finding, nag.SAGA_EXECUTIONS)
+        if waits_for_pharmacists:
+            for name in (names.ORDER_REQUESTS, names.REQUEST_VERIFICATION):
+                role = functions.roles[name]
+                role.permit(TASK_ANSWERS, ["*"])
+                nag.acknowledge(role.policy, nag.wildcard_finding(), nag.TASK_TOKENS)

@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import nag
-from lambdas.contract import STATE_INDEX
+from lambdas.contract import STATE_INDEX, TASK_TOKEN_EXPIRES
 
 
 def _table(
@@ -22,6 +22,7 @@ def _table(
     partition: str,
     sort: ddb.Attribute | None = None,
     stream: ddb.StreamViewType | None = None,
+    expires: str | None = None,
 ) -> ddb.Table:
     table = ddb.Table(
         scope,
@@ -33,6 +34,7 @@ def _table(
         encryption_key=key,
         point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
         stream=stream,
+        time_to_live_attribute=expires,
         removal_policy=RemovalPolicy.RETAIN,
     )
     nag.acknowledge(table, "HIPAA.Security-DynamoDBInBackupPlan", nag.BACKUP_BY_PITR)
@@ -71,3 +73,8 @@ class BusinessTables(Construct):
         self.prescriptions = _table(self, "Prescriptions", key, partition="prescription_id")
         self.reservations = _table(self, "Reservations", key, partition="reservation_id")
         self.shipments = _table(self, "Shipments", key, partition="shipment_id")
+
+
+def verification_tokens(scope: Construct, construct_id: str, key: kms.IKey) -> ddb.Table:
+    """The task token of each saga waiting for a pharmacist, by order id; expired ones deleted by TTL."""
+    return _table(scope, construct_id, key, partition="order_id", expires=TASK_TOKEN_EXPIRES)

@@ -27,14 +27,31 @@ EVENT_BUS_NAME = "EVENT_BUS_NAME"
 FAULT_INJECTION_PARAMETER = "FAULT_INJECTION_PARAMETER"
 """Set only on stacks synthesized with fault injection enabled; absent means no faults, ever."""
 PHARMACY_API_URL = "PHARMACY_API_URL"
+VERIFICATION_TOKENS_TABLE = "VERIFICATION_TOKENS_TABLE"
+"""Where the task token of a saga waiting for a pharmacist is kept, by order id (never leaves the stack)."""
+PRESCRIPTION_VERIFICATION = "PRESCRIPTION_VERIFICATION"
+"""Set to PHARMACIST on start_saga when the stack waits for a pharmacist once the prescription is made."""
+PHARMACIST = "pharmacist"
 PHARMACY_API_SECRET = "PHARMACY_API_SECRET"
 """Set only on the functions of the steps configured to call the pharmacy's API (and their
 compensations): its base URL, and the name or ARN of the secret holding its token (never the token)."""
+
+# --- requests on the order bus: a pharmacist's answer, a cancellation (issue 25) -------------
+
+VERIFICATION_SOURCE = "pharmacy.prescriptions"
+PRESCRIPTION_VERIFIED = "PrescriptionVerified"
+PRESCRIPTION_REJECTED = "PrescriptionRejected"
+CANCELLATION_SOURCE = "pharmacy.orders"
+"""The orders' own source: whoever may send an order may cancel it."""
+CANCELLATION_REQUESTED = "OrderCancellationRequested"
 
 # --- tables ---------------------------------------------------------------------------------
 
 STATE_INDEX = "by-state"
 """The saga table's GSI: partition `state`, sort `updated_at` — answers "which sagas are pending/failed/...?"."""
+
+TASK_TOKEN_EXPIRES = "expires_at"
+"""The verification tokens table's TTL attribute (epoch seconds)."""
 
 # --- the domain events' bus ---------------------------------------------------------------
 
@@ -75,6 +92,8 @@ PHARMACY_OPERATIONS: dict[str, tuple[str, str]] = {
 its compensation in docs/pharmacy-api.yaml."""
 PHARMACY_STATUS_CLASSES = ("4xx", "5xx", "no answer")
 """The status classes PHARMACY_API_ERRORS is counted by (2xx is done: never an error)."""
+VERIFICATIONS_OVERDUE = "VerificationsOverdue"
+"""A saga waited for a pharmacist past its deadline and is being compensated (the projector counts it)."""
 STEPS_GAVE_UP = "StepsGaveUp"
 """A step that failed on a transient error after its retries, so its saga is compensated (the projector
 counts it from the saga's move to COMPENSATING, whose reason is the error's name)."""

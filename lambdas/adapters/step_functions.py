@@ -11,7 +11,12 @@ AWS Step Functions API Reference names them per action:
   (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html);
 - GetExecutionHistory: `ExecutionDoesNotExist` -> `ExecutionNotFound`; read page by page with
   `nextToken`, at most 1,000 events a page
-  (https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
+  (https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html);
+- SendTaskSuccess / SendTaskFailure: `TaskTimedOut` ("the task token has either expired or the task
+  associated with the token has already been closed"), `InvalidToken`, `TaskDoesNotExist` -> False
+  (https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html);
+- StopExecution: `ExecutionDoesNotExist` -> False
+  (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html).
 
 Every other error is raised as botocore raises it.
 """
@@ -29,6 +34,8 @@ from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
 
 EXECUTION_ALREADY_EXISTS = "ExecutionAlreadyExists"
 EXECUTION_DOES_NOT_EXIST = "ExecutionDoesNotExist"
+TASK_NOT_WAITING = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+"""What SendTaskSuccess / SendTaskFailure answer for a token whose task waits no more."""
 HISTORY_PAGE_SIZE = 1000
 """GetExecutionHistory's largest page (maxResults)."""
 
@@ -48,6 +55,10 @@ class StepFunctions:
 
     def __init__(self, sfn_client: Any) -> None:
         self._client = sfn_client
+
+    @property
+    def client(self) -> Any:
+        return self._client
 
     def start(self, state_machine_arn: str, name: str, execution_input: Mapping[str, Any]) -> str:
         """Start the execution `name` with `execution_input` (as JSON); its ARN.
@@ -95,6 +106,29 @@ class StepFunctions:
             raise
 
 
+class WaitingTasks:
+    """The tasks waiting for a token (the saga's pharmacist verification): answered, or found closed."""
+
+    def __init__(self, sfn_client: Any) -> None:
+        self._client = sfn_client
+
+    def succeed(self, token: str, output: Mapping[str, Any]) -> bool:
+        return self._answered(lambda: self._client.send_task_success(taskToken=token, output=json.dumps(dict(output))))
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._answered(lambda: self._client.send_task_failure(taskToken=token, error=error, cause=cause))
+
+    @staticmethod
+    def _answered(call: Any) -> bool:
+        try:
+            call()
+        except ClientError as error:
+            if _code(error) in TASK_NOT_WAITING:
+                return False  # it timed out, or was answered or stopped already
+            raise
+        return True
+
+
 class SagaExecutions:
     """The saga state machine's executions, one per order, named after it (start_saga's ExecutionStarter).
 
@@ -116,6 +150,21 @@ class SagaExecutions:
             self._step_functions.start(self.state_machine_arn, order_id, saga_input(order_id, message_id))
         except ExecutionNameTaken:
             return False
+        return True
+
+    def stop(self, order_id: str) -> bool:
+        """Stop the order's execution (a cancellation); False when there is none (not started yet).
+        Its end, ABORTED, has the saga's remaining compensations run (the ExecutionsEndedUnfinished rule)."""
+        try:
+            self._step_functions.client.stop_execution(
+                executionArn=execution_arn(self.state_machine_arn, order_id),
+                error="OrderCancellationRequested",
+                cause="the order was cancelled; the reason is kept with the saga",
+            )
+        except ClientError as error:
+            if _code(error) == EXECUTION_DOES_NOT_EXIST:
+                return False
+            raise
         return True
 
 

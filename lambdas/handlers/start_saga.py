@@ -25,6 +25,7 @@ _METRIC = {
     StartOutcome.DUPLICATE: "DuplicateOrders",
     StartOutcome.REJECTED: "OrdersRejected",
     StartOutcome.CONFLICT: "ConflictingOrderDeliveries",
+    StartOutcome.CANCELLED: "OrdersCancelledBeforeTheyCame",
 }
 
 
@@ -33,7 +34,9 @@ def _start_one(record: SQSRecord) -> StartOutcome:
     delivery = None
     try:
         delivery = receive(record.body, record.message_id)
-        outcome = start_delivery(services.repository, services.starter, delivery)
+        outcome = start_delivery(
+            services.repository, services.starter, delivery, verification_required=services.verification_required
+        )
     except UnusableMessage as unusable:
         # The body may hold patient data: log the reason, the message id and the order id (a
         # checked id, once the message named a usable one) only.

@@ -20,7 +20,8 @@ from lambdas.adapters.pharmacy_calls import BUILT_IN, Call
 from lambdas.adapters.pharmacy_http import PharmacyInventory, PharmacyPrescriptions, PharmacyShipments
 from lambdas.adapters.pharmacy_http_client import PharmacyClient
 from lambdas.adapters.pharmacy_token import bearer_token
-from lambdas.adapters.step_functions import CompensationExecutions, SagaExecutions, StepFunctions
+from lambdas.adapters.step_functions import CompensationExecutions, SagaExecutions, StepFunctions, WaitingTasks
+from lambdas.adapters.task_tokens import DynamoDBTaskTokens
 from lambdas.logic import faults as fault_injection
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
 from lambdas.logic.repository import SagaRepository
@@ -139,6 +140,20 @@ class LambdaServices:
     @cached_property
     def compensations(self) -> CompensationExecutions:
         return CompensationExecutions(self.step_functions, config.setting(contract.RESUME_STATE_MACHINE_ARN))
+
+    @cached_property
+    def waiting_tasks(self) -> WaitingTasks:
+        return WaitingTasks(client("stepfunctions"))
+
+    @cached_property
+    def task_tokens(self) -> DynamoDBTaskTokens | None:
+        """None on a stack that does not wait for pharmacists (no table, so no token anywhere)."""
+        table = config.optional_setting(contract.VERIFICATION_TOKENS_TABLE)
+        return None if table is None else DynamoDBTaskTokens(client("dynamodb"), table)
+
+    @property
+    def verification_required(self) -> bool:
+        return config.optional_setting(contract.PRESCRIPTION_VERIFICATION) == contract.PHARMACIST
 
     @cached_property
     def publisher(self) -> EventBridgePublisher:

@@ -92,6 +92,12 @@ EXPECTED_ENVIRONMENT = {
         "EVENT_STORE_TABLE": "EventStoreEvents",
         "RESUME_STATE_MACHINE_ARN": "SagaResumeStateMachine",
     },
+    # Cancellations: it stops the saga's execution, or starts its compensations when there is none yet.
+    "order_requests": {
+        "EVENT_STORE_TABLE": "EventStoreEvents",
+        "STATE_MACHINE_ARN": "SagaStateMachine",
+        "RESUME_STATE_MACHINE_ARN": "SagaResumeStateMachine",
+    },
     "projector": {"EVENT_STORE_TABLE": "EventStoreEvents", "SAGA_TABLE": "EventStoreSagas"},
     "publisher": {"EVENT_BUS_NAME": "OrderEventsDomainBus"},
 }
