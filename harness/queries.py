@@ -11,6 +11,7 @@ from harness.errors import NotFound
 from harness.execution_path import ExecutionPath, read_path
 from harness.parked import CompensationFailure, attempts, parking, resumed_by
 from harness.target import Target
+from harness.verification import Cancellation, Unapplied, Verification, cancellation, unapplied, verification
 from infra import names
 from lambdas.adapters.step_functions import StepFunctions, execution_arn
 from lambdas.domain.events import CompensationRecorded, SagaResumed, StoredEvent
@@ -70,6 +71,11 @@ class Status:
     """For a parked saga: what parked it."""
     path: ExecutionPath | None = None
     """The saga execution's states: outcome, attempts, the system each acted on and what it answered."""
+    verification: Verification | None = None
+    """Its wait for a pharmacist (prescription_verification=pharmacist), if it asked for one."""
+    cancellation: Cancellation | None = None
+    unapplied: tuple[Unapplied, ...] = ()
+    """Answers and cancellations it recorded without effect, each with why."""
 
 
 def status(target: Target, order_id: str) -> Status:
@@ -82,6 +88,9 @@ def status(target: Target, order_id: str) -> Status:
         events,
         compensation_failure(target, order_id, events),
         None if found is None else read_path(execution_history(target, arn)),
+        verification(events),
+        cancellation(events),
+        tuple(unapplied(events)),
     )
 
 

@@ -19,10 +19,13 @@ def event_json(event: StoredEvent, *, with_patient_data: bool) -> dict[str, Any]
 
 def note(event: StoredEvent) -> str:
     """What an event says, in a few words, without patient data."""
-    payload = event.payload
+    # An event's private fields (an ignored rejection's reason: the pharmacist's words) are never told.
+    private = model_for(event.type).PRIVATE_FIELDS
+    payload = {k: v for k, v in event.payload.items() if k not in private}
     if "to_state" in payload:
         return f"{payload.get('from_state') or '—'} → {payload['to_state']}"
-    for key in ("reason", "compensation", "prescription_id", "reservation_id", "shipment_id", "error"):
+    # `why` first: what a request that changed nothing is told by is the saga's reason, not the requester's.
+    for key in ("why", "reason", "compensation", "prescription_id", "reservation_id", "shipment_id", "error"):
         if payload.get(key):
             return str(payload[key])
     if "reasons" in payload:

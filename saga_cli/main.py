@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from harness.errors import HarnessError
 from harness.target import StackTarget
-from saga_cli import render
+from saga_cli import render, requests
 from saga_cli.errors import CliError, Refused, reported
 from saga_console.guard import TOKEN_VARIABLE, Exposure, exposure_notice, parse_origin, token_for
 
@@ -504,3 +504,7 @@ def load(
         render.load_summary(summary)
     if not result.as_predicted:
         raise typer.Exit(1)
+
+
+# `saga prescription verify|reject`, `saga order cancel`: their own module (saga_cli/requests.py)
+requests.register(app, order_app, lambda: _target, operation)

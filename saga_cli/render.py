@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -23,6 +24,7 @@ from rich.text import Text
 from harness.told import note
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView
+from lambdas.domain.states import SagaState
 
 if TYPE_CHECKING:
     from harness.demo import Demo, Outcome
@@ -39,6 +41,9 @@ STATE_COLOURS = {
     "REJECTED": "magenta",
     "COMPENSATION_FAILED": "red",
     "COMPENSATING": "cyan",
+    "PENDING_VERIFICATION": "bright_blue",
+    "CANCELLED": "bright_black",
+    "ORDER_NOT_RECEIVED": "dark_orange",
 }
 
 
@@ -232,6 +237,9 @@ def status_json(found: Status) -> dict[str, Any]:
         "timeline": [_timeline_entry(e) for e in found.events],
         "compensation_failure": None if found.compensation_failure is None else vars(found.compensation_failure),
         "states": [] if found.path is None else [_state_entry(run) for run in _task_runs(found.path)],
+        "verification": None if found.verification is None else found.verification.as_json(),
+        "cancellation": None if found.cancellation is None else found.cancellation.as_json(),
+        "unapplied": [u.as_json() for u in found.unapplied],
     }
 
 
@@ -310,7 +318,62 @@ def status(found: Status) -> None:
         )
         if failure.cause:  # a handler's message can be in it: untrusted like the rest
             console.print(Text.assemble("    cause: ", untrusted(failure.cause)), soft_wrap=True)
+    _verification_and_requests(found)
     history(found.events, title="timeline")
+
+
+def _at(value: datetime) -> str:
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _verification_and_requests(found: Status) -> None:
+    """The wait for a pharmacist, the cancellation accepted, and each request that changed nothing with why:
+    pharmacist ids and reasons are what a pharmacy or an operator typed, shown as untrusted text."""
+    if (wait := found.verification) is not None:
+        console.print(
+            Text.assemble("  verification: requested ", _at(wait.requested_at), ", deadline ", _at(wait.deadline_at)),
+            soft_wrap=True,
+        )
+        if wait.decision is None:
+            waiting = found.view is not None and found.view.state is SagaState.PENDING_VERIFICATION
+            console.print(
+                Text("    waiting for a pharmacist" if waiting else "    no decision recorded", "bright_blue")
+            )
+        else:
+            line = Text.assemble("    ", (wait.decision, "bold"))
+            if wait.pharmacist_id is not None:
+                line.append_text(Text.assemble(" by ", untrusted(wait.pharmacist_id, "bold")))
+            if wait.decided_at is not None:
+                line.append(f" at {_at(wait.decided_at)}")
+            if wait.reason:
+                line.append_text(Text.assemble(": ", untrusted(wait.reason)))
+            console.print(line, soft_wrap=True)
+    if (cancelled := found.cancellation) is not None:
+        console.print(
+            Text.assemble(
+                "  cancellation accepted at ",
+                _at(cancelled.at),
+                " from ",
+                untrusted(cancelled.requested_by),
+                ": ",
+                untrusted(cancelled.reason),
+            ),
+            soft_wrap=True,
+        )
+    for request in found.unapplied:
+        console.print(
+            Text.assemble(
+                ("  changed nothing: ", "yellow"),
+                untrusted(request.what),
+                " by ",
+                untrusted(request.by),
+                " at ",
+                _at(request.at),
+                " — ",
+                untrusted(request.why),
+            ),
+            soft_wrap=True,
+        )
 
 
 def resumed(result: dict[str, Any]) -> None:
