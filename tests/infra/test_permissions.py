@@ -18,6 +18,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -50,6 +51,8 @@ NOT_CALLED_LOCALLY = {
 
 
 NO_RESOURCE_LEVEL_PERMISSIONS = {
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",
@@ -177,6 +180,44 @@ def _reservation_made_by_an_attempt_that_died(cloud: InProcess) -> None:
         assert "FunctionError" not in response, response["Payload"].read()
 
 
+def _request(cloud: InProcess, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
+    cloud.client("events").put_events(Entries=[{**entry, "EventBusName": cloud.outputs[names.OUTPUT_EVENT_BUS]}])
+
+
+def _cancel(cloud: InProcess, order_id: str) -> None:
+    _request(cloud, "pharmacy.orders", "OrderCancellationRequested", {"order_id": order_id, "reason": "asked"})
+
+
+def _cancelled_mid_step(cloud: InProcess) -> None:
+    """A cancellation while Reserve Inventory runs: the execution is stopped, the saga compensated."""
+    cloud.set_faults({"reserve_inventory": {"latency_ms": 1500, "latency": 1.0}})
+    cloud.put_order(order("p-cancel", "med-2"))
+    _wait_for_state(cloud, "p-cancel", "PENDING_INVENTORY")
+    _cancel(cloud, "p-cancel")
+    assert cloud.wait_for_sagas(["p-cancel"], timeout=60) == {"p-cancel": "CANCELLED"}
+    time.sleep(1.6)  # the slow reservation wakes up, finds its saga moved on
+    cloud.set_faults({})
+
+
+def _cancelled_before_its_execution(cloud: InProcess) -> None:
+    """A saga recorded whose execution never started (its starter died): the cancellation starts its
+    compensations itself."""
+    repository = SagaRepository(event_store(cloud), source="test")
+    saga = repository.load("p-unstarted")
+    saga.start(OrderCreated.model_validate(order("p-unstarted", "med-1")))
+    repository.save(saga, causation_id="test")
+    _cancel(cloud, "p-unstarted")
+    assert cloud.wait_for_sagas(["p-unstarted"], timeout=60) == {"p-unstarted": "CANCELLED"}
+
+
+def _wait_for_state(cloud: InProcess, order_id: str, state: str) -> None:
+    deadline = time.monotonic() + 20
+    while (saga := cloud.projection().get(order_id)) is None or saga.state.value != state:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
 def _stream_batches_given_up(cloud: InProcess) -> None:
     """Both stream consumers fail on a saga's first batch until their retries run out (it goes to their
     failure queue); the saga's later events then find its row missing and the projector rebuilds it."""
@@ -220,6 +261,8 @@ PATHS: list[tuple[str, Callable[[InProcess], None]]] = [
     ("a reservation made by an attempt that died", _reservation_made_by_an_attempt_that_died),
     ("delivered twice", lambda c: _delivered_twice(c)),
     ("stopped mid-step", _stopped_mid_step),
+    ("cancelled mid-step", _cancelled_mid_step),
+    ("cancelled before its execution started", _cancelled_before_its_execution),
 ]
 
 
@@ -253,19 +296,97 @@ def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted
     # Then no call was refused: every call the code makes is granted
     assert not cloud.local.refusals(), [r.message for r in cloud.local.refusals()[:5]]
     # and every grant was used by at least one call
+    _assert_every_grant_used(cloud)
+    # and no grant reaches past its resources: "*" only for the actions that have no resource-level
+    # permissions, KMS only on the stack's own key
+    _assert_no_grant_reaches_past_its_resources(cloud)
+    # and the batches given up were recorded in each consumer's failure queue (with its SendMessage)
+    assert len(cloud.local.undelivered()) >= 2
+    assert all(u.destination for u in cloud.local.undelivered()), cloud.local.undelivered()
+
+
+@pytest.fixture
+def verifying(tmp_path: Any) -> Any:
+    from harness.assembly import synthesize
+    from harness.inprocess import deployed
+
+    assembly = synthesize(
+        "Verifying",
+        fault_injection=False,
+        context={"prescription_verification": "pharmacist", "verification_deadline_minutes": "60"},
+    )
+    with deployed(assembly) as target:
+        yield target
+
+
+def test_the_verification_grants_are_used_and_every_call_is_granted(verifying: InProcess) -> None:
+    # Given a stack that waits for pharmacists, each answer and a cancellation while waiting
+    cloud = verifying
+    answers = {"p-verified": "PrescriptionVerified", "p-rejected": "PrescriptionRejected", "p-waiting": None}
+    for order_id, answer in answers.items():
+        cloud.put_order(order(order_id, "med-1"))
+        _wait_for_state(cloud, order_id, "PENDING_VERIFICATION")
+        time.sleep(0.3)  # the waiting task's function keeps its token
+        if answer:
+            detail = {"order_id": order_id, "pharmacist_id": "ph-1", "reason": "no"}
+            _request(cloud, "pharmacy.prescriptions", answer, detail)
+    _cancel(cloud, "p-waiting")
+    _cancelled_before_its_execution(cloud)
+    for decision in ("verified", "rejected"):
+        _decided_before_the_task_began(cloud, decision)
+    assert cloud.wait_for_sagas(list(answers), timeout=60) == {
+        "p-verified": "COMPLETED",
+        "p-rejected": "FAILED",
+        "p-waiting": "CANCELLED",
+    }
+    cloud.local.wait_until_idle()
+    # Then nothing was refused, and every grant of the roles issue 25 added was used
+    assert not cloud.local.refusals(), [r.message for r in cloud.local.refusals()[:5]]
+    _assert_every_grant_used(cloud, only={names.ORDER_REQUESTS, names.REQUEST_VERIFICATION})
+    _assert_no_grant_reaches_past_its_resources(cloud)
+
+
+def _decided_before_the_task_began(cloud: InProcess, decision: str) -> None:
+    """A pharmacist's decision recorded in the instant before Verify Prescription's function ran: the
+    function passes it on itself (to a token Step Functions no longer knows here: it answers InvalidToken)."""
+    order_id = f"p-early-{decision}"
+    repository = SagaRepository(event_store(cloud), source="test")
+    saga = repository.load(order_id)
+    saga.start(OrderCreated.model_validate(order(order_id, "med-1")), verification_required=True)
+    saga.record_prescription_created(f"rx-{order_id}")
+    saga.answer_verification(decision, "ph-1", datetime.now(UTC), "no")
+    repository.save(saga, causation_id="test")
+    task = {
+        "order_id": order_id,
+        "task_token": "a-token-of-an-execution-that-ended",
+        "entered_at": datetime.now(UTC).isoformat(),
+        "deadline_seconds": 3600,
+    }
+    lambda_ = cloud.client("lambda")
+    functions = {f["Handler"]: f["FunctionName"] for f in lambda_.list_functions()["Functions"]}
+    response = lambda_.invoke(
+        FunctionName=functions[names.handler_path(names.REQUEST_VERIFICATION)], Payload=json.dumps(task).encode()
+    )
+    assert "FunctionError" not in response, response["Payload"].read()
+
+
+def _assert_every_grant_used(cloud: InProcess, only: set[str] | None = None) -> None:
     calls: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for role, action, resource in AUTHORIZER.granted:
         calls[role].add((action, resource))
     unused = []
     for role, runs in sorted(_roles(cloud).items(), key=lambda item: item[1]):
+        if only is not None and runs not in only:
+            continue
         for action, resources in _role_grants(cloud, role):
             if action in NOT_CALLED_LOCALLY:
                 continue
             if not any(a == action and any(_matches(p, r) for p in resources) for a, r in calls[role]):
                 unused.append(f"{runs}: {action} on {resources}")
     assert not unused, "grants no path uses:\n" + "\n".join(unused)
-    # and no grant reaches past its resources: "*" only for the actions that have no resource-level
-    # permissions, KMS only on the stack's own key
+
+
+def _assert_no_grant_reaches_past_its_resources(cloud: InProcess) -> None:
     [key] = cloud.client("kms").list_keys()["Keys"]
     for role, runs in _roles(cloud).items():
         for action, resources in _role_grants(cloud, role):
@@ -273,6 +394,3 @@ def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted
                 assert action in NO_RESOURCE_LEVEL_PERMISSIONS, f"{runs}: {action} on *"
             if action.startswith("kms:"):
                 assert resources == [key["KeyArn"]], f"{runs}: {action} on {resources}"
-    # and the batches given up were recorded in each consumer's failure queue (with its SendMessage)
-    assert len(cloud.local.undelivered()) >= 2
-    assert all(u.destination for u in cloud.local.undelivered()), cloud.local.undelivered()
