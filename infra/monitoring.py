@@ -312,6 +312,7 @@ class Monitoring(Construct):
                         contract.SAGAS_COMPLETED,
                         contract.SAGAS_FAILED,
                         contract.SAGAS_REJECTED,
+                        contract.SAGAS_CANCELLED,
                         contract.SAGAS_PARKED,
                     )
                 ],

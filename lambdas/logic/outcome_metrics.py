@@ -10,6 +10,7 @@ from lambdas.contract import (
     CONFLICTING_ORDERS,
     ERROR_DIMENSION,
     SAGA_DURATION,
+    SAGAS_CANCELLED,
     SAGAS_COMPLETED,
     SAGAS_FAILED,
     SAGAS_PARKED,
@@ -26,6 +27,7 @@ from lambdas.domain.states import PENDING_STATES, SagaState
 _ENDINGS = {
     SagaState.COMPLETED: SAGAS_COMPLETED,
     SagaState.FAILED: SAGAS_FAILED,
+    SagaState.CANCELLED: SAGAS_CANCELLED,
     SagaState.COMPENSATION_FAILED: SAGAS_PARKED,
 }
 

@@ -42,3 +42,20 @@ def test_a_step_that_gave_up_on_a_transient_error_is_counted_by_its_error(error:
 )
 def test_other_moves_to_compensating_are_not_steps_that_gave_up(from_state: SagaState, reason: str | None) -> None:
     assert measures(_moved(from_state, reason), VIEW) == []
+
+
+def test_an_overdue_verification_is_counted_once_for_its_alarm() -> None:
+    # infra/monitoring.py's VerificationsOverdue alarm reads this metric (issue 25: "a metric and an alarm
+    # count overdue verifications").
+    overdue = ev.PrescriptionVerificationOverdue(
+        order_id="o-1", prescription_id="rx-o-1", deadline_at=AT, reason="no pharmacist's decision"
+    )
+    assert measures(overdue, VIEW) == [Measure("VerificationsOverdue", 1)]
+
+
+def test_a_cancelled_saga_is_counted_as_an_outcome_of_its_own() -> None:
+    ended = VIEW.model_copy(update={"state": SagaState.CANCELLED, "duration_seconds": 2.5})
+    cancelled = ev.OrderFulfillmentSagaStateChanged(
+        order_id="o-1", from_state=SagaState.COMPENSATING, to_state=SagaState.CANCELLED, reason="asked"
+    )
+    assert measures(cancelled, ended) == [Measure("SagasCancelled", 1), Measure("SagaDuration", 2.5, unit="Seconds")]
