@@ -16,11 +16,15 @@ from harness.inprocess import InProcess
 from infra import names
 from lambdas.domain.order import OrderCreated
 from lambdas.domain.saga import OrderFulfillmentSaga
+from lambdas.domain.states import SagaState
 from lambdas.logic.repository import SagaRepository
 from saga_cli import main, render
 from tests.access import let_service_send
 from tests.cli.test_hostile_strings import NASTY, _terminal_safe, shown
 from tests.e2e.helpers import order
+from tests.verifying_stack import STACK, task_token, verifying, verifying_assembly, wait_for_state, waiting
+
+__all__ = ["verifying", "verifying_assembly"]  # fixtures, used by name
 
 runner = CliRunner()
 # The functions' logger is made when first imported and keeps the stdout of that moment: imported here, not by a
@@ -208,3 +212,82 @@ def test_status_shows_what_a_pharmacist_and_the_saga_said_as_text_never_as_a_con
     text = _terminal_safe(result.stdout)
     assert f"rejected by {shown(hostile)}" in text
     assert f"changed nothing: verified by {shown(hostile + '2')}" in text
+
+
+# --- end to end, on a stack whose sagas wait for a pharmacist ----------------------------------------
+
+
+def on_verifying(*args: str) -> Any:
+    return saga("--stack", STACK, *args)
+
+
+def on_verifying_json(*args: str) -> tuple[int, Any]:
+    result = on_verifying(*args, "--json")
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_verify_applies_then_a_second_answer_is_told_with_the_sagas_why(verifying: InProcess) -> None:
+    waiting(verifying, "e-ok")
+    token = task_token(verifying, "e-ok")
+    # When the pharmacist verifies from the CLI
+    code, told = on_verifying_json("prescription", "verify", "e-ok", "--pharmacist", "ph-1")
+    # Then the saga applied it, and completes
+    assert (code, told["recorded"], told["event"]) == (0, "applied", "order.prescription_verified")
+    assert verifying.wait_for_sagas(["e-ok"]) == {"e-ok": "COMPLETED"}
+    # And a second answer is recorded, changing nothing, with the saga's why, said in one line
+    second = on_verifying("prescription", "reject", "e-ok", "--pharmacist", "ph-2", "--reason", "no")
+    assert second.exit_code == 1
+    assert second.stdout.count("\n") == 1
+    assert "recorded, changed nothing: the prescription was verified already" in second.stdout
+    status = on_verifying("status", "e-ok")
+    assert "verified by ph-1" in status.stdout
+    assert "changed nothing: rejected by ph-2" in status.stdout
+    assert token not in status.stdout + json.dumps(told) + second.stdout
+
+
+def test_reject_applies_and_the_saga_fails_with_the_pharmacists_reason(verifying: InProcess) -> None:
+    waiting(verifying, "e-no")
+    applied = on_verifying("prescription", "reject", "e-no", "--pharmacist", "ph-1", "--reason", "allergy")
+    assert applied.exit_code == 0, applied.output
+    assert "e-no: rejection sent" in applied.stdout
+    assert "— applied" in applied.stdout
+    assert verifying.wait_for_sagas(["e-no"]) == {"e-no": "FAILED"}
+    _, found = on_verifying_json("status", "e-no")
+    assert (found["verification"]["decision"], found["verification"]["reason"]) == ("rejected", "allergy")
+
+
+def test_a_waiting_sagas_status_never_shows_its_task_token(verifying: InProcess) -> None:
+    waiting(verifying, "e-wait")
+    token = task_token(verifying, "e-wait")
+    plain = on_verifying("status", "e-wait")
+    _, found = on_verifying_json("status", "e-wait")
+    assert "waiting for a pharmacist" in plain.stdout
+    assert found["verification"]["decision"] is None
+    assert token not in plain.stdout
+    assert token not in json.dumps(found)
+    assert token not in on_verifying("history", "e-wait", "--json").stdout
+
+
+def test_cancel_while_waiting_ends_cancelled_and_after_completion_is_refused_with_why(verifying: InProcess) -> None:
+    waiting(verifying, "e-stop")
+    code, told = on_verifying_json("order", "cancel", "e-stop", "--reason", "patient asked")
+    assert (code, told["recorded"]) == (0, "applied")
+    assert verifying.wait_for_sagas(["e-stop"]) == {"e-stop": "CANCELLED"}
+    assert [v["order_id"] for v in on_verifying_json("list", "--state", "cancelled")[1]] == ["e-stop"]
+    assert on_verifying_json("stats")[1]["by_state"]["CANCELLED"] == 1
+
+    waiting(verifying, "e-done")
+    on_verifying_json("prescription", "verify", "e-done", "--pharmacist", "ph-1")
+    assert verifying.wait_for_sagas(["e-done"]) == {"e-done": "COMPLETED"}
+    refused = on_verifying("order", "cancel", "e-done", "--reason", "too late")
+    assert refused.exit_code == 1
+    assert "recorded, changed nothing: the shipment is out: the saga completed" in refused.stdout
+
+
+def test_a_cancellation_before_its_order_is_told_kept_and_listed(verifying: InProcess) -> None:
+    code, told = on_verifying_json("order", "cancel", "e-early", "--reason", "sent by mistake")
+    assert (code, told["recorded"]) == (0, "kept_for_order")
+    wait_for_state(verifying, "e-early", SagaState.ORDER_NOT_RECEIVED)
+    assert [v["order_id"] for v in on_verifying_json("list", "--state", "order_not_received")[1]] == ["e-early"]
+    assert on_verifying_json("stats")[1]["by_state"]["ORDER_NOT_RECEIVED"] == 1
