@@ -223,8 +223,9 @@ def _refuse_a_closed_task(response: StepFunctionResponse) -> None:
     """
     token = response._get_param("taskToken")
     for execution in response.stepfunction_backend._get_executions():  # type: ignore[attr-defined]
-        worker = getattr(execution, "exec_worker", None)
-        endpoint: CallbackEndpoint | None = worker.env.callback_pool_manager.get(token) if worker else None
+        # An execution just started has a worker but no environment yet (its thread sets it): no token of its.
+        env = getattr(getattr(execution, "exec_worker", None), "env", None)
+        endpoint: CallbackEndpoint | None = env.callback_pool_manager.get(token) if env else None
         if endpoint is not None and (execution.status != "RUNNING" or timers.is_closed(endpoint)):
             raise timers.task_timed_out()
 
