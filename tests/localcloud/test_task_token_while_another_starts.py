@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ def test_a_token_is_answered_while_another_execution_has_not_begun_evaluating(
     # and another execution started whose worker has not set up its environment yet (held here:
     # the moment between StartExecution's answer and its thread's first step)
     begin = threading.Event()
-    evaluate = ExecutionWorker._execution_logic
+    evaluate: Callable[[ExecutionWorker], Any] = ExecutionWorker._execution_logic
 
     def held(self: ExecutionWorker) -> Any:
         begin.wait(_PATIENCE)
