@@ -65,10 +65,12 @@ unit: dev
 
 # 2,000 sagas with random faults, business failures and duplicated deliveries; then the invariants.
 # Then 1,000 with every step over HTTP, the reference pharmacy misbehaving; invariants on its records.
+# Then 500 waiting for a pharmacist, with answers and cancellations at random moments, under the faults.
 chaos: dev
 	HYPOTHESIS_PROFILE=chaos $(VENV)/bin/pytest -q tests/unit/test_properties.py
 	$(PY) -m harness.chaos.run --sagas 2000 --json chaos-report.json
 	$(PY) -m harness.chaos.run --pharmacy reference --sagas 1000 --json chaos-http-report.json
+	$(PY) -m harness.chaos.run --requests --sagas 500 --json chaos-requests-report.json
 
 # 1,000 mixed orders against the engine floor, per-saga resource counts, cost model, import times,
 # and resident memory per 1,000 sagas with and without the local endpoint's retention.

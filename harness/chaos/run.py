@@ -2,6 +2,7 @@
 
     python -m harness.chaos.run --sagas 2000                          # make chaos
     python -m harness.chaos.run --sagas 1000 --pharmacy reference     # make chaos: every step over HTTP
+    python -m harness.chaos.run --sagas 500 --requests                # make chaos: pharmacists, cancellations
     tests/e2e/test_chaos.py runs 200 of them, test_chaos_http.py 120  # part of make test
 
 Both runs plan, send and wait for their orders here (`plan_orders`, `send_and_settle`); the HTTP
@@ -84,6 +85,8 @@ class Report:
     figures: Counter[str] = field(default_factory=Counter)
     """What the steps' own systems hold and received, when they can be read (over HTTP: the pharmacy's)."""
     final_states: Counter[str] = field(default_factory=Counter)
+    requests: Counter[str] = field(default_factory=Counter)
+    """Pharmacists' answers and cancellations by kind and what became of them (harness/chaos/requests.py)."""
     unfinished: list[str] = field(default_factory=list)
     violations: dict[str, list[str]] = field(default_factory=dict)
 
@@ -164,7 +167,11 @@ def print_report(report: Report) -> None:
     console.print(f"final states: {dict(report.final_states)}")
     console.print(f"faults injected: {dict(report.faults)} · wall time {report.wall_seconds:.1f} s")
     if report.figures:
-        console.print(f"at the steps' systems: {dict(report.figures)}")
+        # The requests run's figures are what it sent, by scenario; the others', what the steps' systems hold.
+        where = "requests sent" if report.requests else "at the steps' systems"
+        console.print(f"{where}: {dict(report.figures)}")
+    if report.requests:
+        console.print(f"requests recorded: {dict(sorted(report.requests.items()))}")
     for invariant, problems in report.violations.items():
         for problem in problems[:5]:
             # Plain text, never markup: a problem quotes ids and messages the run met (a record id, a
@@ -185,8 +192,17 @@ def main(argv: list[str] | None = None) -> int:
         help="the steps on the built-in tables (faults injected in the functions), or over HTTP against "
         "the reference pharmacy (faults injected by it)",
     )
+    parser.add_argument(
+        "--requests",
+        action="store_true",
+        help="sagas waiting for a pharmacist, with answers and cancellations at random moments (built-in tables)",
+    )
     args = parser.parse_args(argv)
-    if args.pharmacy == "reference":
+    if args.requests:
+        from harness.chaos import requests
+
+        report = requests.run(args.sagas, seed=args.seed, concurrency=args.concurrency)
+    elif args.pharmacy == "reference":
         from harness.chaos import over_http
 
         report = over_http.run(args.sagas, seed=args.seed, concurrency=args.concurrency)
@@ -205,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                     "faults": dict(report.faults),
                     "figures": dict(report.figures),
                     "final_states": dict(report.final_states),
+                    "requests": dict(report.requests),
                     "violations": {k: len(v) for k, v in report.violations.items()},
                 },
                 file,
