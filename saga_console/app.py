@@ -2,8 +2,8 @@
 
 Every read goes through `harness.queries` (and `saga_console.reads` for the page's own
 needs), so the page and the CLI agree. Patient data is shown only when the page is asked for
-it (`?patient_data=1`), as `saga history --with-patient-data`. The two actions (resume,
-redrive) are POSTs behind a confirmation page: each page issues a fresh single-use token for
+it (`?patient_data=1`), as `saga history --with-patient-data`. The actions (resume, redrive,
+and a saga's requests: verify, reject, cancel in `requests`) are POSTs behind a confirmation page: each page issues a fresh single-use token for
 its one action, the POST must come from the console's own origin, and actions are refused
 unless the console is bound to loopback or was started with actions allowed. Every response
 forbids framing and loads only the console's own assets (`page_headers`).
@@ -11,7 +11,7 @@ forbids framing and loads only the console's own assets (`page_headers`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, make_response, redirect, render_template, request, url_for
@@ -20,17 +20,18 @@ from werkzeug.wrappers import Response
 
 from harness import operations, queries
 from harness.errors import HarnessError, NotFound
-from harness.execution_path import ExecutionPath, read_path
+from harness.execution_path import IN_PROGRESS, ExecutionPath, read_path
 from harness.seed import stock
 from harness.target import Target
 from harness.told import event_json, note
 from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.events import StoredEvent
-from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES
-from saga_console import cors, graph, metrics, page_headers, reads
-from saga_console.confirmations import ActionTokens
+from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES, SagaState
+from saga_console import graph, metrics, page_headers, reads
+from saga_console.confirmations import ActionTokens, check_action, confirm_page
 from saga_console.guard import is_loopback
+from saga_console.requests import requests
 
 PAGE_SIZE = 25
 COUNTS_SECONDS = 5.0
@@ -41,6 +42,9 @@ GROUP_LABELS = {
     "completed": "completed",
     "compensation_failed": "compensation failed",
     "rejected": "rejected",
+    "pending_verification": "waiting for a pharmacist",
+    "cancelled": "cancelled",
+    "order_not_received": "order not received",
 }
 
 
@@ -54,7 +58,8 @@ def create_app(
     app.config["ACTION_TOKENS"] = ActionTokens()
     app.config["COUNTS"] = reads.RecentCounts(target, counts_seconds)
     app.register_blueprint(pages)
-    app.jinja_env.globals.update(state_class=state_class, seconds=seconds, group_labels=GROUP_LABELS)
+    app.register_blueprint(requests)
+    app.jinja_env.globals.update(state_class=state_class, seconds=seconds, group_labels=GROUP_LABELS, utc=utc)
 
     @app.errorhandler(HarnessError)
     def not_found(error: HarnessError) -> tuple[str, int]:
@@ -91,6 +96,11 @@ def state_class(state: str) -> str:
 
 def seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f} s"
+
+
+def utc(value: datetime) -> str:
+    """A moment as the console shows a saga's times: to the second, in UTC, saying so."""
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 @pages.get("/")
@@ -141,11 +151,14 @@ def _saga_context(order_id: str) -> dict[str, Any]:
     history = queries.execution_history(target, execution["executionArn"]) if execution else []
     path = read_path(history)
     patient_data = request.args.get("patient_data") == "1"
+    asked = _requests_context(found, path)
+    waiting = asked["waiting"]
+    notes = {asked["waiting_in"]: f"waiting until {utc(waiting.deadline_at)}"} if asked["waiting_in"] else {}
     return {
         "order_id": order_id,
         "view": found.view,
         "execution": execution,
-        "graph": graph.svg(definition, path),
+        "graph": graph.svg(definition, path, notes),
         "legend": [(graph.LABELS[k], colour) for k, colour in graph.COLOURS.items()],
         "events": _event_rows(found.events, patient_data),
         "states": _state_rows(path),
@@ -154,6 +167,35 @@ def _saga_context(order_id: str) -> dict[str, Any]:
         "settled": bool(found.view and found.view.state in TERMINAL_STATES | PARKED_STATES),
         "patient_data": patient_data,
         "note": note,
+        **asked,
+    }
+
+
+NOT_CANCELLABLE = TERMINAL_STATES | PARKED_STATES | {SagaState.COMPENSATING}
+"""Where a cancellation can change nothing: the saga ended, or it is already undoing its steps."""
+SENT = {
+    "verify": "the pharmacist's verification",
+    "reject": "the pharmacist's rejection",
+    "cancel": "the cancellation",
+}
+
+
+def _requests_context(found: queries.Status, path: ExecutionPath) -> dict[str, Any]:
+    """The verification, the cancellation and the requests that changed nothing; which requests the page offers;
+    and, for a saga waiting for a pharmacist, since when and until when (drawn on its waiting state)."""
+    state = found.view.state if found.view else None
+    verification = found.verification
+    waiting = verification if state is SagaState.PENDING_VERIFICATION and verification else None
+    in_progress = [name for name in path.order if path.outcome(name) == IN_PROGRESS]
+    return {
+        "verification": verification,
+        "cancellation": found.cancellation,
+        "unapplied": found.unapplied,
+        "waiting": waiting,
+        "waiting_in": in_progress[-1] if waiting and in_progress else None,
+        "verifiable": state is SagaState.PENDING_VERIFICATION,
+        "cancellable": state is not None and state not in NOT_CANCELLABLE,
+        "sent": SENT.get(request.args.get("sent") or ""),
     }
 
 
@@ -199,49 +241,10 @@ def saga(order_id: str) -> str:
     return render_template(template, **_saga_context(order_id))
 
 
-def _check_action() -> None:
-    """Refuse an action's POST unless allowed here, sent by the console's own page, and confirmed once."""
-    if not current_app.config["ACTIONS_ALLOWED"]:
-        abort(403, "actions are refused: this console is not bound to loopback (start it with --allow-actions)")
-    if not cors.same_origin(request.headers.get("Origin"), request.host, request.scheme):
-        abort(403, "refused: actions are accepted only from a confirmation page of this console (its Origin)")
-    token = request.form.get("token")
-    if not token or request.form.get("confirm") != "yes":
-        abort(400, "not confirmed: use the confirmation page")
-    this_action = url_for(str(request.endpoint), **(request.view_args or {}))
-    if not _tokens().spend(token, this_action):
-        abort(403, "refused: this confirmation was used, has expired or is for another action; confirm again")
-
-
-def _tokens() -> ActionTokens:
-    tokens: ActionTokens = current_app.config["ACTION_TOKENS"]
-    return tokens
-
-
-def _confirm(title: str, action: str, question: str, cancel: str) -> Response:
-    allowed = current_app.config["ACTIONS_ALLOWED"]
-    # A page of another site that opens this one (a link, a frame the CSP then hides) gets no token:
-    # it could not use one, but each would push the operator's own out of the bounded store.
-    from_here = request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
-    page = render_template(
-        "confirm.html",
-        title=title,
-        action=action,
-        question=question,
-        cancel=cancel,
-        token=_tokens().issue(action) if allowed and from_here else None,
-        allowed=allowed,
-        from_here=from_here,
-    )
-    response = make_response(page)
-    response.headers["Referrer-Policy"] = page_headers.FORM_REFERRER_POLICY
-    return response
-
-
 @pages.get("/sagas/<order_id>/resume")
 def resume_confirm(order_id: str) -> Response:
     state = queries.saga_state(_target(), order_id)
-    return _confirm(
+    return confirm_page(
         f"Resume {order_id}",
         url_for("console.resume", order_id=order_id),
         f"{order_id} is {state.value}. Start the compensation machine to run its remaining compensations?",
@@ -251,7 +254,7 @@ def resume_confirm(order_id: str) -> Response:
 
 @pages.post("/sagas/<order_id>/resume")
 def resume(order_id: str) -> Response:
-    _check_action()
+    check_action()
     operations.start_resume(_target(), order_id)
     return redirect(url_for("console.saga", order_id=order_id, resumed=1), code=303)
 
@@ -259,7 +262,7 @@ def resume(order_id: str) -> Response:
 @pages.get("/redrive")
 def redrive_confirm() -> Response:
     depth = reads.dead_letter_depth(_target())
-    return _confirm(
+    return confirm_page(
         "Redrive the dead-letter queue",
         url_for("console.redrive"),
         f"Move the {depth} message(s) of the dead-letter queue back to the start queue?",
@@ -269,7 +272,7 @@ def redrive_confirm() -> Response:
 
 @pages.post("/redrive")
 def redrive() -> Response:
-    _check_action()
+    check_action()
     moved = operations.redrive(_target(), limit=1000)
     return redirect(url_for("console.operations_page", moved=moved), code=303)
 

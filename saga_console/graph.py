@@ -10,6 +10,7 @@ states it leads to on failure sit to its right.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from html import escape
 from typing import Any
 
@@ -108,7 +109,8 @@ def _caught_label(edge: Edge, source: tuple[int, int], caught: str) -> str:
     )
 
 
-def svg(definition: dict[str, Any], path: ExecutionPath) -> str:
+def svg(definition: dict[str, Any], path: ExecutionPath, notes: dict[str, str] | None = None) -> str:
+    """The graph; `notes` adds a line under a state (a waiting task: until when)."""
     place = layout(definition)
     width = MARGIN * 2 + (max(c for c, _ in place.values()) + 1) * COLUMN + 60
     height = MARGIN * 2 + max(r for _, r in place.values()) * ROW + NODE_H
@@ -133,13 +135,14 @@ def svg(definition: dict[str, Any], path: ExecutionPath) -> str:
         if caught:
             labels.append(_caught_label(edge, place[edge.source], caught))
     for name, (column, row) in place.items():
-        parts.append(_node(name, _xy((column, row)), path, definition["States"].get(name, {})))
+        note = (notes or {}).get(name)
+        parts.append(_node(name, _xy((column, row)), path, definition["States"].get(name, {}), note))
     parts.extend(labels)  # over the nodes: a label is never hidden by a state drawn after it
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _node(name: str, at: tuple[float, float], path: ExecutionPath, state: dict[str, Any]) -> str:
+def _node(name: str, at: tuple[float, float], path: ExecutionPath, state: dict[str, Any], note: str | None) -> str:
     x, y = at
     outcome = path.outcome(name)
     run = path.runs.get(name)
@@ -150,6 +153,8 @@ def _node(name: str, at: tuple[float, float], path: ExecutionPath, state: dict[s
         tooltip.append(f"retry {', '.join(retry['ErrorEquals'])} up to {retry.get('MaxAttempts', 3)} times")
     if run and run.error:
         tooltip.append(f"error: {run.error}")
+    if run and note:
+        tooltip.append(f"since {run.entered_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, {note}")
     retries = run.retries if run else 0
     rx = NODE_H / 2 if pseudo else 6
     label_y = y + (NODE_H / 2 - 3 if retries else NODE_H / 2 + 5)
@@ -164,5 +169,10 @@ def _node(name: str, at: tuple[float, float], path: ExecutionPath, state: dict[s
         body += (
             f'<text class="retries" x="{x + NODE_W / 2}" y="{y + NODE_H - 6}" text-anchor="middle" '
             f'fill="{text_fill}">retries: {retries}</text>'
+        )
+    if note:
+        body += (
+            f'<text class="node-note" x="{x + NODE_W / 2}" y="{y + NODE_H + 13}" text-anchor="middle">'
+            f"{escape(note)}</text>"
         )
     return body + "</g>"
