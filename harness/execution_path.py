@@ -19,6 +19,8 @@ FAILED = "failed"
 CAUGHT = "caught"
 IN_PROGRESS = "in_progress"
 NOT_REACHED = "not_reached"
+ABORTED = "aborted"
+"""The state an execution was stopped in (StopExecution: a cancellation), which did not fail."""
 
 START = "Start"
 END = "End"
@@ -130,8 +132,8 @@ def read_path(events: list[dict[str, Any]]) -> ExecutionPath:  # noqa: C901 - a 
             path.runs[END] = StateRun(END, SUCCEEDED, at, at)
         elif kind in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
             path.stopped_at = at
-            if current is not None:  # failed inside a state, not caught
-                current.outcome = FAILED
+            if current is not None:  # failed inside a state, not caught; or stopped in it
+                current.outcome = ABORTED if kind == "ExecutionAborted" else FAILED
                 current.exited_at = current.exited_at or at
     return path
 

@@ -14,22 +14,34 @@ from datetime import UTC
 from html import escape
 from typing import Any
 
-from harness.execution_path import CAUGHT, END, FAILED, IN_PROGRESS, NOT_REACHED, START, SUCCEEDED, ExecutionPath
+from harness.execution_path import (
+    ABORTED,
+    CAUGHT,
+    END,
+    FAILED,
+    IN_PROGRESS,
+    NOT_REACHED,
+    START,
+    SUCCEEDED,
+    ExecutionPath,
+)
 
 COLOURS = {
     SUCCEEDED: "#2ea043",
     FAILED: "#d1242f",
     CAUGHT: "#f0883e",
     IN_PROGRESS: "#2f81f7",
+    ABORTED: "#6e7781",
     NOT_REACHED: "#eaeef2",
 }
-"""Node fills by outcome, as the Step Functions console colours them."""
+"""Node fills by outcome, as the Step Functions console colours them; a stopped state grey (it did not fail)."""
 
 LABELS = {
     SUCCEEDED: "succeeded",
     FAILED: "failed",
     CAUGHT: "caught error",
     IN_PROGRESS: "in progress",
+    ABORTED: "stopped",
     NOT_REACHED: "not reached",
 }
 

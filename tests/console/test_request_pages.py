@@ -95,6 +95,11 @@ def test_a_cancellation_from_the_page_ends_the_saga_cancelled(verifying: InProce
     WebDriverWait(browser, 30, poll_frequency=0.2).until(lambda b: text_of(b, "saga-state") == "CANCELLED")
     assert "the patient moved" in text_of(browser, "cancellation")
     assert not browser.find_elements(By.ID, "cancel-order")
+    # The state the cancellation stopped the execution in is drawn stopped, not failed: nothing failed
+    stopped = browser.find_element(By.CSS_SELECTOR, 'g.node[data-state="Verify Prescription"]')
+    assert stopped.get_attribute("data-outcome") == "aborted"
+    assert seen_as(fills(browser)["Verify Prescription"]) == "grey"
+    assert "stopped" in browser.find_element(By.CSS_SELECTOR, ".legend").text
     # And the list offers the new states, with their counts
     browser.get(console + "sagas")
     cancelled = browser.find_element(By.CSS_SELECTOR, '.filter[data-group="cancelled"]')
