@@ -17,7 +17,7 @@ from lambdas.logic.repository import SagaRepository
 from saga_console.serve import console_server, running, url_of
 from tests.console.test_pages import PRIVATE, WebDriverWait, fills, seen_as, visible_text
 from tests.e2e.helpers import history
-from tests.verifying_stack import verifying, verifying_assembly, waiting
+from tests.verifying_stack import task_token, verifying, verifying_assembly, waiting
 
 __all__ = ["verifying", "verifying_assembly"]  # fixtures, used by name
 
@@ -63,6 +63,8 @@ def test_a_waiting_saga_shows_since_and_until_when_and_is_verified_from_its_page
     assert text_of(browser, "verification-decision") == "none yet"
     screenshot("console-waiting-for-a-pharmacist")
     assert not [p for p in PRIVATE if p in browser.page_source], "patient data on the page"
+    token = task_token(verifying, "p-ok")
+    assert token not in browser.page_source, "the waiting task's token stays inside the stack"
     # When the operator verifies it, naming the pharmacist, and confirms
     question = confirm_with(browser, "verify", pharmacist_id="ph-web")
     assert "p-ok is PENDING_VERIFICATION" in question
