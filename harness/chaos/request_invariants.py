@@ -262,7 +262,7 @@ def each_saga_ends_as_its_requests_decide(run: RequestsRun) -> list[str]:  # noq
             problems.append(f"{order_id}: CANCELLED without an accepted cancellation")
             continue
         if decision is None:
-            problems.append(f"{order_id}: verification requested, never decided (saga {state})")
+            problems.append(f"{order_id}: verification requested, no decision recorded (saga {state})")
             continue
         overdue = _first(stream, ev.PrescriptionVerificationOverdue.TYPE_KEY)
         if decision.type == ev.PrescriptionVerified.TYPE_KEY:

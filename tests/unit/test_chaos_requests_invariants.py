@@ -295,7 +295,7 @@ def test_a_rejected_saga_failed_for_another_reason_or_completed_is_a_violation()
 def test_an_unanswered_saga_not_failed_as_overdue_is_a_violation() -> None:
     run = _run({**_streams(), "mute": Stream("mute").waiting()})
     assert inv.each_saga_ends_as_its_requests_decide(run) == [
-        "mute: verification requested, never decided (saga PENDING_VERIFICATION)"
+        "mute: verification requested, no decision recorded (saga PENDING_VERIFICATION)"
     ]
     completed = _with_state(_run(), "mute", SagaState.COMPLETED)
     assert inv.each_saga_ends_as_its_requests_decide(completed) == ["mute: overdue, saga COMPLETED"]
@@ -328,3 +328,18 @@ def test_an_id_with_no_order_and_no_row_is_a_violation() -> None:
     views = dict(_run().views)
     del views["ghost"]
     assert inv.nothing_is_stuck(_run(views=views)) == ["ghost: None"]
+
+
+def test_an_overdue_saga_parked_before_its_verdict_was_recorded_is_a_violation() -> None:
+    # What the 500-saga run found: the timer fired, Cancel Prescription failed on every attempt, and the
+    # saga was parked (record_compensation_failure) with no PrescriptionVerificationOverdue on its stream.
+    parked = Stream("mute").waiting()
+    parked.do(
+        "exec",
+        TIMER,
+        lambda s: s.record_compensation_failed(Compensation.CANCEL_PRESCRIPTION, "InjectedPermanentFault", None),
+    )
+    run = _run({**_streams(), "mute": parked})
+    assert inv.each_saga_ends_as_its_requests_decide(run) == [
+        "mute: verification requested, no decision recorded (saga COMPENSATION_FAILED)"
+    ]
