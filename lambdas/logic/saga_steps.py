@@ -170,6 +170,7 @@ def compensate(services: SagaServices, call: Invocation, *, compensation: Compen
     if compensation not in saga.compensations_done:
         if _reason(call.error) in VERIFICATION_TIMEOUTS:  # no pharmacist answered by the deadline
             saga.record_verification_overdue(datetime.now(UTC))
+            services.repository.save(saga, call.causation_id)  # the verdict stands even if the undo fails
         services.faults.before(compensation.value, call.order_id, call.attempt)
         had_effect = _undo(services, compensation, call.order_id)
         saga.record_compensation(compensation, had_effect=had_effect, reason=_reason(call.error))
