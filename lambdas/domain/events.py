@@ -22,8 +22,10 @@ Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
 
 
-OUTSIDE_REASON = "refused by the system the step called; its reason is kept with the saga"
-"""What the bus says in place of a reason an outside system gave (`reason_from_outside`)."""
+OUTSIDE_REASON = "said outside the saga (by the pharmacy's system, a pharmacist or a requester); kept with the saga"
+"""What the bus says in place of a reason given outside the saga (`reason_from_outside`): a pharmacy
+system's refusal, a pharmacist's rejection, a cancellation's reason. Not "refused by the system": a
+cancellation's reason is nobody's refusal."""
 
 
 class DomainEvent(BaseModel):

@@ -192,3 +192,15 @@ def test_a_failing_saga_is_not_turned_into_a_cancelled_one() -> None:
     assert not saga.request_cancellation("patient asked", requested_by="bus")
     _undo_all(saga)
     assert saga.state is SagaState.FAILED
+
+
+def test_the_bus_says_a_requesters_reason_is_kept_not_that_a_system_refused() -> None:
+    # Found walking the product: a cancellation's reason was published as "refused by the system the step
+    # called", which no system did. The words stay private; what the bus says in their place is true of
+    # every outside reason (a pharmacy's refusal, a pharmacist's rejection, a requester's cancellation).
+    said = "the patient's INR is 4.2"
+    requested = ev.CancellationRequested(order_id="o-1", reason=said, reason_from_outside=True, requested_by="bus")
+    public = requested.public_payload()
+    assert said not in str(public)
+    assert "refused" not in public["reason"]
+    assert "kept with the saga" in public["reason"]
