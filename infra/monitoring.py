@@ -63,6 +63,7 @@ class Monitoring(Construct):
         start_queue: sqs.IQueue,
         dead_letter_queues: Sequence[sqs.IQueue],
         stream_failures: Mapping[str, sqs.IQueue],
+        requests_dead_letter_queue: sqs.IQueue | None = None,
         pharmacy_systems: Sequence[str] = (),
         verification: bool = False,
     ) -> None:
@@ -72,6 +73,18 @@ class Monitoring(Construct):
         self.alarm_topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True, display_name="Saga alarms")
         self._alarms_may_publish()
         self._alarms(state_machine, dead_letter_queues)
+        if requests_dead_letter_queue is not None:
+            # Its own runbook: `saga redrive` moves the order queue's messages, not these.
+            self.requests_dead_letters = self._alarm(
+                f"DeadLetters{len(dead_letter_queues)}",
+                requests_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum"
+                ),
+                1,
+                "A pharmacist's answer or a cancellation could not be used and reached the requests dead-letter "
+                "queue: docs/operations.md, 'Requests in the requests dead-letter queue'.",
+            )
+            dead_letter_queues = [*dead_letter_queues, requests_dead_letter_queue]
         self._compensation_alarms(compensation_machine)
         self._stream_alarms(functions, stream_failures)
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))

@@ -159,7 +159,7 @@ Policy reference), on the stream; its fourth, dynamodb:ListStreams, has no resou
 
 def test_event_source_mappings_read_only_their_source_and_wait_for_that_permission(template: dict[str, Any]) -> None:
     mappings = resources(template, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 4, "start queue, outcomes queue, the projector's and the publisher's stream"
+    assert len(mappings) == 5, "start, outcomes and requests queues, the projector's and the publisher's stream"
     for logical_id, mapping in mappings.items():
         function = template["Resources"][mapping["Properties"]["FunctionName"]["Ref"]]
         role = function["Properties"]["Role"]["Fn::GetAtt"][0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import typer
 import typer.core
@@ -29,13 +30,17 @@ def _first_cells(markdown: str, after: str, before: str) -> str:
     return "\n".join(line.split("|")[1] for line in section.splitlines() if line.startswith("|"))
 
 
-def _deployed_alarms() -> set[str]:
+def _template() -> dict[str, Any]:
     # The stack and context tests/verifying_stack.py synthesizes: one synthesis, reused.
-    template = synthesize(
+    return synthesize(
         "Verifying",
         fault_injection=False,
         context={"prescription_verification": "pharmacist", "verification_deadline_minutes": "120"},
     ).template
+
+
+def _deployed_alarms() -> set[str]:
+    template = _template()
     names = set()
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] == ALARM:
@@ -51,6 +56,25 @@ def test_the_runbook_names_every_alarm_the_stack_deploys() -> None:
     table = _first_cells((ROOT / "docs" / "operations.md").read_text(), "**Alarms**", "## Runbook")
     named = set(re.findall(r"[A-Za-z0-9]+", table))
     assert sorted(alarms - named) == []
+
+
+RUNBOOK_POINTER = re.compile(r"docs/operations\.md, '(?P<section>[^']+)'")
+
+
+def test_every_alarm_points_to_a_runbook_section_that_exists() -> None:
+    # Found walking the product: the requests dead-letter queue's alarm sent operators to 'Redriving the
+    # dead-letter queue', whose `saga redrive` does not move that queue's messages.
+    headings = set(re.findall(r"^### (.+)$", (ROOT / "docs" / "operations.md").read_text(), re.MULTILINE))
+    pointers = {}
+    for logical_id, resource in _template()["Resources"].items():
+        if resource["Type"] == ALARM:
+            description = str(resource["Properties"].get("AlarmDescription", ""))
+            for match in RUNBOOK_POINTER.finditer(description):
+                pointers[logical_id] = match["section"]
+    assert pointers, "no alarm points to the runbook: the pattern no longer reads the descriptions"
+    assert {k: v for k, v in pointers.items() if v not in headings} == {}
+    requests = [v for k, v in pointers.items() if k.startswith("MonitoringDeadLetters4")]
+    assert requests == ["Requests in the requests dead-letter queue"]
 
 
 def test_the_readme_names_every_saga_command() -> None:
