@@ -102,7 +102,14 @@ class _RoutedStream(io.TextIOBase):
     """Writes inside an invocation go to that invocation's output; others pass through."""
 
     def __init__(self, fallback: TextIO) -> None:
-        self.fallback = fallback
+        self._fallback = fallback
+
+    @property
+    def fallback(self) -> TextIO:
+        """The stream replaced; the process's own once that one is closed (a test runner's capture ends)."""
+        if getattr(self._fallback, "closed", False):
+            return sys.__stderr__ or sys.stderr
+        return self._fallback
 
     def write(self, text: str) -> int:
         record = _current.get()
@@ -152,7 +159,13 @@ def _route_output() -> None:
         for handler in getattr(logger, "handlers", []):
             stream = getattr(handler, "stream", None)
             if isinstance(handler, logging.StreamHandler) and stream and not isinstance(stream, _RoutedStream):
-                handler.setStream(_RoutedStream(stream))
+                # Not `setStream`: it flushes the old stream first, which a test runner may have closed
+                # (a handler made while CliRunner held stdout), and every invocation after would fail.
+                handler.acquire()
+                try:
+                    handler.stream = _RoutedStream(stream)
+                finally:
+                    handler.release()
 
 
 # --- the Lambda context ------------------------------------------------------------------

@@ -59,3 +59,24 @@ def test_a_failed_invocation_reports_its_stack_one_frame_a_string_and_parses_no_
     assert "raise ValueError(" in stack[-1]
     assert not any("^" in line for line in stack), "no carets"
     assert runtime.errors == [("f", "ValueError", "order o-1 refused")]
+
+
+def test_a_logging_handler_bound_to_a_closed_stream_does_not_break_later_invocations() -> None:
+    # Found by the CLI's tests: a handler made while Typer's CliRunner held stdout keeps that stream,
+    # which the runner closes; routing it with `setStream` flushed the closed stream first, so every
+    # later invocation failed with "I/O operation on closed file" and the cloud never went idle.
+    import io
+    import logging
+
+    from localcloud.runtime import _route_output
+
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    orphan = logging.getLogger("test-closed-stream")
+    orphan.addHandler(handler)
+    try:
+        captured.close()
+        _route_output()  # raised ValueError before
+        orphan.error("written outside any invocation, after the capture closed")  # no error either
+    finally:
+        orphan.removeHandler(handler)
