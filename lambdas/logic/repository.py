@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lambdas.domain.events import StoredEvent, new_stored_event
+from lambdas.domain.events import DomainEvent, StoredEvent, new_stored_event
 from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.logic.ports import EventStore
 
@@ -23,8 +23,17 @@ class SagaRepository:
         return OrderFulfillmentSaga.from_history(order_id, ())
 
     def load(self, order_id: str) -> OrderFulfillmentSaga:
+        return self.load_with_causes(order_id, None)[0]
+
+    def load_with_causes(
+        self, order_id: str, causation_id: str | None
+    ) -> tuple[OrderFulfillmentSaga, list[DomainEvent]]:
+        """The saga, and the events of its stream `causation_id` caused (none when it is None): a message
+        handled before, retried, finds what it did the first time."""
         history = self._store.read(stream_id_for(order_id))
-        return OrderFulfillmentSaga.from_history(order_id, (e.to_domain() for e in history))
+        saga = OrderFulfillmentSaga.from_history(order_id, (e.to_domain() for e in history))
+        caused = [e.to_domain() for e in history if causation_id and e.metadata.causation_id == causation_id]
+        return saga, caused
 
     def save(self, saga: OrderFulfillmentSaga, causation_id: str | None) -> list[StoredEvent]:
         """Append the saga's new events after the version it was loaded at.

@@ -12,6 +12,7 @@ never in an event, a log line, an answer or anything the pharmacy sends (it answ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -26,6 +27,7 @@ from lambdas.contract import (
     PRESCRIPTION_VERIFIED,
     VERIFICATION_SOURCE,
 )
+from lambdas.domain import events as ev
 from lambdas.domain.errors import PHARMACIST_REJECTED, ConcurrencyConflict, IllegalTransition
 from lambdas.domain.intake import UnusableMessage
 from lambdas.domain.order import ORDER_ID_PATTERN
@@ -132,13 +134,25 @@ def read_request(body: str, message_id: str) -> Answer | Cancellation:
     raise UnusableMessage("the event is neither a pharmacist's answer nor a cancellation")
 
 
-def _retried(repository: SagaRepository, order_id: str, decide: Any, causation_id: str) -> Any:
-    """Load, decide, save; again from the start when the saga moved on meanwhile."""
+_APPLIED_BY = (ev.PrescriptionVerified, ev.PrescriptionRejected, ev.CancellationRequested)
+"""The events a request that the saga acted on (or kept for its order) leaves on the stream."""
+
+
+def _retried(
+    repository: SagaRepository,
+    order_id: str,
+    decide: Callable[[OrderFulfillmentSaga], bool],
+    message_id: str,
+) -> tuple[OrderFulfillmentSaga, bool]:
+    """Load, decide, save; again from the start when the saga moved on meanwhile. A message recorded
+    before (SQS delivers it again when passing it on failed) is not decided twice: what it did stands."""
     for _ in range(ATTEMPTS):
-        saga = repository.load(order_id)
+        saga, caused = repository.load_with_causes(order_id, message_id)
+        if caused:
+            return saga, any(isinstance(event, _APPLIED_BY) for event in caused)
         outcome = decide(saga)
         try:
-            repository.save(saga, causation_id=causation_id)
+            repository.save(saga, causation_id=message_id)
         except ConcurrencyConflict:
             continue
         return saga, outcome

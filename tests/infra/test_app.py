@@ -65,7 +65,7 @@ def test_order_producers_come_from_context_as_a_list_or_comma_separated() -> Non
     assert order_producers(["111122223333"]) == ["111122223333"]
 
 
-def test_named_order_producers_may_put_order_created_on_the_order_bus_and_nothing_else() -> None:
+def test_named_order_producers_may_put_and_cancel_orders_on_the_order_bus_and_nothing_else() -> None:
     stack = _stack(build_app(cdk.App(context={"order_producers": "111122223333"})))
     template = cdk.assertions.Template.from_stack(stack).to_json()
     [statement] = [
@@ -75,8 +75,12 @@ def test_named_order_producers_may_put_order_created_on_the_order_bus_and_nothin
         and "OrderProducers" in p["Properties"]["StatementId"]
     ]  # fmt: skip
     assert statement["Action"] == "events:PutEvents"
+    # Issue 25: whoever may send an order may cancel it (detail-type OrderCancellationRequested).
     assert statement["Condition"] == {
-        "StringEquals": {"events:source": "pharmacy.orders", "events:detail-type": "OrderCreated"}
+        "StringEquals": {
+            "events:source": "pharmacy.orders",
+            "events:detail-type": ["OrderCreated", "OrderCancellationRequested"],
+        }
     }
     assert "111122223333" in json.dumps(statement["Principal"])
 

@@ -193,8 +193,12 @@ def test_tables_are_encrypted_recoverable_and_the_event_store_streams(template: 
 
 def test_order_events_reach_the_start_queue_which_dead_letters_after_three_receives(template: dict[str, Any]) -> None:
     rules = resources(template, "AWS::Events::Rule")
-    [order_rule] = [r for r in rules.values() if r["Properties"]["EventPattern"].get("source") == ["pharmacy.orders"]]
-    assert order_rule["Properties"]["EventPattern"]["detail-type"] == ["OrderCreated"]
+    [order_rule] = [
+        r
+        for r in rules.values()
+        if r["Properties"]["EventPattern"].get("source") == ["pharmacy.orders"]
+        and r["Properties"]["EventPattern"]["detail-type"] == ["OrderCreated"]
+    ]
     target = order_rule["Properties"]["Targets"][0]
     assert target["Arn"]["Fn::GetAtt"][0].startswith("OrderEventsStartQueue")
     assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("OrderEventsDeadLetterQueue")
@@ -215,7 +219,9 @@ def test_only_this_accounts_rules_may_send_to_the_queues(template: dict[str, Any
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "events.amazonaws.com"}
     ]
-    assert len(granted) == 7, "the start, outcomes and domain-event queues, their dead-letter queues and the buses'"
+    # the start, outcomes, requests (one per rule: answers, cancellations) and domain-event queues, their
+    # dead-letter queues and the buses'
+    assert len(granted) == 10
     for statement in granted:
         condition = statement["Condition"]
         assert condition.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"} or (

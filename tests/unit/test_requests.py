@@ -199,16 +199,19 @@ def test_a_rejection_fails_the_task_without_the_pharmacists_words(repository: Sa
     )
 
 
-def test_a_retried_answer_passes_the_decision_on_again_when_the_first_send_failed(
+def test_a_retried_answer_passes_the_decision_on_again_and_records_nothing_twice(
     repository: SagaRepository,
 ) -> None:
-    # Given an answer recorded whose SendTaskSuccess failed (throttled): the message is retried
+    # Given an answer recorded whose SendTaskSuccess failed (throttled): SQS delivers the message again
     _waiting(repository)
     tokens, tasks = Tokens({"o-1": "token-1"}), Tasks(fail_next=True)
     with pytest.raises(RuntimeError):
         answer(repository, tokens, tasks, _answer("verified"), at=NOW)
-    # Then the retry finds the decision taken, records nothing new, and still passes it on
-    assert answer(repository, tokens, tasks, _answer("verified"), at=NOW) is Applied.KEPT
+    recorded = len(_events(repository))
+    # Then the retry finds what the message did, records nothing more (the chaos run once found it recorded
+    # as an ignored second answer), and still passes the decision on
+    assert answer(repository, tokens, tasks, _answer("verified"), at=NOW) is Applied.APPLIED
+    assert len(_events(repository)) == recorded
     assert tasks.sent == [("token-1", "success", {"decision": "verified"})]
 
 
@@ -294,12 +297,23 @@ def test_a_cancelled_saga_with_no_execution_yet_has_its_compensations_started(re
     assert executions.compensating == ["o-1"]
 
 
-def test_a_retried_cancellation_stops_the_execution_again(repository: SagaRepository) -> None:
+def test_a_retried_cancellation_stops_the_execution_again_and_records_nothing_twice(
+    repository: SagaRepository,
+) -> None:
     _waiting(repository)
     executions = Executions(running={"o-1"})
     cancel(repository, executions, executions, _cancellation())
-    assert cancel(repository, executions, executions, _cancellation()) is Applied.KEPT
+    recorded = len(_events(repository))
+    assert cancel(repository, executions, executions, _cancellation()) is Applied.APPLIED
     assert executions.stopped == ["o-1", "o-1"]
+    assert len(_events(repository)) == recorded
+
+
+def test_a_second_cancellation_is_recorded_as_refused_and_still_stops(repository: SagaRepository) -> None:
+    _waiting(repository)
+    executions = Executions(running={"o-1"})
+    cancel(repository, executions, executions, _cancellation())
+    assert cancel(repository, executions, executions, _cancellation(message="c-2")) is Applied.KEPT
     refused = [e for e in _events(repository) if isinstance(e, ev.CancellationRefused)]
     assert [e.why for e in refused] == ["a cancellation was accepted already"]
 
