@@ -5,53 +5,24 @@ is put on the order bus with boto3, as a pharmacy would."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from harness.assembly import synthesize
-from harness.inprocess import InProcess, deployed
+from harness.inprocess import InProcess
 from harness.waiting import poll
-from infra import names
+from infra.names import OUTPUT_EVENT_BUS
 from lambdas.domain import events as ev
 from lambdas.domain.states import SagaState
-from localcloud.deploy import CloudAssembly
 from tests.e2e.helpers import executions, history, order, records, stock, view
+from tests.verifying_stack import DEADLINE_MINUTES, verifying, verifying_assembly, wait_for_state, waiting
 
-DEADLINE_MINUTES = 120
-"""7.2 s at the local cloud's default time scale (0.001)."""
-
-
-@pytest.fixture(scope="module")
-def verifying_assembly() -> CloudAssembly:
-    return synthesize(
-        "Verifying",
-        fault_injection=False,
-        context={"prescription_verification": "pharmacist", "verification_deadline_minutes": str(DEADLINE_MINUTES)},
-    )
-
-
-@pytest.fixture
-def verifying(verifying_assembly: CloudAssembly) -> Iterator[InProcess]:
-    with deployed(verifying_assembly) as target:
-        yield target
-        target.local.wait_until_idle(timeout=30)
-        assert not target.local.refusals(), [r.message for r in target.local.refusals()[:5]]
-        assert not target.unexpected_errors(frozenset({"IllegalTransition"})), target.unexpected_errors(frozenset())
+__all__ = ["verifying", "verifying_assembly"]  # the fixtures, used by name
 
 
 def put(cloud: InProcess, source: str, detail_type: str, detail: dict[str, Any]) -> None:
-    answer = cloud.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": cloud.output(names.OUTPUT_EVENT_BUS),
-                "Source": source,
-                "DetailType": detail_type,
-                "Detail": json.dumps(detail),
-            }
-        ]
-    )
+    """Put with boto3 as a pharmacy would: source, detail-type and detail as the issue's contract spells them
+    (not taken from the code under test)."""
+    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
+    answer = cloud.client("events").put_events(Entries=[{**entry, "EventBusName": cloud.output(OUTPUT_EVENT_BUS)}])
     assert answer["FailedEntryCount"] == 0, answer
 
 
@@ -60,37 +31,16 @@ def verified(cloud: InProcess, order_id: str, pharmacist: str = "ph-7") -> None:
 
 
 def rejected(cloud: InProcess, order_id: str, reason: str) -> None:
-    put(
-        cloud,
-        "pharmacy.prescriptions",
-        "PrescriptionRejected",
-        {"order_id": order_id, "pharmacist_id": "ph-7", "reason": reason},
-    )
+    detail = {"order_id": order_id, "pharmacist_id": "ph-7", "reason": reason}
+    put(cloud, "pharmacy.prescriptions", "PrescriptionRejected", detail)
 
 
 def cancelled(cloud: InProcess, order_id: str, reason: str) -> None:
     put(cloud, "pharmacy.orders", "OrderCancellationRequested", {"order_id": order_id, "reason": reason})
 
 
-def state_of(cloud: InProcess, order_id: str) -> SagaState | None:
-    found = cloud.projection().get(order_id)
-    return None if found is None else found.state
-
-
-def wait_for_state(cloud: InProcess, order_id: str, state: SagaState, timeout: float = 20) -> None:
-    poll(lambda: True if state_of(cloud, order_id) is state else None, timeout, pause=lambda: 0.05)
-    assert state_of(cloud, order_id) is state
-
-
 def of_type(cloud: InProcess, order_id: str, kind: type[ev.DomainEvent]) -> list[Any]:
     return [e for e in (s.to_domain() for s in history(cloud, order_id)) if isinstance(e, kind)]
-
-
-def waiting(cloud: InProcess, order_id: str) -> None:
-    """An order put, and waited for until its saga waits for a pharmacist with its deadline recorded."""
-    cloud.put_order(order(order_id, "med-1"))
-    wait_for_state(cloud, order_id, SagaState.PENDING_VERIFICATION)
-    poll(lambda: True if of_type(cloud, order_id, ev.PrescriptionVerificationRequested) else None, 10)
 
 
 def test_a_verified_prescription_goes_on_to_complete(verifying: InProcess) -> None:
