@@ -3,8 +3,9 @@
 Every read goes through `harness.queries` (and `saga_console.reads` for the page's own
 needs), so the page and the CLI agree. Patient data is shown only when the page is asked for
 it (`?patient_data=1`), as `saga history --with-patient-data`. The actions (resume, redrive,
-and a saga's requests: verify, reject, cancel in `requests`) are POSTs behind a confirmation page: each page issues a fresh single-use token for
-its one action, the POST must come from the console's own origin, and actions are refused
+and a saga's requests: verify, reject, cancel in `requests`) are POSTs behind a confirmation
+page: each page issues a fresh single-use token for its one action, the POST must come from the
+console's own origin, and actions are refused
 unless the console is bound to loopback or was started with actions allowed. Every response
 forbids framing and loads only the console's own assets (`page_headers`).
 """
