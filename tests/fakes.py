@@ -233,3 +233,63 @@ def queue_for_source(region: str, queue_name: str, source: str) -> tuple[Any, st
     arn = let_service_send(sqs, url, "events.amazonaws.com", rule)
     events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
     return sqs, url
+
+
+@dataclass
+class FakeTaskTokens:
+    """The waiting tasks' tokens by order id (lambdas/logic/requests.py TaskTokens)."""
+
+    kept: dict[str, str] = field(default_factory=dict)
+
+    def keep(self, order_id: str, token: str, expires_at: datetime) -> None:
+        self.kept[order_id] = token
+
+    def find(self, order_id: str) -> str | None:
+        return self.kept.get(order_id)
+
+
+@dataclass
+class FakeWaitingTasks:
+    """SendTaskSuccess / SendTaskFailure: a waiting task's token answers once; `waiting` are the tokens
+    of tasks still waiting, `sent` what each answer said."""
+
+    waiting: set[str] = field(default_factory=set)
+    sent: list[tuple[str, str, Any]] = field(default_factory=list)
+    fail_next: bool = False
+    """The next answer raises, as a throttled call would."""
+
+    def succeed(self, token: str, output: Mapping[str, Any]) -> bool:
+        return self._answer(token, "success", dict(output))
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._answer(token, "failure", (error, cause))
+
+    def _answer(self, token: str, kind: str, what: Any) -> bool:
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("ThrottlingException")
+        if token not in self.waiting:
+            return False
+        self.waiting.discard(token)
+        self.sent.append((token, kind, what))
+        return True
+
+
+@dataclass
+class FakeSagaExecutions:
+    """The saga's executions by order id: stopped on a cancellation, compensations started when none runs."""
+
+    running: set[str] = field(default_factory=set)
+    stopped: list[str] = field(default_factory=list)
+    compensating: list[str] = field(default_factory=list)
+
+    def stop(self, order_id: str) -> bool:
+        if order_id not in self.running and order_id not in self.stopped:
+            return False
+        self.running.discard(order_id)
+        self.stopped.append(order_id)
+        return True
+
+    def start(self, order_id: str) -> bool:
+        self.compensating.append(order_id)
+        return True

@@ -33,6 +33,7 @@ from lambdas.domain.intake import UnusableMessage
 from lambdas.domain.order import ORDER_ID_PATTERN
 from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.domain.states import SagaState
+from lambdas.logic.execution_outcome import CompensationStarter
 from lambdas.logic.repository import SagaRepository
 
 ATTEMPTS = 5
@@ -65,10 +66,6 @@ class SagaExecutionStopper(Protocol):
     def stop(self, order_id: str) -> bool:
         """Stop the order's running execution; False when it has none (not started yet)."""
         ...
-
-
-class CompensationStarter(Protocol):
-    def start(self, order_id: str) -> bool: ...
 
 
 class _Request(BaseModel):

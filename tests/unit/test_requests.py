@@ -4,7 +4,6 @@ does to the saga's stream and what it asks of Step Functions, on in-memory ports
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,63 +25,10 @@ from lambdas.logic.requests import (
     read_request,
     wait_for_pharmacist,
 )
+from tests.fakes import FakeSagaExecutions, FakeTaskTokens, FakeWaitingTasks
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 DEADLINE = NOW + timedelta(hours=24)
-
-
-@dataclass
-class Tokens:
-    kept: dict[str, str] = field(default_factory=dict)
-
-    def keep(self, order_id: str, token: str, expires_at: datetime) -> None:
-        assert expires_at > DEADLINE  # kept past the deadline: Step Functions refuses it by then
-        self.kept[order_id] = token
-
-    def find(self, order_id: str) -> str | None:
-        return self.kept.get(order_id)
-
-
-@dataclass
-class Tasks:
-    """SendTaskSuccess / SendTaskFailure: each token answers once, as Step Functions has it."""
-
-    sent: list[tuple[str, str, Any]] = field(default_factory=list)
-    closed: set[str] = field(default_factory=set)
-    fail_next: bool = False
-
-    def succeed(self, token: str, output: dict[str, Any]) -> bool:
-        return self._send(token, "success", output)
-
-    def fail(self, token: str, error: str, cause: str) -> bool:
-        return self._send(token, "failure", (error, cause))
-
-    def _send(self, token: str, kind: str, what: Any) -> bool:
-        if self.fail_next:
-            self.fail_next = False
-            raise RuntimeError("ThrottlingException")
-        if token in self.closed:
-            return False
-        self.closed.add(token)
-        self.sent.append((token, kind, what))
-        return True
-
-
-@dataclass
-class Executions:
-    running: set[str] = field(default_factory=set)
-    stopped: list[str] = field(default_factory=list)
-    compensating: list[str] = field(default_factory=list)
-
-    def stop(self, order_id: str) -> bool:
-        if order_id not in self.running:
-            return False
-        self.stopped.append(order_id)
-        return True
-
-    def start(self, order_id: str) -> bool:
-        self.compensating.append(order_id)
-        return True
 
 
 @pytest.fixture
@@ -178,7 +124,7 @@ def test_a_refusal_names_fields_never_their_values() -> None:
 
 def test_a_verification_is_recorded_then_passed_on_to_the_waiting_task(repository: SagaRepository) -> None:
     _waiting(repository)
-    tokens, tasks = Tokens({"o-1": "token-1"}), Tasks()
+    tokens, tasks = FakeTaskTokens({"o-1": "token-1"}), FakeWaitingTasks({"token-1"})
     assert answer(repository, tokens, tasks, _answer("verified"), at=NOW) is Applied.APPLIED
     assert repository.load("o-1").state is SagaState.PENDING_INVENTORY
     assert tasks.sent == [("token-1", "success", {"decision": "verified"})]
@@ -186,7 +132,7 @@ def test_a_verification_is_recorded_then_passed_on_to_the_waiting_task(repositor
 
 def test_a_rejection_fails_the_task_without_the_pharmacists_words(repository: SagaRepository) -> None:
     _waiting(repository)
-    tokens, tasks = Tokens({"o-1": "token-1"}), Tasks()
+    tokens, tasks = FakeTaskTokens({"o-1": "token-1"}), FakeWaitingTasks({"token-1"})
     words = "Jane's INR is too high"
     assert answer(repository, tokens, tasks, _answer("rejected", reason=words), at=NOW) is Applied.APPLIED
     assert tasks.sent == [("token-1", "failure", ("PharmacistRejected", REJECTED_CAUSE))]
@@ -204,7 +150,7 @@ def test_a_retried_answer_passes_the_decision_on_again_and_records_nothing_twice
 ) -> None:
     # Given an answer recorded whose SendTaskSuccess failed (throttled): SQS delivers the message again
     _waiting(repository)
-    tokens, tasks = Tokens({"o-1": "token-1"}), Tasks(fail_next=True)
+    tokens, tasks = FakeTaskTokens({"o-1": "token-1"}), FakeWaitingTasks({"token-1"}, fail_next=True)
     with pytest.raises(RuntimeError):
         answer(repository, tokens, tasks, _answer("verified"), at=NOW)
     recorded = len(_events(repository))
@@ -217,7 +163,7 @@ def test_a_retried_answer_passes_the_decision_on_again_and_records_nothing_twice
 
 def test_a_second_answer_changes_nothing_and_the_task_is_answered_once(repository: SagaRepository) -> None:
     _waiting(repository)
-    tokens, tasks = Tokens({"o-1": "token-1"}), Tasks()
+    tokens, tasks = FakeTaskTokens({"o-1": "token-1"}), FakeWaitingTasks({"token-1"})
     answer(repository, tokens, tasks, _answer("verified"), at=NOW)
     assert answer(repository, tokens, tasks, _answer("rejected", reason="no", message="m-2"), at=NOW) is Applied.KEPT
     assert [kind for _, kind, _ in tasks.sent] == ["success"]
@@ -227,7 +173,7 @@ def test_a_second_answer_changes_nothing_and_the_task_is_answered_once(repositor
 
 def test_an_answer_after_the_deadline_is_kept_with_why(repository: SagaRepository) -> None:
     _waiting(repository)
-    tokens, tasks = Tokens({"o-1": "token-1"}), Tasks()
+    tokens, tasks = FakeTaskTokens({"o-1": "token-1"}), FakeWaitingTasks({"token-1"})
     late = DEADLINE + timedelta(seconds=1)
     assert answer(repository, tokens, tasks, _answer("verified"), at=late) is Applied.KEPT
     assert tasks.sent == []
@@ -237,8 +183,8 @@ def test_an_answer_after_the_deadline_is_kept_with_why(repository: SagaRepositor
 def test_an_answer_for_an_unknown_order_is_kept_and_asks_nothing_of_step_functions(
     repository: SagaRepository,
 ) -> None:
-    tasks = Tasks()
-    assert answer(repository, Tokens(), tasks, _answer("verified", order_id="nobody"), at=NOW) is Applied.KEPT
+    tasks = FakeWaitingTasks()
+    assert answer(repository, FakeTaskTokens(), tasks, _answer("verified", order_id="nobody"), at=NOW) is Applied.KEPT
     assert repository.load("nobody").state is SagaState.ORDER_NOT_RECEIVED
     [ignored] = _events(repository, "nobody")
     assert isinstance(ignored, ev.VerificationAnswerIgnored)
@@ -250,7 +196,7 @@ def test_on_a_stack_without_verification_an_answer_is_kept(repository: SagaRepos
     saga = repository.load("o-1")
     saga.start(_order("o-1"))
     repository.save(saga, "test")
-    assert answer(repository, None, Tasks(), _answer("verified"), at=NOW) is Applied.KEPT
+    assert answer(repository, None, FakeWaitingTasks(), _answer("verified"), at=NOW) is Applied.KEPT
     ignored = [e for e in _events(repository) if isinstance(e, ev.VerificationAnswerIgnored)]
     assert [e.why for e in ignored] == ["this saga does not wait for a pharmacist"]
 
@@ -260,7 +206,7 @@ def test_on_a_stack_without_verification_an_answer_is_kept(repository: SagaRepos
 
 def test_the_waiting_task_keeps_its_token_and_records_the_deadline(repository: SagaRepository) -> None:
     _waiting(repository, requested=False)
-    tokens, tasks = Tokens(), Tasks()
+    tokens, tasks = FakeTaskTokens(), FakeWaitingTasks({"token-1"})
     wait_for_pharmacist(repository, tokens, tasks, "o-1", "token-1", DEADLINE, "exec")
     assert tokens.kept == {"o-1": "token-1"}
     assert repository.load("o-1").verification_deadline == DEADLINE
@@ -270,7 +216,7 @@ def test_the_waiting_task_keeps_its_token_and_records_the_deadline(repository: S
 def test_a_decision_recorded_before_the_task_began_is_passed_on_by_the_task(repository: SagaRepository) -> None:
     # Given an answer that came in the instant between Create Prescription and Verify Prescription
     _waiting(repository, requested=False)
-    tokens, tasks = Tokens(), Tasks()
+    tokens, tasks = FakeTaskTokens(), FakeWaitingTasks({"token-1"})
     answer(repository, tokens, tasks, _answer("verified"), at=NOW)
     assert tasks.sent == []  # no token yet
     # Then the waiting task's function answers itself
@@ -283,7 +229,7 @@ def test_a_decision_recorded_before_the_task_began_is_passed_on_by_the_task(repo
 
 def test_a_cancellation_is_recorded_then_the_execution_stopped(repository: SagaRepository) -> None:
     _waiting(repository)
-    executions = Executions(running={"o-1"})
+    executions = FakeSagaExecutions(running={"o-1"})
     assert cancel(repository, executions, executions, _cancellation()) is Applied.APPLIED
     assert executions.stopped == ["o-1"]
     assert executions.compensating == []
@@ -292,7 +238,7 @@ def test_a_cancellation_is_recorded_then_the_execution_stopped(repository: SagaR
 
 def test_a_cancelled_saga_with_no_execution_yet_has_its_compensations_started(repository: SagaRepository) -> None:
     _waiting(repository)
-    executions = Executions(running=set())
+    executions = FakeSagaExecutions(running=set())
     assert cancel(repository, executions, executions, _cancellation()) is Applied.APPLIED
     assert executions.compensating == ["o-1"]
 
@@ -301,7 +247,7 @@ def test_a_retried_cancellation_stops_the_execution_again_and_records_nothing_tw
     repository: SagaRepository,
 ) -> None:
     _waiting(repository)
-    executions = Executions(running={"o-1"})
+    executions = FakeSagaExecutions(running={"o-1"})
     cancel(repository, executions, executions, _cancellation())
     recorded = len(_events(repository))
     assert cancel(repository, executions, executions, _cancellation()) is Applied.APPLIED
@@ -311,7 +257,7 @@ def test_a_retried_cancellation_stops_the_execution_again_and_records_nothing_tw
 
 def test_a_second_cancellation_is_recorded_as_refused_and_still_stops(repository: SagaRepository) -> None:
     _waiting(repository)
-    executions = Executions(running={"o-1"})
+    executions = FakeSagaExecutions(running={"o-1"})
     cancel(repository, executions, executions, _cancellation())
     assert cancel(repository, executions, executions, _cancellation(message="c-2")) is Applied.KEPT
     refused = [e for e in _events(repository) if isinstance(e, ev.CancellationRefused)]
@@ -319,7 +265,7 @@ def test_a_second_cancellation_is_recorded_as_refused_and_still_stops(repository
 
 
 def test_a_cancellation_before_the_order_is_kept_and_stops_nothing(repository: SagaRepository) -> None:
-    executions = Executions()
+    executions = FakeSagaExecutions()
     assert cancel(repository, executions, executions, _cancellation(order_id="early")) is Applied.KEPT
     assert repository.load("early").state is SagaState.ORDER_NOT_RECEIVED
     assert (executions.stopped, executions.compensating) == ([], [])
@@ -332,7 +278,7 @@ def test_a_cancellation_after_completion_is_refused_and_stops_nothing(repository
     saga.record_inventory_reserved("res-o-1")
     saga.record_shipment_initiated("shp-o-1", "US")
     repository.save(saga, "test")
-    executions = Executions(running={"o-1"})
+    executions = FakeSagaExecutions(running={"o-1"})
     assert cancel(repository, executions, executions, _cancellation()) is Applied.KEPT
     assert executions.stopped == []
     assert repository.load("o-1").state is SagaState.COMPLETED
@@ -357,7 +303,7 @@ def test_a_request_racing_the_saga_is_decided_again_on_what_the_saga_became() ->
     repository.raced = True  # not while the saga is made
     _waiting(repository)
     repository.raced = False
-    executions = Executions(running={"o-1"})
+    executions = FakeSagaExecutions(running={"o-1"})
     assert cancel(repository, executions, executions, _cancellation()) is Applied.APPLIED
     saga = repository.load("o-1")
     assert (saga.verification_decision, saga.cancellation is not None) == ("verified", True)
