@@ -197,6 +197,7 @@ def _requests_context(found: queries.Status, path: ExecutionPath) -> dict[str, A
         "verifiable": state is SagaState.PENDING_VERIFICATION,
         "cancellable": state is not None and state not in NOT_CANCELLABLE,
         "sent": SENT.get(request.args.get("sent") or ""),
+        "sent_kind": request.args.get("sent") if request.args.get("sent") in SENT else None,
     }
 
 

@@ -71,6 +71,8 @@ def test_a_waiting_saga_shows_since_and_until_when_and_is_verified_from_its_page
     # Then the page says it was sent, and follows the saga to COMPLETED, verified by that pharmacist
     assert "Sent the pharmacist's verification" in text_of(browser, "sent")
     WebDriverWait(browser, 30, poll_frequency=0.2).until(lambda b: text_of(b, "saga-state") == "COMPLETED")
+    # (the notice stays while the page follows the saga: it vanished at the first live refresh before)
+    assert "Sent the pharmacist's verification" in text_of(browser, "sent")
     assert text_of(browser, "verification-decision").startswith("verified at ")
     assert text_of(browser, "verification-pharmacist") == "ph-web"
     assert not browser.find_elements(By.ID, "verify"), "no request to verify a saga that does not wait"

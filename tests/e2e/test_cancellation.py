@@ -15,7 +15,8 @@ from lambdas.domain import events as ev
 from lambdas.domain.states import SagaState
 from tests.e2e.helpers import US_ADDRESS, executions, history, order, records, stock, view
 
-LATENCY_MS = 1500
+LATENCY_MS = 4000
+"""Long enough for the cancellation to arrive while the step still runs, on a loaded CI machine."""
 LIVE = {"Prescriptions": "ACTIVE", "Reservations": "RESERVED", "Shipments": "INITIATED"}
 
 

@@ -191,12 +191,13 @@ def _cancel(cloud: InProcess, order_id: str) -> None:
 
 def _cancelled_mid_step(cloud: InProcess) -> None:
     """A cancellation while Reserve Inventory runs: the execution is stopped, the saga compensated."""
-    cloud.set_faults({"reserve_inventory": {"latency_ms": 1500, "latency": 1.0}})
+    # 4 s: the cancellation must arrive while the step still runs, on a loaded CI machine too
+    cloud.set_faults({"reserve_inventory": {"latency_ms": 4000, "latency": 1.0}})
     cloud.put_order(order("p-cancel", "med-2"))
     _wait_for_state(cloud, "p-cancel", "PENDING_INVENTORY")
     _cancel(cloud, "p-cancel")
     assert cloud.wait_for_sagas(["p-cancel"], timeout=60) == {"p-cancel": "CANCELLED"}
-    time.sleep(1.6)  # the slow reservation wakes up, finds its saga moved on
+    time.sleep(4.1)  # the slow reservation wakes up, finds its saga moved on
     cloud.set_faults({})
 
 
@@ -309,11 +310,12 @@ def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted
 def verifying(tmp_path: Any) -> Any:
     from harness.assembly import synthesize
     from harness.inprocess import deployed
+    from tests.verifying_stack import DEADLINE_MINUTES
 
     assembly = synthesize(
         "Verifying",
         fault_injection=False,
-        context={"prescription_verification": "pharmacist", "verification_deadline_minutes": "60"},
+        context={"prescription_verification": "pharmacist", "verification_deadline_minutes": str(DEADLINE_MINUTES)},
     )
     with deployed(assembly) as target:
         yield target

@@ -17,6 +17,7 @@ import typer.core
 
 from harness.assembly import synthesize
 from saga_cli.main import app
+from tests.verifying_stack import DEADLINE_MINUTES
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARM = "AWS::CloudWatch::Alarm"
@@ -35,7 +36,7 @@ def _template() -> dict[str, Any]:
     return synthesize(
         "Verifying",
         fault_injection=False,
-        context={"prescription_verification": "pharmacist", "verification_deadline_minutes": "120"},
+        context={"prescription_verification": "pharmacist", "verification_deadline_minutes": str(DEADLINE_MINUTES)},
     ).template
 
 
