@@ -28,6 +28,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task im
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
@@ -208,6 +209,14 @@ def _from_state_props(self: ExecutionState, state_props: Any) -> None:
     timers.no_default_timeout_for_heartbeats(self, state_props, _FROM_STATE_PROPS.original)
 
 
+def _set_stop(self: Environment, stop_date: Any, cause: Any, error: Any) -> None:
+    timers.stop_is_no_task_failure(self, stop_date, cause, error, _SET_STOP.original)
+
+
+def _add_event(self: EventManager, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+    return timers.no_failure_after_the_stop(self, context, event_type, *args, original=_ADD_EVENT.original, **kwargs)
+
+
 def _set_error(self: Environment, error: Any) -> None:
     timers.stopped_stays_stopped(self, error, _SET_ERROR.original)
 
@@ -382,6 +391,22 @@ PATCHES = (
         kind=Kind.GAP,
         why="moto gives a task with HeartbeatSeconds and no TimeoutSeconds a 60 s timeout; on AWS "
         "it has none (the default, 99999999 s).",
+    ),
+    _SET_STOP := Patch(
+        owner=Environment,
+        name="set_stop",
+        replacement=_set_stop,
+        kind=Kind.GAP,
+        why="moto records a TaskTimedOut (States.Timeout) for the task a StopExecution interrupts, so a "
+        "cancelled saga's history said its waiting task timed out; on AWS the stop ends the execution "
+        "(ExecutionAborted) and the task it interrupted records no failure.",
+    ),
+    _ADD_EVENT := Patch(
+        owner=EventManager,
+        name="add_event",
+        replacement=_add_event,
+        kind=Kind.GAP,
+        why="See set_stop: the task failures moto records after a StopExecution are not recorded.",
     ),
     _SET_ERROR := Patch(
         owner=Environment,

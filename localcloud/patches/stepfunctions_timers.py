@@ -30,6 +30,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 
 _time_scale = 1.0
@@ -182,6 +183,31 @@ def no_default_timeout_for_heartbeats(self: ExecutionState, state_props: Any, or
     if self.heartbeat is not None and isinstance(timeout, TimeoutSeconds) and timeout.is_default:
         # moto's 60 s stand-in for a missing TimeoutSeconds; AWS's default is none (99999999).
         self.timeout = TimeoutSeconds(timeout_seconds=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS)
+
+
+_FAILURES_OF_A_STOP = frozenset(
+    {
+        HistoryEventType.TaskTimedOut,
+        HistoryEventType.TaskFailed,
+        HistoryEventType.LambdaFunctionTimedOut,
+        HistoryEventType.LambdaFunctionFailed,
+    }
+)
+"""What moto records when StopExecution ends a task's wait (a TaskTimedOut States.Timeout for a waiting
+task): on AWS the stop ends the execution, ExecutionAborted, with no failure of the task it interrupted."""
+
+
+def stop_is_no_task_failure(self: Environment, stop_date: Any, cause: Any, error: Any, original: Any) -> None:
+    original(self, stop_date, cause, error)
+    if isinstance(self._program_state, ProgramStopped):
+        self.event_manager.stopped_by_request = True  # type: ignore[attr-defined]
+
+
+def no_failure_after_the_stop(self: EventManager, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+    original = kwargs.pop("original")
+    if getattr(self, "stopped_by_request", False) and event_type in _FAILURES_OF_A_STOP:
+        return int(context.last_published_event_id or 0)
+    return int(original(self, context, event_type, *args, **kwargs))
 
 
 def stopped_stays_stopped(self: Environment, error: Any, original: Any) -> None:

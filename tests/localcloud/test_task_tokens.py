@@ -349,6 +349,28 @@ def test_a_stopped_execution_ends_aborted_and_its_token_is_timed_out(local: Loca
         assert stopped()[0] == "FAILED", "moto: the waiting task's end overrode the stop"
 
 
+@pins("stepfunctions.Environment.set_stop", "stepfunctions.EventManager.add_event")
+def test_a_stop_records_no_failure_of_the_task_it_interrupted(local: LocalCloud) -> None:
+    # Found on `saga local up`: a cancelled saga's status said "Verify Prescription aborted (States.Timeout)".
+    # On AWS a stopped execution's history ends with ExecutionAborted; the waiting task did not time out.
+    queue = _queue(local)
+    machine = _machine(local, {"Ask": _ask_by_sqs(queue, TimeoutSeconds=DAY, End=True)})
+    sfn = local.client("stepfunctions")
+
+    def history_after_a_stop() -> list[str]:
+        execution = _start(local, machine)
+        _tokens(local, queue)
+        sfn.stop_execution(executionArn=execution)
+        _ended(local, execution)
+        return [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]]
+
+    events = history_after_a_stop()
+    assert events[-1] == "ExecutionAborted"
+    assert "TaskTimedOut" not in events
+    with moto_own("stepfunctions.Environment.set_stop", "stepfunctions.EventManager.add_event"):
+        assert "TaskTimedOut" in history_after_a_stop(), "moto: the stop recorded as the task's timeout"
+
+
 # --- 5. Wait states on the time scale ----------------------------------------------------------
 
 
