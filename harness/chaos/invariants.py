@@ -66,6 +66,19 @@ def every_saga_ends_parked_only_on_a_permanent_compensation_fault(run: Observed)
     return problems
 
 
+def first_move_to_compensating(stream: list[ev.StoredEvent]) -> dict[str, Any] | None:
+    """The payload of the saga's first state change to COMPENSATING (its reason says why), if any."""
+    return next(
+        (
+            e.payload
+            for e in stream
+            if e.type == ev.OrderFulfillmentSagaStateChanged.TYPE_KEY
+            and e.payload.get("to_state") == SagaState.COMPENSATING.value
+        ),
+        None,
+    )
+
+
 def stock_problems(
     now: Mapping[str, tuple[int, int]], at_the_start: Mapping[str, int], held: Mapping[str, int]
 ) -> list[str]:

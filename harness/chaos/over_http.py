@@ -37,6 +37,7 @@ from harness.chaos.invariants import (
     Observed,
     every_saga_ends_parked_only_on_a_permanent_compensation_fault,
     every_stored_domain_event_was_published,
+    first_move_to_compensating,
     no_unhandled_error_nor_anything_refused_or_undelivered,
     one_execution_and_one_saga_per_order,
     the_projection_equals_a_replay_of_the_event_store,
@@ -53,7 +54,6 @@ from lambdas.adapters.pharmacy_http import CANCELLED_CODE
 from lambdas.adapters.pharmacy_http_client import READ_TIMEOUT_SECONDS
 from lambdas.domain import events as ev
 from lambdas.domain.errors import PharmacyUnavailable
-from lambdas.domain.states import SagaState
 from pharmacy_reference.bodies import Body, fingerprint
 from pharmacy_reference.catalogue import STOCK
 from pharmacy_reference.faults import Faults
@@ -189,15 +189,7 @@ def compensated(observed: Observed) -> dict[str, Compensated]:
     calls from the execution history."""
     found = {}
     for order_id, stream in observed.histories.items():
-        change = next(
-            (
-                e.payload
-                for e in stream
-                if e.type == ev.OrderFulfillmentSagaStateChanged.TYPE_KEY
-                and e.payload.get("to_state") == SagaState.COMPENSATING.value
-            ),
-            None,
-        )
+        change = first_move_to_compensating(stream)
         if change is None:
             continue
         from_state, reason = str(change.get("from_state")), change.get("reason")

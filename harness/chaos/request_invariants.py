@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from harness.chaos.invariants import stock_problems
+from harness.chaos.invariants import first_move_to_compensating, stock_problems
 from lambdas.domain import events as ev
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import PARKED_STATES, TERMINAL_STATES, SagaState
@@ -205,15 +205,7 @@ def every_request_is_accounted_for(run: RequestsRun) -> list[str]:
 def _compensated_for_a_fault(run: RequestsRun, order_id: str) -> bool:
     """A step crashed on an injected fault, or a compensation's permanent fault parked the saga."""
     stream = run.stream(order_id)
-    change = next(
-        (
-            e.payload
-            for e in stream
-            if e.type == ev.OrderFulfillmentSagaStateChanged.TYPE_KEY
-            and e.payload.get("to_state") == SagaState.COMPENSATING.value
-        ),
-        None,
-    )
+    change = first_move_to_compensating(stream)
     if change is not None and str(change.get("reason") or "").startswith("Injected"):
         return True
     failed = [e for e in stream if e.type == ev.CompensationFailed.TYPE_KEY]

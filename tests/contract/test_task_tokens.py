@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -21,19 +22,25 @@ from tests.fakes import FakeTaskTokens
 EXPIRES = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
 
 
+def _table() -> Any:
+    """The stack's table, as infra/tables.py keys it (by order id), on moto."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="tokens",
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return dynamodb
+
+
 @pytest.fixture(params=["fake", "dynamodb"])
 def tokens(request: pytest.FixtureRequest) -> Iterator[TaskTokens]:
     if request.param == "fake":
         yield FakeTaskTokens()
         return
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="tokens",
-            KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb = _table()
         yield DynamoDBTaskTokens(dynamodb, "tokens")
 
 
@@ -57,13 +64,7 @@ def test_the_table_forgets_a_token_by_its_ttl_attribute_in_epoch_seconds() -> No
     # DynamoDB's TTL reads a Number attribute holding epoch seconds (DynamoDB developer guide, "Time to
     # Live"); the stack names that attribute on the table (infra/tables.py, tests/infra/test_verification.py).
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="tokens",
-            KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb = _table()
         DynamoDBTaskTokens(dynamodb, "tokens").keep("o-1", "token-1", EXPIRES)
         item = dynamodb.get_item(TableName="tokens", Key={"order_id": {"S": "o-1"}})["Item"]
         assert item["expires_at"] == {"N": str(int(EXPIRES.timestamp()))}
