@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.orders import SCARCE, STOCKED, Kind, of_kind
 from harness.queries import percentile
 from harness.seed import set_stock
@@ -114,24 +115,58 @@ def prepare_stock(target: Target, total: int) -> None:
     set_stock(target, SCARCE, 0)
 
 
+class LoadInterrupted(HarnessError):
+    """The load was interrupted (Ctrl-C): which orders went out before it stopped sending."""
+
+    def __init__(self, sent: list[str], planned: int, settled: int | None) -> None:
+        waited = "" if settled is None else f", {settled} of their sagas seen ended"
+        super().__init__(f"interrupted: {len(sent)} of {planned} orders sent{waited}")
+        self.sent = sent
+        self.planned = planned
+        self.settled = settled
+
+
 def run_load(
     target: Target,
     orders: list[PlannedOrder],
     concurrency: int,
     timeout: float,
     on_finished: Callable[[int], None] = lambda n: None,
+    on_sent: Callable[[int], None] = lambda n: None,
 ) -> LoadResult:
+    """Send `orders`, then wait for their sagas. Interrupted (KeyboardInterrupt), no further order is
+    sent and LoadInterrupted names the ones that were: their sagas run on without the load."""
     sent_at: dict[str, datetime] = {}
+    sent: list[str] = []
 
     def send(order: PlannedOrder) -> None:
         sent_at[order.order_id] = datetime.now(UTC)
         deliver(target, order.detail, order.deliveries)
+        sent.append(order.order_id)  # list.append is atomic: the senders share it safely
+        on_sent(1)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    try:
         list(pool.map(send, orders))
+    except KeyboardInterrupt:
+        # Orders not yet begun are dropped; the ones on their way finish, so the count is exact.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise LoadInterrupted(list(sent), len(orders), None) from None
+    finally:
+        pool.shutdown(wait=True)
     remaining = max(0.0, started + timeout - time.perf_counter())
-    final, latencies, unfinished = _wait(target, orders, sent_at, remaining, on_finished)
+    settled = 0
+
+    def finished(count: int) -> None:
+        nonlocal settled
+        settled += count
+        on_finished(count)
+
+    try:
+        final, latencies, unfinished = _wait(target, orders, sent_at, remaining, finished)
+    except KeyboardInterrupt:
+        raise LoadInterrupted(list(sent), len(orders), settled) from None
     return LoadResult(
         orders=len(orders),
         predicted=dict(Counter(PREDICTED[o.kind] for o in orders)),

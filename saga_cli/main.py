@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlparse
 
 import typer
@@ -21,6 +21,9 @@ from harness.target import StackTarget
 from saga_cli import render, requests
 from saga_cli.errors import CliError, Refused, reported
 from saga_console.guard import TOKEN_VARIABLE, Exposure, exposure_notice, parse_origin, token_for
+
+if TYPE_CHECKING:
+    from harness.load import LoadResult, PlannedOrder
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
@@ -52,6 +55,9 @@ _target = StackTarget()
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
+
+INTERRUPTED = 130
+"""The exit code of a command stopped by Ctrl-C, as a shell gives one killed by SIGINT (128 + 2)."""
 
 _LOCALLY = "for a local endpoint, --endpoint-url or AWS_ENDPOINT_URL (`saga local up` prints it)"
 
@@ -490,8 +496,7 @@ def load(
         if not as_json:
             render.progress(f"waiting {wait:.1f} s for every function to read the new fault plan")
         time.sleep(wait)
-    with render.finishing_bar(len(planned), quiet=as_json) as advance:
-        result = loader.run_load(_target, planned, concurrency, timeout, on_finished=advance)
+    result = _run_load(planned, concurrency, timeout, as_json)
     summary = result.report()
     summary["mix"] = weights
     summary["concurrency"] = concurrency
@@ -504,6 +509,21 @@ def load(
         render.load_summary(summary)
     if not result.as_predicted:
         raise typer.Exit(1)
+
+
+def _run_load(planned: list[PlannedOrder], concurrency: int, timeout: float, as_json: bool) -> LoadResult:
+    """The load with its bars; interrupted, what it sent is said and the command exits INTERRUPTED."""
+    from harness import load as loader
+
+    try:
+        with render.load_bars(len(planned), quiet=as_json) as (sent, finished):
+            return loader.run_load(_target, planned, concurrency, timeout, on_finished=finished, on_sent=sent)
+    except loader.LoadInterrupted as stopped:
+        if as_json:
+            render.emit_json({"interrupted": True, "orders": stopped.planned, "sent": sorted(stopped.sent)})
+        else:
+            render.load_interrupted(stopped)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 # `saga prescription verify|reject`, `saga order cancel`: their own module (saga_cli/requests.py)
