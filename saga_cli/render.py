@@ -29,6 +29,7 @@ from lambdas.domain.states import SagaState
 if TYPE_CHECKING:
     from harness.demo import Demo, Outcome
     from harness.execution_path import ExecutionPath, StateRun
+    from harness.load import LoadInterrupted
     from harness.queries import ReplayReport, Status
 
 # Tables are read in terminals and in CI logs alike: never narrower than they need.
@@ -497,15 +498,26 @@ def redriven(moved: int) -> None:
 
 
 @contextmanager
-def finishing_bar(total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
+def load_bars(total: int, quiet: bool) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """Two bars, (orders sent, sagas finished): the first moves while the orders go out, the second
+    as their sagas end; each returned callable advances its bar."""
     if quiet:
-        yield lambda n: None
+        yield (lambda n: None), (lambda n: None)
         return
     with Progress(
-        TextColumn("sagas finished"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors
+        TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors
     ) as bar:
-        task = bar.add_task("sagas", total=total)
-        yield lambda n: bar.advance(task, n)
+        sent = bar.add_task("orders sent", total=total)
+        finished = bar.add_task("sagas finished", total=total)
+        yield (lambda n: bar.advance(sent, n)), (lambda n: bar.advance(finished, n))
+
+
+def load_interrupted(stopped: LoadInterrupted) -> None:
+    """How far an interrupted load got, and which orders it sent: their sagas go on without it."""
+    errors.print(Text(str(stopped), "bold red"))
+    if stopped.sent:
+        errors.print(Text.assemble("sent: ", untrusted(" ".join(sorted(stopped.sent)))), soft_wrap=True)
+        errors.print(Text("their sagas run on: `saga status ORDER` or `saga list` shows them"))
 
 
 def load_summary(summary: dict[str, Any]) -> None:
