@@ -28,7 +28,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
 
-from localcloud import alarms, deliveries, emf, patches, sqs_move_tasks
+from localcloud import alarms, aws_metrics, deliveries, emf, patches, sqs_move_tasks
 from localcloud.access.actions import Arns, Check
 from localcloud.access.enforcement import AUTHORIZER, Refusal
 from localcloud.access.principals import Principal
@@ -139,6 +139,7 @@ class LocalCloud:
         patches.set_endpoint(self.endpoint_url)
         AUTHORIZER.reset()
         alarms.reset()
+        aws_metrics.reset()
         deliveries.reset()
         sqs_move_tasks.reset()
         patches.set_time_scale(self.time_scale)

@@ -26,6 +26,7 @@ from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 from moto.sqs.models import sqs_backends
 
+from localcloud import aws_metrics
 from localcloud.access.actions import Check
 from localcloud.access.enforcement import AUTHORIZER
 from localcloud.access.principals import Principal
@@ -85,7 +86,10 @@ class _Poller:
 
     def run(self) -> None:
         idle = _IDLE_SLEEP
+        account, region = self.esm.event_source_arn.split(":")[4], self.esm.event_source_arn.split(":")[3]
         while not self.stop.is_set():
+            # SQS reports every queue's depth and oldest age each minute: the pollers' loops are the clock.
+            aws_metrics.sample_queues(account, region)
             try:
                 worked = self.poll_once()
             except Exception as error:  # a poller must not die: record and go on
@@ -223,6 +227,12 @@ class DynamoDBStreamPoller(_Poller):
         self.busy = True
         try:
             records = [self._record(item) for item in batch]
+            aws_metrics.iterator_age(
+                self.function.function_arn,
+                self.function.function_name,
+                float(records[-1]["dynamodb"]["ApproximateCreationDateTime"]),
+                time.time(),
+            )
             response, errored = self.invoke(self.function, {"Records": records})
             failed = None if errored else _failed_ids(response)
             if not errored and not failed:

@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from localcloud import powertools_metrics
+from localcloud import aws_metrics, powertools_metrics
 from localcloud.access.principals import Principal, acting_as
 
 # --- a per-thread environment ------------------------------------------------------------
@@ -303,6 +303,7 @@ class InProcessRuntime:
         seconds = time.perf_counter() - began
         with self._count_lock:
             self.durations.setdefault(function.name, []).append(seconds)
+        aws_metrics.invocation(function.arn, function.name, seconds * 1000, errored)
         # The lines Lambda's runtime writes around every invocation (memory used is not measured here).
         record.output.append(f"END RequestId: {request_id}\n")
         record.output.append(

@@ -21,7 +21,7 @@ import threading
 
 import moto
 
-from localcloud import alarms, deliveries, limits, sqs_move_tasks, transport
+from localcloud import alarms, aws_metrics, deliveries, limits, sqs_move_tasks, transport
 from localcloud.access import enforcement
 from localcloud.patches import awslambda, cloudformation, core, dynamodb, events, sqs, stepfunctions
 from localcloud.patches.awslambda import set_runtime
@@ -46,6 +46,7 @@ DECLARING_MODULES = (
     deliveries,
     limits,
     sqs_move_tasks,
+    aws_metrics,
 )
 
 PATCHES: tuple[Patch, ...] = tuple(patch for module in DECLARING_MODULES for patch in module.PATCHES)

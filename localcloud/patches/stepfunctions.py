@@ -36,6 +36,7 @@ from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommu
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from localcloud import aws_metrics
 from localcloud.patches import stepfunctions_timers as timers
 from localcloud.patches.stepfunctions_timers import set_time_scale
 from localcloud.patching import Kind, Patch
@@ -105,6 +106,7 @@ def _terminated_with_event(self: BaseExecutionWorkerCommunication) -> None:
         "EventBusName": "default",
     }
     events_backends[execution.account_id][execution.region_name].put_events([entry])
+    aws_metrics.ended(execution.state_machine_arn, detail["status"])
 
 
 # --- a forgotten execution's name stays taken (localcloud/retention.py forgets them) ----------
