@@ -323,23 +323,33 @@ def status(order_id: str, as_json: JsonFlag = False) -> None:
 @operation
 def list_sagas(
     state: Annotated[
-        str,
-        typer.Option(help="pending | completed | failed | compensation_failed | rejected, or one saga state; any case"),
-    ],
+        str | None,
+        typer.Option(
+            help="pending | completed | failed | compensation_failed | rejected, or one saga state; any case "
+            "(default: every state)"
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
-    """Sagas in a state (the seed's monitoring queries)."""
+    """Sagas in a state, or in any state (the seed's monitoring queries); says when --limit leaves some out."""
     from harness import queries
+    from harness.listing import listing
+    from lambdas.domain.states import SagaState
 
-    group = state.lower()
-    if group not in queries.STATE_GROUPS:
-        raise typer.BadParameter(f"{state!r}: choose one of {', '.join(queries.STATE_GROUPS)}", param_hint="--state")
-    views = queries.sagas_in(_target, group, limit)
-    if as_json:
-        render.emit_json([render.view_json(v) for v in views])
+    if state is None:
+        states, title = frozenset(SagaState), "sagas"
+    elif (group := state.lower()) in queries.STATE_GROUPS:
+        states, title = queries.STATE_GROUPS[group], f"{state} sagas"
     else:
-        render.views(views, f"{state} sagas")
+        raise typer.BadParameter(f"{state!r}: choose one of {', '.join(queries.STATE_GROUPS)}", param_hint="--state")
+    found = listing(_target, states, limit)
+    if as_json:
+        render.emit_json([render.view_json(v) for v in found.views])
+        if found.cut:  # on stderr: the JSON on stdout stays a plain list
+            render.progress(render.shown(found, title))
+    else:
+        render.views(found.views, render.shown(found, title))
 
 
 @app.command()
