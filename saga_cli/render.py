@@ -29,6 +29,7 @@ from lambdas.domain.states import SagaState
 if TYPE_CHECKING:
     from harness.demo import Demo, Outcome
     from harness.execution_path import ExecutionPath, StateRun
+    from harness.listing import Listing
     from harness.load import LoadInterrupted
     from harness.queries import ReplayReport, Status
 
@@ -323,8 +324,19 @@ def status(found: Status) -> None:
     history(found.events, title="timeline")
 
 
+def _utc(value: datetime) -> datetime:
+    # A time without a zone is UTC here (every time the stack records is); astimezone would take it as local.
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _at(value: datetime) -> str:
-    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    """A time as every CLI line shows it: in UTC, saying so (`2026-12-07 05:52:39 UTC`)."""
+    return f"{_utc(value):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _at_ms(value: datetime) -> str:
+    """`_at` to the millisecond, for events that follow each other closely (`2026-12-07 05:52:39.123 UTC`)."""
+    return f"{_utc(value):%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC"
 
 
 def _verification_and_requests(found: Status) -> None:
@@ -400,22 +412,29 @@ def history(events: list[StoredEvent], title: str = "event stream") -> None:
     for event in events:
         table.add_row(
             Text(str(event.version)),
-            Text(event.occurred_at.strftime("%H:%M:%S.%f")[:-3]),
+            Text(_at_ms(event.occurred_at)),
             untrusted(event.type),
             untrusted(note(event)),
         )
     console.print(table)
 
 
+def shown(found: Listing, title: str) -> str:
+    """`failed sagas (3)`, or, when the limit left some out, `failed sagas: 50 of 171 shown (--limit 50)`."""
+    if found.cut:
+        return f"{title}: {len(found.views)} of {found.total} shown (--limit {found.limit})"
+    return f"{title} ({len(found.views)})"
+
+
 def views(found: list[SagaView], title: str) -> None:
-    table = Table(title=untrusted(f"{title} ({len(found)})"))  # the title repeats what the operator typed
+    table = Table(title=untrusted(title))  # the title repeats what the operator typed
     for column in ("order", "state", "updated", "duration", "steps done", "compensations", "reason"):
         table.add_column(column, no_wrap=column == "order")
     for view in found:
         table.add_row(
             untrusted(view.order_id),
             _state(view.state.value),
-            Text(view.updated_at.strftime("%Y-%m-%d %H:%M:%S")),
+            Text(_at(view.updated_at)),
             _seconds(view.duration_seconds),
             Text(str(len(view.steps_completed))),
             _names(view.compensations_run, " → "),
