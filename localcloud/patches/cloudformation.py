@@ -12,8 +12,9 @@ import functools
 from typing import Any
 
 from moto.cloudformation import parsing
+from moto.cloudwatch.models import Dashboard
 
-from localcloud import alarms
+from localcloud import alarms, naming
 from localcloud.access import resource_policies
 from localcloud.patching import Kind, Patch
 
@@ -47,6 +48,15 @@ def _name_type_map() -> dict[str, str]:
     return {model.cloudformation_type(): model.cloudformation_name_type() for model in _model_list()}
 
 
+def _dashboard_from_cloudformation(
+    cls: type[Dashboard], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Dashboard:
+    """moto's creation, given the generated name when the template gives none (DashboardName is optional)."""
+    properties = {"DashboardName": resource_name, **cloudformation_json["Properties"]}
+    named = {**cloudformation_json, "Properties": properties}
+    return _DASHBOARD.original(cls, resource_name, named, account_id, region_name, **kwargs)  # type: ignore[no-any-return]
+
+
 PATCHES = (
     _MODEL_LIST := Patch(
         owner=parsing,
@@ -70,5 +80,23 @@ PATCHES = (
         replacement=_name_type_map,
         kind=Kind.GAP,
         why="With get_model_list: the map of each type's name property (a generated name's).",
+    ),
+    Patch(
+        owner=parsing,
+        name="generate_resource_name",
+        replacement=naming.generated_name,
+        kind=Kind.GAP,
+        why="moto ends a generated physical name with a random suffix drawn on every deployment: each "
+        "restart of `saga local up` renamed every table, queue, function and state machine; nor did it "
+        "shorten a name to its service's limit (72-character function names, 82-character role names). "
+        "The suffix is a hash of stack name and logical id (localcloud/naming.py); names are shortened.",
+    ),
+    _DASHBOARD := Patch(
+        owner=Dashboard,
+        name="create_from_cloudformation_json",
+        replacement=_dashboard_from_cloudformation,
+        kind=Kind.GAP,
+        why="moto names a dashboard the template does not name by a random UUID, not by the name "
+        "CloudFormation generates: the DashboardName output changed on every deployment.",
     ),
 )
