@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from infra import names
-from lambdas.adapters.business_tables import read_stock, set_available
+from lambdas.adapters.business_tables import DynamoDBCatalogue, read_stock, set_available
 
 if TYPE_CHECKING:
     from harness.target import Target
@@ -28,19 +28,28 @@ DEMO_STOCK: dict[str, int] = {"med-1": 500, "med-2": 500, "med-3": 500, "med-4":
 
 def seed(target: Target) -> None:
     """Write the demo catalogue and its stock into the stack's tables."""
-    dynamodb = target.client("dynamodb")
-    catalogue = target.output(names.OUTPUT_CATALOGUE_TABLE)
     for medication_id, (name, maximum) in DEMO_CATALOGUE.items():
-        dynamodb.put_item(
-            TableName=catalogue,
-            Item={
-                "medication_id": {"S": medication_id},
-                "name": {"S": name},
-                "max_per_prescription": {"N": str(maximum)},
-            },
-        )
+        add_to_catalogue(target, medication_id, name, maximum)
     for medication_id, quantity in DEMO_STOCK.items():
         set_stock(target, medication_id, quantity)
+
+
+def add_to_catalogue(target: Target, medication_id: str, name: str, max_per_prescription: int) -> None:
+    """Write (or overwrite) one catalogue entry."""
+    target.client("dynamodb").put_item(
+        TableName=target.output(names.OUTPUT_CATALOGUE_TABLE),
+        Item={
+            "medication_id": {"S": medication_id},
+            "name": {"S": name},
+            "max_per_prescription": {"N": str(max_per_prescription)},
+        },
+    )
+
+
+def in_catalogue(target: Target, medication_id: str) -> bool:
+    """Whether the catalogue lists the medication: the one the saga reads when it writes a prescription."""
+    catalogue = DynamoDBCatalogue(target.client("dynamodb"), target.output(names.OUTPUT_CATALOGUE_TABLE))
+    return medication_id in catalogue.entries([medication_id])
 
 
 def set_stock(target: Target, medication_id: str, available: int) -> None:

@@ -237,6 +237,7 @@ def test_no_read_command_crashes_or_writes_a_control_sequence_whatever_the_sende
     monkeypatch.setattr(main, "StackTarget", lambda **_: target)
     monkeypatch.setattr(seed, "stock", lambda _: {saga.medication: (7, 1)})
     monkeypatch.setattr(seed, "set_stock", lambda *_: None)
+    monkeypatch.setattr(seed, "in_catalogue", lambda *_: True)  # `inventory set` sets only what the catalogue lists
     commands = [
         ("list", "--state", "rejected"),
         ("status", "--", saga.order_id),
