@@ -18,13 +18,19 @@ class NotResumable(HarnessError):
     pass
 
 
-def start_resume(target: Target, order_id: str) -> tuple[str, str]:
-    """Start the compensation machine for a COMPENSATION_FAILED saga: (execution name, execution ARN)."""
+def resumable(target: Target, order_id: str) -> SagaState:
+    """The saga's state when it can be resumed (it is parked); NotResumable otherwise."""
     # The saga's own events decide: the projection can lag them (it is updated from the
     # event store's stream), and would show a finished resume as still parked.
     state = queries.saga_state(target, order_id)
     if state is not SagaState.COMPENSATION_FAILED:
         raise NotResumable(f"{order_id} is {state.value}: only a COMPENSATION_FAILED saga can be resumed")
+    return state
+
+
+def start_resume(target: Target, order_id: str) -> tuple[str, str]:
+    """Start the compensation machine for a COMPENSATION_FAILED saga: (execution name, execution ARN)."""
+    resumable(target, order_id)
     name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
     machine = target.output(names.OUTPUT_RESUME_STATE_MACHINE)
     arn = queries.step_functions(target).start(machine, name, compensation_input(order_id, RESUMED_BY_OPERATOR))
@@ -43,12 +49,17 @@ def resume(target: Target, order_id: str, wait: float) -> dict[str, Any]:
         return execution if execution is not None and execution["status"] != "RUNNING" else None
 
     finished = poll(ended, wait, pause=lambda: 0.2)
+    state = queries.saga_state(target, order_id)  # read first: the events read next hold what decided it
+    events = queries.history(target, order_id)
+    # Parked again by this very resume: what failed this time, and why (an earlier parking is not its reason).
+    failure = queries.compensation_failure(target, order_id, events)
     return {
         "order_id": order_id,
         "execution": name,
         "finished": finished is not None,
-        "state": queries.saga_state(target, order_id).value,
-        "compensations_run": queries.compensations_since(queries.history(target, order_id), name),
+        "state": state.value,
+        "compensations_run": queries.compensations_since(events, name),
+        "parked_again": vars(failure) if failure is not None and failure.execution == name else None,
     }
 
 

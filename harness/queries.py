@@ -10,6 +10,7 @@ from typing import Any
 from harness.errors import NotFound
 from harness.execution_path import ExecutionPath, read_path
 from harness.parked import CompensationFailure, attempts, parking, resumed_by
+from harness.saga_executions import SagaExecution, executions, last_did
 from harness.target import Target
 from harness.verification import Cancellation, Unapplied, Verification, cancellation, unapplied, verification
 from infra import names
@@ -76,14 +77,20 @@ class Status:
     cancellation: Cancellation | None = None
     unapplied: tuple[Unapplied, ...] = ()
     """Answers and cancellations it recorded without effect, each with why."""
+    executions: tuple[SagaExecution, ...] = ()
+    """Every execution that worked on the saga, oldest first: its own, the compensation machine's, each resume."""
+    last_did: str | None = None
+    """One line: what the last of them did, and the saga's state now."""
 
 
 def status(target: Target, order_id: str) -> Status:
     events = history(target, order_id)
     found = execution(target, order_id)
     arn = execution_arn(target.output(names.OUTPUT_STATE_MACHINE), order_id)
+    every = saga_executions(target, order_id, events)
+    view = target.projection().get(order_id)
     return Status(
-        target.projection().get(order_id),
+        view,
         found,
         events,
         compensation_failure(target, order_id, events),
@@ -91,6 +98,20 @@ def status(target: Target, order_id: str) -> Status:
         verification(events),
         cancellation(events),
         tuple(unapplied(events)),
+        tuple(every),
+        # The saga's own events: the projection follows them a moment later.
+        last_did(every, saga_state(target, order_id).value if every else None),
+    )
+
+
+def saga_executions(target: Target, order_id: str, events: list[StoredEvent]) -> list[SagaExecution]:
+    """Every execution of the saga, oldest first (a stack without a compensation machine has its own only)."""
+    return executions(
+        step_functions(target),
+        target.output(names.OUTPUT_STATE_MACHINE),
+        target.outputs.get(names.OUTPUT_RESUME_STATE_MACHINE),
+        order_id,
+        events,
     )
 
 
@@ -108,7 +129,25 @@ def compensation_failure(target: Target, order_id: str, events: list[StoredEvent
         )
     except ExecutionNotFound:
         tried = None
-    return CompensationFailure(compensation, str(event.payload["error"]), event.payload.get("cause"), name, tried)
+    error, cause = str(event.payload["error"]), event.payload.get("cause")
+    # Record Compensation Failure keeps only the error's name as its cause (a cause can hold a stack
+    # trace): the same word twice says nothing more.
+    return CompensationFailure(compensation, error, None if cause == error else cause, name, tried)
+
+
+def parked_by(target: Target, view: SagaView) -> SagaView:
+    """A parked saga's row saying which compensation failed and with what error (its CompensationFailed
+    event: the projection keeps the saga's own reason), then why it was compensating; any other row as it is."""
+    if view.state is not SagaState.COMPENSATION_FAILED:
+        return view
+    found = parking(view.order_id, history(target, view.order_id))
+    if found is None:
+        return view
+    event = found[0]
+    said = f"{str(event.payload['compensation']).replace('_', ' ').title()} failed: {event.payload['error']}"
+    if view.failure_reason:
+        said += f" (compensating for: {view.failure_reason})"
+    return view.model_copy(update={"failure_reason": said})
 
 
 def compensations_since(events: list[StoredEvent], execution_name: str) -> list[str]:
@@ -123,7 +162,7 @@ def sagas_in(target: Target, group: str, limit: int | None = None) -> list[SagaV
     for state in sorted(STATE_GROUPS[group]):
         found.extend(target.projection().by_state(state.value, limit=limit))
     found.sort(key=lambda v: v.updated_at, reverse=True)
-    return found[:limit] if limit else found
+    return [parked_by(target, v) for v in (found[:limit] if limit else found)]
 
 
 def percentile(values: list[float], p: float) -> float | None:
