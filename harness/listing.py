@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from harness.queries import parked_by
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import SagaState
 
@@ -36,4 +37,5 @@ def listing(target: Target, states: Iterable[SagaState], limit: int) -> Listing:
         total += projection.count_by_state(state.value)
     found.sort(key=lambda v: v.updated_at, reverse=True)
     # Counted after the rows were read: a saga that moved between the two reads is still one saga.
-    return Listing(found[:limit], max(total, min(len(found), limit)), limit)
+    # A parked saga's row says which compensation failed and why (queries.parked_by).
+    return Listing([parked_by(target, v) for v in found[:limit]], max(total, min(len(found), limit)), limit)
