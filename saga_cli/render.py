@@ -242,7 +242,53 @@ def status_json(found: Status) -> dict[str, Any]:
         "verification": None if found.verification is None else found.verification.as_json(),
         "cancellation": None if found.cancellation is None else found.cancellation.as_json(),
         "unapplied": [u.as_json() for u in found.unapplied],
+        "executions": [
+            {
+                "kind": e.kind,
+                "label": e.label,
+                "name": e.name,
+                "status": e.status,
+                "started_at": e.started_at,
+                "stopped_at": e.stopped_at,
+                "states": [_state_entry(run) for run in _task_runs(e.path)],
+            }
+            for e in found.executions
+        ],
+        "last_did": found.last_did,
     }
+
+
+def _executions(found: Status) -> None:
+    """Every execution of the saga, oldest first, each with its states; then what the last one did."""
+    if not found.executions:
+        console.print("  execution: none")
+        return
+    for execution in found.executions:
+        console.print(
+            Text.assemble(
+                f"  {execution.label}: ",
+                untrusted(f"{execution.name} {execution.status}"),
+                f" at {_at(execution.started_at)}",
+            ),
+            soft_wrap=True,
+        )
+        _runs(_task_runs(execution.path))
+    if found.last_did:
+        console.print(Text.assemble("  last: ", untrusted(found.last_did, "bold")), soft_wrap=True)
+
+
+def _runs(runs: list[StateRun]) -> None:
+    for run in runs:
+        error = f" ({run.error})" if run.error else ""
+        console.print(
+            Text.assemble(
+                f"    {run.name:<22} ",
+                untrusted(f"{run.outcome.replace('_', ' ')}{error}"),
+                f"  attempts {run.attempts}  ",
+                untrusted(run.via),
+            ),
+            soft_wrap=True,
+        )
 
 
 def _task_runs(path: ExecutionPath) -> list[StateRun]:
@@ -287,22 +333,7 @@ def status(found: Status) -> None:
             )
     else:
         console.print(Text("not in the projection yet", "yellow"))
-    if found.execution:
-        execution = found.execution
-        console.print(Text.assemble("  execution: ", untrusted(f"{execution['name']} {execution['status']}")))
-    else:
-        console.print("  execution: none")
-    for run in [] if found.path is None else _task_runs(found.path):
-        error = f" ({run.error})" if run.error else ""
-        console.print(
-            Text.assemble(
-                f"    {run.name:<22} ",
-                untrusted(f"{run.outcome.replace('_', ' ')}{error}"),
-                f"  attempts {run.attempts}  ",
-                untrusted(run.via),
-            ),
-            soft_wrap=True,
-        )
+    _executions(found)
     if (failure := found.compensation_failure) is not None:
         tries = "" if failure.attempts is None else f" after {failure.attempts} attempts"
         console.print(
@@ -403,6 +434,13 @@ def resumed(result: dict[str, Any]) -> None:
         ),
         soft_wrap=True,
     )
+    if (again := result.get("parked_again")) is not None:
+        tries = "" if again["attempts"] is None else f" after {again['attempts']} attempts"
+        line = Text.assemble("  ", ("parked again", "red"), ": ", _names([again["compensation"]]), f" failed{tries}: ")
+        line.append_text(untrusted(again["error"]))
+        if again["cause"]:
+            line.append_text(Text.assemble(" — ", untrusted(again["cause"])))
+        console.print(line, soft_wrap=True)
 
 
 def history(events: list[StoredEvent], title: str = "event stream") -> None:

@@ -21,7 +21,8 @@ from werkzeug.wrappers import Response
 
 from harness import operations, queries
 from harness.errors import HarnessError, NotFound
-from harness.execution_path import IN_PROGRESS, ExecutionPath, read_path
+from harness.execution_path import IN_PROGRESS, ExecutionPath
+from harness.saga_executions import merged_path
 from harness.seed import stock
 from harness.target import Target
 from harness.told import event_json, note
@@ -149,8 +150,9 @@ def _saga_context(order_id: str) -> dict[str, Any]:
     found = queries.status(target, order_id)
     definition = reads.definition(target)
     execution = found.execution
-    history = queries.execution_history(target, execution["executionArn"]) if execution else []
-    path = read_path(history)
+    # The graph draws the saga machine: its own execution's path with what each later execution (the
+    # compensation machine's, each resume) did to the same states laid over it.
+    path = merged_path(list(found.executions), set(definition.get("States", {}))) or ExecutionPath()
     patient_data = request.args.get("patient_data") == "1"
     asked = _requests_context(found, path)
     waiting = asked["waiting"]
@@ -162,7 +164,9 @@ def _saga_context(order_id: str) -> dict[str, Any]:
         "graph": graph.svg(definition, path, notes),
         "legend": [(graph.LABELS[k], colour) for k, colour in graph.COLOURS.items()],
         "events": _event_rows(found.events, patient_data),
-        "states": _state_rows(path),
+        "executions": [{"execution": e, "states": _state_rows(e.path)} for e in found.executions],
+        "last_did": found.last_did,
+        "resumed": request.args.get("resumed") == "1",
         "parked": found.compensation_failure,  # what `saga status` shows, from the same query
         "conflicts": [e for e in found.events if e.type == ev.ConflictingOrderReceived.TYPE_KEY],
         "settled": bool(found.view and found.view.state in TERMINAL_STATES | PARKED_STATES),
@@ -245,7 +249,7 @@ def saga(order_id: str) -> str:
 
 @pages.get("/sagas/<order_id>/resume")
 def resume_confirm(order_id: str) -> Response:
-    state = queries.saga_state(_target(), order_id)
+    state = operations.resumable(_target(), order_id)  # any other saga: a refusal (409), not a form
     return confirm_page(
         f"Resume {order_id}",
         url_for("console.resume", order_id=order_id),

@@ -46,7 +46,7 @@ def sagas_page(target: Target, group: str | None, before: str | None, size: int)
         found.extend(target.projection().by_state(state.value, limit=size + 1, before=before))
     found.sort(key=lambda v: v.updated_at, reverse=True)
     page = found[:size]
-    return Page(page, cursor_of(page[-1]) if len(found) > size else None)
+    return Page([queries.parked_by(target, v) for v in page], cursor_of(page[-1]) if len(found) > size else None)
 
 
 def counts(target: Target) -> dict[str, int]:
@@ -79,7 +79,8 @@ def group_counts(by_state: dict[str, int]) -> dict[str, int]:
 
 
 def saga(target: Target, order_id: str) -> SagaView | None:
-    return target.projection().get(order_id)
+    found = target.projection().get(order_id)
+    return None if found is None else queries.parked_by(target, found)
 
 
 _definitions: dict[str, dict[str, Any]] = {}
