@@ -153,9 +153,9 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def validation_reasons(error: ValidationError) -> list[str]:
     """Readable reasons for a rejected order: where (in our model's words) and what, never the input.
 
-    The input, the context and the URL are left out; pydantic's messages name only types and our
-    own bounds. A key name is input too (it may be patient data): `_location` stands in for it."""
-    reasons = []
-    for item in error.errors(include_url=False, include_input=False, include_context=False):
-        reasons.append(f"{_location(item['loc'])}: {item['msg']}")
-    return reasons
+    The input and the URL are left out; the words (lambdas/domain/wording.py) read from an error's
+    context only our own bounds and validators' messages. A key name is input too (it may be patient
+    data): `_location` stands in for it."""
+    from lambdas.domain.wording import worded
+
+    return [worded(_location(item["loc"]), item) for item in error.errors(include_url=False, include_input=False)]

@@ -64,7 +64,7 @@ def test_an_invalid_order_is_rejected_with_its_reason_and_the_raw_message_kept(
     assert cloud.wait_for_sagas([invalid_1]) == {invalid_1: "REJECTED"}
     saga = view(cloud, invalid_1)
     assert saga.failure_reason is not None
-    assert "patient_id: Field required" in saga.failure_reason
+    assert "patient_id: is required" in saga.failure_reason
     assert "medications.0.quantity" in saga.failure_reason
     [rejected] = history(cloud, invalid_1)
     assert rejected.type == ev.OrderRejected.TYPE_KEY

@@ -39,7 +39,7 @@ def test_an_order_with_thousands_of_unknown_fields_is_rejected_with_its_reasons_
     assert rejected.reasons_total == 5000
     assert len(rejected.reasons) == 20
     assert all(len(reason) <= 200 for reason in rejected.reasons)
-    assert rejected.reasons[0] == "<key>: Extra inputs are not permitted"  # a key name is input: never repeated
+    assert rejected.reasons[0] == "<key>: is not a field of the order"  # a key name is input: never repeated
     # and the raw message kept whole: it fits
     assert rejected.raw_message_truncated is False
     assert json.loads(rejected.raw_message)["detail"] == detail
