@@ -8,7 +8,7 @@ is made here too, and fails until it has its words.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from annotated_types import Ge, Le, MaxLen, MinLen
@@ -78,9 +78,9 @@ def _violations() -> list[tuple[str, dict[str, Any], str | None]]:
                 if getattr(constraint, "pattern", None):
                     cases.append((f"{here}: pattern", _with(path, f"{CANARY} !"), CANARY))
                 if isinstance(constraint, Ge):
-                    cases.append((f"{here}: below", _with(path, int(constraint.ge) - 1), None))
+                    cases.append((f"{here}: below", _with(path, cast(int, constraint.ge) - 1), None))
                 if isinstance(constraint, Le):
-                    cases.append((f"{here}: above", _with(path, int(constraint.le) + 1), None))
+                    cases.append((f"{here}: above", _with(path, cast(int, constraint.le) + 1), None))
     # the validators' own rules
     half = MAX_QUANTITY // 2 + 1
     twice = [{"medication_id": "med-1", "quantity": half}, {"medication_id": "med-1", "quantity": half}]
