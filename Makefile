@@ -49,15 +49,17 @@ test-aws: dev
 	@$(PY) -m harness.credentials || exit 2
 	$(VENV)/bin/pytest -p no:randomly tests/e2e --target aws --stack "$(STACK)"
 
-# The console's page tests run in Debian's chromium through chromium-driver: installed when
-# missing (CI runs as root on a clean Debian; elsewhere through sudo).
+# The console's page tests run in Debian's chromium through chromium-driver, and its state-machine
+# graph is laid out by Graphviz's dot: installed when missing (CI runs as root on a clean Debian;
+# elsewhere through sudo).
 CHROMIUM := /usr/bin/chromium
 CHROMEDRIVER := /usr/bin/chromedriver
+DOT := /usr/bin/dot
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then :; else \
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ] && [ -x $(DOT) ]; then :; else \
 	  $(SUDO) apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver graphviz; \
 	fi
 
 unit: dev

@@ -1,10 +1,9 @@
-"""The state machine drawn as SVG, server-side, from the definition the stack deployed.
+"""The state machine drawn as SVG, server-side, from the definition the stack deployed, laid out by Graphviz.
 
-Server-side because the graph is small (a dozen states), the page then needs no layout
-library and no script to show it, and the browser tests read the very colours drawn here.
-The layout: a state's row is its longest distance from the start, so every edge points
-down; the chain of `Next` from `StartAt` (the business process) is the left column, the
-states it leads to on failure sit to its right.
+Server-side because the graph is small (a dozen states): the page needs no layout library and no
+script to show it, and the browser tests read the very colours drawn here. `dot` places the boxes
+and routes every edge around them with its label beside it (graph_layout.py); this module decides
+what each box and edge says and how the path taken stands out, and escapes every text it writes.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from harness.execution_path import (
     SUCCEEDED,
     ExecutionPath,
 )
+from saga_console.graph_layout import Box, EdgeSpec, GraphvizUnavailable, Layout, NodeSpec, lay_out
 
 COLOURS = {
     SUCCEEDED: "#2ea043",
@@ -45,9 +45,17 @@ LABELS = {
     NOT_REACHED: "not reached",
 }
 
-NODE_W, NODE_H = 190, 40
-ROW, COLUMN = 74, 240
-MARGIN = 24
+NODE_MIN_W, NODE_H, LINE_H = 150.0, 40.0, 14.0
+CHAR_W, LABEL_CHAR_W, LABEL_H = 7.5, 6.6, 16.0
+"""Widths per character at the page's 12 px and 11 px system fonts, rounded up: the room `dot` keeps
+for a text must hold it in any sans-serif the browser picks."""
+MARGIN = 12.0
+LABEL_MAX = 40
+"""An error name comes from the execution history: beyond this many characters the label is cut
+(the whole name stays in the edge's tooltip and the execution table)."""
+ALL_ERRORS = "States.ALL"
+TASK_FAILED, TIMEOUT = "States.TaskFailed", "States.Timeout"
+"""`States.TaskFailed` in a Catcher matches any error but `States.Timeout` (the Step Functions guide)."""
 
 
 @dataclass(frozen=True)
@@ -73,89 +81,139 @@ def edges_of(definition: dict[str, Any]) -> list[Edge]:
     return found
 
 
-def layout(definition: dict[str, Any]) -> dict[str, tuple[int, int]]:
-    """(column, row) of every state, the start and the end."""
-    edges = edges_of(definition)
-    names = [START, *definition["States"], END]
-    row = dict.fromkeys(names, 0)
-    for _ in names:  # longest path by relaxation: the definitions are small and acyclic
-        for edge in edges:
-            row[edge.target] = max(row[edge.target], row[edge.source] + 1)
-    main, name = [START], definition["StartAt"]
-    while name in definition["States"] and name not in main:
-        main.append(name)
-        name = definition["States"][name].get("Next", "")
-    taken: set[tuple[int, int]] = set()
-    place: dict[str, tuple[int, int]] = {}
-    for n in sorted(names, key=lambda n: (row[n], names.index(n))):
-        column = 0 if n in main or n == END else 1
-        while (column, row[n]) in taken:
-            column += 1
-        taken.add((column, row[n]))
-        place[n] = (column, row[n])
-    return place
+def main_line(definition: dict[str, Any]) -> list[str]:
+    """The chain of `Next` from the start (the business process), kept in one straight column."""
+    line, name = [START], definition["StartAt"]
+    while name in definition["States"] and name not in line:
+        line.append(name)
+        state = definition["States"][name]
+        name = state.get("Next", END if state.get("End") else "")
+    return [*line, END] if name == END else line
 
 
-def _xy(place: tuple[int, int]) -> tuple[float, float]:
-    return MARGIN + place[0] * COLUMN, MARGIN + place[1] * ROW
+def taken_edges(edges: list[Edge], path: ExecutionPath) -> dict[int, str | None]:
+    """Index of every edge the execution took → the error it caught.
+
+    The history names the states on each side of a transition, not the Catcher: of several edges
+    between the same two states, the taken one is the first whose errors name the caught error,
+    or `States.ALL` (Step Functions tries Catchers in order, and `States.ALL` must come last).
+    """
+    taken: dict[int, str | None] = {}
+    for (source, target), caught in path.taken.items():
+        between = [i for i, e in enumerate(edges) if (e.source, e.target) == (source, target)]
+        if not between:
+            continue
+        matching = [i for i in between if caught and _catches(edges[i].catches, caught)]
+        plain = [i for i in between if not edges[i].catches]
+        chosen = matching or (plain if not caught else []) or between
+        taken[chosen[0]] = caught
+    return taken
 
 
-def _edge_path(a: tuple[int, int], b: tuple[int, int]) -> str:
-    """The SVG path of an edge: straight down between rows, bowed out to the right past them."""
-    (ax, ay), (bx, by) = _xy(a), _xy(b)
-    if a[0] == b[0] and b[1] - a[1] > 1:  # skips rows in its column: bow out to the right
-        x1, y1, x2, y2 = ax + NODE_W, ay + NODE_H / 2, bx + NODE_W, by + NODE_H / 2
-        bow = 30 + 12 * (b[1] - a[1])
-        return f"M{x1},{y1} C{x1 + bow},{y1} {x2 + bow},{y2} {x2},{y2}"
-    x1, y1, x2, y2 = ax + NODE_W / 2, ay + NODE_H, bx + NODE_W / 2, by
-    mid = (y1 + y2) / 2
-    return f"M{x1},{y1} C{x1},{mid} {x2},{mid} {x2},{y2}"
+def _catches(errors: tuple[str, ...], error: str) -> bool:
+    return error in errors or ALL_ERRORS in errors or (TASK_FAILED in errors and error != TIMEOUT)
 
 
-def _caught_label(edge: Edge, source: tuple[int, int], caught: str) -> str:
-    """The error a Catch edge caught, just under the state that raised it (where the edge leaves)."""
-    x, y = _xy(source)
-    return (
-        f'<text class="caught-label" x="{x + NODE_W / 2 + 8}" y="{y + NODE_H + 14}" '
-        f'data-from="{escape(edge.source)}" data-to="{escape(edge.target)}">caught {escape(caught)}</text>'
-    )
+def _cut(text: str) -> str:
+    return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
+
+
+def _label_text(edge: Edge, caught: str | None, taken: bool) -> str | None:
+    if taken and caught:
+        return f"caught {_cut(caught)}"
+    return _cut(", ".join(edge.catches)) if edge.catches else None
 
 
 def svg(definition: dict[str, Any], path: ExecutionPath, notes: dict[str, str] | None = None) -> str:
-    """The graph; `notes` adds a line under a state (a waiting task: until when)."""
-    place = layout(definition)
-    width = MARGIN * 2 + (max(c for c, _ in place.values()) + 1) * COLUMN + 60
-    height = MARGIN * 2 + max(r for _, r in place.values()) * ROW + NODE_H
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="state machine">',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#57606a"/></marker></defs>',
-    ]
-    labels: list[str] = []
-    for edge in edges_of(definition):
-        d = _edge_path(place[edge.source], place[edge.target])
-        key = (edge.source, edge.target)
-        taken = key in path.taken
-        classes = ["edge", "taken" if taken else "idle", "catch" if edge.catches else "next"]
-        caught = path.taken.get(key) if taken else None
-        title = f"Catch {', '.join(edge.catches)}" if edge.catches else "Next"
-        parts.append(
-            f'<path class="{" ".join(classes)}" data-from="{escape(edge.source)}" data-to="{escape(edge.target)}" '
-            f'd="{d}" marker-end="url(#arrow)"><title>{escape(title)}</title></path>'
+    """The graph; `notes` adds a line to a state (a waiting task: until when). Without Graphviz, says so."""
+    notes = notes or {}
+    names = [START, *definition["States"], END]
+    edges = [e for e in edges_of(definition) if e.source in names and e.target in names]
+    taken = taken_edges(edges, path)
+    labels = [_label_text(e, taken.get(i), i in taken) for i, e in enumerate(edges)]
+    line = set(main_line(definition))
+    specs = [_node_spec(n, path, notes.get(n), "main" if n in line else "") for n in names]
+    weights = [8 if e.source in line and e.target in line and not e.catches else 1 for e in edges]
+    try:
+        placed = lay_out(
+            specs,
+            [
+                EdgeSpec(names.index(e.source), names.index(e.target), _label_size(text), weight)
+                for e, text, weight in zip(edges, labels, weights, strict=True)
+            ],
+            MARGIN,
         )
-        if caught:
-            labels.append(_caught_label(edge, place[edge.source], caught))
-    for name, (column, row) in place.items():
-        note = (notes or {}).get(name)
-        parts.append(_node(name, _xy((column, row)), path, definition["States"].get(name, {}), note))
-    parts.extend(labels)  # over the nodes: a label is never hidden by a state drawn after it
+    except GraphvizUnavailable as missing:
+        return f'<p class="error" id="graph-unavailable">{escape(str(missing))}</p>'
+    return _draw(definition, path, notes, names, edges, taken, labels, placed)
+
+
+def _draw(
+    definition: dict[str, Any],
+    path: ExecutionPath,
+    notes: dict[str, str],
+    names: list[str],
+    edges: list[Edge],
+    taken: dict[int, str | None],
+    labels: list[str | None],
+    placed: Layout,
+) -> str:
+    w, h = placed.width, placed.height
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" role="img" aria-label="state machine">'
+    ]
+    # The path taken is drawn last, over the edges not taken where they meet.
+    order = sorted(range(len(edges)), key=lambda i: i in taken)
+    for i in order:
+        edge, route = edges[i], placed.edges[i]
+        classes = " ".join(["edge", "taken" if i in taken else "idle", "catch" if edge.catches else "next"])
+        title = f"Catch {', '.join(edge.catches)}" if edge.catches else "Next"
+        if taken.get(i):
+            title += f": caught {taken[i]}"
+        ends = f'data-from="{escape(edge.source)}" data-to="{escape(edge.target)}"'
+        parts.append(
+            f'<g class="{classes}" {ends}><title>{escape(title)}</title>'
+            f'<path class="line" d="{route.d}"/><polygon class="arrow" points="{route.arrow}"/></g>'
+        )
+    for name, box in zip(names, placed.nodes, strict=True):
+        parts.append(_node(name, box, path, definition["States"].get(name, {}), notes.get(name)))
+    for i in order:  # over the nodes and edges: dot kept their room free, nothing hides them
+        text, room = labels[i], placed.edges[i].label
+        if text is None or room is None:
+            continue
+        edge = edges[i]
+        kind = "caught-label" if taken.get(i) else "edge-label"
+        parts.append(
+            f'<text class="{kind}" x="{room.x + room.w / 2:.1f}" y="{room.y + room.h / 2 + 4:.1f}" '
+            f'text-anchor="middle" '
+            f'data-from="{escape(edge.source)}" data-to="{escape(edge.target)}">{escape(text)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _node(name: str, at: tuple[float, float], path: ExecutionPath, state: dict[str, Any], note: str | None) -> str:
-    x, y = at
+def _lines(name: str, path: ExecutionPath, note: str | None) -> list[str]:
+    run = path.runs.get(name)
+    lines = [name]
+    if run and run.retries:
+        lines.append(f"retries: {run.retries}")
+    if note:
+        lines.append(note)
+    return lines
+
+
+def _node_spec(name: str, path: ExecutionPath, note: str | None, group: str) -> NodeSpec:
+    lines = _lines(name, path, note)
+    width = max(NODE_MIN_W, max(len(line) for line in lines) * CHAR_W + 24)
+    return NodeSpec(width, max(NODE_H, LINE_H * len(lines) + 12), group)
+
+
+def _label_size(text: str | None) -> tuple[float, float] | None:
+    return (len(text) * LABEL_CHAR_W + 8, LABEL_H) if text else None
+
+
+def _node(name: str, box: Box, path: ExecutionPath, state: dict[str, Any], note: str | None) -> str:
     outcome = path.outcome(name)
     run = path.runs.get(name)
     pseudo = name in (START, END)
@@ -168,23 +226,19 @@ def _node(name: str, at: tuple[float, float], path: ExecutionPath, state: dict[s
     if run and note:
         tooltip.append(f"since {run.entered_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, {note}")
     retries = run.retries if run else 0
-    rx = NODE_H / 2 if pseudo else 6
-    label_y = y + (NODE_H / 2 - 3 if retries else NODE_H / 2 + 5)
+    rx = min(box.h / 2, 20) if pseudo else 6
+    lines = _lines(name, path, note)
+    first = box.y + box.h / 2 - (len(lines) - 1) * LINE_H / 2 + 4
     body = (
         f'<g class="node {outcome}" data-state="{escape(name)}" data-outcome="{outcome}" data-retries="{retries}">'
         f"<title>{escape(chr(10).join(tooltip))}</title>"
-        f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="{rx}" fill="{COLOURS[outcome]}" '
-        f'stroke="#57606a" stroke-width="1"/>'
-        f'<text x="{x + NODE_W / 2}" y="{label_y}" text-anchor="middle" fill="{text_fill}">{escape(name)}</text>'
+        f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" rx="{rx}" '
+        f'fill="{COLOURS[outcome]}" stroke="#57606a" stroke-width="1"/>'
     )
-    if retries:
+    kinds = ["name"] + (["retries"] if retries else []) + (["node-note"] if note else [])
+    for i, (line, kind) in enumerate(zip(lines, kinds, strict=True)):
         body += (
-            f'<text class="retries" x="{x + NODE_W / 2}" y="{y + NODE_H - 6}" text-anchor="middle" '
-            f'fill="{text_fill}">retries: {retries}</text>'
-        )
-    if note:
-        body += (
-            f'<text class="node-note" x="{x + NODE_W / 2}" y="{y + NODE_H + 13}" text-anchor="middle">'
-            f"{escape(note)}</text>"
+            f'<text class="{kind}" x="{box.x + box.w / 2:.1f}" y="{first + i * LINE_H:.1f}" text-anchor="middle" '
+            f'fill="{text_fill}">{escape(line)}</text>'
         )
     return body + "</g>"
