@@ -12,17 +12,45 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.fault_outcomes import Machine, predicted_state
 from harness.orders import SCARCE, STOCKED, Kind, of_kind
 from harness.queries import percentile
 from harness.seed import set_stock
 from harness.sending import deliver
 from harness.target import Target
 from lambdas.domain.projection import SagaView
+from lambdas.domain.states import SagaState, Step
+from lambdas.logic.faults import FaultPlan
 
 DUPLICATE = "duplicate"
 """Not a kind of order but of delivery: a valid order delivered twice."""
 PREDICTED: dict[str, str] = {**{kind.value: kind.ends_in.value for kind in Kind}, DUPLICATE: Kind.VALID.ends_in.value}
 DEFAULT_MIX = "valid=70,no-stock=8,unknown-med=8,undeliverable=8,duplicate=4,invalid=2"
+
+
+REFUSED_AT: dict[str, Step] = {
+    Kind.UNKNOWN_MED.value: Step.CREATE_PRESCRIPTION,
+    Kind.NO_STOCK.value: Step.RESERVE_INVENTORY,
+    Kind.UNDELIVERABLE.value: Step.INITIATE_SHIPMENT,
+}
+"""The step that refuses each kind of order (harness/orders.py: the saga's business rules)."""
+
+Expectation = Callable[["PlannedOrder"], str]
+
+
+def as_the_mix_says(order: PlannedOrder) -> str:
+    """The state an order ends in when nothing but the order decides (no fault plan)."""
+    return PREDICTED[order.kind]
+
+
+def under_faults(plan: FaultPlan, machine: Machine) -> Expectation:
+    """The state each order ends in under `plan`, on the state machine `machine`."""
+
+    def expected(order: PlannedOrder) -> str:
+        ends_in = SagaState(PREDICTED[order.kind])
+        return predicted_state(plan, machine, order.order_id, ends_in, REFUSED_AT.get(order.kind)).value
+
+    return expected
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -133,9 +161,11 @@ def run_load(
     timeout: float,
     on_finished: Callable[[int], None] = lambda n: None,
     on_sent: Callable[[int], None] = lambda n: None,
+    expect: Expectation = as_the_mix_says,
 ) -> LoadResult:
-    """Send `orders`, then wait for their sagas. Interrupted (KeyboardInterrupt), no further order is
-    sent and LoadInterrupted names the ones that were: their sagas run on without the load."""
+    """Send `orders`, then wait for their sagas; `expect` says what each one should end in.
+    Interrupted (KeyboardInterrupt), no further order is sent and LoadInterrupted names the ones
+    that were: their sagas run on without the load."""
     sent_at: dict[str, datetime] = {}
     sent: list[str] = []
 
@@ -169,7 +199,7 @@ def run_load(
         raise LoadInterrupted(list(sent), len(orders), settled) from None
     return LoadResult(
         orders=len(orders),
-        predicted=dict(Counter(PREDICTED[o.kind] for o in orders)),
+        predicted=dict(Counter(expect(o) for o in orders)),
         final=dict(Counter(final.values())),
         unfinished=unfinished,
         wall_seconds=time.perf_counter() - started,

@@ -23,7 +23,7 @@ from saga_cli.errors import CliError, Refused, reported
 from saga_console.guard import TOKEN_VARIABLE, Exposure, exposure_notice, parse_origin, token_for
 
 if TYPE_CHECKING:
-    from harness.load import LoadResult, PlannedOrder
+    from harness.load import Expectation, LoadResult, PlannedOrder
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
@@ -534,7 +534,13 @@ def load(
         if not as_json:
             render.progress(f"waiting {wait:.1f} s for every function to read the new fault plan")
         time.sleep(wait)
-    result = _run_load(planned, concurrency, timeout, as_json)
+    expect: Expectation = loader.as_the_mix_says
+    if plan is not None:  # predicted with the plan in force, and the machine that meets it
+        from harness.fault_outcomes import machine_of
+        from lambdas.logic.faults import parse_plan
+
+        expect = loader.under_faults(parse_plan(plan), machine_of(_target))
+    result = _run_load(planned, concurrency, timeout, as_json, expect)
     summary = result.report()
     summary["mix"] = weights
     summary["concurrency"] = concurrency
@@ -549,13 +555,17 @@ def load(
         raise typer.Exit(1)
 
 
-def _run_load(planned: list[PlannedOrder], concurrency: int, timeout: float, as_json: bool) -> LoadResult:
+def _run_load(
+    planned: list[PlannedOrder], concurrency: int, timeout: float, as_json: bool, expect: Expectation
+) -> LoadResult:
     """The load with its bars; interrupted, what it sent is said and the command exits INTERRUPTED."""
     from harness import load as loader
 
     try:
         with render.load_bars(len(planned), quiet=as_json) as (sent, finished):
-            return loader.run_load(_target, planned, concurrency, timeout, on_finished=finished, on_sent=sent)
+            return loader.run_load(
+                _target, planned, concurrency, timeout, on_finished=finished, on_sent=sent, expect=expect
+            )
     except loader.LoadInterrupted as stopped:
         if as_json:
             render.emit_json({"interrupted": True, "orders": stopped.planned, "sent": sorted(stopped.sent)})

@@ -91,6 +91,17 @@ def draws_permanent(plan: FaultPlan, order_id: str, target: str) -> bool:
     return spec is not None and _draw(plan.seed, order_id, target, 0, "permanent") < spec.permanent
 
 
+def draws_transient(plan: FaultPlan, order_id: str, target: str, attempt: int) -> bool:
+    """Whether `plan` fails this attempt of `target` transiently: one of the first `transient_attempts`,
+    or drawn (each attempt its own draw). harness/fault_outcomes.py predicts a load with it."""
+    spec = plan.spec(target)
+    if spec is None:
+        return False
+    if attempt < spec.transient_attempts:
+        return True
+    return _draw(plan.seed, order_id, target, attempt, "transient") < spec.transient
+
+
 @dataclass
 class FaultInjector:
     """Raises or delays per the current plan; `load_plan` returns None when injection is off."""
@@ -109,7 +120,7 @@ class FaultInjector:
         seed = plan.seed
         if spec.latency_ms and _draw(seed, order_id, target, attempt, "latency") < spec.latency:
             self.sleep(spec.latency_ms / 1000)
-        if attempt < spec.transient_attempts or _draw(seed, order_id, target, attempt, "transient") < spec.transient:
+        if draws_transient(plan, order_id, target, attempt):
             raise InjectedTransientFault(f"injected transient fault in {target} (attempt {attempt})")
         if draws_permanent(plan, order_id, target):
             raise InjectedPermanentFault(f"injected permanent fault in {target}")
