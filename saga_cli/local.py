@@ -31,6 +31,7 @@ from localcloud.wire import Wire
 from saga_cli.errors import CliError
 from saga_cli.local_context import REFERENCE_SECRET, reference_pharmacy, synthesis_context
 from saga_console.app import create_app
+from saga_console.following import FollowedTarget, follow
 from saga_console.guard import Exposure, Guard
 from saga_console.serve import WSGIApp, beside
 
@@ -228,7 +229,9 @@ def _serve(
 
     endpoint = f"http://{host}:{port}"
     # The console's target's outputs are read on first use; its actions only on loopback unless allowed
-    console = create_app(StackTarget(endpoint_url=endpoint), host=host, allow_actions=allow_actions)
+    console = follow(
+        create_app(FollowedTarget(StackTarget(endpoint_url=endpoint)), host=host, allow_actions=allow_actions)
+    )
     # Bound and answering before the minutes of synthesis, so a busy port fails at once and a
     # client that asks early hears why it must wait.
     gate = Gate(endpoint_app(console))

@@ -12,6 +12,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from harness.target import Target
 from saga_console.app import create_app
+from saga_console.following import FollowedTarget, follow
 from saga_console.guard import Exposure, Guard
 
 PREFIX = "/console"
@@ -40,8 +41,9 @@ def console_server(
     token: str | None = None,
 ) -> BaseWSGIServer:
     """A threaded server of the console alone (port 0: any free port), behind the guard of its exposure
-    (saga_console/guard.py: Host, Origin, and off loopback `token`)."""
-    app = create_app(target, host=host, allow_actions=allow_actions)
+    (saga_console/guard.py: Host, Origin, and off loopback `token`). It outlives its target's endpoint:
+    a plain page while that does not answer, the stack's outputs read again after (saga_console/following.py)."""
+    app = follow(create_app(FollowedTarget(target), host=host, allow_actions=allow_actions))
     server = make_server(host, port, app, threaded=True)
     server.app = Guard(app, Exposure(host, server.port, origins, token))  # the port it was bound to
     return server
