@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, Duration, Stack
@@ -36,15 +37,25 @@ def saga_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cw.Metr
     )
 
 
+def _label(name: str) -> str:
+    """A metric or construct name as a legend reads it: `SagasCompleted` -> `sagas completed`."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").lower()
+
+
+def _dead_letters_label(queue: sqs.IQueue) -> str:
+    """Whose dead letters a queue holds, from its construct id (`OutcomesDeadLetterQueue` -> `outcomes`)."""
+    return _label(queue.node.id.removesuffix("DeadLetterQueue")) or "orders"
+
+
 def _executions_widget(title: str, machine: sfn.StateMachine) -> cw.GraphWidget:
     """A state machine's executions: started, succeeded, failed, timed out."""
     return cw.GraphWidget(
         title=title,
         left=[
-            machine.metric_started(period=PERIOD),
-            machine.metric_succeeded(period=PERIOD),
-            machine.metric_failed(period=PERIOD),
-            machine.metric_timed_out(period=PERIOD),
+            machine.metric_started(period=PERIOD, label="started"),
+            machine.metric_succeeded(period=PERIOD, label="succeeded"),
+            machine.metric_failed(period=PERIOD, label="failed"),
+            machine.metric_timed_out(period=PERIOD, label="timed out"),
         ],
         width=8,
     )
@@ -319,27 +330,32 @@ class Monitoring(Construct):
             cw.GraphWidget(
                 title="Sagas by outcome",
                 left=[
-                    saga_metric(name)
-                    for name in (
-                        contract.SAGAS_STARTED,
-                        contract.SAGAS_COMPLETED,
-                        contract.SAGAS_FAILED,
-                        contract.SAGAS_REJECTED,
-                        contract.SAGAS_CANCELLED,
-                        contract.SAGAS_PARKED,
+                    saga_metric(name).with_(label=label)
+                    for name, label in (
+                        (contract.SAGAS_STARTED, "started"),
+                        (contract.SAGAS_COMPLETED, "completed"),
+                        (contract.SAGAS_FAILED, "failed"),
+                        (contract.SAGAS_REJECTED, "rejected"),
+                        (contract.SAGAS_CANCELLED, "cancelled"),
+                        (contract.SAGAS_PARKED, "parked"),
                     )
                 ],
                 width=8,
             ),
             cw.GraphWidget(
                 title="Orders refused",
-                left=[saga_metric(contract.SAGAS_REJECTED), saga_metric(contract.CONFLICTING_ORDERS)],
+                left=[
+                    saga_metric(contract.SAGAS_REJECTED).with_(label="rejected (invalid)"),
+                    saga_metric(contract.CONFLICTING_ORDERS).with_(label="conflicting (order id reused)"),
+                ],
                 width=8,
             ),
             cw.GraphWidget(
                 title="Compensations by step",
                 left=[
-                    saga_metric(contract.COMPENSATIONS_RUN, **{contract.COMPENSATION_DIMENSION: c.value})
+                    saga_metric(contract.COMPENSATIONS_RUN, **{contract.COMPENSATION_DIMENSION: c.value}).with_(
+                        label=_label(c.value)
+                    )
                     for c in Compensation
                 ],
                 width=8,
@@ -348,17 +364,23 @@ class Monitoring(Construct):
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="Saga duration (s)",
-                left=[saga_metric(contract.SAGA_DURATION, "p50"), saga_metric(contract.SAGA_DURATION, "p99")],
+                left=[
+                    saga_metric(contract.SAGA_DURATION, "p50").with_(label="p50"),
+                    saga_metric(contract.SAGA_DURATION, "p99").with_(label="p99"),
+                ],
                 width=8,
             ),
             cw.GraphWidget(
                 title="Start queue: oldest message age (s)",
-                left=[start_queue.metric_approximate_age_of_oldest_message(period=PERIOD)],
+                left=[start_queue.metric_approximate_age_of_oldest_message(period=PERIOD, label="start queue")],
                 width=8,
             ),
             cw.GraphWidget(
                 title="Dead-letter queue depth",
-                left=[q.metric_approximate_number_of_messages_visible(period=PERIOD) for q in dead_letter_queues],
+                left=[
+                    q.metric_approximate_number_of_messages_visible(period=PERIOD, label=_dead_letters_label(q))
+                    for q in dead_letter_queues
+                ],
                 width=8,
             ),
         )

@@ -265,5 +265,5 @@ def test_the_metrics_page_draws_the_dashboards_widgets_from_the_functions_metric
     page = create_app(cloud).test_client().get("/console/metrics").get_data(as_text=True)
     outcomes = page[page.index('data-title="Sagas by outcome"') :]
     outcomes = outcomes[: outcomes.index("</section>")]
-    assert re.search(r'<polyline class="series" data-label="SagasCompleted" data-points="1"', outcomes)
+    assert re.search(r'<polyline class="series" data-label="completed" data-points="1"', outcomes)
     assert 'data-title="Lambda errors"' in page, "every metric widget is listed, with or without data"

@@ -53,7 +53,7 @@ def _statistics(cloudwatch: Any, namespace: str, metric: str, dimension: tuple[s
 
 
 def _sum(cloudwatch: Any, namespace: str, metric: str, dimension: tuple[str, str]) -> float:
-    return sum(p["Sum"] for p in _statistics(cloudwatch, namespace, metric, dimension, Statistics=["Sum"]))
+    return float(sum(p["Sum"] for p in _statistics(cloudwatch, namespace, metric, dimension, Statistics=["Sum"])))
 
 
 # --- percentiles as CloudWatch defines them ---------------------------------------------------
