@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -52,11 +53,15 @@ def _names(cloud: Any, stack: str) -> dict[str, tuple[str, str]]:
 @pytest.fixture(scope="module")
 def two_deployments(assembly: CloudAssembly) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stack deployed in one local cloud, that cloud stopped, and the stack deployed in another:
-    each time its resources' names and its outputs."""
+    each time its resources' names, its outputs, and whether the stock the first one was given is there."""
     seen: list[dict[str, Any]] = []
     for _ in range(2):
         with deployed(assembly) as cloud:
-            seen.append({"names": _names(cloud, assembly.stack_name), "outputs": dict(cloud.outputs)})
+            dynamodb, stock = cloud.client("dynamodb"), cloud.outputs["InventoryTableName"]
+            probe = {"medication_id": {"S": "med-restart-probe"}}
+            found = "Item" in dynamodb.get_item(TableName=stock, Key=probe)
+            dynamodb.put_item(TableName=stock, Item={**probe, "available": {"N": "7"}, "reserved": {"N": "0"}})
+            seen.append({"names": _names(cloud, assembly.stack_name), "outputs": dict(cloud.outputs), "found": found})
     return seen[0], seen[1]
 
 
@@ -70,6 +75,23 @@ def test_a_second_deployment_of_the_stack_names_every_resource_as_the_first(
     assert named == {k: v for k, v in second["names"].items() if v[0] not in RANDOM_ON_AWS_TOO}
     # Both deployments really created the stack: its seven tables (infra/tables.py, infra/event_store.py)
     assert sum(1 for kind, _ in named.values() if kind == "AWS::DynamoDB::Table") == 7
+
+
+def test_a_second_deployment_keeps_the_names_and_none_of_the_data_and_the_docs_say_so(
+    two_deployments: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    first, second = two_deployments
+    assert first["outputs"]["InventoryTableName"] == second["outputs"]["InventoryTableName"]
+    assert not second["found"], "the stock given to the first deployment is in the second"
+    # What the README and docs/local-cloud.md say of a restart is what it does (they once called the
+    # endpoint persistent, and its tables forgetful of "nothing, ever")
+    root = Path(__file__).resolve().parents[2]
+    readme, local_cloud = (root / "README.md").read_text(), (root / "docs" / "local-cloud.md").read_text()
+    for doc in (readme, local_cloud, (root / "docs" / "operations.md").read_text()):
+        assert "persistent" not in doc
+        assert "nothing, ever" not in doc
+    assert "a restart keeps the names, not the data" in readme
+    assert "## What a restart keeps: the names, nothing else" in local_cloud
 
 
 def test_generated_names_keep_cloudformations_shape_and_each_services_limit(
