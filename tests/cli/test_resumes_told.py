@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from typer.testing import CliRunner
 
 from harness.inprocess import InProcess
 from harness.orders import US_ADDRESS, order
+from infra import names
+from lambdas.domain.states import SagaState
 from saga_cli.main import app
 
 runner = CliRunner()
@@ -90,3 +93,28 @@ def test_the_parked_saga_names_its_error_once(cloud: InProcess) -> None:
     # The cause Record Compensation Failure keeps is the error's name: printing it again says nothing
     assert f"cause: {FAULT}" not in plain
     assert saga_json("status", "told-once")["compensation_failure"]["cause"] is None
+
+
+def test_status_tells_the_compensation_machine_that_ran_after_an_execution_ended_unfinished(cloud: InProcess) -> None:
+    # Given a saga whose execution is stopped while it reserves inventory (slowly)
+    cloud.set_faults({"reserve_inventory": {"latency_ms": 1500, "latency": 1.0}})
+    cloud.put_order(order("told-stopped", "med-2"))
+    deadline = time.monotonic() + 20
+    while (view := cloud.projection().get("told-stopped")) is None or view.state is not SagaState.PENDING_INVENTORY:
+        assert time.monotonic() < deadline, "the saga never reached Reserve Inventory"
+        time.sleep(0.02)
+    machine = cloud.outputs[names.OUTPUT_STATE_MACHINE]
+    cloud.client("stepfunctions").stop_execution(
+        executionArn=machine.replace(":stateMachine:", ":execution:") + ":told-stopped"
+    )
+    # Then the compensation machine undoes it (execution_outcome), and status tells both executions
+    assert cloud.wait_for_sagas(["told-stopped"], timeout=30) == {"told-stopped": "FAILED"}
+    cloud.set_faults({})
+    found = saga_json("status", "told-stopped")
+    assert [(e["label"], e["status"]) for e in found["executions"]] == [
+        ("the saga's execution", "ABORTED"),  # StopExecution's status (DescribeExecution)
+        ("the compensation after it ended unfinished", "SUCCEEDED"),
+    ]
+    assert found["last_did"].startswith("the compensation after it ended unfinished (SUCCEEDED) ran ")
+    assert found["last_did"].endswith("Cancel Prescription → Cancel Order: the saga is FAILED")
+    time.sleep(1.6)  # the slow reservation wakes after its saga moved on: let it end before the cloud is checked

@@ -120,9 +120,13 @@ def test_a_confirmation_opened_from_another_site_issues_no_token(cloud: InProces
 
 
 def test_a_token_is_for_the_one_action_its_page_confirmed(cloud: InProcess) -> None:
-    cloud.put_order(order("app-token-a", "med-1"))
-    cloud.put_order(order("app-token-b", "med-1"))
-    cloud.wait_for_sagas(["app-token-a", "app-token-b"])
+    # Two parked sagas: a resume confirmation is offered for a parked saga only
+    cloud.set_faults({"release_inventory": {"permanent": 1.0}})
+    undeliverable = {"line1": "x", "city": "y", "postal_code": "1", "country": "AQ"}
+    cloud.put_order(order("app-token-a", "med-1", shipping_address=undeliverable))
+    cloud.put_order(order("app-token-b", "med-1", shipping_address=undeliverable))
+    assert set(cloud.wait_for_sagas(["app-token-a", "app-token-b"]).values()) == {"COMPENSATION_FAILED"}
+    cloud.set_faults({})
     dead_letter(cloud, "app-token-dead")
     client = create_app(cloud).test_client()
     resume_a = token_of(client, "/console/sagas/app-token-a/resume")

@@ -76,6 +76,11 @@ def test_a_resumed_saga_shows_every_execution_and_what_the_last_one_did(
     assert "Resume started" in text_of(browser, "resumed")
     resume_rows = browser.find_elements(By.CSS_SELECTOR, "#states-3 tbody tr td:first-child")
     assert [r.text for r in resume_rows if r.text in UNDONE_AFTER_SHIPMENT] == UNDONE_AFTER_SHIPMENT.split(" → ")
+    # A Fail state runs no task (it has no Resource in the States Language): no attempts, not "0"
+    first = browser.find_elements(By.CSS_SELECTOR, "#states tbody tr")
+    cells = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[2].text for r in first}
+    assert cells["Compensation Failed"] == "—"
+    assert cells["Release Inventory"] == "7", "1 try and the 6 retries the README gives compensations"
     # and the graph draws the compensations the resume ran as done, not "not reached"
     colours = fills(browser)
     for state in UNDONE_AFTER_SHIPMENT.split(" → "):
