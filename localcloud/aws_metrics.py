@@ -41,14 +41,13 @@ _EXECUTION_ENDS = {
     "TIMED_OUT": "ExecutionsTimedOut",
     "ABORTED": "ExecutionsAborted",
 }
-MAX_VALUES_PER_DATUM = 150
-"""PutMetricData takes at most 150 distinct values in one datum (Values and Counts)."""
 
 _Key = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, datetime]
 """(account, region, namespace, metric, dimensions, unit, minute)."""
 
 _lock = threading.Lock()
-_pending: dict[_Key, list[float]] = {}
+_pending: dict[_Key, Counter[float]] = {}
+"""Each metric's values per minute, counted: a count metric keeps two numbers (0, 1) a minute."""
 
 
 def _minute(at: datetime | None = None) -> datetime:
@@ -61,7 +60,7 @@ def record(
 ) -> None:
     key = (account, region, namespace, metric, (dimension,), unit, _minute())
     with _lock:
-        _pending.setdefault(key, []).append(value)
+        _pending.setdefault(key, Counter())[value] += 1
 
 
 def _arn_parts(arn: str) -> tuple[str, str]:
@@ -110,45 +109,38 @@ def sample_queues(account: str, region: str, now: datetime | None = None) -> boo
         dimension = ("QueueName", name)
         key = (account, region, SQS)
         with _lock:
-            _pending.setdefault((*key, "ApproximateNumberOfMessagesVisible", (dimension,), "Count", minute), []).append(
+            _pending.setdefault((*key, "ApproximateNumberOfMessagesVisible", (dimension,), "Count", minute), Counter())[
                 float(queue.approximate_number_of_messages)
-            )
-            _pending.setdefault((*key, "ApproximateAgeOfOldestMessage", (dimension,), "Seconds", minute), []).append(
+            ] += 1
+            _pending.setdefault((*key, "ApproximateAgeOfOldestMessage", (dimension,), "Seconds", minute), Counter())[
                 float(int(oldest))
-            )
+            ] += 1
     return True
 
 
 def flush() -> int:
-    """Put every waiting value into moto's CloudWatch; how many data were put."""
+    """Put every waiting value into moto's CloudWatch; how many data were put.
+
+    One statistic set per distinct value, metric and minute (Minimum = Maximum, so CloudWatch still
+    gives its percentiles): moto keeps a datum per value of a `Values` list, which for the counts
+    (Invocations, Errors, ...) would be one per invocation; this is one per minute."""
     with _lock:
         taken = dict(_pending)
         _pending.clear()
     put = 0
     for (account, region, namespace, metric, dimensions, unit, minute), values in taken.items():
-        counts = sorted(Counter(values).items())
-        for start in range(0, len(counts), MAX_VALUES_PER_DATUM):
-            chunk = counts[start : start + MAX_VALUES_PER_DATUM]
-            datum = {
+        data = [
+            {
                 "MetricName": metric,
                 "Dimensions": [{"Name": n, "Value": v} for n, v in dimensions],
                 "Timestamp": minute,
                 "Unit": unit,
+                "StatisticValues": {"SampleCount": count, "Sum": value * count, "Minimum": value, "Maximum": value},
             }
-            if len(chunk) == 1:
-                # One value n times: a statistic set (Min = Max keeps its percentiles, as on CloudWatch).
-                value, count = chunk[0]
-                datum["StatisticValues"] = {
-                    "SampleCount": count,
-                    "Sum": value * count,
-                    "Minimum": value,
-                    "Maximum": value,
-                }
-            else:
-                datum["Values"] = [v for v, _ in chunk]
-                datum["Counts"] = [c for _, c in chunk]
-            cloudwatch_backends[account][region].put_metric_data(namespace, [datum])
-            put += 1
+            for value, count in sorted(values.items())
+        ]
+        cloudwatch_backends[account][region].put_metric_data(namespace, data)
+        put += len(data)
     return put
 
 
