@@ -20,12 +20,16 @@ import pytest
 
 from harness.inprocess import InProcess
 from harness.orders import UNDELIVERABLE_ADDRESS
+from harness.saga_requests import APPLIED, request, send
+from lambdas.domain.states import SagaState
+from saga_console.serve import console_server, running, url_of
 from tests.console.test_graph import graphviz
 from tests.e2e.helpers import order
+from tests.verifying_stack import verifying, verifying_assembly, wait_for_state, waiting
 
-__all__ = ["graphviz"]  # a fixture, used by name
+__all__ = ["graphviz", "verifying", "verifying_assembly"]  # fixtures, used by name
 
-pytestmark = pytest.mark.usefixtures("cloud", "graphviz")
+pytestmark = pytest.mark.usefixtures("graphviz")
 
 LABEL_REACH = 24.0
 """Pixels from a label's box to its edge at most: beside it, not across the graph."""
@@ -121,18 +125,19 @@ def overlap(a: list[float], b: list[float]) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def flaws(drawn: Drawn, expected: list[str]) -> list[str]:
-    """What is wrong with one saga's drawing, in words (empty: nothing)."""
+def flaws(drawn: Drawn, expected: list[str], *later: list[str]) -> list[str]:
+    """What is wrong with one saga's drawing, in words (empty: nothing). `later`: what later executions
+    (a cancellation's undoing) ran among the saga machine's states, drawn over its own path."""
     found: list[str] = []
     taken = [(e["from"], e["to"]) for e in drawn.edges if e["taken"]]
-    if sorted(taken) != sorted(pairwise(expected)):
-        found.append(f"edges taken {taken}, the path is {expected}")
+    if sorted(taken) != sorted(pair for chain in (expected, *later) for pair in pairwise(chain)):
+        found.append(f"edges taken {taken}, the path is {expected} then {later}")
     for edge in (e for e in drawn.edges if e["taken"]):
         for state, rect in drawn.nodes.items():
             if state in (edge["from"], edge["to"]):
                 continue
             if any(inside(p, rect) for p in edge["points"]):
-                on = "on" if state in expected else "NOT on"
+                on = "on" if any(state in chain for chain in (expected, *later)) else "NOT on"
                 found.append(f"taken edge {edge['from']} -> {edge['to']} crosses {state} ({on} the path)")
     for label in drawn.labels:
         own = [e for e in drawn.edges if (e["from"], e["to"]) == (label["from"], label["to"])]
@@ -145,6 +150,7 @@ def flaws(drawn: Drawn, expected: list[str]) -> list[str]:
     return found
 
 
+@pytest.mark.usefixtures("cloud")
 def test_on_every_path_the_edges_taken_avoid_other_states_and_labels_sit_beside_their_edges(
     cloud: InProcess, browser: Any, console_url: str, screenshot: Callable[[str], Path]
 ) -> None:
@@ -177,4 +183,35 @@ def test_on_every_path_the_edges_taken_avoid_other_states_and_labels_sit_beside_
             screenshot(f"console-graph-{order_id.removeprefix('geo-')}")
     finally:
         browser.set_window_size(1280, 1000)
+    assert not {k: v for k, v in found.items() if v}, found
+
+
+WITH_A_PHARMACIST: dict[str, list[list[str]]] = {
+    "geo-waiting": [["Start", "Create Prescription", "Verify Prescription"]],
+    "geo-rejected": [["Start", "Create Prescription", "Verify Prescription", *COMPENSATIONS[1:], "Saga Failed"]],
+    "geo-cancelled": [["Start", "Create Prescription", "Verify Prescription"], COMPENSATIONS[1:]],
+}
+"""A saga waiting for a pharmacist, one the pharmacist rejected (its prescription and order undone), one
+cancelled while it waited: its execution stopped in Verify Prescription, and what was done (the
+prescription, the order) undone by the compensation machine's execution, drawn over it (README: a
+cancellation before the shipment "stops, undoes exactly what was done")."""
+
+
+def test_with_a_pharmacist_waiting_rejected_and_cancelled_paths_are_drawn_clear(
+    verifying: InProcess, browser: Any, screenshot: Callable[[str], Path]
+) -> None:
+    for order_id in WITH_A_PHARMACIST:
+        waiting(verifying, order_id)
+    rejected = send(verifying, request("reject", "geo-rejected", pharmacist_id="ph-1", reason="interaction"), 20)
+    cancelled = send(verifying, request("cancel", "geo-cancelled", reason="moved away"), 20)
+    assert (rejected.recorded, cancelled.recorded) == (APPLIED, APPLIED)
+    wait_for_state(verifying, "geo-rejected", SagaState.FAILED)
+    wait_for_state(verifying, "geo-cancelled", SagaState.CANCELLED)
+    server = console_server(verifying, "127.0.0.1", 0)
+    with running(server):
+        found: dict[str, list[str]] = {}
+        for order_id, chains in WITH_A_PHARMACIST.items():
+            browser.get(url_of(server) + f"sagas/{order_id}")
+            found[order_id] = flaws(measure(browser), *chains)
+            screenshot(f"console-graph-{order_id.removeprefix('geo-')}")
     assert not {k: v for k, v in found.items() if v}, found
