@@ -83,16 +83,14 @@ def saga(target: Target, order_id: str) -> SagaView | None:
     return None if found is None else queries.parked_by(target, found)
 
 
-_definitions: dict[str, dict[str, Any]] = {}
-
-
 def definition(target: Target) -> dict[str, Any]:
-    """The saga state machine's definition as the stack deployed it (read once per machine)."""
+    """The saga state machine's definition as the stack has it now: read for each page, not kept by ARN,
+    since a redeployment changes it under the same ARN (as does a restart of `saga local up` with
+    other context: its names do not change, localcloud/naming.py)."""
     arn = target.output(names.OUTPUT_STATE_MACHINE)
-    if arn not in _definitions:
-        described = target.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
-        _definitions[arn] = json.loads(described["definition"])
-    return _definitions[arn]
+    described = target.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
+    found: dict[str, Any] = json.loads(described["definition"])
+    return found
 
 
 def dead_letter_depth(target: Target) -> int:

@@ -7,6 +7,7 @@ and queue URLs read once and kept.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -26,6 +27,7 @@ from saga_cli import local
 from saga_console.app import create_app
 from saga_console.following import FollowedTarget, follow
 from saga_console.serve import console_server, running, url_of
+from tests.e2e.helpers import order
 from tests.localcloud.pins import moto_own
 
 
@@ -141,3 +143,21 @@ def test_a_resource_gone_under_the_console_is_said_plainly_and_the_console_reads
     )
     assert client.get("/console/operations").status_code == 200
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_saga_page_draws_the_machine_as_deployed_now_not_as_first_read(cloud: InProcess) -> None:
+    # Given a saga's page drawn once
+    cloud.put_order(order("redrawn", "med-1"))
+    cloud.wait_for_sagas(["redrawn"])
+    client = create_app(cloud).test_client()
+    assert "Audit Trail" not in client.get("/console/sagas/redrawn").text
+
+    # When the stack is deployed again with a changed machine under the same ARN (its name is the
+    # same on every deployment: on AWS an update keeps it, locally a restart does)
+    sfn, arn = cloud.client("stepfunctions"), cloud.outputs["StateMachineArn"]
+    machine = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+    machine["States"]["Audit Trail"] = {"Type": "Pass", "End": True}
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(machine))
+
+    # Then the page draws the machine as it is now
+    assert "Audit Trail" in client.get("/console/sagas/redrawn").text
