@@ -448,7 +448,7 @@ def inventory_set(
         raise Refused("--max-per-prescription goes with --add-to-catalogue")
     elif not seed.in_catalogue(_target, medication_id):
         raise Refused(
-            f"{medication_id!r} is not in the catalogue, so no order could be prescribed it: nothing set "
+            f"'{medication_id}' is not in the catalogue, so no order could be prescribed it: nothing set "
             "(to add it: --add-to-catalogue NAME --max-per-prescription N)"
         )
     seed.set_stock(_target, medication_id, quantity)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC
 from typing import Any
@@ -32,6 +33,9 @@ def test_list_says_how_many_exist_when_its_limit_shows_fewer(cloud: InProcess) -
     _ended(cloud, ("l-f1", "med-scarce"), ("l-f2", "med-scarce"), ("l-f3", "med-scarce"), ("l-ok", "med-1"))
     cut = " ".join(saga("list", "--state", "failed", "--limit", "2").output.split())
     assert "failed sagas: 2 of 3 shown (--limit 2)" in cut
+    as_json = runner.invoke(app, ["list", "--state", "failed", "--limit", "2", "--json"])
+    assert len(json.loads(as_json.stdout)) == 2, "stdout stays a JSON list"
+    assert "failed sagas: 2 of 3 shown (--limit 2)" in " ".join(as_json.stderr.split())
     whole = " ".join(saga("list", "--state", "failed").output.split())
     assert "failed sagas (3)" in whole
     assert "shown" not in whole
