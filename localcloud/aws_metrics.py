@@ -79,9 +79,10 @@ def invocation(function_arn: str, function_name: str, milliseconds: float, error
     record(account, region, LAMBDA, "Duration", dimension, milliseconds, "Milliseconds")
 
 
-def iterator_age(function_arn: str, function_name: str, last_record_created: float, now: float) -> None:
-    """A stream batch handed to a function: the age of its last record (epoch seconds), in ms."""
-    account, region = _arn_parts(function_arn)
+def iterator_age(stream_arn: str, function_name: str, last_record_created: float, now: float) -> None:
+    """A stream batch handed to a function: the age of its last record (epoch seconds), in ms.
+    `stream_arn`: its mapping's source, in the function's account and region."""
+    account, region = _arn_parts(stream_arn)
     age = max(0.0, (now - last_record_created) * 1000)
     record(account, region, LAMBDA, "IteratorAge", ("FunctionName", function_name), age, "Milliseconds")
 

@@ -228,7 +228,7 @@ class DynamoDBStreamPoller(_Poller):
         try:
             records = [self._record(item) for item in batch]
             aws_metrics.iterator_age(
-                self.function.function_arn,
+                self.esm.event_source_arn,  # the stream's ARN: the function's account and region
                 self.function.function_name,
                 float(records[-1]["dynamodb"]["ApproximateCreationDateTime"]),
                 time.time(),
