@@ -10,7 +10,7 @@ from typing import Any
 from harness.errors import NotFound
 from harness.execution_path import ExecutionPath, read_path
 from harness.parked import CompensationFailure, attempts, parking, resumed_by
-from harness.saga_executions import SagaExecution, executions, last_did
+from harness.saga_executions import SagaExecution, executions, last_did, state_now
 from harness.target import Target
 from harness.verification import Cancellation, Unapplied, Verification, cancellation, unapplied, verification
 from infra import names
@@ -99,8 +99,7 @@ def status(target: Target, order_id: str) -> Status:
         cancellation(events),
         tuple(unapplied(events)),
         tuple(every),
-        # The saga's own events: the projection follows them a moment later.
-        last_did(every, saga_state(target, order_id).value if every else None),
+        last_did(every, state_now(events)),
     )
 
 

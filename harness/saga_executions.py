@@ -15,7 +15,7 @@ from typing import Any
 from harness.execution_path import FAILED, IN_PROGRESS, ExecutionPath, read_path
 from harness.parked import resumed_by
 from lambdas.adapters.step_functions import StepFunctions, execution_arn
-from lambdas.domain.events import SagaResumed, StoredEvent
+from lambdas.domain.events import OrderFulfillmentSagaStateChanged, SagaResumed, StoredEvent
 from lambdas.domain.states import Compensation, Step
 from lambdas.logic.execution_outcome import compensation_execution_name
 
@@ -94,6 +94,13 @@ def _execution(kind: str, number: int, described: dict[str, Any], history: list[
         described.get("stopDate"),
         read_path(history),
     )
+
+
+def state_now(events: list[StoredEvent]) -> str | None:
+    """The saga's state as its last state change on the stream says (the projection follows it a moment later);
+    read from the stored payload, so an old or odd event elsewhere on the stream cannot stop the page."""
+    changes = [e for e in events if e.type == OrderFulfillmentSagaStateChanged.TYPE_KEY]
+    return str(changes[-1].payload.get("to_state")) if changes else None
 
 
 def last_did(found: list[SagaExecution], saga_state: str | None) -> str | None:
