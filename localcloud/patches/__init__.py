@@ -23,7 +23,7 @@ import moto
 
 from localcloud import alarms, aws_metrics, deliveries, limits, sqs_move_tasks, transport
 from localcloud.access import enforcement
-from localcloud.patches import awslambda, cloudformation, core, dynamodb, events, sqs, stepfunctions
+from localcloud.patches import awslambda, cloudformation, cloudwatch, core, dynamodb, events, sqs, stepfunctions
 from localcloud.patches.awslambda import set_runtime
 from localcloud.patches.cloudformation import SKIPPED_RESOURCE_TYPES, supported_resource_types
 from localcloud.patches.sqs import set_endpoint
@@ -38,6 +38,7 @@ DECLARING_MODULES = (
     enforcement,
     awslambda,
     cloudformation,
+    cloudwatch,
     dynamodb,
     events,
     sqs,

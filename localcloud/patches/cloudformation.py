@@ -12,7 +12,6 @@ import functools
 from typing import Any
 
 from moto.cloudformation import parsing
-from moto.cloudwatch.models import Dashboard
 
 from localcloud import alarms, naming
 from localcloud.access import resource_policies
@@ -48,15 +47,6 @@ def _name_type_map() -> dict[str, str]:
     return {model.cloudformation_type(): model.cloudformation_name_type() for model in _model_list()}
 
 
-def _dashboard_from_cloudformation(
-    cls: type[Dashboard], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-) -> Dashboard:
-    """moto's creation, given the generated name when the template gives none (DashboardName is optional)."""
-    properties = {"DashboardName": resource_name, **cloudformation_json["Properties"]}
-    named = {**cloudformation_json, "Properties": properties}
-    return _DASHBOARD.original(cls, resource_name, named, account_id, region_name, **kwargs)  # type: ignore[no-any-return]
-
-
 PATCHES = (
     _MODEL_LIST := Patch(
         owner=parsing,
@@ -90,13 +80,5 @@ PATCHES = (
         "restart of `saga local up` renamed every table, queue, function and state machine; nor did it "
         "shorten a name to its service's limit (72-character function names, 82-character role names). "
         "The suffix is a hash of stack name and logical id (localcloud/naming.py); names are shortened.",
-    ),
-    _DASHBOARD := Patch(
-        owner=Dashboard,
-        name="create_from_cloudformation_json",
-        replacement=_dashboard_from_cloudformation,
-        kind=Kind.GAP,
-        why="moto names a dashboard the template does not name by a random UUID, not by the name "
-        "CloudFormation generates: the DashboardName output changed on every deployment.",
     ),
 )
