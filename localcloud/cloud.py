@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -187,6 +188,7 @@ class LocalCloud:
             self._pollers = None
         # Let running executions finish their current state before the backends go away.
         self._wait_executions(timeout=5)
+        self._abort_executions()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -307,6 +309,20 @@ class LocalCloud:
 
         backend = stepfunctions_parser_backends[self.account][self.region]
         return sum(1 for e in backend._get_executions() if e.status == "RUNNING")
+
+    def _abort_executions(self) -> None:
+        """Executions still running (a task waiting for its token, a long Wait) end with the cloud, as
+        StopExecution ends them. Left running, their timers fired later in this process, into the next
+        cloud: a Catch invoking functions it no longer had, refused there (found by a CI run)."""
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[self.account][self.region]
+        running = [e for e in backend._get_executions() if e.status == "RUNNING"]
+        for execution in running:
+            execution.stop(stop_date=datetime.now(UTC), error="LocalCloudStopped", cause="the local cloud stopped")
+        deadline = time.monotonic() + 2
+        while any(e.status == "RUNNING" for e in running) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def _wait_executions(self, timeout: float) -> None:
         try:

@@ -371,6 +371,24 @@ def test_a_stop_records_no_failure_of_the_task_it_interrupted(local: LocalCloud)
         assert "TaskTimedOut" in history_after_a_stop(), "moto: the stop recorded as the task's timeout"
 
 
+def test_an_execution_still_waiting_ends_with_its_cloud() -> None:
+    # Found by a CI run: a saga still waiting for its pharmacist when its test's cloud stopped woke at its
+    # deadline inside the next test's cloud, whose authoriser refused its Catch's invocations.
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    cloud = LocalCloud.start(time_scale=SCALE)
+    try:
+        queue = _queue(cloud)
+        # 30 days: 26 s at this scale, longer than the 5 s the cloud waits for executions when it stops
+        machine = _machine(cloud, {"Ask": _ask_by_sqs(queue, TimeoutSeconds=30 * DAY, End=True)})
+        _start(cloud, machine)
+        _tokens(cloud, queue)
+        [execution] = stepfunctions_parser_backends[cloud.account][cloud.region]._get_executions()
+    finally:
+        cloud.stop()
+    assert execution.status == "ABORTED"
+
+
 # --- 5. Wait states on the time scale ----------------------------------------------------------
 
 
