@@ -59,9 +59,12 @@ def create_app(
     app.config["ACTIONS_ALLOWED"] = allow_actions or is_loopback(host)
     app.config["ACTION_TOKENS"] = ActionTokens()
     app.config["COUNTS"] = reads.RecentCounts(target, counts_seconds)
+    app.config["COUNTS_SECONDS"] = counts_seconds
     app.register_blueprint(pages)
     app.register_blueprint(requests)
-    app.jinja_env.globals.update(state_class=state_class, seconds=seconds, group_labels=GROUP_LABELS, utc=utc)
+    app.jinja_env.globals.update(
+        state_class=state_class, seconds=seconds, group_labels=GROUP_LABELS, utc=utc, utc_time=utc_time
+    )
 
     @app.errorhandler(HarnessError)
     def not_found(error: HarnessError) -> tuple[str, int]:
@@ -105,6 +108,11 @@ def utc(value: datetime) -> str:
     return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
+def utc_time(value: datetime) -> str:
+    """A moment within a saga's few seconds (its events): the time of day to the millisecond, in UTC, saying so."""
+    return f"{value.astimezone(UTC):%H:%M:%S.%f}"[:-3] + " UTC"
+
+
 @pages.get("/")
 def home() -> Response:
     return redirect(url_for("console.sagas"))
@@ -122,6 +130,7 @@ def _list_context() -> dict[str, Any]:
         page = reads.Page([found] if found else [], None)
     else:
         page = reads.sagas_page(_target(), group, before, PAGE_SIZE)
+    rows_at = datetime.now(UTC)  # after the rows were read: the counts, read at most every few seconds, lag it
     return {
         "group": group,
         "before": before,
@@ -130,7 +139,10 @@ def _list_context() -> dict[str, Any]:
         "by_state": by_state,
         "by_group": reads.group_counts(by_state),
         "total": sum(by_state.values()),
-        "counted_at": datetime.fromtimestamp(counted_at),
+        # An aware time: a naive fromtimestamp() is the server's local time, shown as if it were UTC
+        "counted_at": datetime.fromtimestamp(counted_at, UTC),
+        "rows_at": rows_at,
+        "counts_seconds": current_app.config["COUNTS_SECONDS"],
     }
 
 
