@@ -26,6 +26,7 @@ from saga_console import reads
 from saga_console.app import create_app
 from saga_console.serve import console_server, running, url_of
 from tests.console.attack import AttackSite
+from tests.console.navigation import follow
 from tests.e2e.helpers import US_ADDRESS, order
 
 REFUSED = "only from a confirmation page of this console"
@@ -200,11 +201,11 @@ def test_the_console_redrives_from_its_own_confirmation_page_once_per_confirmati
     dead_letter(cloud, "web-redrive")
     # When the operator redrives it from the operations page, confirming
     browser.get(console.url + "operations")
-    browser.find_element(By.ID, "redrive").click()
+    follow(browser, "redrive")
     assert "Move the 1 message(s)" in browser.find_element(By.ID, "question").text
     assert browser.find_element(By.ID, "cancel").get_attribute("href") == console.url + "operations"
     spent = browser.find_element(By.NAME, "token").get_attribute("value")
-    browser.find_element(By.ID, "confirm").click()
+    follow(browser, "confirm")
     # Then the page says what moved, and the order completes
     assert "moved 1 message(s)" in shown(browser, "moved")
     assert cloud.wait_for_sagas(["web-redrive"]) == {"web-redrive": "COMPLETED"}
@@ -212,7 +213,7 @@ def test_the_console_redrives_from_its_own_confirmation_page_once_per_confirmati
     dead_letter(cloud, "web-redrive-again")
     browser.get(console.url + "redrive")
     browser.execute_script("document.querySelector('input[name=token]').value = arguments[0]", spent)
-    browser.find_element(By.ID, "confirm").click()
+    follow(browser, "confirm")
     assert "confirm again" in shown(browser, "error")
     assert reads.dead_letter_depth(cloud) == 1
 

@@ -13,6 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait as SeleniumWait
 
 from harness.inprocess import InProcess
+from tests.console.navigation import follow
 from tests.e2e.helpers import US_ADDRESS, order
 
 
@@ -87,7 +88,7 @@ def test_the_list_shows_sagas_newest_first_and_filters_by_state(
     screenshot("console-list")
     assert_private_data_hidden(browser)
     # Then the "failed" filter shows only the failed saga
-    browser.find_element(By.CSS_SELECTOR, '.filter[data-group="failed"]').click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, '.filter[data-group="failed"]'))
     rows = [r.get_attribute("data-order") for r in browser.find_elements(By.CSS_SELECTOR, "#sagas tbody tr")]
     assert rows == ["web-no-stock"]
     assert "FAILED" in visible_text(browser)
@@ -188,9 +189,9 @@ def test_a_parked_saga_shows_its_failing_compensation_and_is_resumed_from_the_pa
     assert "retries:" in retries.text
     # When the fault is fixed and the operator resumes it from the page, confirming
     cloud.set_faults({})
-    browser.find_element(By.ID, "resume").click()
+    follow(browser, "resume")
     assert "COMPENSATION_FAILED" in browser.find_element(By.ID, "question").text
-    browser.find_element(By.ID, "confirm").click()
+    follow(browser, "confirm")
     # Then the page follows the saga to FAILED: every compensation ran
     WebDriverWait(browser, 30, poll_frequency=0.2).until(lambda b: b.find_element(By.ID, "saga-state").text == "FAILED")
     assert cloud.wait_for_sagas(["web-park"]) == {"web-park": "FAILED"}

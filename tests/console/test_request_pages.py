@@ -15,6 +15,7 @@ from harness.inprocess import InProcess
 from lambdas.domain import events as ev
 from lambdas.logic.repository import SagaRepository
 from saga_console.serve import console_server, running, url_of
+from tests.console.navigation import follow
 from tests.console.test_pages import PRIVATE, WebDriverWait, fills, seen_as, visible_text
 from tests.e2e.helpers import history
 from tests.verifying_stack import task_token, verifying, verifying_assembly, waiting
@@ -36,11 +37,11 @@ def text_of(browser: Any, element_id: str) -> str:
 def confirm_with(browser: Any, button: str, **fields: str) -> str:
     """Click the saga page's `button`, fill the confirmation page's fields, confirm: the question it asked."""
     WebDriverWait(browser, 10, poll_frequency=0.1).until(lambda b: b.find_element(By.ID, button).is_displayed())
-    browser.find_element(By.ID, button).click()
+    follow(browser, button)
     question = text_of(browser, "question")
     for name, value in fields.items():
         browser.find_element(By.ID, f"field-{name}").send_keys(value)
-    browser.find_element(By.ID, "confirm").click()
+    follow(browser, "confirm")
     return question
 
 
@@ -111,7 +112,7 @@ def test_a_cancellation_from_the_page_ends_the_saga_cancelled(verifying: InProce
     assert browser.find_element(By.CSS_SELECTOR, '.filter[data-group="pending_verification"]').text == (
         "waiting for a pharmacist 0"
     )
-    cancelled.click()
+    follow(browser, cancelled)
     rows = [r.get_attribute("data-order") for r in browser.find_elements(By.CSS_SELECTOR, "#sagas tbody tr")]
     assert rows == ["p-stop"]
     assert (

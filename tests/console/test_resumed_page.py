@@ -11,6 +11,7 @@ from selenium.webdriver.common.by import By
 
 from harness.inprocess import InProcess
 from harness.orders import US_ADDRESS, order
+from tests.console.navigation import follow
 from tests.console.test_pages import WebDriverWait, fills, seen_as
 
 pytestmark = pytest.mark.usefixtures("cloud")
@@ -41,8 +42,8 @@ def park(cloud: InProcess, order_id: str) -> None:
 
 def resume_from_the_page(browser: Any, console_url: str, order_id: str) -> None:
     browser.get(console_url + f"sagas/{order_id}")
-    browser.find_element(By.ID, "resume").click()
-    browser.find_element(By.ID, "confirm").click()
+    follow(browser, "resume")
+    follow(browser, "confirm")
     WebDriverWait(browser, 30, poll_frequency=0.2).until(lambda b: b.find_elements(By.ID, "resumed"))
 
 
