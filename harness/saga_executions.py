@@ -16,15 +16,16 @@ from harness.execution_path import FAILED, IN_PROGRESS, ExecutionPath, read_path
 from harness.parked import resumed_by
 from lambdas.adapters.step_functions import StepFunctions, execution_arn
 from lambdas.domain.events import OrderFulfillmentSagaStateChanged, SagaResumed, StoredEvent
-from lambdas.domain.states import Compensation, Step
+from lambdas.domain.states import VERIFY_PRESCRIPTION, Compensation, Step
 from lambdas.logic.execution_outcome import compensation_execution_name
 
 SAGA = "saga"
 COMPENSATION = "compensation"
 RESUME = "resume"
 
-_WORK = frozenset({s.console_name for s in Step} | {c.console_name for c in Compensation})
-"""The states doing the saga's work; the bookkeeping (Resume Saga, Record Compensation Failure) is not told."""
+_WORK = frozenset({s.console_name for s in Step} | {c.console_name for c in Compensation} | {VERIFY_PRESCRIPTION})
+"""The states doing the saga's work, the wait for a pharmacist included; the bookkeeping (Resume Saga, Record
+Compensation Failure) is not told."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from infra import nag, names
 from infra.security import XRAY_WRITE, ManagedRole
 from infra.verification import PharmacistVerification
 from lambdas.domain import errors
-from lambdas.domain.states import Compensation, Step
+from lambdas.domain.states import VERIFY_PRESCRIPTION, Compensation, Step
 
 LOG_DELIVERY = [
     "logs:CreateLogDelivery",
@@ -103,7 +103,6 @@ RESUME_TIMEOUT = Duration.seconds(
 longer than its longest path, so it never ends a saga halfway (it would stay COMPENSATING)."""
 
 RESUME_SAGA = "Resume Saga"
-VERIFY_PRESCRIPTION = "Verify Prescription"
 NEXT_COMPENSATION = "Next Compensation"
 SAGA_FAILED = "Saga Failed"
 SAGA_UNDONE = "Saga Undone"

@@ -93,6 +93,10 @@ class Compensation(StrEnum):
         return self.value.replace("_", " ").title()
 
 
+VERIFY_PRESCRIPTION = "Verify Prescription"
+"""The state a saga waits in for a pharmacist's decision, between its first two steps
+(prescription_verification=pharmacist): as much the saga's work as its steps, for whoever reads its path."""
+
 STEPS: tuple[Step, ...] = (Step.CREATE_PRESCRIPTION, Step.RESERVE_INVENTORY, Step.INITIATE_SHIPMENT)
 
 UNDOES: dict[Step, Compensation | None] = {

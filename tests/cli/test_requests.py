@@ -264,6 +264,10 @@ def test_a_waiting_sagas_status_never_shows_its_task_token(verifying: InProcess)
     _, found = on_verifying_json("status", "e-wait")
     assert "waiting for a pharmacist" in plain.stdout
     assert found["verification"]["decision"] is None
+    # What the execution does now is wait in Verify Prescription (infra/saga_workflow.py), not create the prescription
+    waits_now = "the saga's execution (RUNNING) is running Create Prescription → Verify Prescription"
+    assert found["last_did"] == f"{waits_now}: the saga is PENDING_VERIFICATION"
+    assert f"last: {waits_now}" in plain.stdout
     assert token not in plain.stdout
     assert token not in json.dumps(found)
     assert token not in on_verifying("history", "e-wait", "--json").stdout
