@@ -56,10 +56,6 @@ class StepFunctions:
     def __init__(self, sfn_client: Any) -> None:
         self._client = sfn_client
 
-    @property
-    def client(self) -> Any:
-        return self._client
-
     def start(self, state_machine_arn: str, name: str, execution_input: Mapping[str, Any]) -> str:
         """Start the execution `name` with `execution_input` (as JSON); its ARN.
 
@@ -85,6 +81,16 @@ class StepFunctions:
                 return None
             raise
         return found
+
+    def stop(self, execution_arn: str, error: str, cause: str) -> bool:
+        """Stop the execution with `error` and `cause`; False when there is no such execution."""
+        try:
+            self._client.stop_execution(executionArn=execution_arn, error=error, cause=cause)
+        except ClientError as error_answer:
+            if _code(error_answer) == EXECUTION_DOES_NOT_EXIST:
+                return False
+            raise
+        return True
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         """Every event of the execution's history, oldest first, read page by page.
@@ -155,17 +161,11 @@ class SagaExecutions:
     def stop(self, order_id: str) -> bool:
         """Stop the order's execution (a cancellation); False when there is none (not started yet).
         Its end, ABORTED, has the saga's remaining compensations run (the ExecutionsEndedUnfinished rule)."""
-        try:
-            self._step_functions.client.stop_execution(
-                executionArn=execution_arn(self.state_machine_arn, order_id),
-                error="OrderCancellationRequested",
-                cause="the order was cancelled; the reason is kept with the saga",
-            )
-        except ClientError as error:
-            if _code(error) == EXECUTION_DOES_NOT_EXIST:
-                return False
-            raise
-        return True
+        return self._step_functions.stop(
+            execution_arn(self.state_machine_arn, order_id),
+            error="OrderCancellationRequested",
+            cause="the order was cancelled; the reason is kept with the saga",
+        )
 
 
 def saga_input(order_id: str, message_id: str) -> dict[str, str]:
