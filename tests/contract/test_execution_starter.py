@@ -12,19 +12,15 @@ ExecutionAlreadyExists; https://docs.aws.amazon.com/step-functions/latest/apiref
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lambdas.adapters.step_functions import SagaExecutions, StepFunctions
 from lambdas.logic.start import ExecutionStarter
+from tests.contract.moto_machines import waiting_machine
 from tests.fakes import FakeStarter
-
-DEFINITION = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}})
 
 
 @dataclass
@@ -42,11 +38,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         fake = FakeStarter()
         yield Engine(fake, lambda: list(fake.started), fake.end)
         return
-    with mock_aws():
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="saga", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/saga"
-        )["stateMachineArn"]
+    with waiting_machine() as (sfn, arn):
 
         def end(name: str) -> None:
             sfn.stop_execution(executionArn=arn.replace(":stateMachine:", ":execution:") + f":{name}")

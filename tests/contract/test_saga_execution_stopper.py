@@ -9,19 +9,15 @@ execution's status is ABORTED.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lambdas.adapters.step_functions import SagaExecutions, StepFunctions
 from lambdas.logic.requests import SagaExecutionStopper
+from tests.contract.moto_machines import waiting_machine
 from tests.fakes import FakeSagaExecutions
-
-DEFINITION = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}})
 
 
 @dataclass
@@ -37,11 +33,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         fake = FakeSagaExecutions()
         yield Engine(fake, fake.running.add, lambda: sorted(fake.running))
         return
-    with mock_aws():
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="saga", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/saga"
-        )["stateMachineArn"]
+    with waiting_machine() as (sfn, arn):
 
         def start(order_id: str) -> None:
             sfn.start_execution(stateMachineArn=arn, name=order_id, input="{}")
