@@ -6,6 +6,8 @@ it (`harness.saga_requests`): the saga decides and records what it did, and the 
 
 from __future__ import annotations
 
+from typing import get_args
+
 from flask import Blueprint, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
@@ -44,7 +46,7 @@ def _page(kind: Kind, order_id: str, *, error: str | None = None) -> Response:
     state = queries.saga_state(_target(), order_id)
     return confirm_page(
         f"{title} {order_id}",
-        url_for(f"requests.{kind}", order_id=order_id),
+        url_for("requests.send", order_id=order_id, kind=kind),
         f"{order_id} is {state.value}. {question} The saga decides, and records what it did.",
         cancel=url_for("console.saga", order_id=order_id),
         fields=_fields(kind),
@@ -66,31 +68,15 @@ def _send(kind: Kind, order_id: str) -> Response:
     return redirect(url_for("console.saga", order_id=order_id, sent=kind), code=303)
 
 
-@requests.get("/sagas/<order_id>/verify")
-def verify_confirm(order_id: str) -> Response:
-    return _page("verify", order_id)
+_KIND = f"<any({', '.join(get_args(Kind))}):kind>"
+"""One URL per kind of request: its confirmation page on GET, the request sent on POST."""
 
 
-@requests.post("/sagas/<order_id>/verify")
-def verify(order_id: str) -> Response:
-    return _send("verify", order_id)
+@requests.get(f"/sagas/<order_id>/{_KIND}")
+def confirm(order_id: str, kind: Kind) -> Response:
+    return _page(kind, order_id)
 
 
-@requests.get("/sagas/<order_id>/reject")
-def reject_confirm(order_id: str) -> Response:
-    return _page("reject", order_id)
-
-
-@requests.post("/sagas/<order_id>/reject")
-def reject(order_id: str) -> Response:
-    return _send("reject", order_id)
-
-
-@requests.get("/sagas/<order_id>/cancel")
-def cancel_confirm(order_id: str) -> Response:
-    return _page("cancel", order_id)
-
-
-@requests.post("/sagas/<order_id>/cancel")
-def cancel(order_id: str) -> Response:
-    return _send("cancel", order_id)
+@requests.post(f"/sagas/<order_id>/{_KIND}")
+def send(order_id: str, kind: Kind) -> Response:
+    return _send(kind, order_id)
