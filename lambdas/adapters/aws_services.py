@@ -43,7 +43,9 @@ class EventBridgePublisher:
 
 
 PUT_EVENTS_MAX_ENTRIES = 10
-PUT_EVENTS_MAX_BYTES = 256 * 1024
+PUT_EVENTS_MAX_BYTES = 1024 * 1024
+"""A PutEvents request's entries together, as EventBridge counts them: 1 MiB since January 2026 (AWS compute
+blog, "More room to build: serverless services now support payloads up to 1 MB"; 256 KB before)."""
 
 
 def _entry_size(entry: dict[str, Any]) -> int:

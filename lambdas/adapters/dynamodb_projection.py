@@ -30,7 +30,7 @@ def _codec() -> tuple[Any, Any]:
 def index_time(at: datetime) -> str:
     """`at` as the state index sorts it: UTC, always with microseconds, so that text order is time
     order. (ISO 8601 as pydantic writes it leaves the fraction out at a whole second, and
-    "…:31Z" sorts after "…:31.500000Z", so that row was listed as newer than the rest of its second.)"""
+    "…:31Z" would sort after "…:31.500000Z": listed as newer than the rest of its second.)"""
     utc = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

@@ -140,8 +140,8 @@ class SagaExecutions:
 
     The input names the message the execution was started for as well as the order: Step
     Functions answers a StartExecution with a running execution's name and input as if it had
-    started it, so with the order alone a second delivery during the first step was "started"
-    (counted in OrdersAccepted, not DuplicateOrders). With the message in the input, another
+    started it, so with the order alone a second delivery during the first step would be
+    "started" (counted in OrdersAccepted, not DuplicateOrders). With the message in the input, another
     delivery's call differs in input and is refused; the same message's retry is answered as
     the start it repeats.
     """

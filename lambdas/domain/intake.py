@@ -2,7 +2,7 @@
 
 A refused message is kept so nothing a client sent disappears, but kept within bounds, so its
 record always fits one event-store item (DynamoDB: 400 KB) whatever the client sent (EventBridge:
-up to 256 KB an entry): reasons capped in count and length with the total kept, and the raw
+up to 1 MiB an entry since January 2026): reasons capped in count and length with the total kept, and the raw
 message kept whole when it fits, otherwise by its size, digest and a bounded prefix.
 """
 

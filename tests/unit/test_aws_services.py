@@ -1,10 +1,13 @@
-"""The EventBridge adapter's batching: at most ten entries and 256 KB per PutEvents request."""
+"""The EventBridge adapter's batching: at most ten entries and 1 MiB per PutEvents request.
+
+AWS raised PutEvents' limit from 256 KB to 1 MiB a request in January 2026 (AWS compute blog, "More room to
+build: serverless services now support payloads up to 1 MB"; docs/local-cloud.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lambdas.adapters.aws_services import PUT_EVENTS_MAX_BYTES, EventBridgePublisher
+from lambdas.adapters.aws_services import EventBridgePublisher
 from lambdas.domain.errors import TransientError
 
 
@@ -34,11 +37,22 @@ def test_entries_go_ten_per_request_in_order_and_each_refusal_is_its_own() -> No
     assert all(isinstance(r, TransientError) for r in refusals if r is not None)
 
 
+AWS_LIMIT = 1024 * 1024
+"""PutEvents' entries together, counted as EventBridge counts them (see the module's docstring)."""
+
+
 def test_a_request_never_exceeds_the_size_limit() -> None:
     events = RecordingEvents()
-    big = "x" * (PUT_EVENTS_MAX_BYTES // 3)
+    big = "x" * (AWS_LIMIT // 3)
     EventBridgePublisher(events).put_many([_entry(big) for _ in range(5)])
     assert [len(r) for r in events.requests] == [2, 2, 1]
+
+
+def test_entries_under_the_limit_together_go_in_one_request() -> None:
+    # four entries of 300 KB: three fit in 1 MiB (each alone was over the 256 KB of before)
+    events = RecordingEvents()
+    EventBridgePublisher(events).put_many([_entry("x" * 300_000) for _ in range(4)])
+    assert [len(r) for r in events.requests] == [3, 1]
 
 
 def test_nothing_to_put_makes_no_request() -> None:
