@@ -8,6 +8,7 @@ first) and its time span; each edge taken gets the error it caught, if any.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -87,7 +88,7 @@ class ExecutionPath:
         return run.outcome if run else NOT_REACHED
 
 
-def read_path(events: list[dict[str, Any]]) -> ExecutionPath:  # noqa: C901 - a branch per kind of event
+def read_path(events: Sequence[Mapping[str, Any]]) -> ExecutionPath:  # noqa: C901 - a branch per kind of event
     """The path from `get_execution_history` events, oldest first."""
     path = ExecutionPath()
     current: StateRun | None = None

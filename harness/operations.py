@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import queries
 from harness.errors import HarnessError
@@ -12,6 +12,9 @@ from harness.waiting import poll
 from infra import names
 from lambdas.domain.states import SagaState
 from lambdas.logic.execution_outcome import RESUMED_BY_OPERATOR, compensation_input
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
 
 class NotResumable(HarnessError):
@@ -44,7 +47,7 @@ def resume(target: Target, order_id: str, wait: float) -> dict[str, Any]:
     name, arn = start_resume(target, order_id)
     step_functions = queries.step_functions(target)
 
-    def ended() -> dict[str, Any] | None:
+    def ended() -> DescribeExecutionOutputTypeDef | None:
         execution = step_functions.describe(arn)
         return execution if execution is not None and execution["status"] != "RUNNING" else None
 

@@ -7,6 +7,7 @@ resume's): each try of the compensation's task is one *Scheduled event.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ def resumed_by(event: StoredEvent) -> str:
     return str(event.payload["execution_name"]).rsplit(":", 1)[-1]
 
 
-def attempts(history: list[dict[str, Any]], compensation: str) -> int:
+def attempts(history: Sequence[Mapping[str, Any]], compensation: str) -> int:
     """How many times the compensation's task state scheduled its work in this history."""
     run = read_path(history).runs.get(Compensation(compensation).console_name)
     return run.attempts if run else 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import NotFound
 from harness.execution_path import ExecutionPath, read_path
@@ -21,6 +22,9 @@ from lambdas.domain.states import PENDING_STATES, SagaState
 from lambdas.logic.ports import ExecutionNotFound
 from lambdas.logic.project import replay
 from lambdas.logic.repository import SagaRepository, stream_id_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef, HistoryEventTypeDef
 
 STATE_GROUPS: dict[str, frozenset[SagaState]] = {
     "pending": PENDING_STATES | {SagaState.COMPENSATING},
@@ -53,12 +57,12 @@ def step_functions(target: Target) -> StepFunctions:
     return StepFunctions(target.client("stepfunctions"))
 
 
-def execution(target: Target, order_id: str) -> dict[str, Any] | None:
+def execution(target: Target, order_id: str) -> DescribeExecutionOutputTypeDef | None:
     """The saga's execution (DescribeExecution), None when it never started."""
     return step_functions(target).describe(execution_arn(target.output(names.OUTPUT_STATE_MACHINE), order_id))
 
 
-def execution_history(target: Target, arn: str) -> list[dict[str, Any]]:
+def execution_history(target: Target, arn: str) -> list[HistoryEventTypeDef]:
     """Every event of an execution's history, oldest first."""
     return step_functions(target).history(arn)
 
@@ -66,7 +70,7 @@ def execution_history(target: Target, arn: str) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class Status:
     view: SagaView | None
-    execution: dict[str, Any] | None
+    execution: Mapping[str, Any] | None
     events: list[StoredEvent]
     compensation_failure: CompensationFailure | None = None
     """For a parked saga: what parked it."""

@@ -8,6 +8,7 @@ the truth of which resumes touched the saga, a name prefix is only a guess.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -85,7 +86,9 @@ def executions(
     return sorted(found, key=lambda e: e.started_at)
 
 
-def _execution(kind: str, number: int, described: dict[str, Any], history: list[dict[str, Any]]) -> SagaExecution:
+def _execution(
+    kind: str, number: int, described: Mapping[str, Any], history: Sequence[Mapping[str, Any]]
+) -> SagaExecution:
     return SagaExecution(
         kind,
         number,

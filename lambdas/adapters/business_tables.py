@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -21,6 +21,10 @@ from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFaile
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.domain.rules import CatalogueEntry
 from lambdas.logic.ports import StreamGuard
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef, UpdateTypeDef
 
 ACTIVE = "ACTIVE"
 CANCELLED = "CANCELLED"
@@ -33,7 +37,7 @@ def _code(error: ClientError) -> str:
     return str(error.response["Error"]["Code"])
 
 
-def _transition(client: Any, table: str, key: dict[str, Any], from_status: str, to_status: str) -> bool:
+def _transition(client: DynamoDBClient, table: str, key: dict[str, Any], from_status: str, to_status: str) -> bool:
     """Move a record from one status to another; False when it was not in `from_status` (or absent)."""
     try:
         client.update_item(
@@ -51,7 +55,7 @@ def _transition(client: Any, table: str, key: dict[str, Any], from_status: str, 
     return True
 
 
-def _put_if_absent(client: Any, table: str, item: dict[str, Any], key_name: str) -> dict[str, Any] | None:
+def _put_if_absent(client: DynamoDBClient, table: str, item: dict[str, Any], key_name: str) -> dict[str, Any] | None:
     """Put `item` unless its record exists: None when written, else the record found."""
     try:
         client.put_item(
@@ -64,18 +68,19 @@ def _put_if_absent(client: Any, table: str, item: dict[str, Any], key_name: str)
     except ClientError as error:
         if _code(error) != "ConditionalCheckFailedException":
             raise
-        existing: dict[str, Any] = error.response.get("Item") or {}
-        return existing
+        # ReturnValuesOnConditionCheckFailure=ALL_OLD: the error carries the item it found.
+        found = error.response.get("Item")
+        return found if isinstance(found, dict) else {}
     return None
 
 
-def _put_tombstone(client: Any, table: str, key: dict[str, Any], undone_status: str) -> bool:
+def _put_tombstone(client: DynamoDBClient, table: str, key: dict[str, Any], undone_status: str) -> bool:
     """Mark a record that was never created as undone; False when it exists after all."""
     (key_name,) = key
     return _put_if_absent(client, table, {**key, "status": {"S": undone_status}}, key_name) is None
 
 
-def _undo(client: Any, table: str, key: dict[str, Any], done_status: str, undone_status: str) -> bool:
+def _undo(client: DynamoDBClient, table: str, key: dict[str, Any], done_status: str, undone_status: str) -> bool:
     """Undo a record: True when it was done; absent, it is left undone so it cannot be done later."""
     if _transition(client, table, key, done_status, undone_status):
         return True
@@ -84,7 +89,7 @@ def _undo(client: Any, table: str, key: dict[str, Any], done_status: str, undone
     return _transition(client, table, key, done_status, undone_status)  # created between the two
 
 
-def _create_once(client: Any, table: str, item: dict[str, Any], key_name: str, undone_status: str) -> None:
+def _create_once(client: DynamoDBClient, table: str, item: dict[str, Any], key_name: str, undone_status: str) -> None:
     """Put `item` unless its record exists: a repeat changes nothing; an undone record refuses."""
     existing = _put_if_absent(client, table, item, key_name)
     if existing is not None and existing.get("status", {}).get("S") == undone_status:
@@ -96,7 +101,7 @@ def _lines_json(lines: Sequence[OrderLine]) -> str:
 
 
 class DynamoDBCatalogue:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
@@ -117,7 +122,7 @@ class DynamoDBPrescriptions:
     applies_its_own_rules = False
     """A table has no rules: the saga checks the order against its catalogue first."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
@@ -139,7 +144,11 @@ class DynamoDBInventory:
     """Stock per medication (`available`, `reserved`) and the reservations that hold it."""
 
     def __init__(
-        self, client: Any, inventory_table: str, reservations_table: str, event_store_table: str | None = None
+        self,
+        client: DynamoDBClient,
+        inventory_table: str,
+        reservations_table: str,
+        event_store_table: str | None = None,
     ) -> None:
         self._client = client
         self._inventory = inventory_table
@@ -149,7 +158,7 @@ class DynamoDBInventory:
     def reserve(
         self, reservation_id: str, order_id: str, lines: Sequence[OrderLine], guard: StreamGuard | None = None
     ) -> None:
-        record = {
+        record: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._reservations,
                 "Item": {
@@ -164,7 +173,7 @@ class DynamoDBInventory:
         takes = [self._stock_change(line, -line.quantity, guard=True) for line in lines]
         # A slow step must not reserve after its saga moved on (to compensation, say): the
         # reservation holds only while no event was appended after the version it acted on.
-        checks = [self._unchanged(guard)] if guard is not None and self._events else []
+        checks = [self._unchanged(self._events, guard)] if guard is not None and self._events else []
         try:
             self._client.transact_write_items(TransactItems=[record, *checks, *takes])
         except ClientError as error:
@@ -187,10 +196,10 @@ class DynamoDBInventory:
                 raise ConcurrencyConflict("inventory changed during the reservation") from error
             raise
 
-    def _unchanged(self, guard: StreamGuard) -> dict[str, Any]:
+    def _unchanged(self, events_table: str, guard: StreamGuard) -> TransactWriteItemTypeDef:
         return {
             "ConditionCheck": {
-                "TableName": self._events,
+                "TableName": events_table,
                 "Key": {"pk": {"S": guard.stream_id}, "sk": {"N": str(guard.version + 1)}},
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
@@ -216,7 +225,7 @@ class DynamoDBInventory:
         if not found or found["status"]["S"] != RESERVED:
             return False
         lines = [OrderLine.model_validate(line) for line in json.loads(found["lines"]["S"])]
-        mark_released = {
+        mark_released: TransactWriteItemTypeDef = {
             "Update": {
                 "TableName": self._reservations,
                 "Key": {"reservation_id": {"S": reservation_id}},
@@ -238,16 +247,17 @@ class DynamoDBInventory:
             raise
         return True
 
-    def _stock_change(self, line: OrderLine, delta: int, *, guard: bool) -> dict[str, Any]:
-        update: dict[str, Any] = {
+    def _stock_change(self, line: OrderLine, delta: int, *, guard: bool) -> TransactWriteItemTypeDef:
+        values: dict[str, AttributeValueTypeDef] = {":delta": {"N": str(delta)}}
+        update: UpdateTypeDef = {
             "TableName": self._inventory,
             "Key": {"medication_id": {"S": line.medication_id}},
             "UpdateExpression": "SET available = available + :delta, reserved = reserved - :delta",
-            "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+            "ExpressionAttributeValues": values,
         }
         if guard:
             update["ConditionExpression"] = "available >= :quantity"
-            update["ExpressionAttributeValues"][":quantity"] = {"N": str(-delta)}
+            values[":quantity"] = {"N": str(-delta)}
         return {"Update": update}
 
 
@@ -255,7 +265,7 @@ class DynamoDBShipments:
     applies_its_own_rules = False
     """A table has no rules: the saga checks the address first."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
@@ -278,7 +288,7 @@ class DynamoDBShipments:
 # --- operator actions (the CLI and the local cloud's seeding), not used by the saga itself ---
 
 
-def set_available(client: Any, inventory_table: str, medication_id: str, available: int) -> None:
+def set_available(client: DynamoDBClient, inventory_table: str, medication_id: str, available: int) -> None:
     """Set a medication's available stock; what is reserved stays reserved."""
     client.update_item(
         TableName=inventory_table,
@@ -288,7 +298,7 @@ def set_available(client: Any, inventory_table: str, medication_id: str, availab
     )
 
 
-def read_stock(client: Any, inventory_table: str) -> dict[str, tuple[int, int]]:
+def read_stock(client: DynamoDBClient, inventory_table: str) -> dict[str, tuple[int, int]]:
     """medication id -> (available, reserved)."""
     found = {}
     for page in client.get_paginator("scan").paginate(TableName=inventory_table, ConsistentRead=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -12,12 +12,16 @@ from lambdas.adapters.event_codec import from_item, to_item
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.domain.events import StoredEvent
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
+
 _NEW_POSITION_ONLY = "attribute_not_exists(pk)"
 _CONFLICT_CODES = {"ConditionalCheckFailed", "TransactionConflict"}
 
 
 class DynamoDBEventStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
@@ -28,7 +32,7 @@ class DynamoDBEventStore:
             # One event needs no transaction, and a plain conditional put costs half the units.
             self._put_one(events[0])
             return
-        puts = [
+        puts: list[TransactWriteItemTypeDef] = [
             {"Put": {"TableName": self._table, "Item": to_item(e), "ConditionExpression": _NEW_POSITION_ONLY}}
             for e in events
         ]
@@ -53,7 +57,7 @@ class DynamoDBEventStore:
     def read(self, stream_id: str) -> list[StoredEvent]:
         # Query pages followed by hand: botocore's paginator builds a class per call and loads
         # its model on a client's first use, unlocked (threads sharing the client all load it).
-        request: dict[str, Any] = {
+        request: QueryInputTypeDef = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :stream",
             "ExpressionAttributeValues": {":stream": {"S": stream_id}},

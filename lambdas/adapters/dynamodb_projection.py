@@ -7,13 +7,16 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from lambdas.contract import STATE_INDEX
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.domain.projection import SagaView
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 BATCH_GET_LIMIT = 100
 """BatchGetItem reads at most 100 keys per call."""
@@ -64,7 +67,7 @@ def _from_item(item: dict[str, Any]) -> SagaView:
 
 
 class DynamoDBProjection:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdas.domain.events import EventMetadata, StoredEvent
 
-Item = dict[str, dict[str, Any]]
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+Item = dict[str, "AttributeValueTypeDef"]
 
 
 def to_item(event: StoredEvent) -> Item:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdas.adapters.aws_services import client
 from lambdas.domain.errors import PharmacyContractError, PharmacyUnavailable
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 TOKEN_MAX_AGE_SECONDS = 300
 """How long a token read is reused: a rotated secret reaches every function within this, or at once
@@ -38,7 +41,7 @@ throttling, no connection) are transient."""
 
 
 @cache
-def _secrets() -> Any:
+def _secrets() -> SecretsProvider:
     """One provider per process, on the process's one Secrets Manager client (as the fault plan's SSM)."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 

@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from lambdas.logic.execution_outcome import ENDED_UNFINISHED, compensation_execution_name, compensation_input
 from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef, HistoryEventTypeDef
 
 EXECUTION_ALREADY_EXISTS = "ExecutionAlreadyExists"
 EXECUTION_DOES_NOT_EXIST = "ExecutionDoesNotExist"
@@ -53,7 +57,7 @@ def _code(error: ClientError) -> str:
 class StepFunctions:
     """The Step Functions calls of the functions, the CLI and the console, on one client."""
 
-    def __init__(self, sfn_client: Any) -> None:
+    def __init__(self, sfn_client: SFNClient) -> None:
         self._client = sfn_client
 
     def start(self, state_machine_arn: str, name: str, execution_input: Mapping[str, Any]) -> str:
@@ -72,10 +76,10 @@ class StepFunctions:
             raise
         return str(started["executionArn"])
 
-    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+    def describe(self, execution_arn: str) -> DescribeExecutionOutputTypeDef | None:
         """DescribeExecution's answer (status, input, dates, ...); None when there is no such execution."""
         try:
-            found: dict[str, Any] = self._client.describe_execution(executionArn=execution_arn)
+            found = self._client.describe_execution(executionArn=execution_arn)
         except ClientError as error:
             if _code(error) == EXECUTION_DOES_NOT_EXIST:
                 return None
@@ -92,10 +96,10 @@ class StepFunctions:
             raise
         return True
 
-    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+    def history(self, execution_arn: str) -> list[HistoryEventTypeDef]:
         """Every event of the execution's history, oldest first, read page by page.
         ExecutionNotFound when there is no such execution."""
-        events: list[dict[str, Any]] = []
+        events: list[HistoryEventTypeDef] = []
         page: dict[str, Any] = {}
         try:
             while True:
@@ -115,7 +119,7 @@ class StepFunctions:
 class WaitingTasks:
     """The tasks waiting for a token (the saga's pharmacist verification): answered, or found closed."""
 
-    def __init__(self, sfn_client: Any) -> None:
+    def __init__(self, sfn_client: SFNClient) -> None:
         self._client = sfn_client
 
     def succeed(self, token: str, output: Mapping[str, Any]) -> bool:

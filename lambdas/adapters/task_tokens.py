@@ -7,9 +7,12 @@ only here (under the stack's key, expiring by TTL) and read only by the saga's f
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdas.contract import TASK_TOKEN_EXPIRES
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 TOKEN_ATTRIBUTE = "task_token"
 EXPIRES_ATTRIBUTE = TASK_TOKEN_EXPIRES
@@ -17,7 +20,7 @@ EXPIRES_ATTRIBUTE = TASK_TOKEN_EXPIRES
 
 
 class DynamoDBTaskTokens:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cache, cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas import config, contract
 from lambdas.adapters.aws_services import EventBridgePublisher, client
@@ -27,9 +27,12 @@ from lambdas.logic.faults import NO_FAULTS, FaultInjector
 from lambdas.logic.repository import SagaRepository
 from lambdas.observability import emit_now
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
 
 @cache
-def _fault_parameters(function_name: str | None) -> Any:
+def _fault_parameters(function_name: str | None) -> SSMProvider:
     """One SSM provider per function (one per process on AWS), on the shared client: Powertools'
     default provider would build its own boto3 session on first use, once per concurrent caller.
     Per function, because each function holds the plan it read, as each execution environment does."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdas.contract import DOMAIN_EVENT_SOURCE
 from lambdas.domain.events import StoredEvent
 
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
-def bus_entry(stored: StoredEvent, bus_name: str) -> dict[str, Any]:
+
+def bus_entry(stored: StoredEvent, bus_name: str) -> PutEventsRequestEntryTypeDef:
     """A PutEvents entry: DetailType is the type key, Detail carries ids and outcomes only."""
     detail = {
         "event_id": stored.event_id,

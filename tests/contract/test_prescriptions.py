@@ -41,8 +41,8 @@ def prescriptions(request: pytest.FixtureRequest) -> Iterator[Prescriptions]:
         return
     patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/patches/dynamodb.py)
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        yield DynamoDBPrescriptions(client, create_table(client, "BusinessTablesPrescriptions", "prescriptions"))
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        yield DynamoDBPrescriptions(dynamodb, create_table(dynamodb, "BusinessTablesPrescriptions", "prescriptions"))
 
 
 def test_a_created_prescription_is_cancelled_once_and_then_has_nothing_left_to_cancel(

@@ -42,8 +42,8 @@ def shipments(request: pytest.FixtureRequest) -> Iterator[Shipments]:
         return
     patches.apply_patches()  # DynamoDB as atomic as the real one under threads (localcloud/patches/dynamodb.py)
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        yield DynamoDBShipments(client, create_table(client, "BusinessTablesShipments", "shipments"))
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        yield DynamoDBShipments(dynamodb, create_table(dynamodb, "BusinessTablesShipments", "shipments"))
 
 
 def test_an_initiated_shipment_is_cancelled_once_and_then_has_nothing_left_to_cancel(shipments: Shipments) -> None:

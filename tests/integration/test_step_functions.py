@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -20,6 +20,9 @@ from moto import mock_aws
 from lambdas.adapters.step_functions import CompensationExecutions, SagaExecutions, StepFunctions, execution_arn
 from lambdas.logic.execution_outcome import compensation_execution_name
 from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
 ROLE = "arn:aws:iam::123456789012:role/machine"
 PASS_THEN_SUCCEED = {
@@ -39,7 +42,7 @@ def _machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
     return str(sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"])
 
 
-def _finished(step_functions: StepFunctions, arn: str) -> dict[str, Any]:
+def _finished(step_functions: StepFunctions, arn: str) -> DescribeExecutionOutputTypeDef:
     deadline = time.monotonic() + 10
     while (found := step_functions.describe(arn)) is not None and found["status"] == "RUNNING":
         assert time.monotonic() < deadline, f"{arn} still running"

@@ -5,10 +5,14 @@ build: serverless services now support payloads up to 1 MB"; docs/local-cloud.md
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lambdas.adapters.aws_services import EventBridgePublisher
 from lambdas.domain.errors import TransientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 
 class RecordingEvents:
@@ -23,14 +27,14 @@ class RecordingEvents:
         return {"FailedEntryCount": sum("ErrorCode" in a for a in answers), "Entries": answers}
 
 
-def _entry(detail: str) -> dict[str, Any]:
+def _entry(detail: str) -> PutEventsRequestEntryTypeDef:
     return {"Source": "s", "DetailType": "t", "Detail": detail, "EventBusName": "b"}
 
 
 def test_entries_go_ten_per_request_in_order_and_each_refusal_is_its_own() -> None:
     events = RecordingEvents()
     entries = [_entry("refuse" if n in (3, 11) else f"{n}") for n in range(23)]
-    refusals = EventBridgePublisher(events).put_many(entries)
+    refusals = EventBridgePublisher(cast("EventBridgeClient", events)).put_many(entries)
     assert [len(r) for r in events.requests] == [10, 10, 3]
     assert [e for request in events.requests for e in request] == entries
     assert [n for n, refusal in enumerate(refusals) if refusal is not None] == [3, 11]
@@ -44,18 +48,18 @@ AWS_LIMIT = 1024 * 1024
 def test_a_request_never_exceeds_the_size_limit() -> None:
     events = RecordingEvents()
     big = "x" * (AWS_LIMIT // 3)
-    EventBridgePublisher(events).put_many([_entry(big) for _ in range(5)])
+    EventBridgePublisher(cast("EventBridgeClient", events)).put_many([_entry(big) for _ in range(5)])
     assert [len(r) for r in events.requests] == [2, 2, 1]
 
 
 def test_entries_under_the_limit_together_go_in_one_request() -> None:
     # four entries of 300 KB: three fit in 1 MiB (each alone was over the 256 KB of before)
     events = RecordingEvents()
-    EventBridgePublisher(events).put_many([_entry("x" * 300_000) for _ in range(4)])
+    EventBridgePublisher(cast("EventBridgeClient", events)).put_many([_entry("x" * 300_000) for _ in range(4)])
     assert [len(r) for r in events.requests] == [3, 1]
 
 
 def test_nothing_to_put_makes_no_request() -> None:
     events = RecordingEvents()
-    assert EventBridgePublisher(events).put_many([]) == []
+    assert EventBridgePublisher(cast("EventBridgeClient", events)).put_many([]) == []
     assert events.requests == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from botocore.exceptions import ClientError
@@ -24,7 +24,15 @@ from lambdas.adapters.step_functions import (
 from lambdas.logic.execution_outcome import compensation_execution_name
 from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
 
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:saga"
+
+
+def _played(fake: object) -> SFNClient:
+    """A fake playing boto3's Step Functions client (only the calls the adapter makes)."""
+    return cast("SFNClient", fake)
 
 
 def _error(code: str, operation: str) -> ClientError:
@@ -81,7 +89,7 @@ def test_an_execution_arn_is_its_machine_s_with_execution_for_state_machine_and_
 def test_the_whole_history_is_read_page_by_page_a_thousand_events_a_page_oldest_first() -> None:
     arn = execution_arn(MACHINE, "long")
     client = RecordingStepFunctions({arn: _events(2500)})
-    assert StepFunctions(client).history(arn) == _events(2500)
+    assert StepFunctions(_played(client)).history(arn) == _events(2500)
     pages = [params for name, params in client.calls if name == "GetExecutionHistory"]
     assert [p.get("nextToken") for p in pages] == [None, "1000", "2000"]
     assert {p["maxResults"] for p in pages} == {1000}
@@ -90,20 +98,20 @@ def test_the_whole_history_is_read_page_by_page_a_thousand_events_a_page_oldest_
 def test_a_short_history_is_one_request() -> None:
     arn = execution_arn(MACHINE, "short")
     client = RecordingStepFunctions({arn: _events(3)})
-    assert StepFunctions(client).history(arn) == _events(3)
+    assert StepFunctions(_played(client)).history(arn) == _events(3)
     assert len(client.calls) == 1
 
 
 def test_the_history_of_an_execution_that_does_not_exist_is_execution_not_found() -> None:
     with pytest.raises(ExecutionNotFound):
-        StepFunctions(RecordingStepFunctions()).history(execution_arn(MACHINE, "never"))
+        StepFunctions(_played(RecordingStepFunctions())).history(execution_arn(MACHINE, "never"))
 
 
 def test_describing_an_execution_that_does_not_exist_is_none() -> None:
     client = RecordingStepFunctions({execution_arn(MACHINE, "o-1"): []})
-    step_functions = StepFunctions(client)
+    step_functions = StepFunctions(_played(client))
     assert step_functions.describe(execution_arn(MACHINE, "never")) is None
-    assert step_functions.describe(execution_arn(MACHINE, "o-1")) == {
+    assert dict(step_functions.describe(execution_arn(MACHINE, "o-1")) or {}) == {
         "executionArn": execution_arn(MACHINE, "o-1"),
         "status": "RUNNING",
     }
@@ -111,7 +119,9 @@ def test_describing_an_execution_that_does_not_exist_is_none() -> None:
 
 def test_starting_gives_the_execution_arn_and_sends_the_input_as_json() -> None:
     client = RecordingStepFunctions()
-    arn = StepFunctions(client).start(MACHINE, "o-1", {"order_id": "o-1", "error": {"Error": "ResumedByOperator"}})
+    arn = StepFunctions(_played(client)).start(
+        MACHINE, "o-1", {"order_id": "o-1", "error": {"Error": "ResumedByOperator"}}
+    )
     assert arn == execution_arn(MACHINE, "o-1")
     [(_, params)] = client.calls
     assert params == {
@@ -122,7 +132,7 @@ def test_starting_gives_the_execution_arn_and_sends_the_input_as_json() -> None:
 
 
 def test_starting_a_name_taken_with_another_input_is_execution_name_taken() -> None:
-    step_functions = StepFunctions(RecordingStepFunctions())
+    step_functions = StepFunctions(_played(RecordingStepFunctions()))
     first = step_functions.start(MACHINE, "o-1", {"n": 1})
     assert step_functions.start(MACHINE, "o-1", {"n": 1}) == first, "the same start, while it runs"
     with pytest.raises(ExecutionNameTaken):
@@ -154,7 +164,7 @@ def test_any_other_error_is_raised_as_it_came(call: Callable[[StepFunctions], ob
             return refuse
 
     with pytest.raises(ClientError) as raised:
-        call(StepFunctions(Refusing()))
+        call(StepFunctions(_played(Refusing())))
     assert raised.value.response["Error"]["Code"] == code
 
 
@@ -163,7 +173,7 @@ def test_a_saga_execution_is_named_after_its_order_and_its_input_names_the_deliv
     # which Step Functions refuses even while the execution runs (the same input it would answer
     # as a success).
     client = RecordingStepFunctions()
-    sagas = SagaExecutions(StepFunctions(client), MACHINE)
+    sagas = SagaExecutions(StepFunctions(_played(client)), MACHINE)
     assert sagas.start("o-1", "m-1") is True
     assert sagas.start("o-1", "m-2") is False, "another delivery, while the execution runs"
     inputs = [json.loads(p["input"]) for _, p in client.calls]
@@ -174,7 +184,7 @@ def test_a_saga_execution_is_named_after_its_order_and_its_input_names_the_deliv
 
 def test_an_unfinished_execution_s_compensations_start_once_under_the_order_s_compensation_name() -> None:
     client = RecordingStepFunctions()
-    compensations = CompensationExecutions(StepFunctions(client), MACHINE)
+    compensations = CompensationExecutions(StepFunctions(_played(client)), MACHINE)
     assert compensations.start("o-1") is True
     assert compensations.start("o-1") is True, "the same start while it runs: Step Functions answers as before"
     assert len(client.histories) == 1, "one execution"
