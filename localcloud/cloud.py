@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto import mock_aws
@@ -36,6 +36,10 @@ from localcloud.access.principals import Principal
 from localcloud.deploy import CloudAssembly, check_resource_types, create_stack, publish_assets
 from localcloud.pollers import Pollers, Undelivered
 from localcloud.runtime import InProcessRuntime, InvocationRecord
+from localcloud.service_clients import ServiceClients, ServiceName
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_TIME_SCALE = 0.001
@@ -51,7 +55,7 @@ _FAKE_CREDENTIALS = {
 IGNORE_CONFIGURED_ENDPOINTS = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
 
 
-_SERVICES = (
+_SERVICES: tuple[ServiceName, ...] = (
     "dynamodb",
     "dynamodbstreams",
     "stepfunctions",
@@ -97,7 +101,7 @@ class LogLine:
 
 
 @dataclass
-class LocalCloud:
+class LocalCloud(ServiceClients):
     region: str = DEFAULT_REGION
     time_scale: float = DEFAULT_TIME_SCALE
     echo_logs: bool = False
@@ -111,7 +115,7 @@ class LocalCloud:
     _mock: Any = None
     _pollers: Pollers | None = None
     _runtime: InProcessRuntime | None = None
-    _clients: dict[str, Any] = field(default_factory=dict)
+    _clients: dict[str, BaseClient] = field(default_factory=dict)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
@@ -224,8 +228,10 @@ class LocalCloud:
         response, errored, _ = function._invoke_lambda(event)  # type: ignore[arg-type]
         return response, errored
 
-    def client(self, service: str) -> Any:
+    def _client(self, service: str) -> BaseClient:
         if service not in self._clients:
+            # call-overload: boto3's stubs type `client` per literal service name only; ServiceClients.client
+            # gives each caller the client of the name it passes.
             self._clients[service] = boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
         return self._clients[service]
 

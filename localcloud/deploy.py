@@ -14,9 +14,13 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localcloud.patches import SKIPPED_RESOURCE_TYPES, supported_resource_types
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
 
 
 class UnsupportedResource(RuntimeError):
@@ -82,7 +86,7 @@ def _zip_directory(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
-def publish_assets(assembly: CloudAssembly, s3: Any, account: str, region: str) -> int:
+def publish_assets(assembly: CloudAssembly, s3: S3Client, account: str, region: str) -> int:
     """Upload the file assets where the template expects them (the bootstrap bucket). Returns the count."""
     published = 0
     for asset in assembly.assets.get("files", {}).values():
@@ -106,7 +110,7 @@ class _KnownSkips(logging.Filter):
         return not any(t in record.getMessage() for t in SKIPPED_RESOURCE_TYPES)
 
 
-def create_stack(assembly: CloudAssembly, cloudformation: Any) -> dict[str, str]:
+def create_stack(assembly: CloudAssembly, cloudformation: CloudFormationClient) -> dict[str, str]:
     """Create the stack from the synthesized template; returns its Outputs."""
     moto_logger = logging.getLogger("moto")
     known_skips = _KnownSkips()

@@ -65,17 +65,23 @@ def _call(client: BaseClient, operation_model: OperationModel, request_dict: dic
     context = request_dict["context"]
     headers = {**request_dict["headers"], "Authorization": _credential_scope(client, operation_model, context)}
     body = request_dict["body"]
+    # Below, the ignores are botocore's private retry and parsing steps, which botocore-stubs leaves
+    # out (attr-defined), and a plain dict where the stubs want HTTPHeaders: botocore reads it by key.
     request = AWSPreparedRequest(
-        request_dict["method"], request_dict["url"], headers, body.encode() if isinstance(body, str) else body, False
+        request_dict["method"],
+        request_dict["url"],
+        headers,  # type: ignore[arg-type]
+        body.encode() if isinstance(body, str) else body,
+        False,
     )
     attempts = 1
-    endpoint._update_retries_context(context, attempts)
+    endpoint._update_retries_context(context, attempts)  # type: ignore[attr-defined]
     response = _send(endpoint, operation_model, request, context)
     if response is None:
         return None
-    while endpoint._needs_retry(attempts, operation_model, request_dict, response, None):  # sleeps as it says
-        attempts += 1
-        endpoint._update_retries_context(context, attempts, response)
+    while endpoint._needs_retry(attempts, operation_model, request_dict, response, None):  # type: ignore[attr-defined]
+        attempts += 1  # _needs_retry slept as the retry policy says
+        endpoint._update_retries_context(context, attempts, response)  # type: ignore[attr-defined]
         response = _send(endpoint, operation_model, request, context)
         if response is None:
             raise RuntimeError(f"moto stopped serving {request.url} between two attempts")
@@ -110,7 +116,8 @@ def _send(
     status, response_headers, body = answer
     http_response = AWSResponse(request.url, status, response_headers, MockRawResponse(body))  # type: ignore[arg-type]
     response_dict = convert_to_response_dict(http_response, operation_model)
-    handle_checksum_body(http_response, response_dict, context, operation_model)
+    # arg-type: the stubs name the urllib3-backed AWSHTTPResponse; botocore reads only what AWSResponse has.
+    handle_checksum_body(http_response, response_dict, context, operation_model)  # type: ignore[arg-type]
     customized: dict[str, Any] = {}
     endpoint._event_emitter.emit(  # type: ignore[attr-defined]
         f"before-parse.{operation_model.service_model.service_id.hyphenize()}.{operation_model.name}",
@@ -122,7 +129,7 @@ def _send(
     parsed: dict[str, Any] = parser.parse(response_dict, operation_model.output_shape)
     parsed.update(customized)
     if http_response.status_code >= 300:
-        endpoint._add_modeled_error_fields(response_dict, parsed, operation_model, parser)
+        endpoint._add_modeled_error_fields(response_dict, parsed, operation_model, parser)  # type: ignore[attr-defined]
     return http_response, parsed
 
 

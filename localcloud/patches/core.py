@@ -9,7 +9,8 @@ import sys
 from typing import Any
 from urllib.parse import urlparse
 
-from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth, get_current_datetime
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
+from botocore.compat import get_current_datetime
 from botocore.exceptions import NoCredentialsError
 from jsonpath_ng import ext as jsonpath_ext
 from moto.core import responses as moto_responses
@@ -58,7 +59,7 @@ def _sigv4_scope_only(self: SigV4Auth, request: Any) -> None:
     if self.credentials is None:
         raise NoCredentialsError()
     request.context["timestamp"] = get_current_datetime().strftime(SIGV4_TIMESTAMP)
-    self._modify_request_before_signing(request)
+    self._modify_request_before_signing(request)  # type: ignore[attr-defined]  # private: not in botocore-stubs
     request.headers["Authorization"] = transport.scope_only_authorization(self.scope(request))
 
 

@@ -71,12 +71,12 @@ class _LazyQueueAttributes(dict):  # type: ignore[type-arg]
         names = [n for n in Queue.BASE_ATTRIBUTES if n not in _COUNTS]
         if queue.fifo_queue:
             names += Queue.FIFO_ATTRIBUTES
-        if queue.kms_master_key_id:  # type: ignore[attr-defined]
+        if queue.kms_master_key_id:  # type: ignore[attr-defined]  # moto sets it by setattr
             names += Queue.KMS_ATTRIBUTES
         for name in names:
             dict.__setitem__(self, name, getattr(queue, _snake(name)))
-        if queue.policy:  # type: ignore[attr-defined]
-            dict.__setitem__(self, "Policy", queue.policy)  # type: ignore[attr-defined]
+        if queue.policy:
+            dict.__setitem__(self, "Policy", queue.policy)
         if queue.redrive_policy:
             dict.__setitem__(self, "RedrivePolicy", json.dumps(queue.redrive_policy))
         for key, value in list(dict.items(self)):
@@ -126,7 +126,7 @@ class _LazyQueueAttributes(dict):  # type: ignore[type-arg]
         self._ensure()
         return dict.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 @functools.cache
