@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
@@ -22,6 +22,9 @@ from lambdas.domain.intake import UnusableMessage
 from lambdas.domain.projection import SagaView
 from localcloud.cloud import Environment, LocalCloud
 from localcloud.deploy import CloudAssembly
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 EXPECTED_FUNCTION_ERRORS = frozenset(
     {
@@ -81,8 +84,8 @@ class InProcess(Target):
     local: LocalCloud
     stack: str = names.DEFAULT_STACK_NAME
 
-    def client(self, service: str) -> Any:
-        return self.local.client(service)
+    def _client(self, service: str) -> BaseClient:
+        return self.local._client(service)
 
     @property
     def outputs(self) -> dict[str, str]:

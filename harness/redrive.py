@@ -10,15 +10,18 @@ still stopped by the bound).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 
-def dead_letter_depth(sqs: Any, queue_url: str) -> int:
+def dead_letter_depth(sqs: SQSClient, queue_url: str) -> int:
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
-def move_dead_letters(sqs: Any, *, dead: str, start: str, limit: int) -> int:
+def move_dead_letters(sqs: SQSClient, *, dead: str, start: str, limit: int) -> int:
     """Send each message of `dead` to `start`, then delete it; how many were moved."""
     budget = min(limit, dead_letter_depth(sqs, dead))
     moved = 0
@@ -38,8 +41,11 @@ def move_dead_letters(sqs: Any, *, dead: str, start: str, limit: int) -> int:
             break
         for message in fresh:
             seen.add(message["MessageId"])
-            extra = {"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}
-            answer = sqs.send_message(QueueUrl=start, MessageBody=message["Body"], **extra)  # sent, then deleted
+            # sent, then deleted
+            if attributes := message.get("MessageAttributes"):
+                answer = sqs.send_message(QueueUrl=start, MessageBody=message["Body"], MessageAttributes=attributes)
+            else:
+                answer = sqs.send_message(QueueUrl=start, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=dead, ReceiptHandle=message["ReceiptHandle"])
             seen.add(answer["MessageId"])
             moved += 1

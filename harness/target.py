@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -26,19 +26,20 @@ from lambdas.adapters.dynamodb_event_store import DynamoDBEventStore
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from lambdas.domain.projection import SagaView
 from lambdas.logic.faults import PLAN_MAX_AGE_SECONDS
+from localcloud.service_clients import ServiceClients
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 __all__ = ["HarnessError", "NotFound", "NotReady", "Refused", "StackTarget", "Target"]
 
-_LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_LOCAL_KEY = "testing"
 
 
-class Target:
-    """A stack the harness reaches through the AWS API: its clients and its outputs."""
+class Target(ServiceClients):
+    """A stack the harness reaches through the AWS API: its clients (`client`) and its outputs."""
 
     stack: str = names.DEFAULT_STACK_NAME
-
-    def client(self, service: str) -> Any:
-        raise NotImplementedError
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -125,20 +126,24 @@ class StackTarget(Target):
     endpoint_url: str | None = None
     region: str | None = None
     profile: str | None = None
-    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _clients: dict[str, BaseClient] = field(default_factory=dict, repr=False)
 
     @cached_property
     def session(self) -> boto3.Session:
         region = self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if self.endpoint_url:
             # A local endpoint takes any credentials; do not require an AWS profile for it.
-            has_credentials = os.environ.get("AWS_ACCESS_KEY_ID") or self.profile
-            extra = {} if has_credentials else _LOCAL_CREDENTIALS
-            return boto3.Session(profile_name=self.profile, region_name=region or "us-east-1", **extra)
+            if os.environ.get("AWS_ACCESS_KEY_ID") or self.profile:
+                return boto3.Session(profile_name=self.profile, region_name=region or "us-east-1")
+            return boto3.Session(
+                region_name=region or "us-east-1", aws_access_key_id=_LOCAL_KEY, aws_secret_access_key=_LOCAL_KEY
+            )
         return boto3.Session(profile_name=self.profile, region_name=region)
 
-    def client(self, service: str) -> Any:
+    def _client(self, service: str) -> BaseClient:
         if service not in self._clients:
+            # call-overload: boto3's stubs type `client` per literal service name only; ServiceClients.client
+            # gives each caller the client of the name it passes.
             self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
         return self._clients[service]
 
@@ -147,7 +152,7 @@ class StackTarget(Target):
         return self.endpoint_url or f"AWS ({self.session.region_name})"
 
     @cached_property
-    def outputs(self) -> dict[str, str]:  # type: ignore[override]
+    def outputs(self) -> dict[str, str]:
         try:
             stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
         except ClientError as error:

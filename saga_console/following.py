@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
@@ -22,6 +22,9 @@ from werkzeug.wrappers import Response
 
 from harness.errors import NotReady
 from harness.target import StackTarget, Target
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 RETRY_AFTER_SECONDS = 2
 """What the page tells a browser or a client to wait: about the console's own live refresh."""
@@ -49,8 +52,8 @@ class FollowedTarget(Target):
         self._lock = threading.Lock()
         self._outputs: dict[str, str] | None = None
 
-    def client(self, service: str) -> Any:
-        return self._target.client(service)
+    def _client(self, service: str) -> BaseClient:
+        return self._target._client(service)
 
     @property
     def where(self) -> str:

@@ -13,13 +13,17 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.target import Target
 from infra import names
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef
 
 SERIES_COLOURS = (
     "#1f77b4",
@@ -71,7 +75,7 @@ class Widget:
 class _Line:
     namespace: str
     name: str
-    dimensions: list[dict[str, str]]
+    dimensions: list[DimensionTypeDef]
     stat: str
     label: str | None
 
@@ -85,7 +89,7 @@ def _metric_lines(properties: dict[str, Any]) -> list[_Line]:
         if len(plain) < 2 or "..." in plain or len(plain) % 2:
             continue  # a shorthand line ("...", "."): not drawn
         namespace, name, rest = plain[0], plain[1], plain[2:]
-        dimensions = [{"Name": rest[i], "Value": rest[i + 1]} for i in range(0, len(rest), 2)]
+        dimensions: list[DimensionTypeDef] = [{"Name": rest[i], "Value": rest[i + 1]} for i in range(0, len(rest), 2)]
         stat = str(options.get("stat", properties.get("stat", "Average")))
         label = options.get("label")
         lines.append(_Line(namespace, name, dimensions, stat, str(label) if label else None))
@@ -144,7 +148,10 @@ def dashboard(target: Target, minutes: int = 30, now: datetime | None = None) ->
                 functions = _function_names(target)  # only for a dashboard whose lines have no labels
             found = Series(_label(line, functions or {}), line.stat)
             series.append(found)
-            kind = {"Statistics": [line.stat]} if line.stat in STATISTICS else {"ExtendedStatistics": [line.stat]}
+            # A statistic named by the dashboard, a string: the stubs' Literal names would need a cast each.
+            kind: dict[str, Any] = (
+                {"Statistics": [line.stat]} if line.stat in STATISTICS else {"ExtendedStatistics": [line.stat]}
+            )
             answer = cloudwatch.get_metric_statistics(
                 Namespace=line.namespace,
                 MetricName=line.name,
@@ -155,7 +162,8 @@ def dashboard(target: Target, minutes: int = 30, now: datetime | None = None) ->
                 **kind,
             )
             for point in answer["Datapoints"]:
-                value = point.get(line.stat, point.get("ExtendedStatistics", {}).get(line.stat))
+                named: Mapping[str, Any] = point  # a statistic is read by the name the dashboard gives it
+                value = named.get(line.stat, point.get("ExtendedStatistics", {}).get(line.stat))
                 if value is not None:
                     found.points.append((point["Timestamp"], float(value)))
             found.points.sort()

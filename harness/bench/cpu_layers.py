@@ -27,7 +27,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 
 class LayerClock:
@@ -112,7 +115,7 @@ def _function_label(runtime: Any, function: Any, event: Any) -> str:
     return f"handler:{function.handler.rpartition('.')[0].rpartition('.')[2]}"
 
 
-def _request_label(client: Any, operation: str, params: Any) -> str:
+def _request_label(client: BaseClient, operation: str, params: Any) -> str:
     return f"request:{client.meta.service_model.service_name}"
 
 

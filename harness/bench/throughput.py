@@ -10,12 +10,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.inprocess import InProcess, deployed
 from harness.waiting import poll
 from infra import names
 from localcloud.deploy import CloudAssembly
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 
 def full_run(
@@ -96,7 +99,7 @@ def floor_run(
     }
 
 
-def _start_paced(cloud: InProcess, sfn: Any, arn: str, executions: int) -> None:
+def _start_paced(cloud: InProcess, sfn: SFNClient, arn: str, executions: int) -> None:
     # Paced, as the start queue's pollers pace the saga's executions: all 1,000 at once would
     # queue tasks past their 60 s timeout and send the no-ops down the failure path.
     sent = 0
