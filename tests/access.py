@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from harness.inprocess import InProcess
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 
 def assumed_client(cloud: InProcess, service: str, role_name: str, statements: list[dict[str, Any]]) -> Any:
@@ -23,6 +26,7 @@ def assumed_client(cloud: InProcess, service: str, role_name: str, statements: l
         document = json.dumps({"Version": "2012-10-17", "Statement": statements})
         iam.put_role_policy(RoleName=role_name, PolicyName="grants", PolicyDocument=document)
     credentials = cloud.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="tests")["Credentials"]
+    # call-overload: a client of whichever service the caller names.
     return boto3.client(  # type: ignore[call-overload]
         service,
         region_name=cloud.local.region,
@@ -32,7 +36,7 @@ def assumed_client(cloud: InProcess, service: str, role_name: str, statements: l
     )
 
 
-def let_service_send(sqs: Any, queue_url: str, service: str, source_arn: str) -> str:
+def let_service_send(sqs: SQSClient, queue_url: str, service: str, source_arn: str) -> str:
     """Give the queue the policy AWS requires for `service` to send to it for `source_arn`; its ARN."""
     arn = str(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
     statement = {

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.adapters.memory import InMemoryEventStore
 from lambdas.domain import events as ev
@@ -23,6 +23,9 @@ from lambdas.domain.rules import CatalogueEntry
 from lambdas.logic.faults import NO_FAULTS, FaultInjector
 from lambdas.logic.ports import EventStore, StreamGuard
 from lambdas.logic.repository import SagaRepository
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass
@@ -212,7 +215,7 @@ HAPPY_PATH_EVENTS = [
 """The stream of a completed saga, in order."""
 
 
-def create_events_table(dynamodb: Any, name: str = "events") -> None:
+def create_events_table(dynamodb: DynamoDBClient, name: str = "events") -> None:
     """A table shaped like the template's event store (pk string, sk number), on demand."""
     from tests.contract.tables import create_table
 

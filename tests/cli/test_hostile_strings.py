@@ -147,10 +147,10 @@ class HostileTarget(Target):
     def where(self) -> str:
         return "a hostile sender's stack"
 
-    def projection(self) -> FakeProjection:  # type: ignore[override]
+    def projection(self) -> FakeProjection:  # type: ignore[override]  # a fake for the adapter
         return self.rows
 
-    def event_store(self) -> InMemoryEventStore:  # type: ignore[override]
+    def event_store(self) -> InMemoryEventStore:  # type: ignore[override]  # a fake for the adapter
         return self.store
 
 

@@ -105,6 +105,7 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
 
     # boto3 finds the stack and sends an order
     def client(service: str) -> Any:
+        # call-overload: a client of whichever service the test names.
         return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=url,
@@ -166,8 +167,8 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     assert refused.value.code == 400
     assert json.loads(refused.value.read())["__type"] == "SerializationException"
     # saga watches both
-    assert _wait_terminal(url, "boto-1")["saga"]["state"] == "COMPLETED"  # type: ignore[index]
-    assert _wait_terminal(url, "cli-1")["saga"]["state"] == "FAILED"  # type: ignore[index]
+    assert _wait_terminal(url, "boto-1")["saga"]["state"] == "COMPLETED"  # type: ignore[index]  # JSON: an object
+    assert _wait_terminal(url, "cli-1")["saga"]["state"] == "FAILED"  # type: ignore[index]  # JSON: an object
     listed = _saga(url, "list", "--state", "completed", "--json")
     assert [v["order_id"] for v in json.loads(listed.stdout)] == ["boto-1"]
     replayed = _saga(url, "replay", "--json")
@@ -201,7 +202,7 @@ def test_local_up_serves_boto3_the_aws_cli_and_saga_then_stops_cleanly(
     }
     aws("sqs", "send-message", "--queue-url", dead, "--message-body", json.dumps(envelope))
     aws("sqs", "start-message-move-task", "--source-arn", arn(dead), "--destination-arn", arn(start))
-    assert _wait_terminal(url, "redriven-1")["saga"]["state"] == "COMPLETED"  # type: ignore[index]
+    assert _wait_terminal(url, "redriven-1")["saga"]["state"] == "COMPLETED"  # type: ignore[index]  # JSON: an object
     [task] = aws("sqs", "list-message-move-tasks", "--source-arn", arn(dead))["Results"]
     assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("COMPLETED", 1)
     # the alarms exist, with their actions, as `aws cloudwatch describe-alarms` lists them
@@ -248,7 +249,7 @@ def test_local_up_answers_503_while_it_deploys_and_stops_so_no_call_reaches_a_ha
     # moto creates a stack's resources lazily: a DescribeStacks during CreateStack created them a
     # second time in the server's thread, and `saga local up` died ("The parameter already exists").
     url = f"http://127.0.0.1:{_free_port()}"
-    cloudformation = boto3.client(  # type: ignore[call-overload]
+    cloudformation = boto3.client(
         "cloudformation",
         endpoint_url=url,
         region_name="us-east-1",

@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
@@ -20,6 +20,9 @@ from saga_console.app import create_app
 from saga_console.following import FollowedTarget, follow
 from saga_console.serve import running
 from tests.e2e.helpers import order
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import CreateTableInputTypeDef, GlobalSecondaryIndexTypeDef
 
 TIME = re.compile(r"\b\d\d:\d\d(?::\d\d(?:\.\d+)?)?\b")
 """A time of day as a person reads it: 05:52, 05:52:39 or 05:52:39.123."""
@@ -206,17 +209,19 @@ def test_a_failing_live_refresh_is_said_on_the_page_until_a_refresh_succeeds(
     assert shown in text(browser)
 
     # And once the table is back, a refresh succeeds and the notice goes
-    indexes = [
+    indexes: list[GlobalSecondaryIndexTypeDef] = [
         {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
         for i in described.get("GlobalSecondaryIndexes", [])
     ]
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=described["KeySchema"],
-        AttributeDefinitions=described["AttributeDefinitions"],
-        BillingMode="PAY_PER_REQUEST",
-        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
-    )
+    again: CreateTableInputTypeDef = {
+        "TableName": table,
+        "KeySchema": described["KeySchema"],
+        "AttributeDefinitions": described["AttributeDefinitions"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        again["GlobalSecondaryIndexes"] = indexes
+    dynamodb.create_table(**again)
     wait(browser).until(lambda b: NOTICE not in text(b).lower())
     if page == "sagas":
         assert "no sagas" in text(browser)  # the refreshed rows: the new table is empty

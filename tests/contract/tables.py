@@ -6,9 +6,12 @@ Written out here so that a contract runs in a second, without synthesis;
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.contract import STATE_INDEX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def _keyed_by(partition: str, sort: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -51,7 +54,7 @@ SHAPES: dict[str, dict[str, Any]] = {
 """Each table's key schema, attributes and indexes, by the template's logical id (less its hash)."""
 
 
-def create_table(dynamodb: Any, shape: str, name: str) -> str:
+def create_table(dynamodb: DynamoDBClient, shape: str, name: str) -> str:
     """Create table `name` shaped as the template's `shape` table (on demand, as there); its name."""
     dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **SHAPES[shape])
     return name

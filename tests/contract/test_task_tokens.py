@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -19,10 +19,13 @@ from lambdas.adapters.task_tokens import DynamoDBTaskTokens
 from lambdas.logic.requests import TaskTokens
 from tests.fakes import FakeTaskTokens
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 EXPIRES = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
 
 
-def _table() -> Any:
+def _table() -> DynamoDBClient:
     """The stack's table, as infra/tables.py keys it (by order id), on moto."""
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     dynamodb.create_table(

@@ -6,7 +6,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.orders import US_ADDRESS, order
 from harness.queries import business_records
@@ -19,6 +19,9 @@ from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView
 from lambdas.logic.repository import stream_id_for
 from localcloud.deploy import CloudAssembly
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.type_defs import ExecutionListItemTypeDef
 
 __all__ = ["US_ADDRESS", "order"]  # the harness's own, for the tests that import them from here
 
@@ -45,9 +48,9 @@ def execution_arn(cloud: Target, order_id: str) -> str:
     return step_functions.execution_arn(cloud.output(names.OUTPUT_STATE_MACHINE), order_id)
 
 
-def executions(cloud: Target) -> list[dict[str, Any]]:
+def executions(cloud: Target) -> list[ExecutionListItemTypeDef]:
     sfn = cloud.client("stepfunctions")
-    found: list[dict[str, Any]] = []
+    found: list[ExecutionListItemTypeDef] = []
     for page in sfn.get_paginator("list_executions").paginate(
         stateMachineArn=cloud.outputs[names.OUTPUT_STATE_MACHINE]
     ):

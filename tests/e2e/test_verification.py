@@ -5,7 +5,7 @@ is put on the order bus with boto3, as a pharmacy would."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.inprocess import InProcess
 from harness.waiting import poll
@@ -15,13 +15,16 @@ from lambdas.domain.states import SagaState
 from tests.e2e.helpers import executions, history, order, records, stock, view
 from tests.verifying_stack import DEADLINE_MINUTES, verifying, verifying_assembly, wait_for_state, waiting
 
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
 __all__ = ["verifying", "verifying_assembly"]  # the fixtures, used by name
 
 
 def put(cloud: InProcess, source: str, detail_type: str, detail: dict[str, Any]) -> None:
     """Put with boto3 as a pharmacy would: source, detail-type and detail as the issue's contract spells them
     (not taken from the code under test)."""
-    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
+    entry: PutEventsRequestEntryTypeDef = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
     answer = cloud.client("events").put_events(Entries=[{**entry, "EventBusName": cloud.output(OUTPUT_EVENT_BUS)}])
     assert answer["FailedEntryCount"] == 0, answer
 

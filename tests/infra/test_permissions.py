@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +29,9 @@ from lambdas.domain.order import OrderCreated
 from lambdas.logic.repository import SagaRepository
 from localcloud.access.enforcement import AUTHORIZER
 from tests.e2e.helpers import US_ADDRESS, event_store, execution_arn, order
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 NOT_CALLED_LOCALLY = {
     "xray:PutTraceSegments": "the X-Ray SDK sends traces to a daemon; none runs locally (tracing is off)",
@@ -181,7 +184,7 @@ def _reservation_made_by_an_attempt_that_died(cloud: InProcess) -> None:
 
 
 def _request(cloud: InProcess, source: str, detail_type: str, detail: dict[str, Any]) -> None:
-    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
+    entry: PutEventsRequestEntryTypeDef = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
     cloud.client("events").put_events(Entries=[{**entry, "EventBusName": cloud.outputs[names.OUTPUT_EVENT_BUS]}])
 
 

@@ -22,6 +22,7 @@ from lambdas.logic.execution_outcome import compensation_execution_name
 from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
 
 if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
     from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
 ROLE = "arn:aws:iam::123456789012:role/machine"
@@ -33,12 +34,12 @@ WAITS = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, 
 
 
 @pytest.fixture
-def sfn() -> Iterator[Any]:
+def sfn() -> Iterator[SFNClient]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield boto3.client("stepfunctions", region_name="us-east-1")
 
 
-def _machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+def _machine(sfn: SFNClient, name: str, definition: dict[str, Any]) -> str:
     return str(sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"])
 
 
@@ -51,7 +52,7 @@ def _finished(step_functions: StepFunctions, arn: str) -> DescribeExecutionOutpu
     return found
 
 
-def test_a_started_execution_runs_with_its_input_and_its_whole_history_reads_back_oldest_first(sfn: Any) -> None:
+def test_a_started_execution_runs_with_its_input_and_its_whole_history_reads_back_oldest_first(sfn: SFNClient) -> None:
     machine = _machine(sfn, "passes", PASS_THEN_SUCCEED)
     step_functions = StepFunctions(sfn)
     arn = step_functions.start(machine, "o-1", {"order_id": "o-1"})
@@ -69,7 +70,7 @@ def test_a_started_execution_runs_with_its_input_and_its_whole_history_reads_bac
     ]
 
 
-def test_an_execution_that_does_not_exist_describes_as_none_and_has_no_history(sfn: Any) -> None:
+def test_an_execution_that_does_not_exist_describes_as_none_and_has_no_history(sfn: SFNClient) -> None:
     never = execution_arn(_machine(sfn, "passes", PASS_THEN_SUCCEED), "never-started")
     step_functions = StepFunctions(sfn)
     assert step_functions.describe(never) is None
@@ -77,7 +78,7 @@ def test_an_execution_that_does_not_exist_describes_as_none_and_has_no_history(s
         step_functions.history(never)
 
 
-def test_a_running_execution_started_again_with_its_input_is_the_same_execution(sfn: Any) -> None:
+def test_a_running_execution_started_again_with_its_input_is_the_same_execution(sfn: SFNClient) -> None:
     machine = _machine(sfn, "waits", WAITS)
     step_functions = StepFunctions(sfn)
     first = step_functions.start(machine, "o-1", {"order_id": "o-1"})
@@ -89,7 +90,7 @@ def test_a_running_execution_started_again_with_its_input_is_the_same_execution(
         sfn.stop_execution(executionArn=first)
 
 
-def test_a_closed_execution_s_name_is_taken_whatever_the_input(sfn: Any) -> None:
+def test_a_closed_execution_s_name_is_taken_whatever_the_input(sfn: SFNClient) -> None:
     machine = _machine(sfn, "passes", PASS_THEN_SUCCEED)
     step_functions = StepFunctions(sfn)
     _finished(step_functions, step_functions.start(machine, "o-1", {"order_id": "o-1"}))
@@ -97,7 +98,7 @@ def test_a_closed_execution_s_name_is_taken_whatever_the_input(sfn: Any) -> None
         step_functions.start(machine, "o-1", {"order_id": "o-1"})
 
 
-def test_a_saga_and_its_compensations_each_start_once_per_order(sfn: Any) -> None:
+def test_a_saga_and_its_compensations_each_start_once_per_order(sfn: SFNClient) -> None:
     step_functions = StepFunctions(sfn)
     sagas = SagaExecutions(step_functions, _machine(sfn, "saga", PASS_THEN_SUCCEED))
     compensations = CompensationExecutions(step_functions, _machine(sfn, "compensations", PASS_THEN_SUCCEED))

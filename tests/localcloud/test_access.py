@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -24,12 +24,17 @@ from localcloud.deploy import CloudAssembly, DeploymentFailed
 from tests.access import assumed_client
 from tests.e2e.helpers import edited_assembly, execution_arn, order, records
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_lambda.type_defs import FunctionConfigurationTypeDef
+
 pytestmark = pytest.mark.allow_refusals
 
 Attempt = Callable[[], Any]
 
 
-def _function(cloud: InProcess, function: str) -> dict[str, Any]:
+def _function(cloud: InProcess, function: str) -> FunctionConfigurationTypeDef:
     functions = cloud.client("lambda").list_functions()["Functions"]
     return next(f for f in functions if f["Handler"] == names.handler_path(function))
 
@@ -121,9 +126,11 @@ def test_a_transaction_is_refused_when_one_item_is_not_allowed(cloud: InProcess)
     events = cloud.outputs[names.OUTPUT_EVENT_STORE_TABLE]
     dynamodb = cloud.client("dynamodb")
     never = "attribute_exists(nothing)"
-    put = {"Put": {"TableName": reservations, "Item": {"reservation_id": {"S": "res-x"}}, "ConditionExpression": never}}
+    put: TransactWriteItemTypeDef = {
+        "Put": {"TableName": reservations, "Item": {"reservation_id": {"S": "res-x"}}, "ConditionExpression": never}
+    }
 
-    def check(table: str, key: dict[str, Any]) -> dict[str, Any]:
+    def check(table: str, key: dict[str, Any]) -> TransactWriteItemTypeDef:
         return {"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": never}}
 
     allowed = _as_function(
@@ -255,7 +262,7 @@ def _assumed(cloud: InProcess, role_name: str, statements: list[dict[str, Any]])
     return assumed_client(cloud, "events", role_name, statements)
 
 
-def _entry(bus: str, source: str, detail_type: str) -> dict[str, str]:
+def _entry(bus: str, source: str, detail_type: str) -> PutEventsRequestEntryTypeDef:
     return {"EventBusName": bus, "Source": source, "DetailType": detail_type, "Detail": json.dumps({"order_id": "x"})}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -20,6 +20,9 @@ from localcloud.access.actions import Arns, Check, checks
 from localcloud.access.enforcement import AUTHORIZER
 from localcloud.access.principals import Principal
 from localcloud.cloud import LocalCloud
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts.type_defs import CredentialsTypeDef
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def _document(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _role(local: LocalCloud, name: str, grant: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _role(local: LocalCloud, name: str, grant: dict[str, Any]) -> tuple[str, CredentialsTypeDef]:
     """A role of the account allowed `grant` only, and the credentials of a session assumed through STS."""
     iam = local.client("iam")
     trust = {"Effect": "Allow", "Principal": {"AWS": local.account}, "Action": "sts:AssumeRole"}
@@ -75,7 +78,7 @@ def test_publishing_to_a_topic_and_a_target_needs_a_grant_on_both(local: LocalCl
     allowed, other = (sns.create_topic(Name=name)["TopicArn"] for name in ("allowed", "other"))
     # Given a role allowed to publish to one topic only
     _, credentials = _role(local, "publisher", {"Action": "sns:Publish", "Resource": allowed})
-    publisher = boto3.client(  # type: ignore[call-overload]
+    publisher = boto3.client(
         "sns",
         region_name=local.region,
         aws_access_key_id=credentials["AccessKeyId"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -24,6 +24,9 @@ from infra import names
 from localcloud import aws_metrics, patches
 from tests.e2e.helpers import order
 from tests.localcloud.pins import moto_own, pins
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"
@@ -52,7 +55,7 @@ def _statistics(cloudwatch: Any, namespace: str, metric: str, dimension: tuple[s
     return list(answer["Datapoints"])
 
 
-def _sum(cloudwatch: Any, namespace: str, metric: str, dimension: tuple[str, str]) -> float:
+def _sum(cloudwatch: CloudWatchClient, namespace: str, metric: str, dimension: tuple[str, str]) -> float:
     return float(sum(p["Sum"] for p in _statistics(cloudwatch, namespace, metric, dimension, Statistics=["Sum"])))
 
 

@@ -107,7 +107,8 @@ def test_a_local_cloud_call_is_charged_to_its_handler_requests_and_emulation(clo
         return {}
 
     cloud.local.runtime.replacements[handler_path] = reads_a_row
-    originals = (InProcessRuntime.invoke, BaseClient._make_api_call, BaseResponse.call_action)
+    # attr-defined: botocore's private dispatch, which botocore-stubs leaves out, is what cpu_layers wraps.
+    originals = (InProcessRuntime.invoke, BaseClient._make_api_call, BaseResponse.call_action)  # type: ignore[attr-defined]
     layers = cpu_layers.LayerClock()
     with cpu_layers.measured(layers), layers.window():
         cloud.client("lambda").invoke(FunctionName=_function_named(cloud, handler_path), Payload=json.dumps({}))
@@ -119,7 +120,7 @@ def test_a_local_cloud_call_is_charged_to_its_handler_requests_and_emulation(clo
         "request:dynamodb",
         "emulation:dynamodb",
     } <= set(layers.seconds)
-    assert (InProcessRuntime.invoke, BaseClient._make_api_call, BaseResponse.call_action) == originals, (
+    assert (InProcessRuntime.invoke, BaseClient._make_api_call, BaseResponse.call_action) == originals, (  # type: ignore[attr-defined]  # as above
         "the wrappers are gone after the block"
     )
 

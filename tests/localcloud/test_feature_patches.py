@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -27,6 +27,11 @@ from localcloud.access.principals import Principal
 from localcloud.patches import BY_ID
 from localcloud.patching import MISSING
 from tests.localcloud.pins import moto_own, pins
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+    from mypy_boto3_stepfunctions import SFNClient
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
@@ -74,7 +79,7 @@ def test_moto_still_authorises_nothing_and_enforcement_refuses_what_iam_refuses(
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
 
 
-def _run(sfn: Any, machine: str, name: str) -> str:
+def _run(sfn: SFNClient, machine: str, name: str) -> str:
     execution = sfn.start_execution(stateMachineArn=machine, name=name)["executionArn"]
     for _ in range(500):
         status = str(sfn.describe_execution(executionArn=execution)["status"])
@@ -126,7 +131,9 @@ def test_python_still_starts_a_thread_without_its_creators_caller_and_enforcemen
 
 @pins("events.Rule._send_to_sqs_queue", "sns.Subscription.publish")
 def test_moto_still_delivers_to_a_queue_whose_policy_refuses_it_and_deliveries_do_not(aws: None) -> None:
-    sqs, events, sns = (boto3.client(s, region_name=REGION) for s in ("sqs", "events", "sns"))
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    sns = boto3.client("sns", region_name=REGION)
     url = sqs.create_queue(QueueName="no-policy")["QueueUrl"]
     queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:no-policy"
     events.put_rule(Name="r", EventPattern=json.dumps({"source": ["tests"]}))
@@ -155,7 +162,7 @@ def test_moto_still_delivers_to_a_queue_whose_policy_refuses_it_and_deliveries_d
 @pins("events.EventsHandler.put_events")
 def test_moto_still_puts_a_malformed_or_aws_sourced_event_and_limits_refuse_it(aws: None) -> None:
     events = boto3.client("events", region_name=REGION)
-    entries = [
+    entries: list[PutEventsRequestEntryTypeDef] = [
         {"Source": "tests", "DetailType": "d", "Detail": "42"},
         {"Source": "aws.states", "DetailType": "d", "Detail": "{}"},
     ]
@@ -170,7 +177,9 @@ def test_moto_still_counts_a_message_in_characters_and_limits_count_its_bytes(aw
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
     body = "é" * (600 * 1024)  # 600 Ki characters, 1.2 MiB of UTF-8
-    batch = [{"Id": str(n), "MessageBody": "é" * (200 * 1024)} for n in range(3)]
+    batch: list[SendMessageBatchRequestEntryTypeDef] = [
+        {"Id": str(n), "MessageBody": "é" * (200 * 1024)} for n in range(3)
+    ]
     with moto_own("sqs.SQSBackend.send_message", "sqs.SQSBackend.send_message_batch"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
         assert not sqs.send_message_batch(QueueUrl=url, Entries=batch).get("Failed")

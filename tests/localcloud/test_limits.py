@@ -11,7 +11,8 @@ is RFC 8259's: `NaN`, `Infinity` and `-Infinity` are not, though Python's parser
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -22,6 +23,10 @@ from harness.inprocess import InProcess
 from infra import names
 from tests.localcloud.pins import moto_own, pins
 
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef, PutEventsResponseTypeDef
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, SendMessageBatchRequestEntryTypeDef
+
 MIB = 1024 * 1024
 NOT_JSON_NUMBERS = ("NaN", "Infinity", "-Infinity")
 """What Python's json takes for numbers and RFC 8259 does not."""
@@ -29,13 +34,12 @@ DEEP = 50_000
 """Deeper than Python's parser can follow (its recursion limit), well within every size limit."""
 
 
-def _put(cloud: InProcess, *entries: dict[str, Any]) -> dict[str, Any]:
+def _put(cloud: InProcess, *entries: PutEventsRequestEntryTypeDef) -> PutEventsResponseTypeDef:
     bus = cloud.outputs[names.OUTPUT_EVENT_BUS]
-    response: dict[str, Any] = cloud.client("events").put_events(Entries=[{"EventBusName": bus, **e} for e in entries])
-    return response
+    return cloud.client("events").put_events(Entries=[{"EventBusName": bus, **e} for e in entries])
 
 
-def _order_event(detail: str) -> dict[str, str]:
+def _order_event(detail: str) -> PutEventsRequestEntryTypeDef:
     return {"Source": names.ORDER_SOURCE, "DetailType": names.ORDER_DETAIL_TYPE, "Detail": detail}
 
 
@@ -75,14 +79,17 @@ def test_entries_over_one_mebibyte_in_all_are_refused_as_eventbridge_counts_them
     envelope = len(source) + len(detail_type) + len('{"x":""}')
     # Given entries of exactly 1 MiB in all, counted as EventBridge counts them (UTF-8 bytes; "é" is two)
     padding = "é" * ((MIB - envelope) // 2) + "a" * ((MIB - envelope) % 2)
-    exact = {
+    exact: PutEventsRequestEntryTypeDef = {
         "Source": source,
         "DetailType": detail_type,
         "Detail": json.dumps({"x": padding}, ensure_ascii=False, separators=(",", ":")),
     }
     assert _put(cloud, exact)["FailedEntryCount"] == 0
     # When one byte more is sent, the whole request is refused
-    over = {**exact, "Detail": json.dumps({"x": padding + "a"}, ensure_ascii=False, separators=(",", ":"))}
+    over: PutEventsRequestEntryTypeDef = {
+        **exact,
+        "Detail": json.dumps({"x": padding + "a"}, ensure_ascii=False, separators=(",", ":")),
+    }
     with pytest.raises(ClientError) as refused:
         _put(cloud, over)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
@@ -98,10 +105,13 @@ def test_a_message_over_the_queues_size_in_utf8_bytes_is_refused(cloud: InProces
     assert "Message must be shorter than 1048576 bytes" in str(refused.value)
     sqs.send_message(QueueUrl=queue, MessageBody="a" * MIB)
     # the attributes count too, and a batch counts as all its messages together
-    attributes = {"pad": {"DataType": "String", "StringValue": "a" * 1024}}
+    attributes: dict[str, MessageAttributeValueTypeDef] = {"pad": {"DataType": "String", "StringValue": "a" * 1024}}
     with pytest.raises(ClientError):
         sqs.send_message(QueueUrl=queue, MessageBody="a" * (MIB - 1000), MessageAttributes=attributes)
-    entries = [{"Id": str(n), "MessageBody": "é" * (200 * 1024)} for n in range(3)]  # 1.2 MiB of UTF-8
+    # 1.2 MiB of UTF-8
+    entries: list[SendMessageBatchRequestEntryTypeDef] = [
+        {"Id": str(n), "MessageBody": "é" * (200 * 1024)} for n in range(3)
+    ]
     with pytest.raises(ClientError) as too_long:
         sqs.send_message_batch(QueueUrl=queue, Entries=entries)
     assert "BatchRequestTooLong" in str(too_long.value)
@@ -146,7 +156,8 @@ def test_no_put_events_detail_gets_a_server_error(cloud: InProcess, detail: str,
     # OrderCreated entries go to the start queue and the saga starter: an object without a usable
     # order id is poison (dead-lettered), with one it is rejected; nothing answers HTTP 500.
     detail_type = "Fuzz" if source == "tests.fuzz" else names.ORDER_DETAIL_TYPE
-    status, response = 200, {}
+    status = 200
+    response: Mapping[str, Any] = {}
     try:
         response = _put(cloud, {"Source": source, "DetailType": detail_type, "Detail": detail})
     except ClientError as error:
@@ -158,7 +169,7 @@ def test_no_put_events_detail_gets_a_server_error(cloud: InProcess, detail: str,
     assert "EventId" in entry or entry["ErrorCode"] in {"MalformedDetail", "InvalidArgument"}
 
 
-def _invoke_recording(cloud: InProcess, payload: bytes) -> tuple[list[Any], dict[str, Any]]:
+def _invoke_recording(cloud: InProcess, payload: bytes) -> tuple[list[Any], Mapping[str, Any]]:
     """Invoke the projector with `payload`, its handler replaced by one that records its event:
     (the events the handler got, the response or the error AWS gave)."""
     received: list[Any] = []
@@ -167,7 +178,7 @@ def _invoke_recording(cloud: InProcess, payload: bytes) -> tuple[list[Any], dict
     functions = cloud.client("lambda").list_functions()["Functions"]
     function = next(f["FunctionName"] for f in functions if f["Handler"] == handler)
     try:
-        response: dict[str, Any] = cloud.client("lambda").invoke(FunctionName=function, Payload=payload)
+        response = cloud.client("lambda").invoke(FunctionName=function, Payload=payload)
         return received, response
     except ClientError as error:
         return received, dict(error.response)

@@ -12,7 +12,7 @@ import inspect
 import json
 from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import boto3
@@ -34,6 +34,12 @@ from localcloud.patching import MISSING
 from tests.concurrency import at_once
 from tests.fakes import create_events_table, queue_for_source
 from tests.localcloud.pins import moto_own, pins
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, CreateTableInputTypeDef
+    from mypy_boto3_lambda.type_defs import LoggingConfigTypeDef
 
 
 @pytest.fixture
@@ -60,19 +66,20 @@ def test_moto_event_bus_still_lacks_a_physical_id_and_the_patch_gives_its_name()
     assert BY_ID["events.EventBus.physical_resource_id"].found is MISSING
     patches.apply_patches()
     bus = EventBus.__new__(EventBus)
-    bus.name = "my-bus"  # type: ignore[attr-defined]
-    assert bus.physical_resource_id == "my-bus"  # type: ignore[attr-defined]
+    bus.name = "my-bus"  # type: ignore[attr-defined]  # set by __init__, skipped here
+    assert bus.physical_resource_id == "my-bus"  # type: ignore[attr-defined]  # the patch adds it
 
 
-def _table(dynamodb: Any, stream: bool = False) -> None:
-    extra = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}} if stream else {}
-    dynamodb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        **extra,
-    )
+def _table(dynamodb: DynamoDBClient, stream: bool = False) -> None:
+    table: CreateTableInputTypeDef = {
+        "TableName": "t",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if stream:
+        table["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    dynamodb.create_table(**table)
 
 
 def _stack(resource: dict[str, Any]) -> str:
@@ -126,7 +133,7 @@ def test_moto_retries_still_sleep_for_real_and_the_patch_scales_them() -> None:
     assert "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl.RetrierDecl._eval_body)
     assert BY_ID["stepfunctions.retrier_decl.time"].original.__name__ == "time"
     patches.apply_patches()
-    assert isinstance(retrier_decl.time, sfn_patches._ScaledTime)  # type: ignore[attr-defined]
+    assert isinstance(retrier_decl.time, sfn_patches._ScaledTime)  # type: ignore[attr-defined]  # the patch adds it
 
 
 def test_moto_still_delivers_sqs_to_lambda_inline_so_the_local_cloud_polls_instead() -> None:
@@ -190,8 +197,8 @@ def test_moto_still_builds_a_client_per_task_and_the_patch_reuses_one() -> None:
     patches.apply_patches()
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
-    first = lambda_eval_utils.boto_client_for("us-east-1", "lambda")  # type: ignore[attr-defined]
-    assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is first  # type: ignore[attr-defined]
+    first = lambda_eval_utils.boto_client_for("us-east-1", "lambda")  # type: ignore[attr-defined]  # the patch adds it
+    assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is first  # type: ignore[attr-defined]  # the patch adds it
 
 
 @pins("stepfunctions.ExecutionWorker._get_evaluation_entrypoint")
@@ -224,13 +231,13 @@ def test_moto_still_parses_the_definition_per_execution_and_the_patch_parses_it_
         return real_parse(definition)
 
     with mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", counted_parse):
-        first = sfn_patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
-        second = sfn_patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]
+        first = sfn_patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]  # a stand-in worker
+        second = sfn_patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]  # a stand-in worker
     assert parses == [definition]
     # Each execution still gets components of its own, of the kind moto builds.
     assert first is not second
     assert type(first) is type(real_parse(definition)[0])
-    starts = [program.start_at.start_at_name for program in (first, second)]  # type: ignore[attr-defined]
+    starts = [program.start_at.start_at_name for program in (first, second)]  # type: ignore[attr-defined]  # moto's Program
     assert starts == ["Try", "Try"]
 
 
@@ -309,7 +316,7 @@ def test_the_fast_dynamodb_serializer_answers_as_moto_does(aws: None) -> None:
     assert "get_serializer_class(" in inspect.getsource(BY_ID["dynamodb.DynamoHandler.serialized"].original)
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     _table(dynamodb)
-    item = {
+    item: dict[str, AttributeValueTypeDef] = {
         "pk": {"S": "a"},
         "n": {"N": "1.50"},
         "b": {"B": b"\x00\x01"},
@@ -327,9 +334,8 @@ def test_the_fast_dynamodb_serializer_answers_as_moto_does(aws: None) -> None:
             TableName="t", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
         )
     assert fast == slow == item
-    for answer in (fast_query, slow_query):
-        answer.pop("ResponseMetadata")
-    assert fast_query == slow_query
+    fast_rows, slow_rows = ({k: v for k, v in a.items() if k != "ResponseMetadata"} for a in (fast_query, slow_query))
+    assert fast_rows == slow_rows
 
 
 @pins("sqs.Queue.attributes", "sqs.SQSBackend.is_message_valid_based_on_retention_period")
@@ -362,7 +368,7 @@ def test_moto_still_builds_a_jsonpath_parser_per_expression_and_the_patch_caches
     patches.apply_patches()
     from jsonpath_ng import ext
 
-    assert ext.parse("$.detail") is ext.parse("$.detail")  # type: ignore[attr-defined]
+    assert ext.parse("$.detail") is ext.parse("$.detail")  # type: ignore[attr-defined]  # implicit re-export
 
 
 @pins("stepfunctions.BaseExecutionWorkerCommunication.terminated")
@@ -423,7 +429,7 @@ def test_concurrent_invocations_flush_only_their_own_metrics() -> None:
     assert flushed == {"Started": ["Started"], "Completed": ["Completed"]}
 
 
-def _stream_table(dynamodb: Any) -> None:
+def _stream_table(dynamodb: DynamoDBClient) -> None:
     create_events_table(dynamodb)
     for stream in ("a", "b", "c"):
         for version in (3, 1, 2, 10):
@@ -488,7 +494,7 @@ def test_a_query_of_one_partition_answers_as_moto_does(aws: None, query: dict[st
     assert fast["Items"], "the query found something to compare"
 
 
-def _with_and_without_the_patch(dynamodb: Any, request: dict[str, Any]) -> tuple[Any, Any, list[int]]:
+def _with_and_without_the_patch(dynamodb: DynamoDBClient, request: dict[str, Any]) -> tuple[Any, Any, list[int]]:
     """A query's answer with the patch, moto's own answer, and how many items the patched query read."""
     from moto.dynamodb.models.table import Table
 
@@ -504,12 +510,11 @@ def _with_and_without_the_patch(dynamodb: Any, request: dict[str, Any]) -> tuple
         fast = dynamodb.query(**request)
     with moto_own("dynamodb.Table.query", "dynamodb.Table.all_items"):
         slow = dynamodb.query(**request)
-    for answer in (fast, slow):
-        answer.pop("ResponseMetadata")
-    return fast, slow, read
+    fast_rows, slow_rows = ({k: v for k, v in a.items() if k != "ResponseMetadata"} for a in (fast, slow))
+    return fast_rows, slow_rows, read
 
 
-def _state_table(dynamodb: Any) -> None:
+def _state_table(dynamodb: DynamoDBClient) -> None:
     dynamodb.create_table(
         TableName="sagas",
         KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
@@ -582,12 +587,12 @@ def test_moto_still_lists_a_response_class_methods_per_request_and_the_patch_lis
     assert "getmembers" in inspect.getsource(original)
     assert original(DynamoHandler) is not original(DynamoHandler)
     patches.apply_patches()
-    listed = responses.method_names_from_class  # type: ignore[attr-defined]
+    listed = responses.method_names_from_class  # type: ignore[attr-defined]  # implicit re-export
     assert listed(DynamoHandler) is listed(DynamoHandler)
     assert sorted(listed(DynamoHandler)) == sorted(original(DynamoHandler))
 
 
-def _sent_headers(client: Any) -> list[dict[str, str]]:
+def _sent_headers(client: BaseClient) -> list[dict[str, str]]:
     """The headers of each request `client` sends, as they leave botocore for moto (bytes, decoded)."""
     sent: list[dict[str, str]] = []
     client.meta.events.register_first(
@@ -621,7 +626,7 @@ def test_outside_the_mock_requests_are_still_signed() -> None:
         "sqs", region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret"
     )
     request = AWSRequest(method="POST", url="https://sqs.us-east-1.amazonaws.com/", data=b"{}")
-    client._request_signer.sign("ListQueues", request)
+    client._request_signer.sign("ListQueues", request)  # type: ignore[attr-defined]  # private: not in the stubs
     authorization = request.headers["Authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert "not-computed-locally" not in authorization
@@ -661,11 +666,11 @@ def test_moto_still_tracks_every_model_instance_it_makes_and_the_patch_tracks_no
     from moto.sqs.models import Message
 
     BY_ID["core.BaseModel.__new__"].original(Message, "id", "body")
-    tracked = list(Message.instances_tracked)  # type: ignore[attr-defined]
+    tracked = list(Message.instances_tracked)  # type: ignore[attr-defined]  # moto's class attribute
     assert tracked, "moto keeps a made model in its class's list, for as long as the mock runs"
     assert BaseModel.__new__ is not BY_ID["core.BaseModel.__new__"].original
     made = Message("id", "body")
-    assert made not in Message.instances_tracked  # type: ignore[attr-defined]
+    assert made not in Message.instances_tracked  # type: ignore[attr-defined]  # moto's class attribute
     assert (made.id, made.body) == ("id", "body")
 
 
@@ -861,7 +866,7 @@ def test_the_docs_list_every_patch_as_declared() -> None:
 
 # --- Lambda: a function's logging configuration ---------------------------------------------
 
-_LOGGED = {"LogGroup": "/orders/reserve", "LogFormat": "JSON"}
+_LOGGED: LoggingConfigTypeDef = {"LogGroup": "/orders/reserve", "LogFormat": "JSON"}
 
 
 @pins("awslambda.LambdaFunction.__init__", "awslambda.LambdaFunction.get_configuration")
@@ -947,8 +952,8 @@ def test_moto_step_functions_still_parse_a_jsonpath_per_state_and_the_patch_cach
     assert BY_ID["stepfunctions.json_path.parse"].original is BY_ID["core.jsonpath_ng.ext.parse"].original
     assert BY_ID["stepfunctions.result_path.parse"].original is vars(jsonpath_ng)["parse"]
     patches.apply_patches()
-    assert json_path.parse("$.detail") is json_path.parse("$.detail")  # type: ignore[attr-defined]
-    assert result_path.parse("$.result") is result_path.parse("$.result")  # type: ignore[attr-defined]
+    assert json_path.parse("$.detail") is json_path.parse("$.detail")  # type: ignore[attr-defined]  # implicit re-export
+    assert result_path.parse("$.result") is result_path.parse("$.result")  # type: ignore[attr-defined]  # implicit re-export
 
 
 @pins("stepfunctions.EvalComponent._log_failure_event_exception")
@@ -964,7 +969,7 @@ def test_moto_still_logs_every_failure_event_at_error_and_the_patch_leaves_it_to
         assert [r.getMessage().split(" at ")[0] for r in caplog.records] == ["Exception=FailureEventException"]
         caplog.clear()
         patches.apply_patches()
-        EvalComponent._log_failure_event_exception(component, failure)  # type: ignore[arg-type]
+        EvalComponent._log_failure_event_exception(component, failure)  # type: ignore[arg-type]  # a stand-in component
         assert caplog.records == []
 
 

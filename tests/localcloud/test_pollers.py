@@ -46,8 +46,8 @@ class _Stream:
         self.fail_next = False
         esm = SimpleNamespace(batch_size=batch_size, max_retry_attempts=10, region="us-east-1", event_source_arn=ARN)
         function = SimpleNamespace(function_name="f", role="arn:aws:iam::123456789012:role/f")
-        self.poller = DynamoDBStreamPoller(esm, function, self._invoke, threading.Event(), lambda: 0.0)  # type: ignore[arg-type]
-        self.poller._shard = lambda: self.shard  # type: ignore[method-assign]
+        self.poller = DynamoDBStreamPoller(esm, function, self._invoke, threading.Event(), lambda: 0.0)  # type: ignore[arg-type]  # stand-ins for moto's models
+        self.poller._shard = lambda: self.shard  # type: ignore[method-assign]  # the shard, given
 
     def write(self, count: int) -> None:
         start = self.shard.starting_sequence_number + len(self.shard.items)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -11,16 +11,19 @@ from moto import mock_aws
 
 from localcloud.access.actions import Arns, Check, checks
 
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
 ARNS = Arns(account="123456789012", region="us-east-1")
 
 
 @pytest.fixture
-def secrets() -> Iterator[Any]:
+def secrets() -> Iterator[SecretsManagerClient]:
     with mock_aws():
         yield boto3.client("secretsmanager", region_name=ARNS.region)
 
 
-def test_a_secret_named_by_name_or_partial_arn_is_checked_on_its_complete_arn(secrets: Any) -> None:
+def test_a_secret_named_by_name_or_partial_arn_is_checked_on_its_complete_arn(secrets: SecretsManagerClient) -> None:
     arn = secrets.create_secret(Name="pharmacy/api-token", SecretString="t")["ARN"]
     # AWS appends a hyphen and six random characters to a secret's ARN (what a NAME-?????? grant matches).
     assert arn.startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:pharmacy/api-token-")
@@ -31,7 +34,9 @@ def test_a_secret_named_by_name_or_partial_arn_is_checked_on_its_complete_arn(se
         ]
 
 
-def test_a_secret_that_does_not_exist_is_checked_on_an_arn_no_suffixed_grant_matches(secrets: Any) -> None:
+def test_a_secret_that_does_not_exist_is_checked_on_an_arn_no_suffixed_grant_matches(
+    secrets: SecretsManagerClient,
+) -> None:
     assert checks("secretsmanager", "GetSecretValue", {"SecretId": "absent"}, ARNS) == [
         Check("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:absent")
     ]

@@ -17,7 +17,7 @@ import functools
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -25,6 +25,10 @@ from botocore.exceptions import ClientError
 
 from localcloud.access.actions import Arns
 from localcloud.cloud import LocalCloud
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
 _PATIENCE = 20.0
 Answer = Callable[[Any, str], Any]
@@ -91,16 +95,16 @@ class Waiting:
     def status(self, execution: str) -> str:
         return str(self.sfn.describe_execution(executionArn=execution)["status"])
 
-    def ended(self, execution: str) -> dict[str, Any]:
+    def ended(self, execution: str) -> DescribeExecutionOutputTypeDef:
         deadline = time.monotonic() + _PATIENCE
         while time.monotonic() < deadline:
-            described: dict[str, Any] = self.sfn.describe_execution(executionArn=execution)
+            described = self.sfn.describe_execution(executionArn=execution)
             if described["status"] != "RUNNING":
                 return described
             time.sleep(0.01)
         raise AssertionError(f"still running after {_PATIENCE} s")
 
-    def caller(self, role_name: str, action: str, resource: str) -> Any:
+    def caller(self, role_name: str, action: str, resource: str) -> SFNClient:
         """A Step Functions client acting as a new role of the account allowed `action` on `resource` only."""
         iam = self.local.client("iam")
         trust = {"Effect": "Allow", "Principal": {"AWS": self.local.account}, "Action": "sts:AssumeRole"}
@@ -108,7 +112,7 @@ class Waiting:
         grant = {"Effect": "Allow", "Action": action, "Resource": resource}
         iam.put_role_policy(RoleName=role_name, PolicyName="grant", PolicyDocument=_document([grant]))
         credentials = self.local.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="tests")["Credentials"]
-        return boto3.client(  # type: ignore[call-overload]
+        return boto3.client(
             "stepfunctions",
             region_name=self.local.region,
             aws_access_key_id=credentials["AccessKeyId"],

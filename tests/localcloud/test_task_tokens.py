@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -20,6 +20,9 @@ from botocore.exceptions import ClientError
 
 from localcloud.cloud import LocalCloud
 from tests.localcloud.pins import moto_own, pins
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
 SCALE = 1e-5
 DAY = 86_400
@@ -111,18 +114,18 @@ def _start(local: LocalCloud, machine: str, payload: dict[str, Any] | None = Non
     return str(sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload or {}))["executionArn"])
 
 
-def _ended(local: LocalCloud, execution: str) -> dict[str, Any]:
+def _ended(local: LocalCloud, execution: str) -> DescribeExecutionOutputTypeDef:
     sfn = local.client("stepfunctions")
     deadline = time.monotonic() + _PATIENCE
     while time.monotonic() < deadline:
-        described: dict[str, Any] = sfn.describe_execution(executionArn=execution)
+        described = sfn.describe_execution(executionArn=execution)
         if described["status"] != "RUNNING":
             return described
         time.sleep(0.01)
     raise AssertionError(f"still running after {_PATIENCE} s: the deadline did not pass on the time scale")
 
 
-def _error(described: dict[str, Any]) -> Any:
+def _error(described: Mapping[str, Any]) -> Any:
     assert described["status"] == "SUCCEEDED", described
     return json.loads(described["output"])["error"]
 
@@ -233,7 +236,7 @@ def test_heartbeat_seconds_without_timeout_seconds_sets_no_deadline(local: Local
     clock = _machine(local, {"Wait": {"Type": "Wait", "Seconds": 120, "End": True}}, start="Wait")
     sfn = local.client("stepfunctions")
 
-    def answered_after_two_minutes() -> dict[str, Any]:
+    def answered_after_two_minutes() -> DescribeExecutionOutputTypeDef:
         execution = _start(local, machine)
         [token] = _tokens(local, queue)
         assert _ended(local, _start(local, clock))["status"] == "SUCCEEDED"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -19,6 +19,9 @@ from localcloud import patches, transport
 from localcloud.patches import BY_ID
 from tests.fakes import queue_for_source
 from tests.localcloud.pins import pins
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 Scenario = Callable[[], list[Any]]
 
@@ -56,7 +59,12 @@ def _dynamodb() -> list[Any]:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
-    item = {"pk": {"S": "a"}, "sk": {"N": "1"}, "blob": {"B": b"\x00\x01"}, "tags": {"SS": ["x", "y"]}}
+    item: dict[str, AttributeValueTypeDef] = {
+        "pk": {"S": "a"},
+        "sk": {"N": "1"},
+        "blob": {"B": b"\x00\x01"},
+        "tags": {"SS": ["x", "y"]},
+    }
     absent = "attribute_not_exists(pk)"
     return [
         _outcome(lambda: ddb.put_item(TableName="t", Item=item, ConditionExpression=absent)),
@@ -165,6 +173,7 @@ def _list_tables_throttled(times: int, in_process: bool, monkeypatch: pytest.Mon
             config = Config(retries={"mode": "standard", "max_attempts": 3})
             ddb = boto3.client("dynamodb", region_name="us-east-1", config=config)
             sent = _throttled_first(times, patch)
+            outcome: Any  # the answer, or the error's response: compared whole
             try:
                 outcome = ddb.list_tables()
             except ClientError as error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -11,9 +11,12 @@ from moto import mock_aws
 
 from lambdas.adapters import aws_services, pharmacy_token
 
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
 
 @pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretsManagerClient]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     aws_services.client.cache_clear()
     pharmacy_token._secrets.cache_clear()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,6 +24,9 @@ from lambdas.domain.errors import PharmacyContractError, PharmacyUnavailable
 from lambdas.domain.order import OrderLine
 from pharmacy_reference.server import serve
 
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
 LINES = [OrderLine(medication_id="med-1", quantity=1)]
 SECRET_VALUE = "LEAKME-5f1c2e"
 
@@ -32,7 +35,9 @@ SECRET_VALUE = "LEAKME-5f1c2e"
     "stored",
     [f'{{\n  "token": "{SECRET_VALUE}"\n}}', f"{SECRET_VALUE} extra", f"{SECRET_VALUE}\r\nX-Injected: 1"],
 )
-def test_a_secret_that_is_not_a_bearer_token_is_refused_without_a_word_of_it(secrets: Any, stored: str) -> None:
+def test_a_secret_that_is_not_a_bearer_token_is_refused_without_a_word_of_it(
+    secrets: SecretsManagerClient, stored: str
+) -> None:
     # (On the old code the JSON document became the header, and http.client's refusal quoted it into the
     # Lambda's error message, so the execution history and the logs.)
     secrets.create_secret(Name="pharmacy/api", SecretString=stored)
@@ -82,7 +87,7 @@ def test_a_secret_that_cannot_be_read_is_a_configuration_error_or_a_transient_on
         bearer_token("pharmacy/api")()
 
 
-def test_the_real_missing_secret_is_a_configuration_error(secrets: Any) -> None:
+def test_the_real_missing_secret_is_a_configuration_error(secrets: SecretsManagerClient) -> None:
     with pytest.raises(PharmacyContractError, match="ResourceNotFoundException"):
         bearer_token("pharmacy/never-created")()
 

@@ -54,7 +54,7 @@ class CheckedPool(urllib3.PoolManager):
         super().__init__(maxsize=4, retries=False)
         self.sent: list[requests.PreparedRequest] = []
 
-    def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:  # type: ignore[override]
+    def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:  # type: ignore[override]  # records what the client sends
         prepared = requests.Request(method, url, headers=dict(kw.get("headers") or {}), data=kw.get("body")).prepare()
         API.validate_request(RequestsOpenAPIRequest(prepared))
         self.sent.append(prepared)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,14 +10,19 @@ from lambdas.adapters import pharmacy_token
 from lambdas.adapters.pharmacy_token import bearer_token
 from lambdas.domain.errors import PharmacyContractError
 
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
-def test_the_token_is_the_secrets_string_by_name_or_by_arn(secrets: Any) -> None:
+
+def test_the_token_is_the_secrets_string_by_name_or_by_arn(secrets: SecretsManagerClient) -> None:
     arn = secrets.create_secret(Name="pharmacy/api", SecretString="token-1")["ARN"]
     assert bearer_token("pharmacy/api")() == "token-1"
     assert bearer_token(arn)() == "token-1"
 
 
-def test_the_token_is_reused_within_its_max_age_and_a_new_environment_reads_the_rotated_one(secrets: Any) -> None:
+def test_the_token_is_reused_within_its_max_age_and_a_new_environment_reads_the_rotated_one(
+    secrets: SecretsManagerClient,
+) -> None:
     secrets.create_secret(Name="pharmacy/api", SecretString="token-1")
     token = bearer_token("pharmacy/api")
     assert token() == "token-1"
@@ -28,7 +33,9 @@ def test_the_token_is_reused_within_its_max_age_and_a_new_environment_reads_the_
     assert token() == "token-2"
 
 
-def test_a_secret_without_a_string_is_a_configuration_error_that_does_not_show_it(secrets: Any) -> None:
+def test_a_secret_without_a_string_is_a_configuration_error_that_does_not_show_it(
+    secrets: SecretsManagerClient,
+) -> None:
     secrets.create_secret(Name="pharmacy/api", SecretString="   ")
     with pytest.raises(PharmacyContractError, match="holds no token"):
         bearer_token("pharmacy/api")()

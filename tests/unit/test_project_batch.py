@@ -201,7 +201,7 @@ def test_the_failed_records_are_reported_as_batch_item_failures_named_by_sequenc
     streams = _started(store, "o-good", "o-bad")
     raw = [_raw(str(111 + n), e) for n, e in enumerate([*streams["o-good"], *streams["o-bad"]])]
     projected = project_batch(rows, store, inserted(raw))
-    response = stream_batch_response({"Records": raw}, None, projected.failures)  # type: ignore[arg-type]
+    response = stream_batch_response({"Records": raw}, None, projected.failures)  # type: ignore[arg-type]  # no LambdaContext: none of it is read
     bad = [str(111 + n) for n in range(len(streams["o-good"]), len(raw))]
     assert response == {"batchItemFailures": [{"itemIdentifier": n} for n in bad]}
 
@@ -214,7 +214,7 @@ def _one_saga_batch(rows: FakeRows) -> tuple[list[dict[str, Any]], dict[str, Exc
 
 def test_a_batch_without_failures_reports_an_empty_failure_list() -> None:
     raw, failures = _one_saga_batch(FakeRows())
-    assert stream_batch_response({"Records": raw}, None, failures) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert stream_batch_response({"Records": raw}, None, failures) == {"batchItemFailures": []}  # type: ignore[arg-type]  # no LambdaContext: none of it is read
 
 
 def test_a_batch_whose_every_record_failed_fails_the_invocation() -> None:
@@ -222,4 +222,4 @@ def test_a_batch_whose_every_record_failed_fails_the_invocation() -> None:
 
     raw, failures = _one_saga_batch(FakeRows(unreadable=True))
     with pytest.raises(BatchProcessingError):  # the stream retries the whole batch
-        stream_batch_response({"Records": raw}, None, failures)  # type: ignore[arg-type]
+        stream_batch_response({"Records": raw}, None, failures)  # type: ignore[arg-type]  # no LambdaContext: none of it is read
