@@ -102,7 +102,7 @@ def sample_queues(account: str, region: str, now: datetime | None = None) -> boo
         # On the backend itself: a new local cloud (new backends) samples at once, in the same minute too.
         if getattr(backend, "metrics_sampled_at", None) == minute:
             return False
-        backend.metrics_sampled_at = minute  # type: ignore[attr-defined]
+        backend.metrics_sampled_at = minute  # type: ignore[attr-defined]  # ours, on moto's backend
     at = (now or datetime.now(UTC)).timestamp() * 1000
     for name, queue in list(backend.queues.items()):
         sent: list[float] = [float(m.sent_timestamp or 0) for m in list(queue._messages) if m.sent_timestamp]

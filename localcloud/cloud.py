@@ -225,7 +225,7 @@ class LocalCloud(ServiceClients):
         return self.outputs
 
     def _invoke(self, function: LambdaFunction, event: dict[str, Any]) -> tuple[str, bool]:
-        response, errored, _ = function._invoke_lambda(event)  # type: ignore[arg-type]
+        response, errored, _ = function._invoke_lambda(event)  # type: ignore[arg-type]  # moto's annotation says str; it takes the event
         return response, errored
 
     def _client(self, service: str) -> BaseClient:

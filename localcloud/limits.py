@@ -127,7 +127,7 @@ def _message_size(body: str, attributes: dict[str, Any] | None) -> int:
 
 
 def _send_message(self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
-    limit = int(self.get_queue(queue_name).maximum_message_size)  # type: ignore[attr-defined]
+    limit = int(self.get_queue(queue_name).maximum_message_size)  # type: ignore[attr-defined]  # moto sets it by setattr
     attributes = kwargs.get("message_attributes", args[0] if args else None)
     if _message_size(message_body, attributes) > limit:
         raise InvalidParameterValue(

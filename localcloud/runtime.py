@@ -146,7 +146,7 @@ def _route_emf_output() -> None:
     """
     from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch
 
-    cloudwatch.print = _routed_print  # type: ignore[attr-defined]
+    cloudwatch.print = _routed_print  # type: ignore[attr-defined]  # Powertools' module print, rerouted
 
 
 def _route_output() -> None:

@@ -46,6 +46,7 @@ def make_request(
             )
             raise
     if response is None:
+        # no-any-return: Patch.original is untyped.
         return _MAKE_REQUEST.original(client, operation_model, request_dict, request_context)  # type: ignore[no-any-return]
     return response
 
@@ -55,13 +56,13 @@ def _in_process(client: BaseClient, operation_model: OperationModel) -> bool:
         botocore_stubber.enabled
         and operation_model.service_model.resolved_protocol == "json"
         and not operation_model.has_streaming_input
-        and client._request_signer._credentials is not None  # type: ignore[attr-defined]
+        and client._request_signer._credentials is not None  # type: ignore[attr-defined]  # private: not in the stubs
     )
 
 
 def _call(client: BaseClient, operation_model: OperationModel, request_dict: dict[str, Any]) -> Response | None:
     """One call with botocore's retry loop (`Endpoint._send_request`); None if moto does not serve the URL."""
-    endpoint: Endpoint = client._endpoint  # type: ignore[attr-defined]
+    endpoint: Endpoint = client._endpoint  # type: ignore[attr-defined]  # private: not in the stubs
     context = request_dict["context"]
     headers = {**request_dict["headers"], "Authorization": _credential_scope(client, operation_model, context)}
     body = request_dict["body"]
@@ -98,7 +99,7 @@ def scope_only_authorization(scope: str) -> str:
 
 def _credential_scope(client: BaseClient, operation_model: OperationModel, context: dict[str, Any]) -> str:
     """The Authorization header `localcloud.patches.core` writes for the same call, signing it."""
-    signer = client._request_signer  # type: ignore[attr-defined]
+    signer = client._request_signer  # type: ignore[attr-defined]  # private: not in the stubs
     signing = context.get("signing") or {}
     region = signing.get("region") or signer.region_name
     name = signing.get("signing_name") or signer.signing_name or operation_model.service_model.signing_name
@@ -114,17 +115,19 @@ def _send(
     if answer is None:
         return None
     status, response_headers, body = answer
+    # arg-type: moto's headers are a plain dict; the stubs name botocore's HTTPHeaders.
     http_response = AWSResponse(request.url, status, response_headers, MockRawResponse(body))  # type: ignore[arg-type]
     response_dict = convert_to_response_dict(http_response, operation_model)
     # arg-type: the stubs name the urllib3-backed AWSHTTPResponse; botocore reads only what AWSResponse has.
     handle_checksum_body(http_response, response_dict, context, operation_model)  # type: ignore[arg-type]
     customized: dict[str, Any] = {}
-    endpoint._event_emitter.emit(  # type: ignore[attr-defined]
+    endpoint._event_emitter.emit(  # type: ignore[attr-defined]  # private: not in the stubs
         f"before-parse.{operation_model.service_model.service_id.hyphenize()}.{operation_model.name}",
         operation_model=operation_model,
         response_dict=response_dict,
         customized_response_dict=customized,
     )
+    # attr-defined: private: not in the stubs.
     parser = endpoint._response_parser_factory.create_parser(operation_model.service_model.resolved_protocol)  # type: ignore[attr-defined]
     parsed: dict[str, Any] = parser.parse(response_dict, operation_model.output_shape)
     parsed.update(customized)

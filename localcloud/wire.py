@@ -144,7 +144,7 @@ class Wire:
         code = int(status.split()[0])
         if code < HTTPStatus.BAD_REQUEST or names_its_error_in_headers(headers):
             start_response(status, headers)
-            return body  # type: ignore[no-any-return]
+            return body  # type: ignore[no-any-return]  # moto's WSGI app is untyped
         content = b"".join(body)
         if names_its_error(content):
             start_response(status, headers)

@@ -173,6 +173,7 @@ def _from_wire(value: Any, shape: Shape, name: str, problems: list[str]) -> Any:
             if item is not None
         }
     if shape.type_name == "list" and isinstance(value, list):
+        # attr-defined: type_name says which Shape subclass it is (ListShape.member, MapShape.value).
         return [_from_wire(item, shape.member, name, problems) for item in value]  # type: ignore[attr-defined]
     if shape.type_name == "map" and isinstance(value, dict):
         return {key: _from_wire(item, shape.value, name, problems) for key, item in value.items()}  # type: ignore[attr-defined]

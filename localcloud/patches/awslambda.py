@@ -43,6 +43,7 @@ def _keep_logging_config(function: LambdaFunction, config: dict[str, Any] | None
     config = dict(config or {})
     if config.get("LogGroup"):
         function.logs_group_name = str(config["LogGroup"])
+    # attr-defined: ours, on moto's function (read back by get_configuration below).
     function.logging_config = {"LogFormat": config.get("LogFormat", "Text"), "LogGroup": function.logs_group_name}  # type: ignore[attr-defined]
 
 
@@ -55,7 +56,7 @@ def _function_with_logging_config(
 
 def _configuration_with_logging_config(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
     configuration: dict[str, Any] = _GET_CONFIGURATION.original(self, *args, **kwargs)
-    configuration["LoggingConfig"] = dict(self.logging_config)  # type: ignore[attr-defined]
+    configuration["LoggingConfig"] = dict(self.logging_config)  # type: ignore[attr-defined]  # ours, on moto's function
     return configuration
 
 

@@ -15,6 +15,7 @@ def _dashboard_from_cloudformation(
     """moto's creation, given the generated name when the template gives none (DashboardName is optional)."""
     properties = {"DashboardName": resource_name, **cloudformation_json["Properties"]}
     named = {**cloudformation_json, "Properties": properties}
+    # no-any-return: Patch.original is untyped.
     return _DASHBOARD.original(cls, resource_name, named, account_id, region_name, **kwargs)  # type: ignore[no-any-return]
 
 

@@ -79,7 +79,7 @@ def _request_from_primitives(
         or not isinstance(body, bytes)
         or any(should_preserve_original_header_name(key) for key in headers)
     ):
-        return _FROM_PRIMITIVES.original(cls, method, url, headers, body)  # type: ignore[no-any-return]
+        return _FROM_PRIMITIVES.original(cls, method, url, headers, body)  # type: ignore[no-any-return]  # Patch.original is untyped
     environ: dict[str, Any] = {
         "REQUEST_METHOD": "POST",
         "SCRIPT_NAME": "",
@@ -122,6 +122,7 @@ def _random_hex(self: MotoRandom, length: int = 8) -> str:
     return "".join(self.choices(_HEX_ALPHABET, k=length))
 
 
+# attr-defined: jsonpath_ng re-exports parse without __all__, which strict mypy does not follow.
 _cached_ext_parse = functools.lru_cache(maxsize=1024)(jsonpath_ext.parse)  # type: ignore[attr-defined]
 
 

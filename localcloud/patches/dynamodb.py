@@ -160,7 +160,7 @@ def _all_items(self: Table) -> list[Item]:
     """During a query: the queried partition only (moto sorts it), of the table or of an index."""
     only: tuple[Table, list[Item]] | None = getattr(_querying, "partition", None)
     if only is None or only[0] is not self:
-        return _ALL_ITEMS.original(self)  # type: ignore[no-any-return]
+        return _ALL_ITEMS.original(self)  # type: ignore[no-any-return]  # Patch.original is untyped
     return only[1]
 
 

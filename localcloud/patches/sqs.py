@@ -29,7 +29,7 @@ def _queue_url(self: Queue) -> str:
 
 
 def _retention_check(self: SQSBackend, queue_name: str, message: Any) -> bool:
-    retention = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+    retention = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]  # moto sets it by setattr
     return bool(retention + message.sent_timestamp / 1000 > time.time())
 
 
@@ -47,6 +47,7 @@ def _delete_message(self: Queue, receipt_handle: str) -> None:
         for index, message in enumerate(self._messages):
             if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
                 self.pending_messages.discard(message)
+                # arg-type: moto types all_receipt_handles as list[str | None]; a received message's are str.
                 self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
                 del self._messages[index]
                 return
@@ -60,7 +61,7 @@ _COUNTS = {
 }
 
 
-class _LazyQueueAttributes(dict):  # type: ignore[type-arg]
+class _LazyQueueAttributes(dict):  # type: ignore[type-arg]  # moto's Queue.attributes: a plain dict
     """Queue attributes whose message counts (a walk over every message) are computed when read."""
 
     def __init__(self, queue: Queue) -> None:

@@ -117,7 +117,7 @@ def forgotten_names(machine: StateMachine) -> set[str]:
     names: set[str] | None = getattr(machine, "forgotten_execution_names", None)
     if names is None:
         names = set()
-        machine.forgotten_execution_names = names  # type: ignore[attr-defined]
+        machine.forgotten_execution_names = names  # type: ignore[attr-defined]  # ours, on moto's machine
     return names
 
 
@@ -166,6 +166,7 @@ def clear_engine_clients() -> None:
 
 
 # Parsed JSONPath expressions are immutable: cached (moto builds a ply/yacc parser per expression).
+# attr-defined: jsonpath_ng re-exports parse without __all__, which strict mypy does not follow.
 _cached_ext_parse = functools.lru_cache(maxsize=1024)(jsonpath_ext.parse)  # type: ignore[attr-defined]
 _cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.parse)  # type: ignore[attr-defined]
 
@@ -233,6 +234,7 @@ def _refuse_a_closed_task(response: StepFunctionResponse) -> None:
     answers InvalidToken for a token of a finished one; AWS says its task is closed.
     """
     token = response._get_param("taskToken")
+    # attr-defined: moto's backend method, private to its parser backend.
     for execution in response.stepfunction_backend._get_executions():  # type: ignore[attr-defined]
         # An execution just started has a worker but no environment yet (its thread sets it): no token of its.
         env = getattr(getattr(execution, "exec_worker", None), "env", None)

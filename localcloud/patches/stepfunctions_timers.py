@@ -119,7 +119,7 @@ def notify(self: CallbackEndpoint, outcome: CallbackOutcome) -> None:
         self._outcome = outcome
         self._notify_event.set()
     if self._heartbeat_endpoint:
-        self._heartbeat_endpoint.notify()  # type: ignore[no-untyped-call]
+        self._heartbeat_endpoint.notify()  # type: ignore[no-untyped-call]  # moto's, untyped
 
 
 def notify_heartbeat(self: CallbackEndpoint) -> bool:
@@ -128,7 +128,7 @@ def notify_heartbeat(self: CallbackEndpoint) -> bool:
             raise task_timed_out()
     # AWS takes a heartbeat for any open task, with or without HeartbeatSeconds.
     if self._heartbeat_endpoint:
-        self._heartbeat_endpoint.notify()  # type: ignore[no-untyped-call]
+        self._heartbeat_endpoint.notify()  # type: ignore[no-untyped-call]  # moto's, untyped
     return True
 
 
@@ -151,7 +151,7 @@ TIMEOUT = StatesErrorNameType.StatesTimeout.to_name()
 
 def heartbeat_failure(self: StateTask, env: Environment, ex: Exception, original: Any) -> FailureEvent:
     if not isinstance(ex, HeartbeatTimeoutError):
-        return original(self, env, ex)  # type: ignore[no-any-return]
+        return original(self, env, ex)  # type: ignore[no-any-return]  # moto's, untyped
     return FailureEvent(
         env=env,
         error_name=StatesErrorName(typ=StatesErrorNameType.StatesHeartbeatTimeout),
@@ -200,7 +200,7 @@ task): on AWS the stop ends the execution, ExecutionAborted, with no failure of 
 def stop_is_no_task_failure(self: Environment, stop_date: Any, cause: Any, error: Any, original: Any) -> None:
     original(self, stop_date, cause, error)
     if isinstance(self._program_state, ProgramStopped):
-        self.event_manager.stopped_by_request = True  # type: ignore[attr-defined]
+        self.event_manager.stopped_by_request = True  # type: ignore[attr-defined]  # ours, on moto's manager
 
 
 def no_failure_after_the_stop(self: EventManager, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
