@@ -25,11 +25,11 @@ def read_plan(plan_text: str) -> dict[str, Any]:
     except OSError as error:
         raise ValueError(f"cannot read the fault plan: {error}") from None
     try:
-        plan = json.loads(text)
+        plan: dict[str, Any] = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"the fault plan is not JSON: {error}") from None
     faults.parse_plan(plan)
-    return plan  # type: ignore[no-any-return]
+    return plan
 
 
 def put_plan(target: Target, plan: dict[str, Any]) -> bool:

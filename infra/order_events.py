@@ -48,7 +48,7 @@ def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs
         encryption=sqs.QueueEncryption.KMS,
         encryption_master_key=key,
         enforce_ssl=True,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]  # the caller's sqs.Queue keywords, passed on
     )
 
 

@@ -64,7 +64,7 @@ def with_cors(start_response: Callable[..., Any], origin: str | None) -> Callabl
             ("Access-Control-Expose-Headers", CORS_EXPOSED),
             ("Vary", "Origin"),
         ]
-        return start_response(status, kept + cors, exc_info)  # type: ignore[no-any-return]
+        return start_response(status, kept + cors, exc_info)  # type: ignore[no-any-return]  # WSGI's start_response is untyped
 
     return allowing
 

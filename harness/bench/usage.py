@@ -199,13 +199,13 @@ def metered(cloud: InProcess) -> Iterator[Usage]:
         finally:
             usage.pharmacy_request(function, time.perf_counter() - began)
 
-    SQSBackend.send_message = send_message  # type: ignore[method-assign]
-    PharmacyClient.send = pharmacy_request  # type: ignore[method-assign]
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]  # metered for the run, restored below
+    PharmacyClient.send = pharmacy_request  # type: ignore[method-assign]  # metered for the run, restored below
     try:
         yield usage
     finally:
-        PharmacyClient.send = original_request  # type: ignore[method-assign]
-        SQSBackend.send_message = original_send  # type: ignore[method-assign]
+        PharmacyClient.send = original_request  # type: ignore[method-assign]  # the original, back
+        SQSBackend.send_message = original_send  # type: ignore[method-assign]  # the original, back
         dynamodb.meta.events.unregister("before-parameter-build.dynamodb", unique_id="bench-before")
         dynamodb.meta.events.unregister("after-call.dynamodb", unique_id="bench-after")
         events.meta.events.unregister("before-parameter-build.eventbridge.PutEvents", unique_id="bench")

@@ -274,7 +274,7 @@ def drive(target: InProcess, actions: list[Action], *, concurrency: int, timeout
                 i
                 for i in pending
                 if (actions[i].follows is None and now - started >= actions[i].delay)
-                or (actions[i].follows in done and now - done[actions[i].follows] >= actions[i].delay)  # type: ignore[index]
+                or (actions[i].follows in done and now - done[actions[i].follows] >= actions[i].delay)  # type: ignore[index]  # follows is in done, so not None
             ]
             waiting_for = {actions[i].order_id for i in due if actions[i].when}
             states = projection.states(waiting_for) if waiting_for else {}
