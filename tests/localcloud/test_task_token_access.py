@@ -135,7 +135,7 @@ def _refused(call: Callable[[], Any], action: str) -> None:
     assert f"is not authorized to perform: states:{action} on resource:" in str(refused.value)
 
 
-def _with_extra_parameter(client: Any, operation: str, name: str, value: str) -> Any:
+def _with_extra_parameter(client: SFNClient, operation: str, name: str, value: str) -> SFNClient:
     """`client`, its `operation` requests carrying one more parameter (botocore refuses unknown ones:
     a raw HTTP caller, such as one of `saga local up`'s, is not stopped by it)."""
 
