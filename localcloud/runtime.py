@@ -4,7 +4,9 @@ Each invocation sees the environment configured for its function in the template
 what the Lambda service itself sets), gets a Lambda context, and returns errors in
 Lambda's format so Step Functions Catch clauses match on the exception's class name.
 Invocations run concurrently in threads, so the environment is a per-thread overlay and
-stdout/stderr are routed per invocation into that function's log group. Each invocation
+stdout/stderr are routed per invocation into that function's log group. Each invocation is
+served by an execution environment of its function (localcloud/execution_environments.py):
+its cold start, its Powertools Logger keys, its function's singletons (pending metrics: per thread). Each invocation
 runs as its function's execution role: every AWS call the handler makes is authorised as
 that role (`localcloud.access`).
 """
@@ -27,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from localcloud import aws_metrics, powertools_metrics
+from localcloud import aws_metrics, execution_environments, powertools_logger, powertools_metrics
 from localcloud.access.principals import Principal, acting_as
 
 # --- a per-thread environment ------------------------------------------------------------
@@ -227,7 +229,8 @@ class InProcessRuntime:
         """Wall seconds of every invocation, per function."""
         self._count_lock = threading.Lock()
         self._prepared: set[str] = set()
-        """Handler modules whose package's Powertools metrics are kept per invocation thread."""
+        """Handler modules whose package keeps its Powertools state and caches per environment."""
+        self.environments = execution_environments.EnvironmentPool()
         self.replacements: dict[str, Callable[[Any, Any], Any]] = {}
         """Handlers to run instead of the deployed ones, by handler path (the bench's no-op floor)."""
 
@@ -238,7 +241,10 @@ class InProcessRuntime:
         with self._import_lock:  # two threads importing one module at once can see it half-made
             module = importlib.import_module(module_name)
             if module_name not in self._prepared:
-                powertools_metrics.pending_metrics_per_thread(module_name.partition(".")[0])
+                package = module_name.partition(".")[0]
+                powertools_metrics.pending_metrics_per_thread(package)
+                powertools_logger.log_keys_per_environment(package)
+                execution_environments.singletons_per_function(package)
                 self._prepared.add(module_name)
         handler: Callable[[Any, Any], Any] = getattr(module, function_name)
         return handler
@@ -281,7 +287,10 @@ class InProcessRuntime:
         errored = False
         try:
             # Init code too (the handler's import) runs with the function's role, as on AWS.
-            with acting_as(Principal.function_role(function.role, function.name)):
+            with (
+                acting_as(Principal.function_role(function.role, function.name)),
+                self.environments.serving(function.name, environment),
+            ):
                 handler = self._handler(function.handler)
                 response = json.dumps(handler(event, context))
         except Exception as error:  # the handler's failure is the invocation's result, as in Lambda

@@ -5,8 +5,8 @@ replacement, its kind (`GAP`: closes a behaviour gap with AWS; `SPEED`: saves ti
 only) and why. They live with what they patch: a module here per AWS service of moto
 (`awslambda`, `cloudformation`, `dynamodb`, `events`, `sqs`, `stepfunctions`) and `core` for
 moto's core and botocore's request plumbing; a feature that is more than a patch declares its
-patches beside its code (`access/enforcement`, `alarms`, `deliveries`, `limits`,
-`sqs_move_tasks`, `transport`). Each module's `PATCHES` is gathered here into one list, from
+patches beside its code (`access/enforcement`, `alarms`, `deliveries`, `execution_environments`,
+`limits`, `sqs_move_tasks`, `transport`). Each module's `PATCHES` is gathered here into one list, from
 which `apply_patches()` installs every patch and `remove_patches()` puts moto's own objects back.
 
 To add a patch: declare it in its module's `PATCHES` and pin it with a test
@@ -21,7 +21,7 @@ import threading
 
 import moto
 
-from localcloud import alarms, aws_metrics, deliveries, limits, sqs_move_tasks, transport
+from localcloud import alarms, aws_metrics, deliveries, execution_environments, limits, sqs_move_tasks, transport
 from localcloud.access import enforcement
 from localcloud.patches import awslambda, cloudformation, cloudwatch, core, dynamodb, events, sqs, stepfunctions
 from localcloud.patches.awslambda import set_runtime
@@ -48,6 +48,7 @@ DECLARING_MODULES = (
     limits,
     sqs_move_tasks,
     aws_metrics,
+    execution_environments,
 )
 
 PATCHES: tuple[Patch, ...] = tuple(patch for module in DECLARING_MODULES for patch in module.PATCHES)
