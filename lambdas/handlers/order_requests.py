@@ -15,7 +15,7 @@ from lambdas.domain.intake import UnusableMessage
 from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.requests import Answer, answer, cancel, read_request
-from lambdas.observability import logger, metrics, observed
+from lambdas.observability import logger, metrics, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -48,6 +48,8 @@ def _take_one(record: SQSRecord) -> None:
     )
 
 
-@observed
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return partial_batch_response(event, context, "SQS", _take_one)

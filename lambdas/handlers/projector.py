@@ -19,7 +19,7 @@ from lambdas.handlers.stream import inserted
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.outcome_metrics import measures
 from lambdas.logic.project import Applied, project_batch
-from lambdas.observability import emit_now, metrics, observed
+from lambdas.observability import emit_now, logger, metrics, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -34,7 +34,9 @@ def _emit(applied: Applied) -> None:
             emit_now(measure.name, dict([measure.dimension]), value=measure.value, unit=measure.unit)
 
 
-@observed
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     records = inserted(event.get("Records", []))
     services = LambdaServices(source="projector")

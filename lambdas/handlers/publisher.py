@@ -13,7 +13,7 @@ from lambdas.handlers.batch import stream_batch_response
 from lambdas.handlers.stream import stored_from_raw
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.publish import bus_entry
-from lambdas.observability import observed
+from lambdas.observability import logger, metrics, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -33,6 +33,8 @@ def _publish_batch(records: list[dict[str, Any]]) -> dict[str, Exception]:
     return {n: refusal for n, refusal in zip(sequence_numbers, refusals, strict=True) if refusal is not None}
 
 
-@observed
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return stream_batch_response(event, context, _publish_batch(event.get("Records", [])))

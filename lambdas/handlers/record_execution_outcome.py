@@ -10,7 +10,7 @@ from lambdas.contract import SAGAS_COMPENSATED_AFTER_EXECUTION_ENDED
 from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.execution_outcome import record_execution_outcome
-from lambdas.observability import logger, metrics, observed
+from lambdas.observability import logger, metrics, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -24,7 +24,7 @@ def _record_one(record: SQSRecord) -> None:
     outcome = record_execution_outcome(
         services.repository, compensations, record.body, compensation_machine=compensations.state_machine_arn
     )
-    logger.thread_safe_append_keys(correlation_id=outcome.order_id)
+    logger.append_keys(correlation_id=outcome.order_id)
     logger.info(
         "execution ended",
         extra={"status": outcome.status, "compensating": outcome.compensating, "parked": outcome.parked},
@@ -33,6 +33,8 @@ def _record_one(record: SQSRecord) -> None:
         metrics.add_metric(name=SAGAS_COMPENSATED_AFTER_EXECUTION_ENDED, unit=MetricUnit.Count, value=1)
 
 
-@observed
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return partial_batch_response(event, context, "SQS", _record_one)

@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 from lambdas.domain.order import ORDER_ID_PATTERN
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.requests import wait_for_pharmacist
-from lambdas.observability import logger, observed
+from lambdas.observability import logger, metrics, traced
 
 
 class VerificationTaskInput(BaseModel):
@@ -35,10 +35,12 @@ class VerificationTaskInput(BaseModel):
     execution_id: str | None = None
 
 
-@observed
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse(event=event, model=VerificationTaskInput)
-    logger.thread_safe_append_keys(correlation_id=task.order_id, task="request_verification", attempt=task.attempt)
+    logger.append_keys(correlation_id=task.order_id, task="request_verification", attempt=task.attempt)
     services = LambdaServices(source="request_verification")
     tokens = services.task_tokens
     if tokens is None:

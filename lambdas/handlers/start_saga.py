@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from lambdas.handlers.batch import partial_batch_response
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.start import StartOutcome, UnusableMessage, receive, start_delivery
-from lambdas.observability import logger, metrics, observed
+from lambdas.observability import logger, metrics, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -56,6 +56,8 @@ def _start_one(record: SQSRecord) -> StartOutcome:
     return outcome
 
 
-@observed
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return partial_batch_response(event, context, "SQS", _start_one)

@@ -15,7 +15,7 @@ from lambdas.domain.order import ORDER_ID_PATTERN
 from lambdas.domain.states import Compensation, Step
 from lambdas.handlers.wiring import LambdaServices
 from lambdas.logic.saga_steps import Invocation
-from lambdas.observability import emit_now, logger, observed
+from lambdas.observability import emit_now, logger, metrics, traced
 
 _BUSINESS_TASKS = frozenset(
     [step.value for step in Step] + [c.value for c in Compensation if c is not Compensation.CANCEL_ORDER]
@@ -40,10 +40,12 @@ class TaskInput(BaseModel):
 def task_handler(name: str, run: TaskFunction) -> Handler:
     """A Lambda handler for one saga task called `name` that runs `run`."""
 
-    @observed
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    @traced
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         task = parse(event=event, model=TaskInput)
-        logger.thread_safe_append_keys(correlation_id=task.order_id, task=name, attempt=task.attempt)
+        logger.append_keys(correlation_id=task.order_id, task=name, attempt=task.attempt)
         services = LambdaServices(source=name)
         try:
             result = run(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -32,19 +31,15 @@ if TYPE_CHECKING:
 
 
 @cache
-def _fault_parameters(function_name: str | None) -> SSMProvider:
-    """One SSM provider per function (one per process on AWS), on the shared client: Powertools'
-    default provider would build its own boto3 session on first use, once per concurrent caller.
-    Per function, because each function holds the plan it read, as each execution environment does."""
+def _fault_parameters() -> SSMProvider:
+    """The execution environment's one SSM provider (so one cache of the plan), on its one SSM client."""
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
     return SSMProvider(boto3_client=client("ssm"))
 
 
 def _fault_plan(parameter_name: str) -> Any:
-    max_age = fault_injection.PLAN_MAX_AGE_SECONDS
-    provider = _fault_parameters(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-    return provider.get(parameter_name, transform="json", max_age=max_age)
+    return _fault_parameters().get(parameter_name, transform="json", max_age=fault_injection.PLAN_MAX_AGE_SECONDS)
 
 
 @cache

@@ -22,6 +22,14 @@ TOKEN = "wiring-token"
 SECRET = "pharmacy/api-token"
 
 
+@pytest.fixture(autouse=True)
+def new_execution_environment() -> Iterator[None]:
+    """Each test sets its function's environment: its settings are read afresh, as a new environment's."""
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
 @pytest.fixture
 def reference(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     """The reference pharmacy, and its token in a (moto) Secrets Manager secret."""
