@@ -25,7 +25,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -292,7 +292,9 @@ class InProcessRuntime:
                 self.environments.serving(function.name, environment),
             ):
                 handler = self._handler(function.handler)
-                response = json.dumps(handler(event, context))
+                # In a copy of the context: what the handler sets in context variables (Powertools'
+                # thread-safe log keys) ends with it, not on this thread's next function's lines.
+                response = json.dumps(copy_context().run(handler, event, context))
         except Exception as error:  # the handler's failure is the invocation's result, as in Lambda
             errored = True
             response = json.dumps(

@@ -49,6 +49,17 @@ def handler(event, context):
     event["both_inside"].wait()  # both invocations have their context keys before either logs
     logger.info("read", extra={"table": settings()})
     return {"table": settings()}
+
+
+def keeps_a_thread_key(event, context):
+    logger.thread_safe_append_keys(order=event["order"])
+    logger.info("kept")
+    return {}
+
+
+def plain(event, context):
+    logger.info("plain")
+    return {}
 """
 
 
@@ -147,6 +158,23 @@ def test_concurrent_invocations_of_one_function_are_each_a_cold_start(function_c
 
     cold = [line["cold_start"] for record, line in logs.lines if line["message"] == "read"]
     assert cold == [True, True, False]
+
+
+def test_what_an_invocation_sets_in_its_context_is_not_on_the_next_function_s_lines(function_code: str) -> None:
+    # Powertools' thread-safe keys live in a context variable: the runtime runs invocations on
+    # whichever thread asks, so one function's key stayed on that thread for the next function.
+    logs = _Logs()
+    runtime = InProcessRuntime({}, logs)
+    package = function_code.rpartition(".")[0]
+    keeps = _function("keeps", f"{package}.keeps_a_thread_key")
+    plain = _function("plain", f"{package}.plain")
+    for function, event in ((keeps, {"order": "o-1"}), (plain, {})):
+        response, errored = runtime.invoke(function, event)
+        assert not errored, response
+
+    lines = {line["message"]: line for record, line in logs.lines}
+    assert lines["kept"]["order"] == "o-1"
+    assert "order" not in lines["plain"]
 
 
 def execution_environments_installed() -> None:
