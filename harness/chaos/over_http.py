@@ -206,7 +206,7 @@ def compensated(observed: Observed) -> dict[str, Compensated]:
 
 
 REFUSED_EVENTS = frozenset(
-    {ev.PrescriptionFailed.TYPE_KEY, ev.InventoryReservationFailed.TYPE_KEY, ev.ShipmentInitiationFailed.TYPE_KEY}
+    {ev.PrescriptionRefused.TYPE_KEY, ev.InventoryReservationRefused.TYPE_KEY, ev.ShipmentInitiationRefused.TYPE_KEY}
 )
 """A step's refusal, recorded by the step itself: it did not crash."""
 

@@ -182,9 +182,9 @@ REFUSED_AT: Mapping[Kind, Step] = {
 """The step each refused kind is refused at (harness/orders.py). Besides, any order that reaches the
 reservation may find the pharmacy's stock run out: the run stocks about two thirds of the demand."""
 REFUSED_EVENT: Mapping[Step, str] = {
-    Step.CREATE_PRESCRIPTION: ev.PrescriptionFailed.TYPE_KEY,
-    Step.RESERVE_INVENTORY: ev.InventoryReservationFailed.TYPE_KEY,
-    Step.INITIATE_SHIPMENT: ev.ShipmentInitiationFailed.TYPE_KEY,
+    Step.CREATE_PRESCRIPTION: ev.PrescriptionRefused.TYPE_KEY,
+    Step.RESERVE_INVENTORY: ev.InventoryReservationRefused.TYPE_KEY,
+    Step.INITIATE_SHIPMENT: ev.ShipmentInitiationRefused.TYPE_KEY,
 }
 
 

@@ -82,7 +82,7 @@ class RequestsRun:
 RequestInvariant = Callable[[RequestsRun], list[str]]
 
 REFUSALS = frozenset(
-    {ev.PrescriptionFailed.TYPE_KEY, ev.InventoryReservationFailed.TYPE_KEY, ev.ShipmentInitiationFailed.TYPE_KEY}
+    {ev.PrescriptionRefused.TYPE_KEY, ev.InventoryReservationRefused.TYPE_KEY, ev.ShipmentInitiationRefused.TYPE_KEY}
 )
 """A step's business refusal."""
 

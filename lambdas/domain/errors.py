@@ -92,10 +92,6 @@ class SagaNotFound(SagaError):
     """A step ran for an order whose saga was never started."""
 
 
-class InvalidOrder(SagaError):
-    """An OrderCreated message failed validation (recorded as a REJECTED saga)."""
-
-
 # --- the names Step Functions sees ------------------------------------------------------
 
 LAMBDA_SERVICE_ERRORS: tuple[str, ...] = (

@@ -300,7 +300,9 @@ class PrescriptionCreated(DomainEvent):
     prescription_id: str
 
 
-class PrescriptionFailed(DomainEvent):
+# A step's refusal is recorded under its own name: the exception raised with it (errors.py) keeps the
+# failure's name, which the state machine's Catch clauses, the console and the runbook show.
+class PrescriptionRefused(DomainEvent):
     TYPE_KEY = "order.prescription_failed"
 
     reason: str
@@ -316,7 +318,7 @@ class InventoryReserved(DomainEvent):
     medications: list[OrderLine]
 
 
-class InventoryReservationFailed(DomainEvent):
+class InventoryReservationRefused(DomainEvent):
     TYPE_KEY = "order.inventory_reservation_failed"
 
     reason: str
@@ -332,7 +334,7 @@ class ShipmentInitiated(DomainEvent):
     """`order_address` or `address_on_file`; never the address itself."""
 
 
-class ShipmentInitiationFailed(DomainEvent):
+class ShipmentInitiationRefused(DomainEvent):
     TYPE_KEY = "order.shipment_initiation_failed"
 
     reason: str

@@ -61,7 +61,7 @@ def apply(view: SagaView | None, stored: ev.StoredEvent) -> SagaView | None:  # 
                 changes["duration_seconds"] = None
         case ev.PrescriptionCreated() | ev.InventoryReserved() | ev.ShipmentInitiated():
             changes["steps_completed"] = (*view.steps_completed, _STEP_OF[type(event)])
-        case ev.PrescriptionFailed() | ev.InventoryReservationFailed() | ev.ShipmentInitiationFailed():
+        case ev.PrescriptionRefused() | ev.InventoryReservationRefused() | ev.ShipmentInitiationRefused():
             changes["failed_step"] = _STEP_OF[type(event)]
             changes["failure_reason"] = event.reason
         case ev.CompensationRecorded():
@@ -91,11 +91,11 @@ def _first_state(event: ev.DomainEvent) -> SagaState:
 
 _STEP_OF: dict[type[ev.DomainEvent], str] = {
     ev.PrescriptionCreated: Step.CREATE_PRESCRIPTION.value,
-    ev.PrescriptionFailed: Step.CREATE_PRESCRIPTION.value,
+    ev.PrescriptionRefused: Step.CREATE_PRESCRIPTION.value,
     ev.InventoryReserved: Step.RESERVE_INVENTORY.value,
-    ev.InventoryReservationFailed: Step.RESERVE_INVENTORY.value,
+    ev.InventoryReservationRefused: Step.RESERVE_INVENTORY.value,
     ev.ShipmentInitiated: Step.INITIATE_SHIPMENT.value,
-    ev.ShipmentInitiationFailed: Step.INITIATE_SHIPMENT.value,
+    ev.ShipmentInitiationRefused: Step.INITIATE_SHIPMENT.value,
 }
 
 

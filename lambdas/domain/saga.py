@@ -97,11 +97,11 @@ class OrderFulfillmentSaga:
             case ev.ShipmentInitiated():
                 self.shipment_id = event.shipment_id
                 self.completed_steps.append(Step.INITIATE_SHIPMENT)
-            case ev.PrescriptionFailed():
+            case ev.PrescriptionRefused():
                 self._record_failure(Step.CREATE_PRESCRIPTION, event.reason, event.reason_from_outside)
-            case ev.InventoryReservationFailed():
+            case ev.InventoryReservationRefused():
                 self._record_failure(Step.RESERVE_INVENTORY, event.reason, event.reason_from_outside)
-            case ev.ShipmentInitiationFailed():
+            case ev.ShipmentInitiationRefused():
                 self._record_failure(Step.INITIATE_SHIPMENT, event.reason, event.reason_from_outside)
             case ev.CompensationRecorded():
                 self.compensations_done.append(Compensation(event.compensation))
@@ -423,13 +423,15 @@ class OrderFulfillmentSaga:
         failure: ev.DomainEvent
         match step:
             case Step.CREATE_PRESCRIPTION:
-                failure = ev.PrescriptionFailed(order_id=self.order_id, reason=reason, reason_from_outside=from_outside)
+                failure = ev.PrescriptionRefused(
+                    order_id=self.order_id, reason=reason, reason_from_outside=from_outside
+                )
             case Step.RESERVE_INVENTORY:
-                failure = ev.InventoryReservationFailed(
+                failure = ev.InventoryReservationRefused(
                     order_id=self.order_id, reason=reason, reason_from_outside=from_outside
                 )
             case Step.INITIATE_SHIPMENT:
-                failure = ev.ShipmentInitiationFailed(
+                failure = ev.ShipmentInitiationRefused(
                     order_id=self.order_id, reason=reason, reason_from_outside=from_outside
                 )
         self._emit(failure)

@@ -186,7 +186,7 @@ def _stored(target: HostileTarget) -> None:
         ev.OrderFulfillmentSagaStateChanged(
             order_id=order_id, from_state=None, to_state=SagaState.COMPENSATING, reason=saga.reasons[0]
         ),
-        ev.PrescriptionFailed(order_id=order_id, reason=saga.error),
+        ev.PrescriptionRefused(order_id=order_id, reason=saga.error),
         ev.CompensationFailed(order_id=order_id, compensation="cancel_order", error=saga.error, cause=saga.cause),
     ]
     target.store.append(

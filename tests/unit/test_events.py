@@ -25,11 +25,11 @@ EXAMPLES: list[ev.DomainEvent] = [
     ev.OrderFulfillmentSagaFailed(order_id="o", failed_step="reserve_inventory", reason="line 1: not enough stock"),
     ev.OrderFulfillmentSagaCompleted(order_id="o"),
     ev.PrescriptionCreated(order_id="o", prescription_id="rx-o"),
-    ev.PrescriptionFailed(order_id="o", reason="line 1: medication is not in the catalogue"),
+    ev.PrescriptionRefused(order_id="o", reason="line 1: medication is not in the catalogue"),
     ev.InventoryReserved(order_id="o", reservation_id="res-o", medications=LINES),
-    ev.InventoryReservationFailed(order_id="o", reason="line 1: not enough stock"),
+    ev.InventoryReservationRefused(order_id="o", reason="line 1: not enough stock"),
     ev.ShipmentInitiated(order_id="o", shipment_id="shp-o", ships_to="order_address"),
-    ev.ShipmentInitiationFailed(order_id="o", reason="shipping address: country is not serviced"),
+    ev.ShipmentInitiationRefused(order_id="o", reason="shipping address: country is not serviced"),
     ev.PrescriptionCancelled(order_id="o", prescription_id="rx-o"),
     ev.InventoryReleased(order_id="o", reservation_id="res-o"),
     ev.ShipmentCancelled(order_id="o", shipment_id="shp-o"),
@@ -168,7 +168,7 @@ def test_a_rejection_stored_before_its_bounds_reads_as_kept_whole_with_its_diges
 def test_a_reason_an_outside_system_gave_is_kept_with_the_saga_and_never_published() -> None:
     said = "Patient Jane Roe is allergic; call 555-0100"  # what a pharmacy's free text could hold
     for event in (
-        ev.InventoryReservationFailed(order_id="o-1", reason=said, reason_from_outside=True),
+        ev.InventoryReservationRefused(order_id="o-1", reason=said, reason_from_outside=True),
         ev.OrderCancelled(order_id="o-1", reason=said, reason_from_outside=True),
         ev.OrderFulfillmentSagaFailed(
             order_id="o-1", failed_step="reserve_inventory", reason=said, reason_from_outside=True
@@ -186,7 +186,7 @@ def test_a_reason_an_outside_system_gave_is_kept_with_the_saga_and_never_publish
         assert said not in json.dumps(public)
         assert public["reason_from_outside"] is True
     # The saga's own reasons are published as they are; events stored before the flag read as the saga's.
-    own = ev.InventoryReservationFailed(order_id="o-1", reason="line 1: not enough stock")
+    own = ev.InventoryReservationRefused(order_id="o-1", reason="line 1: not enough stock")
     assert own.public_payload()["reason"] == "line 1: not enough stock"
-    stored = ev.InventoryReservationFailed.model_validate({"order_id": "o-1", "reason": "line 1: not enough stock"})
+    stored = ev.InventoryReservationRefused.model_validate({"order_id": "o-1", "reason": "line 1: not enough stock"})
     assert stored.reason_from_outside is False

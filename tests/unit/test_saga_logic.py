@@ -86,7 +86,7 @@ def test_unknown_medication_fails_the_prescription_and_records_why(services: Fak
     with pytest.raises(PrescriptionFailed):
         saga_steps.create_prescription(services, call)
     assert state(services) is SagaState.COMPENSATING
-    assert types(services).count(ev.PrescriptionFailed.TYPE_KEY) == 1
+    assert types(services).count(ev.PrescriptionRefused.TYPE_KEY) == 1
     assert services.prescriptions.status == {}
 
 

@@ -67,7 +67,7 @@ def start(services: Services, **detail: object) -> Invocation:
 
 
 def failures(services: Services) -> list[ev.DomainEvent]:
-    failed = (ev.PrescriptionFailed, ev.InventoryReservationFailed, ev.ShipmentInitiationFailed)
+    failed = (ev.PrescriptionRefused, ev.InventoryReservationRefused, ev.ShipmentInitiationRefused)
     found = (e.to_domain() for e in services.event_store.read("saga-o-1"))
     return [e for e in found if isinstance(e, failed)]
 
@@ -108,7 +108,7 @@ def test_a_prescription_the_pharmacy_refuses_is_recorded_as_the_steps_failure_wi
 
         assert services.repository.load("o-1").state is SagaState.COMPENSATING
         [failure] = failures(services)
-        assert isinstance(failure, ev.PrescriptionFailed)
+        assert isinstance(failure, ev.PrescriptionRefused)
         assert failure.reason.startswith("line 2:")
 
 
@@ -145,7 +145,7 @@ def test_a_shipment_the_carrier_refuses_is_recorded_and_compensated_over_http(
         saga_steps.compensate(services, call, compensation=compensation)
 
     [failure] = failures(services)
-    assert isinstance(failure, ev.ShipmentInitiationFailed)
+    assert isinstance(failure, ev.ShipmentInitiationRefused)
     assert failure.reason == "shipping address: outside our delivery area"
     assert services.repository.load("o-1").state is SagaState.FAILED
     assert {r.record_id: r.status for r in served.pharmacy.records()} == {"rx-o-1": "CANCELLED", "res-o-1": "RELEASED"}

@@ -1,0 +1,61 @@
+"""One place for each fact, and names that do not mislead: what the tree must not grow again.
+
+Each check reads the tree itself (its classes, constants and calls), so the expectation comes
+from the rule, never from a list kept beside the code.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+from types import ModuleType
+
+from lambdas.domain import errors, events
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ("lambdas", "infra", "harness", "saga_cli", "saga_console")
+
+
+def _modules(*packages: str) -> dict[Path, ast.Module]:
+    return {
+        path: ast.parse(path.read_text(), str(path))
+        for package in packages
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+def _classes(module: ModuleType, base: type) -> dict[str, type]:
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if inspect.isclass(value) and issubclass(value, base) and value.__module__ == module.__name__
+    }
+
+
+def test_no_event_shares_its_name_with_an_exception() -> None:
+    # Given the saga's error vocabulary and its domain events
+    exceptions = set(_classes(errors, BaseException))
+    domain_events = set(_classes(events, events.DomainEvent))
+    # Then no name means both "this was raised" and "this was recorded"
+    assert exceptions & domain_events == set()
+
+
+def test_every_error_of_the_vocabulary_is_used_outside_it() -> None:
+    # Given every name the product code uses, outside the module that defines the errors
+    used = {
+        node.id if isinstance(node, ast.Name) else node.attr
+        for path, tree in _modules("lambdas", "infra").items()
+        if path != ROOT / "lambdas/domain/errors.py"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name | ast.Attribute)
+    }
+    # Then every error class is raised, caught or matched somewhere (or named in the module's
+    # own name lists the state machine reads)
+    listed = {
+        node.id
+        for node in ast.walk(ast.parse(Path(errors.__file__).read_text()))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    unused = {name for name in _classes(errors, BaseException) if name not in used and name not in listed}
+    assert unused == set()
