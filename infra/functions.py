@@ -24,7 +24,9 @@ from infra.tables import BusinessTables, EventStore
 from lambdas import contract
 from lambdas.domain.states import Compensation, Step
 
-TASK_TIMEOUT = Duration.seconds(30)
+FUNCTION_TIMEOUT = Duration.seconds(30)
+"""Lambda's own timeout for a task's function; the state machine's TASK_TIMEOUT (infra/saga_workflow.py)
+is how long a task state waits for the invocation, and is the longer of the two."""
 START_TIMEOUT = Duration.seconds(30)
 
 EVENT_READ = ["dynamodb:Query"]
@@ -207,7 +209,7 @@ class Functions(Construct):
             code=self._code,
             handler=names.handler_path(name),
             memory_size=256,
-            timeout=START_TIMEOUT if name == names.START_SAGA else TASK_TIMEOUT,
+            timeout=START_TIMEOUT if name == names.START_SAGA else FUNCTION_TIMEOUT,
             tracing=lambda_.Tracing.ACTIVE,
             role=access.role,
             log_group=log_group,

@@ -12,7 +12,7 @@ from infra import names
 from lambdas.contract import PHARMACY_OPERATIONS
 from lambdas.domain.states import Compensation, Step
 
-PRESCRIPTIONS, INVENTORY, SHIPMENTS = STEPS = tuple(PHARMACY_OPERATIONS)
+PRESCRIPTIONS, INVENTORY, SHIPMENTS = SYSTEMS = tuple(PHARMACY_OPERATIONS)
 """The systems a pharmacy may connect, in the saga's order (the values of `pharmacy_api_steps`)."""
 
 FUNCTIONS: dict[str, tuple[str, str]] = {
@@ -126,16 +126,16 @@ def _secret_key(value: str) -> str | None:
 
 def _steps(value: object) -> tuple[str, ...]:
     if value is None or _text(value) == "":
-        return STEPS
+        return SYSTEMS
     items = value if isinstance(value, list) else str(value).split(",")
     chosen = {_text(item) for item in items}
-    unknown = sorted(item for item in chosen if item not in STEPS)
+    unknown = sorted(item for item in chosen if item not in SYSTEMS)
     if unknown or not chosen:
         raise PharmacyConfigurationError(
-            f"{names.CONTEXT_PHARMACY_API_STEPS} must list some of {','.join(STEPS)}, comma-separated "
+            f"{names.CONTEXT_PHARMACY_API_STEPS} must list some of {','.join(SYSTEMS)}, comma-separated "
             f"(or be left out for all three); {len(unknown)} value(s) are not among them"
         )
-    return tuple(step for step in STEPS if step in chosen)
+    return tuple(step for step in SYSTEMS if step in chosen)
 
 
 def pharmacy_api(context: Callable[[str], object]) -> PharmacyApi | None:

@@ -34,7 +34,7 @@ from infra.verification import PharmacistVerification
 from lambdas.domain import errors
 from lambdas.domain.states import VERIFY_PRESCRIPTION, Compensation, Step
 
-LOG_DELIVERY = [
+LOG_DELIVERY_ACTIONS = [
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",
@@ -77,6 +77,8 @@ COMPENSATION_RETRY: dict[str, Any] = {
 }
 """Compensations must get through: every error is retried, longer, before the saga is parked."""
 TASK_TIMEOUT = Duration.minutes(1)
+"""How long a task state waits for its invocation (its TimeoutSeconds); the function's own timeout
+is infra/functions.py FUNCTION_TIMEOUT."""
 EXECUTION_TIMEOUT = Duration.minutes(15)
 """The saga's deadline: an execution still running then has its remaining compensations run by the
 compensation state machine (the ExecutionsEndedUnfinished rule)."""
@@ -102,13 +104,13 @@ RESUME_TIMEOUT = Duration.seconds(
 """The compensation state machine runs until everything is undone or the saga is parked: its timeout is
 longer than its longest path, so it never ends a saga halfway (it would stay COMPENSATING)."""
 
-RESUME_SAGA = "Resume Saga"
+RESUME_SAGA_STATE = "Resume Saga"
 NEXT_COMPENSATION = "Next Compensation"
 SAGA_FAILED = "Saga Failed"
 SAGA_UNDONE = "Saga Undone"
 NOTHING_TO_RESUME = "Nothing To Resume"
 COMPENSATION_FAILED = "Compensation Failed"
-RECORD_COMPENSATION_FAILURE = "Record Compensation Failure"
+RECORD_COMPENSATION_FAILURE_STATE = "Record Compensation Failure"
 
 STEP_RESULT: dict[Step, str] = {
     Step.CREATE_PRESCRIPTION: "$.prescription",
@@ -216,7 +218,7 @@ class _Builder:
             cause="The order failed; its completed steps were undone",
         )
         park = self.task(
-            RECORD_COMPENSATION_FAILURE,
+            RECORD_COMPENSATION_FAILURE_STATE,
             names.RECORD_COMPENSATION_FAILURE,
             error_path="$.compensation_error",
             result_path=sfn.JsonPath.DISCARD,
@@ -307,7 +309,7 @@ class SagaWorkflow(Construct):
         undone = sfn.Succeed(resume_scope, SAGA_UNDONE, comment="Every compensation still to do was done")
         resume_compensations = resume_build.compensations(undone)
         resume_undo = resume_compensations.entry
-        resume = resume_build.task(RESUME_SAGA, names.RESUME_SAGA, error_path=None, result_path="$.resume")
+        resume = resume_build.task(RESUME_SAGA_STATE, names.RESUME_SAGA, error_path=None, result_path="$.resume")
         resume.add_retry(**STEP_RETRY)
         # A saga with nothing to resume (it ended already, or runs on its own execution, or there is no
         # such saga) is left as it is; any other failure to start parks the saga again, with an
@@ -362,7 +364,7 @@ class SagaWorkflow(Construct):
             arn = self._functions[name].function_arn
             access.permit(["lambda:InvokeFunction"], [arn, f"{arn}:*"])
             nag.acknowledge(access.policy, nag.wildcard_finding(self._functions[name]), nag.FUNCTION_VERSIONS)
-        access.permit(LOG_DELIVERY, ["*"])
+        access.permit(LOG_DELIVERY_ACTIONS, ["*"])
         access.permit([*XRAY_WRITE, "xray:GetSamplingRules", "xray:GetSamplingTargets"], ["*"])
         nag.acknowledge(access.policy, nag.wildcard_finding(), f"{nag.XRAY} {nag.LOG_DELIVERY}")
         machine = sfn.StateMachine(

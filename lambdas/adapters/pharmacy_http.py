@@ -32,7 +32,7 @@ from lambdas.domain.errors import (
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.logic.ports import EventStore, StreamGuard
 
-MAX_REASON_CHARS = 500
+CONTRACT_REASON_CHARS = 500
 """The contract's bound on `reason`."""
 CANCELLED_CODE = "cancelled"
 """The `code` of a 409 refusing a create whose resource was cancelled first (the undo-before-do rule)."""
@@ -58,7 +58,7 @@ def reason_of(answer: Answer) -> str:
     if not isinstance(reason, str) or not reason.strip():
         return f"refused by the pharmacy (HTTP {answer.status})"
     printable = "".join(c if c.isprintable() else " " for c in reason.strip())
-    return printable[:MAX_REASON_CHARS]
+    return printable[:CONTRACT_REASON_CHARS]
 
 
 def _lines(lines: Sequence[OrderLine]) -> list[dict[str, Any]]:

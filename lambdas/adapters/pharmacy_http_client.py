@@ -45,7 +45,7 @@ READ_TIMEOUT_SECONDS = 10.0
 """Per read of the socket."""
 ANSWER_DEADLINE_SECONDS = 20.0
 """The whole call, however slowly an answer trickles in: inside the function's 30 s timeout
-(infra/functions.py TASK_TIMEOUT), so a slow pharmacy is a retried PharmacyUnavailable rather than a
+(infra/functions.py FUNCTION_TIMEOUT), so a slow pharmacy is a retried PharmacyUnavailable rather than a
 Lambda timeout, which is not retried as transient."""
 MAX_ANSWER_BYTES = 64 * 1024
 """Far above any answer the contract describes; more is not read."""

@@ -59,3 +59,29 @@ def test_every_error_of_the_vocabulary_is_used_outside_it() -> None:
     }
     unused = {name for name in _classes(errors, BaseException) if name not in used and name not in listed}
     assert unused == set()
+
+
+def _constants(packages: tuple[str, ...]) -> dict[str, list[Path]]:
+    """Module-level UPPER_CASE names each module assigns itself (not imports), by name."""
+    defined: dict[str, list[Path]] = {}
+    for path, tree in _modules(*packages).items():
+        for node in tree.body:
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.isupper() and not target.id.startswith("_"):
+                    defined.setdefault(target.id, []).append(path.relative_to(ROOT))
+    return defined
+
+
+def test_no_constant_of_the_stack_is_defined_twice() -> None:
+    # Given every public constant infra/ and lambdas/ define (one name, one meaning: a
+    # TASK_TIMEOUT of 30 s beside one of a minute reads as one fact with two values)
+    defined = _constants(("infra", "lambdas"))
+    # Then each is defined by one module only
+    assert {name: paths for name, paths in defined.items() if len(paths) > 1} == {}
