@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
-# typer (pinned) vendors click; its commands only turn *its* ClickException into "Error: ..." + exit 1.
-from typer._click.exceptions import ClickException
+from typing import Any, NoReturn
 
-from harness.errors import HarnessError
+import typer
+from typer.core import TyperGroup
+
+from harness.errors import HarnessError, Refused
 from saga_cli.render import escaped
 
-
-class CliError(ClickException):
-    """A failure reported as one line (`Error: ...`) with exit code 1.
-
-    Its message may quote what came from outside (an order id typed or read, an AWS message):
-    click writes it to stderr as it is, so its control characters are shown escaped."""
-
-    def format_message(self) -> str:
-        return escaped(self.message)
+__all__ = ["CliError", "Refused", "ReportingGroup", "reported"]
 
 
-class Refused(CliError):
-    """What the system would refuse, refused before anything is sent: bad usage, exit code 2."""
+class CliError(Exception):
+    """A failure of the CLI itself (a port it cannot serve on, an AWS error) reported as one line
+    (`Error: ...`) with exit code 1; what the system would refuse is the harness's `Refused` (exit 2)."""
 
-    exit_code = 2
+    exit_code = 1
 
 
-def reported(error: HarnessError) -> CliError:
-    """The harness's failure as the CLI reports it, with the harness's exit code."""
-    return Refused(str(error)) if error.exit_code == 2 else CliError(str(error))
+def reported(error: HarnessError | CliError) -> NoReturn:
+    """Write the failure as one line on stderr, then exit with its code.
+
+    Its message may quote what came from outside (an order id typed or read, an AWS message), so its
+    control characters are shown escaped."""
+    typer.echo(f"Error: {escaped(str(error))}", err=True)
+    raise typer.Exit(error.exit_code)
+
+
+class ReportingGroup(TyperGroup):
+    """The `saga` command group: every command's CliError and HarnessError reported by `reported`
+    (typer's public API reports only click's own exceptions, which typer keeps private)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (CliError, HarnessError) as error:
+            reported(error)

@@ -16,10 +16,9 @@ from urllib.parse import urlparse
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from harness.errors import HarnessError
 from harness.target import StackTarget
 from saga_cli import render, requests
-from saga_cli.errors import CliError, Refused, reported
+from saga_cli.errors import CliError, Refused, ReportingGroup
 from saga_console.guard import TOKEN_VARIABLE, Exposure, exposure_notice, parse_origin, token_for
 
 if TYPE_CHECKING:
@@ -34,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode=None,  # plain one-line errors, never a boxed panel
+    cls=ReportingGroup,
 )
 local_app = typer.Typer(help="The local cloud.", no_args_is_help=True, rich_markup_mode=None)
 order_app = typer.Typer(help="Orders.", no_args_is_help=True, rich_markup_mode=None)
@@ -79,8 +79,6 @@ def operation(command: Command) -> Command:
             raise CliError(f"no AWS credentials: set AWS_PROFILE (or pass --profile); {_LOCALLY}") from None
         except BotoCoreError as error:
             raise CliError(str(error)) from None
-        except HarnessError as error:
-            raise reported(error) from None
 
     return reporting  # type: ignore[return-value]
 

@@ -85,3 +85,49 @@ def test_no_constant_of_the_stack_is_defined_twice() -> None:
     defined = _constants(("infra", "lambdas"))
     # Then each is defined by one module only
     assert {name: paths for name, paths in defined.items() if len(paths) > 1} == {}
+
+
+def test_no_product_module_imports_another_packages_private_module() -> None:
+    # Given every import of the product code, and the product's own packages
+    # (the local cloud is left out: patching moto's internals is what it is for)
+    own = {*PRODUCT, "localcloud", "tests"}
+    imported = {
+        (str(path.relative_to(ROOT)), name)
+        for path, tree in _modules(*PRODUCT).items()
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    }
+    # Then none reaches into a third party's private module (typer._click: typer may change it at will)
+    private = {
+        (path, name)
+        for path, name in imported
+        if name.split(".")[0] not in own and any(part.startswith("_") for part in name.split(".")[1:])
+    }
+    assert private == set()
+
+
+def test_no_two_exceptions_of_the_product_share_a_name() -> None:
+    # Given every exception class the product defines (a class deriving from one, however far)
+    bases: dict[str, set[str]] = {}
+    where: dict[str, list[str]] = {}
+    for path, tree in _modules(*PRODUCT, "localcloud").items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                names = {
+                    b.id if isinstance(b, ast.Name) else b.attr
+                    for b in node.bases
+                    if isinstance(b, ast.Name | ast.Attribute)
+                }
+                bases.setdefault(node.name, set()).update(names)
+                where.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    exceptions = {"Exception", "ValueError", "RuntimeError", "LookupError", "KeyError"}
+    while grown := {name for name, of in bases.items() if of & exceptions and name not in exceptions}:
+        exceptions |= grown
+    # Then each name is one exception (two `Refused` meant the CLI and the harness each had their own)
+    assert {name: paths for name, paths in where.items() if name in exceptions and len(paths) > 1} == {}
