@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from lambdas.domain.order import usable_order_id
+from lambdas.logic.ports import CompensationStarter
 from lambdas.logic.repository import SagaRepository
 
 UNFINISHED_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
@@ -23,10 +24,6 @@ ENDED_UNFINISHED = "ExecutionEndedUnfinished"
 """Why the compensation machine runs when an execution ended unfinished (its input's `error.Error`)."""
 RESUMED_BY_OPERATOR = "ResumedByOperator"
 """Why it runs when an operator resumes a parked saga (`saga resume`)."""
-
-
-class CompensationStarter(Protocol):
-    def start(self, order_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,24 @@
-"""The interfaces the saga logic needs from the outside world, and the errors they raise; adapters implement them."""
+"""The interfaces the saga logic needs from the outside world, and the errors they raise; adapters implement them.
+
+Every Protocol of lambdas/ is declared here (tests/structure/test_one_place_for_each_fact.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lambdas.domain.errors import SagaError
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.order import OrderLine, ShippingAddress
+from lambdas.domain.projection import SagaView
 from lambdas.domain.rules import CatalogueEntry
+from lambdas.logic.faults import FaultInjector
+
+if TYPE_CHECKING:  # the repository is built on the EventStore declared here
+    from lambdas.logic.repository import SagaRepository
 
 
 class ExecutionNameTaken(SagaError):
@@ -97,3 +106,68 @@ class Shipments(Protocol):
     def cancel(self, shipment_id: str) -> bool:
         """Cancel an initiated shipment; False when there was none to cancel (and none can be initiated)."""
         ...
+
+
+class ProjectionStore(Protocol):
+    def put(self, view: SagaView, previous_version: int | None) -> None: ...
+
+    def replace(self, view: SagaView) -> None: ...
+
+
+class ProjectionRows(ProjectionStore, Protocol):
+    def get_each(self, order_ids: Iterable[str]) -> Mapping[str, Callable[[], SagaView]]:
+        """The rows of `order_ids` that exist, read together; each decoded when its entry is
+        called, so that a row which cannot be decoded fails only its own saga."""
+        ...
+
+
+class ExecutionStarter(Protocol):
+    def start(self, order_id: str, message_id: str) -> bool:
+        """Start the execution named by the order id for the message that delivered the order.
+
+        False when it exists already, started for another message or ended. True again for the
+        same message while the execution runs: SQS delivers a message again when the handler
+        failed after starting its execution, and that attempt counted nothing.
+        """
+        ...
+
+
+class CompensationStarter(Protocol):
+    def start(self, order_id: str) -> bool: ...
+
+
+class TaskTokens(Protocol):
+    """The waiting task's token of each saga waiting for a pharmacist, by order id."""
+
+    def keep(self, order_id: str, token: str, expires_at: datetime) -> None: ...
+    def find(self, order_id: str) -> str | None: ...
+
+
+class WaitingTasks(Protocol):
+    """Step Functions' SendTaskSuccess / SendTaskFailure: False when the task waits no more."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool: ...
+    def fail(self, token: str, error: str, cause: str) -> bool: ...
+
+
+class SagaExecutionStopper(Protocol):
+    def stop(self, order_id: str) -> bool:
+        """Stop the order's running execution; False when it has none (not started yet)."""
+        ...
+
+
+class SagaServices(Protocol):
+    """What the steps use; a Lambda builds only the adapters its step touches."""
+
+    @property
+    def repository(self) -> SagaRepository: ...
+    @property
+    def catalogue(self) -> Catalogue: ...
+    @property
+    def prescriptions(self) -> Prescriptions: ...
+    @property
+    def inventory(self) -> Inventory: ...
+    @property
+    def shipments(self) -> Shipments: ...
+    @property
+    def faults(self) -> FaultInjector: ...

@@ -7,26 +7,12 @@ batch holds, and each failure reported against the records it concerns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView, VersionGap, apply, rebuild
-from lambdas.logic.ports import EventStore
-
-
-class ProjectionStore(Protocol):
-    def put(self, view: SagaView, previous_version: int | None) -> None: ...
-
-    def replace(self, view: SagaView) -> None: ...
-
-
-class ProjectionRows(ProjectionStore, Protocol):
-    def get_each(self, order_ids: Iterable[str]) -> Mapping[str, Callable[[], SagaView]]:
-        """The rows of `order_ids` that exist, read together; each decoded when its entry is
-        called, so that a row which cannot be decoded fails only its own saga."""
-        ...
+from lambdas.logic.ports import EventStore, ProjectionRows, ProjectionStore
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -33,7 +33,7 @@ from lambdas.domain.intake import UnusableMessage
 from lambdas.domain.order import ORDER_ID_PATTERN
 from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.domain.states import SagaState
-from lambdas.logic.execution_outcome import CompensationStarter
+from lambdas.logic.ports import CompensationStarter, SagaExecutionStopper, TaskTokens, WaitingTasks
 from lambdas.logic.repository import SagaRepository
 
 ATTEMPTS = 5
@@ -46,26 +46,6 @@ REQUESTED_BY_BUS = "bus"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 PharmacistId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-
-
-class TaskTokens(Protocol):
-    """The waiting task's token of each saga waiting for a pharmacist, by order id."""
-
-    def keep(self, order_id: str, token: str, expires_at: datetime) -> None: ...
-    def find(self, order_id: str) -> str | None: ...
-
-
-class WaitingTasks(Protocol):
-    """Step Functions' SendTaskSuccess / SendTaskFailure: False when the task waits no more."""
-
-    def succeed(self, token: str, output: dict[str, Any]) -> bool: ...
-    def fail(self, token: str, error: str, cause: str) -> bool: ...
-
-
-class SagaExecutionStopper(Protocol):
-    def stop(self, order_id: str) -> bool:
-        """Stop the order's running execution; False when it has none (not started yet)."""
-        ...
 
 
 class _Request(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 
 from lambdas.domain import rules
 from lambdas.domain.errors import (
@@ -22,32 +22,14 @@ from lambdas.domain.errors import (
 )
 from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.domain.states import Compensation, SagaState, Step
-from lambdas.logic.faults import FaultInjector
-from lambdas.logic.ports import Catalogue, Inventory, Prescriptions, Shipments, StreamGuard
-from lambdas.logic.repository import SagaRepository, stream_id_for
+from lambdas.logic.ports import SagaServices, StreamGuard
+from lambdas.logic.repository import stream_id_for
 
 _FAILURE_FOR: dict[Step, type[BusinessFailure]] = {
     Step.CREATE_PRESCRIPTION: PrescriptionFailed,
     Step.RESERVE_INVENTORY: InventoryReservationFailed,
     Step.INITIATE_SHIPMENT: ShipmentInitiationFailed,
 }
-
-
-class SagaServices(Protocol):
-    """What the steps use; a Lambda builds only the adapters its step touches."""
-
-    @property
-    def repository(self) -> SagaRepository: ...
-    @property
-    def catalogue(self) -> Catalogue: ...
-    @property
-    def prescriptions(self) -> Prescriptions: ...
-    @property
-    def inventory(self) -> Inventory: ...
-    @property
-    def shipments(self) -> Shipments: ...
-    @property
-    def faults(self) -> FaultInjector: ...
 
 
 @dataclass(frozen=True)

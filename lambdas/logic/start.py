@@ -9,17 +9,16 @@ order's id is spent: a corrected order must be sent under a new order id.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol
 
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.domain.intake import Delivery, UnusableMessage, receive
 from lambdas.domain.saga import OrderFulfillmentSaga
 from lambdas.domain.states import SagaState
+from lambdas.logic.ports import ExecutionStarter
 from lambdas.logic.repository import SagaRepository
 
 __all__ = [
     "MAX_CONFLICTS_RECORDED",
-    "ExecutionStarter",
     "StartOutcome",
     "UnusableMessage",
     "receive",
@@ -32,17 +31,6 @@ MAX_CONFLICTS_RECORDED = 20
 
 CONFLICT_ATTEMPTS = 5
 """A conflict is appended to a stream the running saga appends to as well: retry a lost race."""
-
-
-class ExecutionStarter(Protocol):
-    def start(self, order_id: str, message_id: str) -> bool:
-        """Start the execution named by the order id for the message that delivered the order.
-
-        False when it exists already, started for another message or ended. True again for the
-        same message while the execution runs: SQS delivers a message again when the handler
-        failed after starting its execution, and that attempt counted nothing.
-        """
-        ...
 
 
 class StartOutcome(StrEnum):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from lambdas.adapters.step_functions import SagaExecutions, StepFunctions
-from lambdas.logic.start import ExecutionStarter
+from lambdas.logic.ports import ExecutionStarter
 from tests.contract.moto_machines import waiting_machine
 from tests.fakes import FakeStarter
 

@@ -10,7 +10,7 @@ from moto import mock_aws
 from pydantic import ValidationError
 
 from lambdas.adapters.dynamodb_projection import DynamoDBProjection
-from lambdas.logic.project import ProjectionRows
+from lambdas.logic.ports import ProjectionRows
 from localcloud import patches
 from tests.contract.tables import create_table
 from tests.contract.test_projection_store import projection, view

@@ -21,7 +21,7 @@ from lambdas.adapters.dynamodb_projection import DynamoDBProjection
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import SagaState
-from lambdas.logic.project import ProjectionStore
+from lambdas.logic.ports import ProjectionStore
 from localcloud import patches
 from tests.concurrency import at_once
 from tests.contract.tables import create_table

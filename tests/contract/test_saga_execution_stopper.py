@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from lambdas.adapters.step_functions import SagaExecutions, StepFunctions
-from lambdas.logic.requests import SagaExecutionStopper
+from lambdas.logic.ports import SagaExecutionStopper
 from tests.contract.moto_machines import waiting_machine
 from tests.fakes import FakeSagaExecutions
 

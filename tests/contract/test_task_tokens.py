@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from lambdas.adapters.task_tokens import DynamoDBTaskTokens
-from lambdas.logic.requests import TaskTokens
+from lambdas.logic.ports import TaskTokens
 from tests.fakes import FakeTaskTokens
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import pytest
 
 from harness.inprocess import deployed
 from lambdas.adapters.step_functions import WaitingTasks as StepFunctionsWaitingTasks
-from lambdas.logic.requests import WaitingTasks
+from lambdas.logic.ports import WaitingTasks
 from localcloud.deploy import CloudAssembly
 from tests.fakes import FakeWaitingTasks
 from tests.verifying_stack import task_token, verifying_assembly, waiting

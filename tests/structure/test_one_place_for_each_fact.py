@@ -131,3 +131,16 @@ def test_no_two_exceptions_of_the_product_share_a_name() -> None:
         exceptions |= grown
     # Then each name is one exception (two `Refused` meant the CLI and the harness each had their own)
     assert {name: paths for name, paths in where.items() if name in exceptions and len(paths) > 1} == {}
+
+
+def test_every_protocol_of_the_lambdas_is_declared_in_the_ports_module() -> None:
+    # Given every class of lambdas/ that derives from Protocol
+    protocols = {
+        (str(path.relative_to(ROOT)), node.name)
+        for path, tree in _modules("lambdas").items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(base, ast.Name) and base.id == "Protocol" for base in node.bases)
+    }
+    # Then the ports module holds them all: one place to read what the logic needs from outside
+    assert {path for path, _ in protocols} == {"lambdas/logic/ports.py"}
