@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
 from infra import names
+from lambdas import contract
 
 if TYPE_CHECKING:
     from harness.target import Target
@@ -23,8 +24,8 @@ def put_order(target: Target, detail: dict[str, Any] | str) -> str:
     response = target.client("events").put_events(
         Entries=[
             {
-                "Source": names.ORDER_SOURCE,
-                "DetailType": names.ORDER_DETAIL_TYPE,
+                "Source": contract.ORDER_SOURCE,
+                "DetailType": contract.ORDER_DETAIL_TYPE,
                 "Detail": body,
                 "EventBusName": target.output(names.OUTPUT_EVENT_BUS),
             }

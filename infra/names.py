@@ -23,10 +23,6 @@ CONTEXT_VERIFICATION_DEADLINE = "verification_deadline_minutes"
 CONTEXT_VERIFICATION_PRODUCERS = "verification_producers"
 """A pharmacist's verification of each prescription (issue 25); parsed in infra/verification.py."""
 
-# The order events contract
-ORDER_SOURCE = "pharmacy.orders"
-ORDER_DETAIL_TYPE = "OrderCreated"
-
 # Stack outputs (the public contract: the CLI and the local cloud read these)
 OUTPUT_EVENT_BUS = "EventBusName"
 OUTPUT_DOMAIN_EVENT_BUS = "DomainEventBusName"

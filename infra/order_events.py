@@ -21,11 +21,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import nag, names
+from infra import nag
 from lambdas.contract import (
     CANCELLATION_REQUESTED,
     CANCELLATION_SOURCE,
     DOMAIN_EVENT_SOURCE,
+    ORDER_DETAIL_TYPE,
+    ORDER_SOURCE,
     PRESCRIPTION_REJECTED,
     PRESCRIPTION_VERIFIED,
     VERIFICATION_SOURCE,
@@ -114,9 +116,9 @@ class OrderEvents(Construct):
                     resources=[self.bus.event_bus_arn],
                     conditions={
                         "StringEquals": {
-                            "events:source": names.ORDER_SOURCE,
+                            "events:source": ORDER_SOURCE,
                             # Whoever may send an order may cancel it.
-                            "events:detail-type": [names.ORDER_DETAIL_TYPE, CANCELLATION_REQUESTED],
+                            "events:detail-type": [ORDER_DETAIL_TYPE, CANCELLATION_REQUESTED],
                         }
                     },
                 )
@@ -145,7 +147,7 @@ class OrderEvents(Construct):
             "OrderCreated",
             event_bus=self.bus,
             description="OrderCreated events start a saga through the start queue",
-            event_pattern=events.EventPattern(source=[names.ORDER_SOURCE], detail_type=[names.ORDER_DETAIL_TYPE]),
+            event_pattern=events.EventPattern(source=[ORDER_SOURCE], detail_type=[ORDER_DETAIL_TYPE]),
             targets=[
                 targets.SqsQueue(
                     self.start_queue,

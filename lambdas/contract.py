@@ -36,12 +36,15 @@ PHARMACY_API_SECRET = "PHARMACY_API_SECRET"
 """Set only on the functions of the steps configured to call the pharmacy's API (and their
 compensations): its base URL, and the name or ARN of the secret holding its token (never the token)."""
 
-# --- requests on the order bus: a pharmacist's answer, a cancellation (issue 25) -------------
+# --- the order bus: an order, and the requests about it (a pharmacist's answer, a cancellation) ---
+
+ORDER_SOURCE = "pharmacy.orders"
+ORDER_DETAIL_TYPE = "OrderCreated"
 
 VERIFICATION_SOURCE = "pharmacy.prescriptions"
 PRESCRIPTION_VERIFIED = "PrescriptionVerified"
 PRESCRIPTION_REJECTED = "PrescriptionRejected"
-CANCELLATION_SOURCE = "pharmacy.orders"
+CANCELLATION_SOURCE = ORDER_SOURCE
 """The orders' own source: whoever may send an order may cancel it."""
 CANCELLATION_REQUESTED = "OrderCancellationRequested"
 

@@ -25,6 +25,7 @@ import pytest
 
 from harness.inprocess import InProcess
 from infra import names
+from lambdas import contract
 from lambdas.domain.order import OrderCreated
 from lambdas.logic.repository import SagaRepository
 from localcloud.access.enforcement import AUTHORIZER
@@ -291,7 +292,7 @@ def test_every_grant_of_every_role_is_used_by_its_code_and_every_call_is_granted
     cloud.set_faults({})
     assert _resume(cloud, "p-parked", 2) == "FAILED"
     cloud.client("events").put_events(
-        Entries=[{"Source": names.ORDER_SOURCE, "DetailType": names.ORDER_DETAIL_TYPE, "Detail": "{}",
+        Entries=[{"Source": contract.ORDER_SOURCE, "DetailType": contract.ORDER_DETAIL_TYPE, "Detail": "{}",
                   "EventBusName": cloud.outputs[names.OUTPUT_EVENT_BUS]}]
     )  # fmt: skip
     _stream_batches_given_up(cloud)

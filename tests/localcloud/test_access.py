@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from harness.inprocess import InProcess, deployed
 from infra import names
+from lambdas import contract
 from lambdas.contract import DOMAIN_EVENT_SOURCE
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly, DeploymentFailed
@@ -299,7 +300,7 @@ def test_the_publisher_puts_the_sagas_source_only_on_the_domain_events_bus(cloud
         return lambda: events.put_events(Entries=[_entry(domain_bus, source, detail_type)])["FailedEntryCount"]
 
     # As the publisher's role, an order that looks like a pharmacy's is refused ...
-    forged = _as_function(cloud, names.PUBLISHER, put(names.ORDER_SOURCE, names.ORDER_DETAIL_TYPE))
+    forged = _as_function(cloud, names.PUBLISHER, put(contract.ORDER_SOURCE, contract.ORDER_DETAIL_TYPE))
     assert forged.get("code") == "AccessDeniedException", forged
     assert "events:PutEvents" in forged["message"]
     # ... and so is any source but the saga's own, while the saga's own is put
@@ -314,7 +315,7 @@ def test_the_publisher_puts_the_sagas_source_only_on_the_domain_events_bus(cloud
     # refuses the whole request, never more permissive.)
     mixed = [
         _entry(domain_bus, DOMAIN_EVENT_SOURCE, "order_fulfillment_saga.completed"),
-        _entry(domain_bus, names.ORDER_SOURCE, names.ORDER_DETAIL_TYPE),
+        _entry(domain_bus, contract.ORDER_SOURCE, contract.ORDER_DETAIL_TYPE),
     ]
     assert _as_function(cloud, names.PUBLISHER, lambda: events.put_events(Entries=mixed)).get("code") == (
         "AccessDeniedException"

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from harness.inprocess import InProcess
 from infra import names
+from lambdas import contract
 from tests.localcloud.pins import moto_own, pins
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def _put(cloud: InProcess, *entries: PutEventsRequestEntryTypeDef) -> PutEventsR
 
 
 def _order_event(detail: str) -> PutEventsRequestEntryTypeDef:
-    return {"Source": names.ORDER_SOURCE, "DetailType": names.ORDER_DETAIL_TYPE, "Detail": detail}
+    return {"Source": contract.ORDER_SOURCE, "DetailType": contract.ORDER_DETAIL_TYPE, "Detail": detail}
 
 
 @pytest.mark.parametrize(
@@ -151,11 +152,11 @@ _details = _json.map(json.dumps) | st.text(max_size=40)
 
 @pytest.mark.allow_errors("UnusableMessage", "BatchProcessingError")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(detail=_details, source=st.sampled_from(["tests.fuzz", names.ORDER_SOURCE]))
+@given(detail=_details, source=st.sampled_from(["tests.fuzz", contract.ORDER_SOURCE]))
 def test_no_put_events_detail_gets_a_server_error(cloud: InProcess, detail: str, source: str) -> None:
     # OrderCreated entries go to the start queue and the saga starter: an object without a usable
     # order id is poison (dead-lettered), with one it is rejected; nothing answers HTTP 500.
-    detail_type = "Fuzz" if source == "tests.fuzz" else names.ORDER_DETAIL_TYPE
+    detail_type = "Fuzz" if source == "tests.fuzz" else contract.ORDER_DETAIL_TYPE
     status = 200
     response: Mapping[str, Any] = {}
     try:

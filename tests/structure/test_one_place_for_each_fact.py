@@ -144,3 +144,29 @@ def test_every_protocol_of_the_lambdas_is_declared_in_the_ports_module() -> None
     }
     # Then the ports module holds them all: one place to read what the logic needs from outside
     assert {path for path, _ in protocols} == {"lambdas/logic/ports.py"}
+
+
+def _strings(path: Path) -> dict[str, str]:
+    """The module-level constants a module assigns a string literal, by name."""
+    return {
+        target.id: node.value.value
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+SAME_WORDS_OTHER_FACT = {"DEFAULT_STACK_NAME": "the stack's default name; METRICS_NAMESPACE may change alone"}
+
+
+def test_the_stack_s_names_spell_no_string_the_contract_spells() -> None:
+    # Given what lambdas/contract.py spells (the names functions and infrastructure share)
+    contract = _strings(ROOT / "lambdas/contract.py")
+    # Then infra/names.py spells none of them again: it imports them
+    again = {
+        name: value
+        for name, value in _strings(ROOT / "infra/names.py").items()
+        if value in contract.values() and name not in SAME_WORDS_OTHER_FACT
+    }
+    assert again == {}
