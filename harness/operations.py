@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from harness import queries
@@ -10,6 +9,7 @@ from harness.errors import HarnessError
 from harness.target import Target
 from harness.waiting import poll
 from infra import names
+from lambdas.domain.executions import Run, execution_name
 from lambdas.domain.states import SagaState
 from lambdas.logic.execution_outcome import RESUMED_BY_OPERATOR, compensation_input
 
@@ -34,7 +34,7 @@ def resumable(target: Target, order_id: str) -> SagaState:
 def start_resume(target: Target, order_id: str) -> tuple[str, str]:
     """Start the compensation machine for a COMPENSATION_FAILED saga: (execution name, execution ARN)."""
     resumable(target, order_id)
-    name = f"{order_id[:60]}-resume-{uuid.uuid4().hex[:8]}"  # execution names: 80 characters at most
+    name = execution_name(order_id, Run.RESUME)
     machine = target.output(names.OUTPUT_RESUME_STATE_MACHINE)
     arn = queries.step_functions(target).start(machine, name, compensation_input(order_id, RESUMED_BY_OPERATOR))
     return name, arn

@@ -17,6 +17,7 @@ from harness.verification import Cancellation, Unapplied, Verification, cancella
 from infra import names
 from lambdas.adapters.step_functions import StepFunctions, execution_arn
 from lambdas.domain.events import CompensationRecorded, SagaResumed, StoredEvent
+from lambdas.domain.executions import Run, execution_name
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import PENDING_STATES, SagaState
 from lambdas.logic.ports import ExecutionNotFound
@@ -57,9 +58,19 @@ def step_functions(target: Target) -> StepFunctions:
     return StepFunctions(target.client("stepfunctions"))
 
 
+def saga_execution_arn(target: Target, order_id: str) -> str | None:
+    """The ARN of the saga's own execution; None for an id no order can have (nothing was named by it)."""
+    try:
+        name = execution_name(order_id, Run.SAGA)
+    except ValueError:
+        return None
+    return execution_arn(target.output(names.OUTPUT_STATE_MACHINE), name)
+
+
 def execution(target: Target, order_id: str) -> DescribeExecutionOutputTypeDef | None:
     """The saga's execution (DescribeExecution), None when it never started."""
-    return step_functions(target).describe(execution_arn(target.output(names.OUTPUT_STATE_MACHINE), order_id))
+    arn = saga_execution_arn(target, order_id)
+    return None if arn is None else step_functions(target).describe(arn)
 
 
 def execution_history(target: Target, arn: str) -> list[HistoryEventTypeDef]:
@@ -90,7 +101,7 @@ class Status:
 def status(target: Target, order_id: str) -> Status:
     events = history(target, order_id)
     found = execution(target, order_id)
-    arn = execution_arn(target.output(names.OUTPUT_STATE_MACHINE), order_id)
+    arn = saga_execution_arn(target, order_id)
     every = saga_executions(target, order_id, events)
     view = target.projection().get(order_id)
     return Status(
@@ -98,7 +109,7 @@ def status(target: Target, order_id: str) -> Status:
         found,
         events,
         compensation_failure(target, order_id, events),
-        None if found is None else read_path(execution_history(target, arn)),
+        None if found is None or arn is None else read_path(execution_history(target, arn)),
         verification(events),
         cancellation(events),
         tuple(unapplied(events)),

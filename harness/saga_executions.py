@@ -1,7 +1,7 @@
 """Every execution that worked on one saga, in order: its own, the compensation machine's, each operator resume.
 
 A saga runs on the saga machine under its order id; when that execution ends unfinished the
-compensation machine runs under `compensation_execution_name`; each `saga resume` runs the same
+compensation machine runs under its compensation name (lambdas/domain/executions.py); each `saga resume` runs the same
 machine under a fresh name that the saga's stream records (its SagaResumed event): the stream is
 the truth of which resumes touched the saga, a name prefix is only a guess.
 """
@@ -17,8 +17,8 @@ from harness.execution_path import FAILED, IN_PROGRESS, ExecutionPath, read_path
 from harness.parked import resumed_by
 from lambdas.adapters.step_functions import StepFunctions, execution_arn
 from lambdas.domain.events import OrderFulfillmentSagaStateChanged, SagaResumed, StoredEvent
+from lambdas.domain.executions import Run, execution_name
 from lambdas.domain.states import VERIFY_PRESCRIPTION, Compensation, Step
-from lambdas.logic.execution_outcome import compensation_execution_name
 
 SAGA = "saga"
 COMPENSATION = "compensation"
@@ -72,9 +72,13 @@ def executions(
     events: list[StoredEvent],
 ) -> list[SagaExecution]:
     """The saga's executions that exist, oldest first."""
-    wanted: list[tuple[str, int, str]] = [(SAGA, 1, execution_arn(saga_machine, order_id))]
+    try:
+        own, compensating = execution_name(order_id, Run.SAGA), execution_name(order_id, Run.COMPENSATION)
+    except ValueError:  # no order has that id: no execution was ever named after it
+        return []
+    wanted: list[tuple[str, int, str]] = [(SAGA, 1, execution_arn(saga_machine, own))]
     if compensation_machine is not None:
-        wanted.append((COMPENSATION, 1, execution_arn(compensation_machine, compensation_execution_name(order_id))))
+        wanted.append((COMPENSATION, 1, execution_arn(compensation_machine, compensating)))
         resumes = [resumed_by(e) for e in events if e.type == SagaResumed.TYPE_KEY]
         for number, name in enumerate(dict.fromkeys(resumes), start=1):  # a retried Resume Saga records once
             wanted.append((RESUME, number, execution_arn(compensation_machine, name)))

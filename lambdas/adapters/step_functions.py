@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.logic.execution_outcome import ENDED_UNFINISHED, compensation_execution_name, compensation_input
+from lambdas.domain.executions import ExecutionName, Run, execution_name
+from lambdas.logic.execution_outcome import ENDED_UNFINISHED, compensation_input
 from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class StepFunctions:
     def __init__(self, sfn_client: SFNClient) -> None:
         self._client = sfn_client
 
-    def start(self, state_machine_arn: str, name: str, execution_input: Mapping[str, Any]) -> str:
+    def start(self, state_machine_arn: str, name: ExecutionName, execution_input: Mapping[str, Any]) -> str:
         """Start the execution `name` with `execution_input` (as JSON); its ARN.
 
         ExecutionNameTaken when the machine has an execution of that name already, unless it is
@@ -157,7 +158,9 @@ class SagaExecutions:
     def start(self, order_id: str, message_id: str) -> bool:
         """Start the order's execution for this message; False when it was started for another or ended."""
         try:
-            self._step_functions.start(self.state_machine_arn, order_id, saga_input(order_id, message_id))
+            self._step_functions.start(
+                self.state_machine_arn, execution_name(order_id, Run.SAGA), saga_input(order_id, message_id)
+            )
         except ExecutionNameTaken:
             return False
         return True
@@ -166,7 +169,7 @@ class SagaExecutions:
         """Stop the order's execution (a cancellation); False when there is none (not started yet).
         Its end, ABORTED, has the saga's remaining compensations run (the ExecutionsEndedUnfinished rule)."""
         return self._step_functions.stop(
-            execution_arn(self.state_machine_arn, order_id),
+            execution_arn(self.state_machine_arn, execution_name(order_id, Run.SAGA)),
             error="OrderCancellationRequested",
             cause="the order was cancelled; the reason is kept with the saga",
         )
@@ -191,7 +194,7 @@ class CompensationExecutions:
         try:
             self._step_functions.start(
                 self.state_machine_arn,
-                compensation_execution_name(order_id),
+                execution_name(order_id, Run.COMPENSATION),
                 compensation_input(order_id, ENDED_UNFINISHED),
             )
         except ExecutionNameTaken:

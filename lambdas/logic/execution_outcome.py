@@ -8,7 +8,6 @@ machine itself ends unfinished, starting it again could loop: the saga is parked
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +17,6 @@ from lambdas.logic.ports import CompensationStarter
 from lambdas.logic.repository import SagaRepository
 
 UNFINISHED_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
-EXECUTION_NAME_MAX = 80
-"""Step Functions execution names are 1 to 80 characters."""
 ENDED_UNFINISHED = "ExecutionEndedUnfinished"
 """Why the compensation machine runs when an execution ended unfinished (its input's `error.Error`)."""
 RESUMED_BY_OPERATOR = "ResumedByOperator"
@@ -32,14 +29,6 @@ class Outcome:
     status: str
     compensating: bool
     parked: bool = False
-
-
-def compensation_execution_name(order_id: str) -> str:
-    """One name per order, as long as Step Functions allows, and never another order's: the order
-    id as far as it fits, then a digest of all of it (two ids sharing a prefix differ there)."""
-    digest = hashlib.sha256(order_id.encode()).hexdigest()[:20]
-    suffix = f"-{digest}-compensate"
-    return f"{order_id[: EXECUTION_NAME_MAX - len(suffix)]}{suffix}"
 
 
 def compensation_input(order_id: str, reason: str) -> dict[str, Any]:

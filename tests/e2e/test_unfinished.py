@@ -14,8 +14,8 @@ import pytest
 from harness.inprocess import InProcess, deployed
 from infra import names
 from lambdas.domain import events as ev
+from lambdas.domain.executions import Run, execution_name
 from lambdas.domain.states import SagaState
-from lambdas.logic.execution_outcome import compensation_execution_name
 from localcloud.deploy import CloudAssembly
 from tests.e2e.helpers import edited_assembly, history, order, records, stock, view
 
@@ -106,7 +106,7 @@ def test_a_compensation_execution_that_is_stopped_parks_its_saga_for_an_operator
     sfn.stop_execution(executionArn=machine.replace(":stateMachine:", ":execution:") + ":halted")
     # When the compensation execution is stopped too, in the middle of its compensations
     compensating = cloud.outputs[names.OUTPUT_RESUME_STATE_MACHINE].replace(":stateMachine:", ":execution:")
-    compensating += ":" + compensation_execution_name("halted")
+    compensating += ":" + execution_name("halted", Run.COMPENSATION)
     deadline = time.monotonic() + 20
     while True:
         try:

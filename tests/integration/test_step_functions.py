@@ -18,12 +18,14 @@ import pytest
 from moto import mock_aws
 
 from lambdas.adapters.step_functions import CompensationExecutions, SagaExecutions, StepFunctions, execution_arn
-from lambdas.logic.execution_outcome import compensation_execution_name
+from lambdas.domain.executions import Run, execution_name
 from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
     from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
+
+O_1 = execution_name("o-1", Run.SAGA)
 
 ROLE = "arn:aws:iam::123456789012:role/machine"
 PASS_THEN_SUCCEED = {
@@ -55,7 +57,7 @@ def _finished(step_functions: StepFunctions, arn: str) -> DescribeExecutionOutpu
 def test_a_started_execution_runs_with_its_input_and_its_whole_history_reads_back_oldest_first(sfn: SFNClient) -> None:
     machine = _machine(sfn, "passes", PASS_THEN_SUCCEED)
     step_functions = StepFunctions(sfn)
-    arn = step_functions.start(machine, "o-1", {"order_id": "o-1"})
+    arn = step_functions.start(machine, O_1, {"order_id": "o-1"})
     assert arn == execution_arn(machine, "o-1")
     described = _finished(step_functions, arn)
     assert (described["status"], json.loads(described["input"])) == ("SUCCEEDED", {"order_id": "o-1"})
@@ -81,11 +83,11 @@ def test_an_execution_that_does_not_exist_describes_as_none_and_has_no_history(s
 def test_a_running_execution_started_again_with_its_input_is_the_same_execution(sfn: SFNClient) -> None:
     machine = _machine(sfn, "waits", WAITS)
     step_functions = StepFunctions(sfn)
-    first = step_functions.start(machine, "o-1", {"order_id": "o-1"})
+    first = step_functions.start(machine, O_1, {"order_id": "o-1"})
     try:
-        assert step_functions.start(machine, "o-1", {"order_id": "o-1"}) == first
+        assert step_functions.start(machine, O_1, {"order_id": "o-1"}) == first
         with pytest.raises(ExecutionNameTaken):
-            step_functions.start(machine, "o-1", {"order_id": "o-2"})
+            step_functions.start(machine, O_1, {"order_id": "o-2"})
     finally:
         sfn.stop_execution(executionArn=first)
 
@@ -93,9 +95,9 @@ def test_a_running_execution_started_again_with_its_input_is_the_same_execution(
 def test_a_closed_execution_s_name_is_taken_whatever_the_input(sfn: SFNClient) -> None:
     machine = _machine(sfn, "passes", PASS_THEN_SUCCEED)
     step_functions = StepFunctions(sfn)
-    _finished(step_functions, step_functions.start(machine, "o-1", {"order_id": "o-1"}))
+    _finished(step_functions, step_functions.start(machine, O_1, {"order_id": "o-1"}))
     with pytest.raises(ExecutionNameTaken):
-        step_functions.start(machine, "o-1", {"order_id": "o-1"})
+        step_functions.start(machine, O_1, {"order_id": "o-1"})
 
 
 def test_a_saga_and_its_compensations_each_start_once_per_order(sfn: SFNClient) -> None:
@@ -105,12 +107,12 @@ def test_a_saga_and_its_compensations_each_start_once_per_order(sfn: SFNClient) 
     assert [sagas.start("o-1", "m-1"), compensations.start("o-1")] == [True, True]
     for arn in (
         execution_arn(sagas.state_machine_arn, "o-1"),
-        execution_arn(compensations.state_machine_arn, compensation_execution_name("o-1")),
+        execution_arn(compensations.state_machine_arn, execution_name("o-1", Run.COMPENSATION)),
     ):
         _finished(step_functions, arn)
     assert [sagas.start("o-1", "m-1"), compensations.start("o-1")] == [False, False]
     described = step_functions.describe(
-        execution_arn(compensations.state_machine_arn, compensation_execution_name("o-1"))
+        execution_arn(compensations.state_machine_arn, execution_name("o-1", Run.COMPENSATION))
     )
     assert described is not None
     assert json.loads(described["input"]) == {"order_id": "o-1", "error": {"Error": "ExecutionEndedUnfinished"}}

@@ -170,3 +170,34 @@ def test_the_stack_s_names_spell_no_string_the_contract_spells() -> None:
         if value in contract.values() and name not in SAME_WORDS_OTHER_FACT
     }
     assert again == {}
+
+
+def _calls(packages: tuple[str, ...], name: str) -> set[str]:
+    """The modules that call `name` (as a function or a method)."""
+    return {
+        str(path.relative_to(ROOT))
+        for path, tree in _modules(*packages).items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)) == name
+    }
+
+
+def test_every_execution_name_start_execution_gets_comes_from_the_one_function() -> None:
+    # Given the product's code (the bench's floor measurement starts a machine of its own, not the saga's)
+    packages = ("lambdas", "harness", "saga_cli", "saga_console")
+    starting = {path for path in _calls(packages, "start_execution") if not path.startswith("harness/bench/")}
+    # Then one adapter calls StartExecution, and it takes only names execution_name built
+    assert starting == {"lambdas/adapters/step_functions.py"}
+    adapter = ast.parse((ROOT / "lambdas/adapters/step_functions.py").read_text())
+    start = next(
+        node
+        for node in ast.walk(adapter)
+        if isinstance(node, ast.FunctionDef)
+        and node.name == "start"
+        and any(call for call in ast.walk(node) if isinstance(call, ast.Attribute) and call.attr == "start_execution")
+    )
+    name = next(arg for arg in start.args.args if arg.arg == "name")
+    assert isinstance(name.annotation, ast.Name)
+    assert name.annotation.id == "ExecutionName"
+    assert _calls(packages, "ExecutionName") == {"lambdas/domain/executions.py"}

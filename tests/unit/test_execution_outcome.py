@@ -7,9 +7,10 @@ import re
 
 from lambdas.adapters.memory import InMemoryEventStore
 from lambdas.domain import events as ev
+from lambdas.domain.executions import Run, execution_name
 from lambdas.domain.order import OrderCreated
 from lambdas.domain.states import SagaState
-from lambdas.logic.execution_outcome import compensation_execution_name, record_execution_outcome
+from lambdas.logic.execution_outcome import record_execution_outcome
 from lambdas.logic.repository import SagaRepository
 
 SAGAS = "arn:aws:states:us-east-1:123456789012:stateMachine:saga"
@@ -42,12 +43,12 @@ def _repository_with_started_saga(order_id: str) -> tuple[SagaRepository, InMemo
 
 def test_compensation_executions_of_two_long_orders_sharing_a_prefix_have_different_valid_names() -> None:
     first, second = "o" * 60 + "a" * 20, "o" * 60 + "b" * 20
-    assert compensation_execution_name(first) != compensation_execution_name(second)
+    assert execution_name(first, Run.COMPENSATION) != execution_name(second, Run.COMPENSATION)
     for order_id in (first, second, "order-123"):
-        name = compensation_execution_name(order_id)
+        name = execution_name(order_id, Run.COMPENSATION)
         assert EXECUTION_NAME.match(name), name
-        assert name == compensation_execution_name(order_id), "one per order: a repeat is refused as a duplicate"
-    assert compensation_execution_name("order-123").startswith("order-123-")
+        assert name == execution_name(order_id, Run.COMPENSATION), "one per order: a repeat is refused as a duplicate"
+    assert execution_name("order-123", Run.COMPENSATION).startswith("order-123-")
 
 
 def test_a_saga_execution_that_timed_out_is_compensated() -> None:
@@ -65,7 +66,7 @@ def test_a_compensation_execution_that_ends_unfinished_parks_its_saga_and_starts
     record_execution_outcome(repository, Starts(), _event(SAGAS, "o-2", "ABORTED", "o-2"), COMPENSATIONS)
     # When that compensation execution times out (its name is not the order id)
     starts = Starts()
-    name = compensation_execution_name("o-2")
+    name = execution_name("o-2", Run.COMPENSATION)
     outcome = record_execution_outcome(
         repository, starts, _event(COMPENSATIONS, name, "TIMED_OUT", "o-2"), COMPENSATIONS
     )

@@ -21,13 +21,14 @@ from lambdas.adapters.step_functions import (
     StepFunctions,
     execution_arn,
 )
-from lambdas.logic.execution_outcome import compensation_execution_name
+from lambdas.domain.executions import Run, execution_name
 from lambdas.logic.ports import ExecutionNameTaken, ExecutionNotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:saga"
+O_1 = execution_name("o-1", Run.SAGA)
 
 
 def _played(fake: object) -> SFNClient:
@@ -120,7 +121,7 @@ def test_describing_an_execution_that_does_not_exist_is_none() -> None:
 def test_starting_gives_the_execution_arn_and_sends_the_input_as_json() -> None:
     client = RecordingStepFunctions()
     arn = StepFunctions(_played(client)).start(
-        MACHINE, "o-1", {"order_id": "o-1", "error": {"Error": "ResumedByOperator"}}
+        MACHINE, O_1, {"order_id": "o-1", "error": {"Error": "ResumedByOperator"}}
     )
     assert arn == execution_arn(MACHINE, "o-1")
     [(_, params)] = client.calls
@@ -133,14 +134,14 @@ def test_starting_gives_the_execution_arn_and_sends_the_input_as_json() -> None:
 
 def test_starting_a_name_taken_with_another_input_is_execution_name_taken() -> None:
     step_functions = StepFunctions(_played(RecordingStepFunctions()))
-    first = step_functions.start(MACHINE, "o-1", {"n": 1})
-    assert step_functions.start(MACHINE, "o-1", {"n": 1}) == first, "the same start, while it runs"
+    first = step_functions.start(MACHINE, O_1, {"n": 1})
+    assert step_functions.start(MACHINE, O_1, {"n": 1}) == first, "the same start, while it runs"
     with pytest.raises(ExecutionNameTaken):
-        step_functions.start(MACHINE, "o-1", {"n": 2})
+        step_functions.start(MACHINE, O_1, {"n": 2})
 
 
 def _start(step_functions: StepFunctions) -> object:
-    return step_functions.start(MACHINE, "o-1", {})
+    return step_functions.start(MACHINE, O_1, {})
 
 
 def _describe(step_functions: StepFunctions) -> object:
@@ -189,5 +190,5 @@ def test_an_unfinished_execution_s_compensations_start_once_under_the_order_s_co
     assert compensations.start("o-1") is True, "the same start while it runs: Step Functions answers as before"
     assert len(client.histories) == 1, "one execution"
     [(_, first), _] = client.calls
-    assert first["name"] == compensation_execution_name("o-1")
+    assert first["name"] == execution_name("o-1", Run.COMPENSATION)
     assert json.loads(first["input"]) == {"order_id": "o-1", "error": {"Error": "ExecutionEndedUnfinished"}}
