@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.execution_path import read_path
 from lambdas.domain.events import CompensationFailed, SagaResumed, StoredEvent
+from lambdas.domain.executions import name_of
 from lambdas.domain.states import Compensation
 
 
@@ -40,9 +41,11 @@ def parking(order_id: str, events: list[StoredEvent]) -> tuple[StoredEvent, str]
 
 
 def resumed_by(event: StoredEvent) -> str:
-    """The name of the execution a SagaResumed event records (it holds the execution's id, an ARN
-    ending in the name)."""
-    return str(event.payload["execution_name"]).rsplit(":", 1)[-1]
+    """The name of the execution a SagaResumed event records (read as the event now is: upcast)."""
+    resumed = event.to_domain()
+    if not isinstance(resumed, SagaResumed):
+        raise TypeError(f"{event.type} is not a resumption")
+    return name_of(resumed.execution_arn)
 
 
 def attempts(history: Sequence[Mapping[str, Any]], compensation: str) -> int:

@@ -232,8 +232,18 @@ class SagaResumed(DomainEvent):
     """An operator resumed a parked saga's remaining compensations."""
 
     TYPE_KEY = "order_fulfillment_saga.resumed"
+    SCHEMA_VERSION = 2
 
-    execution_name: str
+    execution_arn: str
+    """The resume's execution (its name is the ARN's last part: executions.name_of)."""
+
+
+@register_upcaster(SagaResumed.TYPE_KEY, 1)
+def _resumed_v1_to_v2(payload: Payload) -> Payload:
+    """v1 kept the execution's ARN under a misleading `execution_name`."""
+    upcast = dict(payload)
+    upcast["execution_arn"] = upcast.pop("execution_name")
+    return upcast
 
 
 # --- the order's events -------------------------------------------------------------------

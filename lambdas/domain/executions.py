@@ -36,6 +36,11 @@ class Run(StrEnum):
     RESUME = "resume"
 
 
+def name_of(execution_arn: str) -> str:
+    """The execution's name, from its ARN (`arn:…:execution:MACHINE:NAME`; a name holds no `:`)."""
+    return execution_arn.rsplit(":", 1)[-1]
+
+
 def execution_name(order_id: str, run: Run, *, resume_id: str | None = None) -> ExecutionName:
     """The name of the order's execution of `run`.
 

@@ -108,7 +108,7 @@ class OrderFulfillmentSaga:
             case ev.OrderFulfillmentSagaFailed():
                 self.failure_reason, self.failure_reason_from_outside = event.reason, event.reason_from_outside
             case ev.SagaResumed():
-                self.resumed_by = event.execution_name
+                self.resumed_by = event.execution_arn
             case ev.PrescriptionVerificationRequested():
                 self.verification_deadline = event.deadline_at
             case ev.PrescriptionVerified():
@@ -526,10 +526,10 @@ class OrderFulfillmentSaga:
         )
         return True
 
-    def record_resumed(self, execution_name: str) -> None:
+    def record_resumed(self, execution_arn: str) -> None:
         if self.state is not SagaState.COMPENSATION_FAILED:
             raise IllegalTransition(f"saga {self.order_id} is {self.state}: only a parked saga can be resumed")
-        self._emit(ev.SagaResumed(order_id=self.order_id, execution_name=execution_name))
+        self._emit(ev.SagaResumed(order_id=self.order_id, execution_arn=execution_arn))
         self._change_state(SagaState.COMPENSATING, "resumed by an operator")
 
     def _require(self, step: Step) -> None:

@@ -193,6 +193,6 @@ def resume(services: SagaServices, call: Invocation) -> dict[str, Any]:
     remaining = saga.remaining_compensations
     execution = call.causation_id or "unknown"
     if saga.state is not SagaState.COMPENSATING and saga.resumed_by != execution:
-        saga.record_resumed(execution_name=execution)
+        saga.record_resumed(execution_arn=execution)
         services.repository.save(saga, call.causation_id)
     return {"next": (remaining[0] if remaining else Compensation.CANCEL_ORDER).value}

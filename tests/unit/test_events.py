@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from harness.parked import resumed_by
 from lambdas.adapters.event_codec import from_item, to_item
 from lambdas.domain import events as ev
 from lambdas.domain.intake import kept_raw_message
@@ -51,7 +52,7 @@ EXAMPLES: list[ev.DomainEvent] = [
         **kept_raw_message('{"detail": {"order_id": "o"}}'),
     ),
     ev.CompensationFailed(order_id="o", compensation=Compensation.RELEASE_INVENTORY, error="Boom"),
-    ev.SagaResumed(order_id="o", execution_name="o-resume-1"),
+    ev.SagaResumed(order_id="o", execution_arn="arn:aws:states:us-east-1:123456789012:execution:resume:o-resume-1"),
     ev.PrescriptionVerificationRequested(
         order_id="o", prescription_id="rx-o", deadline_at=datetime(2026, 12, 8, tzinfo=UTC)
     ),
@@ -190,3 +191,25 @@ def test_a_reason_an_outside_system_gave_is_kept_with_the_saga_and_never_publish
     assert own.public_payload()["reason"] == "line 1: not enough stock"
     stored = ev.InventoryReservationRefused.model_validate({"order_id": "o-1", "reason": "line 1: not enough stock"})
     assert stored.reason_from_outside is False
+
+
+def test_a_resumption_stored_with_its_arn_under_execution_name_replays_as_its_execution_arn() -> None:
+    # Given a SagaResumed as v1 stored it: the resume's execution ARN under `execution_name`
+    # (resume_saga recorded the task's causation id, Step Functions' $$.Execution.Id: an ARN)
+    arn = "arn:aws:states:us-east-1:123456789012:execution:OrderFulfillment-Resume:o-1-resume-1a2b3c4d"
+    stored_v1 = ev.StoredEvent(
+        event_id="e",
+        type=ev.SagaResumed.TYPE_KEY,
+        stream_id="saga-o-1",
+        version=9,
+        occurred_at=datetime.now(UTC),
+        schema_version=1,
+        payload={"order_id": "o-1", "execution_name": arn},
+        metadata=ev.EventMetadata(correlation_id="o-1", source="test"),
+    )
+    # When it is read back, as the saga's replay and the CLI read it
+    resumed = stored_v1.to_domain()
+    # Then the ARN is where its name says, and the execution's name is the ARN's last part
+    assert resumed == ev.SagaResumed(order_id="o-1", execution_arn=arn)
+    assert resumed_by(stored_v1) == "o-1-resume-1a2b3c4d"
+    assert "execution_name" not in resumed.model_dump()
