@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.adapters.event_codec import NO_EVENT_AT_KEY, event_key
 from lambdas.domain.errors import ConcurrencyConflict, InventoryReservationFailed
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.domain.rules import CatalogueEntry
@@ -200,8 +201,8 @@ class DynamoDBInventory:
         return {
             "ConditionCheck": {
                 "TableName": events_table,
-                "Key": {"pk": {"S": guard.stream_id}, "sk": {"N": str(guard.version + 1)}},
-                "ConditionExpression": "attribute_not_exists(pk)",
+                "Key": event_key(guard.stream_id, guard.version + 1),
+                "ConditionExpression": NO_EVENT_AT_KEY,
             }
         }
 

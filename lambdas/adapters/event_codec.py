@@ -14,10 +14,18 @@ if TYPE_CHECKING:
 Item = dict[str, "AttributeValueTypeDef"]
 
 
+NO_EVENT_AT_KEY = "attribute_not_exists(pk)"
+"""The condition that holds while no event is stored at an item's key (its stream and version)."""
+
+
+def event_key(stream_id: str, version: int) -> Item:
+    """The key of the event at `version` of `stream_id`."""
+    return {"pk": {"S": stream_id}, "sk": {"N": str(version)}}
+
+
 def to_item(event: StoredEvent) -> Item:
     return {
-        "pk": {"S": event.stream_id},
-        "sk": {"N": str(event.version)},
+        **event_key(event.stream_id, event.version),
         "event_id": {"S": event.event_id},
         "type": {"S": event.type},
         "occurred_at": {"S": event.occurred_at.isoformat()},

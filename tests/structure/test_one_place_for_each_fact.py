@@ -201,3 +201,39 @@ def test_every_execution_name_start_execution_gets_comes_from_the_one_function()
     assert isinstance(name.annotation, ast.Name)
     assert name.annotation.id == "ExecutionName"
     assert _calls(packages, "ExecutionName") == {"lambdas/domain/executions.py"}
+
+
+def _mentions(packages: tuple[str, ...], word: str) -> set[str]:
+    return {
+        str(path.relative_to(ROOT))
+        for path, tree in _modules(*packages).items()
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Constant) and node.value == word)
+        or (isinstance(node, ast.Attribute) and node.attr == word)
+    }
+
+
+def test_the_cli_and_the_console_read_sagas_through_one_module() -> None:
+    # Given the operator's tools: the harness, the CLI and the console
+    tools = ("harness", "saga_cli", "saga_console")
+    # Then one module asks the saga table's state index for sagas (the list and the console's page alike)
+    assert _calls(tools, "by_state") == {"harness/queries.py"}
+
+
+def test_the_tools_find_no_resource_by_its_cdk_logical_id() -> None:
+    # Given the operator's tools, which must work on the local cloud and on a deployed stack alike
+    tools = ("harness", "saga_cli", "saga_console")
+    # Then none reads CloudFormation's logical ids (CDK's, changed by a refactoring): the outputs name what they use
+    assert _mentions(tools, "LogicalResourceId") == set()
+
+
+def test_only_the_event_store_s_own_modules_know_its_key_layout() -> None:
+    # Given the functions' code (the event table's key is `pk`, its stream, and `sk`, the version)
+    spelling = {
+        str(path.relative_to(ROOT))
+        for path, tree in _modules("lambdas").items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in {"pk", "sk"}
+    }
+    # Then only the codec spells it; the inventory's guard asks the codec for an event's key
+    assert spelling == {"lambdas/adapters/event_codec.py"}
