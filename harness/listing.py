@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.queries import parked_by
+from harness.queries import newest_sagas
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import SagaState
 
@@ -29,13 +29,9 @@ class Listing:
 
 
 def listing(target: Target, states: Iterable[SagaState], limit: int) -> Listing:
-    projection = target.projection()
-    found: list[SagaView] = []
-    total = 0
-    for state in sorted(set(states)):
-        found.extend(projection.by_state(state.value, limit=limit))
-        total += projection.count_by_state(state.value)
-    found.sort(key=lambda v: v.updated_at, reverse=True)
+    chosen = set(states)
+    newest = newest_sagas(target, chosen, limit)
     # Counted after the rows were read: a saga that moved between the two reads is still one saga.
-    # A parked saga's row says which compensation failed and why (queries.parked_by).
-    return Listing([parked_by(target, v) for v in found[:limit]], max(total, min(len(found), limit)), limit)
+    projection = target.projection()
+    total = sum(projection.count_by_state(state.value) for state in chosen)
+    return Listing(newest.views, max(total, len(newest.views) + newest.more), limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -171,12 +171,26 @@ def compensations_since(events: list[StoredEvent], execution_name: str) -> list[
     return [str(e.payload["compensation"]) for e in events[start:] if e.type == CompensationRecorded.TYPE_KEY]
 
 
-def sagas_in(target: Target, group: str, limit: int | None = None) -> list[SagaView]:
+@dataclass(frozen=True)
+class Newest:
+    views: list[SagaView]
+    """At most the limit asked for, newest first; a parked saga's says what parked it (parked_by)."""
+    more: bool
+    """Whether older sagas in those states are left out."""
+
+
+def newest_sagas(target: Target, states: Iterable[SagaState], limit: int, before: str | None = None) -> Newest:
+    """The newest `limit` sagas in `states`, updated before `before` (ISO time) if given: what the
+    CLI's `saga list` and the console's list both show.
+
+    Each state's index is asked for at most one row past the limit, and their merge is cut to the
+    limit: one query per state, however many sagas are stored."""
+    projection = target.projection()
     found: list[SagaView] = []
-    for state in sorted(STATE_GROUPS[group]):
-        found.extend(target.projection().by_state(state.value, limit=limit))
+    for state in sorted(set(states)):
+        found.extend(projection.by_state(state.value, limit=limit + 1, before=before))
     found.sort(key=lambda v: v.updated_at, reverse=True)
-    return [parked_by(target, v) for v in (found[:limit] if limit else found)]
+    return Newest([parked_by(target, v) for v in found[:limit]], more=len(found) > limit)
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -239,22 +253,18 @@ BUSINESS_TABLES = ("Prescriptions", "Reservations", "Shipments")
 """The steps' own tables (`infra/tables.py`), not stack outputs: found among the stack's resources."""
 
 
-def business_table(target: Target, suffix: str) -> str:
-    """The physical name of the business table whose logical id is BusinessTables<suffix>…"""
-    resources = target.client("cloudformation").get_paginator("list_stack_resources")
-    for page in resources.paginate(StackName=target.stack):
-        for resource in page["StackResourceSummaries"]:
-            if resource["ResourceType"] == "AWS::DynamoDB::Table" and resource["LogicalResourceId"].startswith(
-                f"BusinessTables{suffix}"
-            ):
-                return str(resource["PhysicalResourceId"])
-    raise NotFound(f"stack {target.stack} has no business table {suffix}")
+def business_table(target: Target, table: str) -> str:
+    """The name of a business table (Catalogue, Inventory, Prescriptions, Reservations, Shipments),
+    from the stack's outputs: the same on the local cloud and on AWS, whatever CDK's logical ids."""
+    if table not in names.BUSINESS_TABLE_OUTPUTS:
+        raise NotFound(f"no business table {table!r}: one of {', '.join(names.BUSINESS_TABLE_OUTPUTS)}")
+    return target.output(names.BUSINESS_TABLE_OUTPUTS[table])
 
 
-def business_records(target: Target, suffix: str, order_id: str | None = None) -> list[dict[str, Any]]:
+def business_records(target: Target, table: str, order_id: str | None = None) -> list[dict[str, Any]]:
     """Every item of a business table (Prescriptions, Reservations, Shipments), or those of one order."""
-    dynamodb, table = target.client("dynamodb"), business_table(target, suffix)
+    dynamodb, name = target.client("dynamodb"), business_table(target, table)
     items: list[dict[str, Any]] = []
-    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+    for page in dynamodb.get_paginator("scan").paginate(TableName=name, ConsistentRead=True):
         items.extend(i for i in page["Items"] if order_id is None or i.get("order_id", {}).get("S") == order_id)
     return items

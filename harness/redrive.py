@@ -16,14 +16,16 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
-def dead_letter_depth(sqs: SQSClient, queue_url: str) -> int:
+def receivable_now(sqs: SQSClient, queue_url: str) -> int:
+    """The messages a receive can get now (not those in flight): what one redrive run may move. The
+    console's dead_letter_depth counts those in flight too: every message the queue holds."""
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def move_dead_letters(sqs: SQSClient, *, dead: str, start: str, limit: int) -> int:
     """Send each message of `dead` to `start`, then delete it; how many were moved."""
-    budget = min(limit, dead_letter_depth(sqs, dead))
+    budget = min(limit, receivable_now(sqs, dead))
     moved = 0
     seen: set[str] = set()
     """The ids this run received from the dead-letter queue or sent to the start queue."""

@@ -1,10 +1,16 @@
-"""A stored event told to an operator: as JSON with its patient data named, not shown; in a few words."""
+"""What an operator is told, in the CLI and the console alike: a stored event (as JSON with its patient
+data named, not shown; in a few words), a duration."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from lambdas.domain.events import StoredEvent, model_for
+
+
+def seconds(value: float | None) -> str:
+    """A duration to the hundredth of a second, or a dash for none (a saga still running)."""
+    return "—" if value is None else f"{value:.2f} s"
 
 
 def event_json(event: StoredEvent, *, with_patient_data: bool) -> dict[str, Any]:

@@ -31,6 +31,9 @@ OUTPUT_EVENT_STORE_TABLE = "EventStoreTableName"
 OUTPUT_SAGA_TABLE = "SagaTableName"
 OUTPUT_INVENTORY_TABLE = "InventoryTableName"
 OUTPUT_CATALOGUE_TABLE = "CatalogueTableName"
+OUTPUT_PRESCRIPTIONS_TABLE = "PrescriptionsTableName"
+OUTPUT_RESERVATIONS_TABLE = "ReservationsTableName"
+OUTPUT_SHIPMENTS_TABLE = "ShipmentsTableName"
 OUTPUT_START_QUEUE = "StartQueueUrl"
 OUTPUT_DEAD_LETTER_QUEUE = "DeadLetterQueueUrl"
 OUTPUT_DASHBOARD = "DashboardName"
@@ -38,6 +41,14 @@ OUTPUT_DOMAIN_EVENTS_QUEUE = "DomainEventsQueueUrl"
 OUTPUT_FAULT_INJECTION_PARAMETER = "FaultInjectionParameterName"
 OUTPUT_RESUME_STATE_MACHINE = "ResumeStateMachineArn"
 OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
+BUSINESS_TABLE_OUTPUTS = {
+    "Catalogue": OUTPUT_CATALOGUE_TABLE,
+    "Inventory": OUTPUT_INVENTORY_TABLE,
+    "Prescriptions": OUTPUT_PRESCRIPTIONS_TABLE,
+    "Reservations": OUTPUT_RESERVATIONS_TABLE,
+    "Shipments": OUTPUT_SHIPMENTS_TABLE,
+}
+"""Each business table (as the harness names it) -> the output holding its name."""
 
 LAMBDA_PACKAGE = "lambdas"
 START_SAGA = "start_saga"

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from harness.told import note
+from harness.told import note, seconds
 from lambdas.domain.events import StoredEvent
 from lambdas.domain.projection import SagaView
 from lambdas.domain.states import SagaState
@@ -72,7 +72,7 @@ def _names(names: tuple[str, ...] | list[str], separator: str = ", ") -> Text:
 
 
 def _seconds(value: float | None) -> Text:
-    return Text("—" if value is None else f"{value:.2f} s")
+    return Text(seconds(value))
 
 
 def print_whole(table: Table) -> None:

@@ -25,7 +25,7 @@ from harness.execution_path import IN_PROGRESS, ExecutionPath
 from harness.saga_executions import merged_path
 from harness.seed import stock
 from harness.target import Target
-from harness.told import event_json, note
+from harness.told import event_json, note, seconds
 from infra import names
 from lambdas.domain import events as ev
 from lambdas.domain.events import StoredEvent
@@ -97,10 +97,6 @@ def _target() -> Target:
 
 def state_class(state: str) -> str:
     return "state-" + state.lower().replace("_", "-")
-
-
-def seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f} s"
 
 
 def utc(value: datetime) -> str:

@@ -40,13 +40,8 @@ def sagas_page(target: Target, group: str | None, before: str | None, size: int)
     page, whose last row's time is the next cursor: a page costs one query per state, however
     many sagas are stored.
     """
-    states = sorted(queries.STATE_GROUPS[group]) if group else list(SagaState)
-    found: list[SagaView] = []
-    for state in states:
-        found.extend(target.projection().by_state(state.value, limit=size + 1, before=before))
-    found.sort(key=lambda v: v.updated_at, reverse=True)
-    page = found[:size]
-    return Page([queries.parked_by(target, v) for v in page], cursor_of(page[-1]) if len(found) > size else None)
+    newest = queries.newest_sagas(target, queries.STATE_GROUPS[group] if group else SagaState, size, before)
+    return Page(newest.views, cursor_of(newest.views[-1]) if newest.more else None)
 
 
 def counts(target: Target) -> dict[str, int]:
@@ -94,6 +89,7 @@ def definition(target: Target) -> dict[str, Any]:
 
 
 def dead_letter_depth(target: Target) -> int:
+    """Every message the dead-letter queue holds, in flight included (a redrive moves those visible)."""
     attributes = target.client("sqs").get_queue_attributes(
         QueueUrl=target.output(names.OUTPUT_DEAD_LETTER_QUEUE),
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
