@@ -237,3 +237,21 @@ def test_only_the_event_store_s_own_modules_know_its_key_layout() -> None:
     }
     # Then only the codec spells it; the inventory's guard asks the codec for an event's key
     assert spelling == {"lambdas/adapters/event_codec.py"}
+
+
+def test_a_function_that_always_raises_is_typed_so() -> None:
+    # Given every function of the product typed `-> None` whose body ends in a raise and never returns
+    # (an abstract method's `raise NotImplementedError` is a placeholder, not a refusal)
+    wrongly_typed = {
+        f"{path.relative_to(ROOT)}:{node.name}"
+        for path, tree in _modules(*PRODUCT).items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and isinstance(node.returns, ast.Constant)
+        and node.returns.value is None
+        and isinstance(node.body[-1], ast.Raise)
+        and "NotImplementedError" not in ast.unparse(node.body[-1])
+        and not any(isinstance(inner, ast.Return) for inner in ast.walk(node))
+    }
+    # Then there is none: `-> NoReturn` tells mypy and the reader that the caller stops there
+    assert wrongly_typed == set()
