@@ -12,7 +12,9 @@ What is forgotten (docs/local-cloud.md, "Retention"):
   AWS keeps a closed execution's name for 90 days: StartExecution answers ExecutionAlreadyExists;
 - log streams whose last event is older than the horizon, the cloud's copy of their lines, and
   the access decisions and grants recorded on them;
-- DynamoDB stream records older than the horizon that every mapping of the stream has read;
+- DynamoDB stream records as soon as every mapping of the stream has read them, whatever their
+  age (AWS trims at 24 hours: a reader asking the API for one gets TrimmedDataAccessException);
+  a stream no mapping reads, its records older than the horizon;
 - archived EventBridge events older than the horizon (a local replay reaches back to it only);
 - receipt handles of deleted messages, one sweep after their deletion;
 - the finished threads moto's Step Functions engine lists (and never reads).
@@ -39,6 +41,7 @@ from moto.stepfunctions.parser.utils import TMP_THREADS
 from localcloud.access.enforcement import AUTHORIZER
 from localcloud.cloud import LocalCloud
 from localcloud.patches.dynamodb import LOCK as DYNAMODB_LOCK
+from localcloud.patches.dynamodbstreams import trim
 from localcloud.patches.stepfunctions import forgotten_names
 
 DEFAULT_SAGAS = 1000
@@ -153,24 +156,19 @@ class Sweeper:
         return len(forgotten)
 
     def _forget_stream_records(self, horizon: float) -> int:
+        """A record of a stream that mappings read goes once every one of them has read it, whatever
+        its age: no reader but the API's can ask for it any more, and AWS answers those for a trimmed
+        record with TrimmedDataAccessException (localcloud/patches/dynamodbstreams.py). A stream no
+        mapping reads keeps its records up to the horizon."""
         unread = self.cloud.first_unread_stream_records()
         forgotten = 0
         for table in list(dynamodb_backends[self.cloud.account][self.cloud.region].tables.values()):
             shard = table.stream_shard
             if shard is None:
                 continue
-            with DYNAMODB_LOCK:  # every stream write holds it; so do the pollers' reads
-                keep_from = unread.get(id(shard), shard.starting_sequence_number + len(shard.items))
-                count = 0
-                for record in shard.items:
-                    created = unix_time(record.record["dynamodb"]["ApproximateCreationDateTime"])
-                    if shard.starting_sequence_number + count >= keep_from or created > horizon:
-                        break
-                    count += 1
-                if count:
-                    del shard.items[:count]
-                    shard.starting_sequence_number += count
-                    forgotten += count
+            with DYNAMODB_LOCK:  # every stream write holds it; so do the pollers' and the API's reads
+                before = unread[id(shard)] if id(shard) in unread else first_after(shard, horizon)
+                forgotten += trim(shard, before)
         return forgotten
 
     def _forget_archived_events(self, horizon: float) -> int:
@@ -204,6 +202,16 @@ class Sweeper:
         for thread in finished:
             TMP_THREADS.remove(thread)  # in place: the engine's modules hold this very list
         return len(finished)
+
+
+def first_after(shard: Any, horizon: float) -> int:
+    """The sequence number of the shard's first record written after the horizon (or of the next one)."""
+    number = int(shard.starting_sequence_number)
+    for record in shard.items:
+        if unix_time(record.record["dynamodb"]["ApproximateCreationDateTime"]) > horizon:
+            break
+        number += 1
+    return number
 
 
 def _stopped_at(execution: Any) -> float:

@@ -3,11 +3,12 @@
 Each patch is a `Patch` record (`localcloud/patching.py`): the attribute it replaces, the
 replacement, its kind (`GAP`: closes a behaviour gap with AWS; `SPEED`: saves time or memory
 only) and why. They live with what they patch: a module here per AWS service of moto
-(`awslambda`, `cloudformation`, `dynamodb`, `events`, `sqs`, `stepfunctions`) and `core` for
-moto's core and botocore's request plumbing; a feature that is more than a patch declares its
-patches beside its code (`access/enforcement`, `alarms`, `deliveries`, `execution_environments`,
-`limits`, `sqs_move_tasks`, `transport`). Each module's `PATCHES` is gathered here into one list, from
-which `apply_patches()` installs every patch and `remove_patches()` puts moto's own objects back.
+(`awslambda`, `cloudformation`, `dynamodb`, `dynamodbstreams`, `events`, `sqs`, `stepfunctions`)
+and `core` for moto's core and botocore's request plumbing; a feature that is more than a patch
+declares its patches beside its code (`access/enforcement`, `alarms`, `deliveries`,
+`execution_environments`, `limits`, `sqs_move_tasks`, `transport`). Each module's `PATCHES` is
+gathered here into one list, from which `apply_patches()` installs every patch and
+`remove_patches()` puts moto's own objects back.
 
 To add a patch: declare it in its module's `PATCHES` and pin it with a test
 (`@pins("<id>")` in tests/localcloud) that fails loudly if moto stops having the gap. A module
@@ -23,7 +24,17 @@ import moto
 
 from localcloud import alarms, aws_metrics, deliveries, execution_environments, limits, sqs_move_tasks, transport
 from localcloud.access import enforcement
-from localcloud.patches import awslambda, cloudformation, cloudwatch, core, dynamodb, events, sqs, stepfunctions
+from localcloud.patches import (
+    awslambda,
+    cloudformation,
+    cloudwatch,
+    core,
+    dynamodb,
+    dynamodbstreams,
+    events,
+    sqs,
+    stepfunctions,
+)
 from localcloud.patches.awslambda import set_runtime
 from localcloud.patches.cloudformation import SKIPPED_RESOURCE_TYPES, supported_resource_types
 from localcloud.patches.sqs import set_endpoint
@@ -40,6 +51,7 @@ DECLARING_MODULES = (
     cloudformation,
     cloudwatch,
     dynamodb,
+    dynamodbstreams,
     events,
     sqs,
     stepfunctions,
