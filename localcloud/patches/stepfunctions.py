@@ -6,6 +6,7 @@ import functools
 import json
 import threading
 import time
+import weakref
 from typing import Any
 
 import jsonpath_ng
@@ -112,17 +113,18 @@ def _terminated_with_event(self: BaseExecutionWorkerCommunication) -> None:
 # --- a forgotten execution's name stays taken (localcloud/retention.py forgets them) ----------
 
 
+_FORGOTTEN_NAMES: weakref.WeakKeyDictionary[StateMachine, set[str]] = weakref.WeakKeyDictionary()
+"""Beside each state machine, never on it: moto deep-copies the machine into every execution it
+starts, so a set held on it was copied into each, growing with every saga forgotten before."""
+
+
 def forgotten_names(machine: StateMachine) -> set[str]:
     """The names of `machine`'s executions that retention forgot: StartExecution still refuses them."""
-    names: set[str] | None = getattr(machine, "forgotten_execution_names", None)
-    if names is None:
-        names = set()
-        machine.forgotten_execution_names = names  # type: ignore[attr-defined]  # ours, on moto's machine
-    return names
+    return _FORGOTTEN_NAMES.setdefault(machine, set())
 
 
 def _name_stays_taken(self: StateMachine, name: str, execution_input: str) -> Any:
-    if name is not None and name in getattr(self, "forgotten_execution_names", ()):
+    if name is not None and name in _FORGOTTEN_NAMES.get(self, ()):
         arn = f"{self.arn.replace(':stateMachine:', ':execution:')}:{name}"
         raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
     return _NAME_IDEMPOTENCY.original(self, name, execution_input)

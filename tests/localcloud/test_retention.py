@@ -16,6 +16,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import events_backends
 from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from harness.inprocess import InProcess
@@ -137,6 +138,24 @@ def test_a_forgotten_executions_name_stays_taken_so_a_duplicate_order_starts_no_
     cloud.local.wait_until_idle()
     assert cloud.wait_for_sagas(["d-1"]) == {"d-1": "COMPLETED"}
     assert executions(cloud) == []
+
+
+def test_an_execution_started_after_a_sweep_carries_no_forgotten_name(cloud: InProcess) -> None:
+    # moto snapshots the state machine into every execution it starts (a deep copy): whatever
+    # retention keeps on the machine is copied into each, growing with every saga forgotten.
+    _run(cloud, "f-1", "f-2")
+    Sweeper(cloud.local, FORGET_ALL).sweep()
+    _run(cloud, "f-3")
+    backend = stepfunctions_parser_backends[cloud.local.account][cloud.local.region]
+    [started] = [e for e in backend._get_executions() if e.name == "f-3"]
+    snapshot = vars(started.state_machine)
+    assert not [name for name, value in snapshot.items() if isinstance(value, set) and "f-1" in value]
+    # and the forgotten names stay taken
+    with pytest.raises(ClientError) as taken:
+        cloud.client("stepfunctions").start_execution(
+            stateMachineArn=cloud.outputs[names.OUTPUT_STATE_MACHINE], name="f-1", input="{}"
+        )
+    assert taken.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
 
 
 def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
