@@ -40,7 +40,8 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
             f"memory      {memory['mb_per_thousand_sagas_without_retention']} MB per 1,000 sagas without retention "
             f"· retaining {retained['retention']['sagas']}: RSS {rss} MB after each {memory['batch_orders']}, "
             f"{memory['mb_per_thousand_sagas_after_limit']} MB per 1,000 past the limit "
-            f"(goal < {memory['goal_mb_per_thousand_sagas']:g})"
+            f"(goal ≤ {memory['goal_mb_per_thousand_sagas']:g}; baseline "
+            f"{memory['mb_per_thousand_sagas_after_limit_baseline']} with retention as it was)"
         )
     imports = report["imports"]
     out(

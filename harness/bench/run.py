@@ -32,10 +32,10 @@ from harness.bench.report import print_table
 from harness.bench.throughput import floor_run, full_run
 from harness.bench.usage import per_path_usage, per_path_usage_over_http
 
-MEMORY_BATCHES = 4
+MEMORY_BATCHES = 6
 MEMORY_BATCH_ORDERS = 250
-"""The memory pass (memory.py): four batches per run, the retention one batch's sagas,
-so three batches show whether RSS stays flat after the limit."""
+"""The memory pass (memory.py): six batches per run, the retention one batch's sagas,
+so the median of four steps shows what grows past the limit."""
 
 
 def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> dict[str, Any]:

@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from harness.bench import capacity, cost, cpu, http_model, imports, report, throughput, usage
 from harness.bench import memory as bench_memory
+from harness.inprocess import InProcess, deployed
+from harness.orders import order
 from harness.pharmacy_api import deployed_over_http
 from localcloud.deploy import CloudAssembly
-from localcloud.retention import Retention
+from localcloud.retention import Retention, Sweeper
 
 
 def test_item_sizes_are_counted_as_dynamodb_counts_them() -> None:
@@ -285,12 +288,13 @@ def test_the_table_shows_memory_per_thousand_sagas_with_and_without_retention() 
         "mb_per_thousand_sagas_without_retention": 200.0,
         "with_retention": {"retention": {"sagas": 250}, "rss_mb_after_each_batch": [400.0, 405.5, 409.0]},
         "mb_per_thousand_sagas_after_limit": 14.0,
+        "mb_per_thousand_sagas_after_limit_baseline": 20.0,
         "goal_mb_per_thousand_sagas": 50.0,
     }
     [line] = [line for line in _table(memory=memory) if line.startswith("memory")]
     assert line == (
         "memory      200.0 MB per 1,000 sagas without retention · retaining 250: RSS 400 → 405.5 → 409 MB "
-        "after each 250, 14.0 MB per 1,000 past the limit (goal < 50)"
+        "after each 250, 14.0 MB per 1,000 past the limit (goal ≤ 50; baseline 20.0 with retention as it was)"
     )
 
 
@@ -370,6 +374,43 @@ def test_the_table_shows_the_http_steps_cost_and_capacity_beside_the_built_in_ta
         "happy", "112.00", "104.50", "0.01-15", "500", "500", "2", "stepfunctions_state_transitions"
     ]  # fmt: skip
     assert lines[start + 5] == "not ours    the pharmacy's own rate limit"
+
+
+def test_memory_growth_is_the_median_of_the_steps_between_batches_per_thousand_sagas() -> None:
+    # Steps of 10, 20 and 5 MB over batches of 250 sagas: 40, 80 and 20 MB per 1,000; the median 40.
+    assert bench_memory.median_growth([100.0, 110.0, 130.0, 135.0], batch_orders=250) == 40.0
+    assert bench_memory.median_growth([100.0], batch_orders=250) is None
+
+
+def test_the_memory_pass_says_the_goal_beside_its_baseline() -> None:
+    found = {
+        "mb_per_thousand_sagas_after_limit": 41.2,
+        "mb_per_thousand_sagas_after_limit_baseline": 68.0,
+        "goal_mb_per_thousand_sagas": 50.0,
+    }
+    assert bench_memory.summary(found) == (
+        "MB per 1,000 sagas past retention: 41.2 (goal ≤ 50; baseline 68.0 with retention as it was)"
+    )
+
+
+def test_the_memory_baseline_is_retention_as_it_was(assembly: CloudAssembly) -> None:
+    # As it was: read stream records kept until the horizon, forgotten names copied into new executions.
+    with deployed(assembly) as target:
+        _one_saga(target, "b-1")
+        keep_an_hour = Retention(sagas=1000, minutes=60)
+        assert bench_memory.RetentionAsItWas(target.local, keep_an_hour).sweep().stream_records == 0
+        assert Sweeper(target.local, keep_an_hour).sweep().stream_records > 0
+        bench_memory.RetentionAsItWas(target.local, Retention(sagas=0, minutes=0)).sweep()
+        _one_saga(target, "b-2")
+        backend = stepfunctions_parser_backends[target.local.account][target.local.region]
+        [started] = [e for e in backend._get_executions() if e.name == "b-2"]
+        assert "b-1" in vars(started.state_machine)["forgotten_execution_names"]
+
+
+def _one_saga(target: InProcess, order_id: str) -> None:
+    target.put_order(order(order_id, "med-1"))
+    target.wait_for_sagas([order_id])
+    target.local.wait_until_idle()
 
 
 def test_a_memory_run_sweeps_after_each_batch_and_sizes_every_store(assembly: CloudAssembly) -> None:
