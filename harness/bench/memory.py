@@ -146,7 +146,8 @@ class RetentionAsItWas(Sweeper):
     def _forget_executions(self, horizon: float) -> int:
         forgotten = super()._forget_executions(horizon)
         for machine in stepfunctions_parser_backends[self.cloud.account][self.cloud.region].state_machines:
-            machine.forgotten_execution_names = forgotten_names(machine)  # type: ignore[attr-defined]
+            # The attribute retention kept on moto's machine, which moto copied into each execution.
+            machine.forgotten_execution_names = forgotten_names(machine)  # type: ignore[attr-defined]  # not moto's
         return forgotten
 
 
