@@ -144,7 +144,7 @@ def local_up(
     fault_injection: Annotated[bool, typer.Option(help="Synthesize with the fault injection switch on.")] = False,
     retain_sagas: Annotated[
         int | None,
-        typer.Option(min=0, help="Keep the executions, logs and stream records of the last N finished sagas (1000)."),
+        typer.Option(min=0, help="Keep the executions, logs and archived events of the last N finished sagas (1000)."),
     ] = None,
     retain_minutes: Annotated[
         float | None,
