@@ -7,10 +7,16 @@ as measured and no secret reads.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 PRICES = Path(__file__).with_name("prices.json")
+BASELINE = Path(__file__).with_name("baseline.json")
+"""Each path's counts as measured before the cost work (dated, with its commit): priced here beside
+the counts measured now, with the same prices."""
+GOAL_COMPLETED_USD_PER_MILLION = 100.0
+"""Issue 27: a completed order at most $100 per million, every guarantee kept."""
 MEMORY_GB = 256 / 1024
 """Every function has 256 MB (infra/functions.py)."""
 
@@ -45,3 +51,34 @@ def cost_model(paths: dict[str, dict[str, Any]], prices: dict[str, Any]) -> dict
             ),
         }
     return {"prices_as_published": prices["as_published"], "region": prices["region"], "paths": per_path}
+
+
+def against_baseline(
+    now: dict[str, Any], prices: dict[str, Any], baseline: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Each path's dollars per million now (`now`, cost_model's answer) beside the baseline's counts
+    priced the same way, and whether a completed order meets the goal."""
+    recorded = baseline if baseline is not None else json.loads(BASELINE.read_text())
+    # The baseline ran on the built-in tables: no secret reads.
+    counts = {
+        path: {"secret_reads_per_order": 0.0, "secret_reads_per_order_at_most": 0, **used}
+        for path, used in recorded["per_saga"].items()
+    }
+    then = cost_model(counts, prices)["paths"]
+    paths = {
+        path: {
+            "usd_per_million_orders": priced["usd_per_million_orders"],
+            "baseline_usd_per_million_orders": then[path]["usd_per_million_orders"] if path in then else None,
+            "by_line": priced["by_line"],
+            "baseline_by_line": then[path]["by_line"] if path in then else None,
+        }
+        for path, priced in now["paths"].items()
+    }
+    completed = paths["happy"]["usd_per_million_orders"]
+    return {
+        "baseline_commit": recorded["commit"],
+        "baseline_measured_at": recorded["measured_at"],
+        "goal_completed_usd_per_million": GOAL_COMPLETED_USD_PER_MILLION,
+        "completed_meets_goal": completed <= GOAL_COMPLETED_USD_PER_MILLION,
+        "paths": paths,
+    }

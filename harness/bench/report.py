@@ -26,6 +26,9 @@ def print_table(report: dict[str, Any], out: Callable[[str], None] = print) -> N
         free = " · ".join(f"{name} {ratio}" for name, ratio in breakdown["cpu_ratio_if_free"].items())
         out(f"if free     cpu ratio were these free of charge: {free} ({breakdown['orders']} orders)")
     _paths(report, out)
+    against = report.get("cost_against_baseline")
+    if against:
+        _against_baseline(against, out)
     capacity = report.get("capacity")
     if capacity:
         _capacity(capacity, out)
@@ -121,3 +124,31 @@ def _layers(ms: dict[str, Any]) -> str:
         f"emulation {kind(ms['emulation'])} · "
         f"gc {ms['gc']} · engine and other {ms['engine_and_other']}"
     )
+
+
+PATH_NAMES = {
+    "happy": "completed",
+    "fails_at_prescription": "failed at the prescription",
+    "fails_at_inventory": "failed at the inventory",
+    "fails_at_shipment": "failed at the shipment",
+    "rejected": "rejected",
+}
+
+
+def _against_baseline(against: dict[str, Any], out: Callable[[str], None]) -> None:
+    """The goal and the baseline in the same run: the baseline's recorded counts at today's prices."""
+    at = f"{against['baseline_commit']} ({against['baseline_measured_at']})"
+    completed = against["paths"]["happy"]
+    met = "met" if against["completed_meets_goal"] else "NOT met"
+    out(
+        f"cost        completed: ${completed['usd_per_million_orders']:.2f} per million "
+        f"(goal ≤ ${against['goal_completed_usd_per_million']:g}, {met}; "
+        f"baseline ${completed['baseline_usd_per_million_orders']:.2f} at {at})"
+    )
+    for path, cost in against["paths"].items():
+        if path == "happy":
+            continue
+        before = cost["baseline_usd_per_million_orders"]
+        was = "-" if before is None else f"${before:.2f}"
+        now = cost["usd_per_million_orders"]
+        out(f"            {PATH_NAMES.get(path, path)}: ${now:.2f} per million (baseline {was})")

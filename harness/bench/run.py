@@ -25,7 +25,7 @@ from harness.assembly import synthesize
 from harness.bench import http_model
 from harness.bench import memory as bench_memory
 from harness.bench.capacity import capacity_model, load_quotas
-from harness.bench.cost import PRICES, cost_model
+from harness.bench.cost import PRICES, against_baseline, cost_model
 from harness.bench.cpu import BREAKDOWN_ORDERS, cpu_breakdown
 from harness.bench.imports import IMPORT_RUNS, asset_size, import_times
 from harness.bench.report import print_table
@@ -46,6 +46,7 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
     paths, http_paths = per_path_usage(assembly), per_path_usage_over_http()
     full = full_run(assembly, orders, concurrency)
     floor = floor_run(assembly, orders)
+    tables = priced(paths, prices, quotas)
     breakdown = cpu_breakdown(assembly, min(orders, BREAKDOWN_ORDERS), concurrency)
     memory = bench_memory.memory(MEMORY_BATCHES, MEMORY_BATCH_ORDERS, concurrency)
     return {
@@ -61,7 +62,8 @@ def run(orders: int, concurrency: int = 8, import_runs: int = IMPORT_RUNS) -> di
             "cpu_ratio_to_floor": round(floor["cpu_ms_per_execution"] / full["cpu_ms_per_saga"], 2),
             "cpu_breakdown": breakdown,
         },
-        **priced(paths, prices, quotas),
+        **tables,
+        "cost_against_baseline": against_baseline(tables["cost"], prices),
         "http_steps": {"model": http_model.assumptions(), **priced(http_paths, prices, quotas)},
         "imports": imports,
         "asset": asset_size(assembly),

@@ -75,8 +75,75 @@ def test_the_cost_model_multiplies_counts_by_the_dated_prices() -> None:
 
 
 @pytest.fixture(scope="module")
-def paths(assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
-    return usage.per_path_usage(assembly)
+def measured(assembly: CloudAssembly) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """Each path's counts, and how many times each function ran in all on that cloud."""
+    with deployed(assembly) as cloud:
+        found = usage.measure(cloud)
+        runs = {usage._handler_name(f): len(d) for f, d in cloud.local.runtime.durations.items()}
+    return found, runs
+
+
+@pytest.fixture(scope="module")
+def paths(measured: tuple[dict[str, dict[str, Any]], dict[str, int]]) -> dict[str, dict[str, Any]]:
+    return measured[0]
+
+
+def test_no_metered_invocation_is_its_functions_first(measured: tuple[dict[str, Any], dict[str, int]]) -> None:
+    # A function's first invocation imports its code: a cost a million orders share, not one each.
+    found, runs = measured
+    for path, used in found.items():
+        for function, invocations in used["lambda_invocations"].items():
+            assert runs[function] > invocations, f"{path}: {function} ran cold while metered"
+
+
+def test_the_baseline_is_priced_beside_the_counts_measured_now_with_the_same_prices() -> None:
+    # Given one dollar per million of everything, each count is its own price per million.
+    prices = {"as_published": "x", "region": "r", "prices_usd": dict.fromkeys(_PRICE_NAMES, 1e-6)}
+    counts = {
+        "final_state": "COMPLETED",
+        "state_transitions": 3,
+        "lambda_invocations": {},
+        "lambda_seconds": 0.0,
+        "dynamodb_write_units": 27,
+        "dynamodb_read_units": 4,
+        "eventbridge_events": 10,
+        "sqs_requests": 12,
+        "log_bytes": 0,
+    }
+    baseline = {"commit": "abc1234", "measured_at": "then", "per_saga": {"happy": counts}}
+    now_counts = {**counts, "dynamodb_write_units": 13, "sqs_requests": 3}
+    now = cost.cost_model(
+        {"happy": {**now_counts, "secret_reads_per_order": 0.0, "secret_reads_per_order_at_most": 0}}, prices
+    )
+    # When priced against the baseline
+    against = cost.against_baseline(now, prices, baseline)
+    # Then: 3 + 27 + 4 + 10 + 12 then, 3 + 13 + 4 + 10 + 3 now
+    happy = against["paths"]["happy"]
+    assert happy["baseline_usd_per_million_orders"] == 56
+    assert happy["usd_per_million_orders"] == 33
+    assert against["completed_meets_goal"] is True
+    lines: list[str] = []
+    report.print_table({**_given(), "cost_against_baseline": against}, lines.append)
+    assert "completed: $33.00 per million (goal ≤ $100, met; baseline $56.00 at abc1234 (then))" in "\n".join(lines)
+
+
+_PRICE_NAMES = (
+    "lambda_request",
+    "lambda_arm64_gb_second",
+    "stepfunctions_standard_state_transition",
+    "dynamodb_on_demand_write_request_unit",
+    "dynamodb_on_demand_read_request_unit",
+    "eventbridge_custom_event",
+    "sqs_standard_request",
+    "cloudwatch_logs_ingested_gb",
+    "secretsmanager_api_call",
+)
+
+
+def test_the_recorded_baseline_is_dated_and_names_its_commit_and_every_path() -> None:
+    recorded = json.loads(cost.BASELINE.read_text())
+    assert re.fullmatch(r"[0-9a-f]{7,40}", recorded["commit"])
+    assert set(recorded["per_saga"]) == set(usage.PATHS)
 
 
 def test_each_path_ends_as_its_order_predicts_and_runs_only_its_own_functions(paths: dict[str, Any]) -> None:
