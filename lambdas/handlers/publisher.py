@@ -25,12 +25,16 @@ def _publish_batch(records: list[dict[str, Any]]) -> dict[str, Exception]:
     sequence_numbers, entries = [], []
     services = LambdaServices(source="publisher")
     for record in records:
-        stored = stored_from_raw(record)
-        if stored is not None:
+        for stored in stored_from_raw(record):
             sequence_numbers.append(record["dynamodb"]["SequenceNumber"])
             entries.append(bus_entry(stored, services.bus_name))
     refusals = services.publisher.put_many(entries) if entries else []
-    return {n: refusal for n, refusal in zip(sequence_numbers, refusals, strict=True) if refusal is not None}
+    failures: dict[str, Exception] = {}
+    for number, refusal in zip(sequence_numbers, refusals, strict=True):
+        # A record holding several events fails at its first refused one: it is retried whole.
+        if refusal is not None:
+            failures.setdefault(number, refusal)
+    return failures
 
 
 @logger.inject_lambda_context(clear_state=True)

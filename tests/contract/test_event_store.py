@@ -58,10 +58,14 @@ def test_appending_an_existing_position_is_a_concurrency_conflict(store: EventSt
 
 
 def test_a_multi_event_append_is_atomic(store: EventStore) -> None:
-    store.append([event("s", 2)])
+    # Every writer appends right after the version it read (SagaRepository.save): an append that
+    # lost the race finds its first position taken, and writes none of its events.
+    store.append([event("s", 1, "winner")])
     with pytest.raises(ConcurrencyConflict):
-        store.append([event("s", 1), event("s", 2), event("s", 3)])
-    assert [e.version for e in store.read("s")] == [2], "none of the three was written"
+        store.append([event("s", 1, "late"), event("s", 2, "late"), event("s", 3, "late")])
+    assert [(e.version, e.metadata.correlation_id) for e in store.read("s")] == [(1, "winner")]
+    store.append([event("s", 2), event("s", 3)])
+    assert [e.version for e in store.read("s")] == [1, 2, 3]
 
 
 def test_streams_are_independent_and_iter_all_yields_each_in_order(store: EventStore) -> None:
@@ -108,3 +112,96 @@ def test_a_stream_longer_than_one_page_is_read_whole_and_in_order() -> None:
         stub.add_response("query", {"Items": [to_item(written[2])]}, {**query, "ExclusiveStartKey": last})
         assert DynamoDBEventStore(client, "events").read("long") == written
         stub.assert_no_pending_responses()
+
+
+def test_a_stale_single_event_append_is_refused_and_exactly_one_of_two_racing_wins(store: EventStore) -> None:
+    store.append([event("r", 1), event("r", 2)])
+
+    def writer(n: int) -> str:
+        try:
+            store.append([event("r", 3, f"w{n}")])
+        except ConcurrencyConflict:
+            return "conflict"
+        return "won"
+
+    assert sorted(at_once(2, writer)) == ["conflict", "won"]
+    with pytest.raises(ConcurrencyConflict):
+        store.append([event("r", 3, "stale")])
+    assert [e.version for e in store.read("r")] == [1, 2, 3]
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[tuple[DynamoDBEventStore, list[str]]]:
+    """The DynamoDB store, and the name of every operation its client sends."""
+    with mock_aws():
+        store = _dynamodb_store()
+        sent: list[str] = []
+        store._client.meta.events.register(
+            "before-call.dynamodb", lambda model, **_: sent.append(model.name), unique_id="sent"
+        )
+        yield store, sent
+
+
+def test_an_append_of_several_events_is_one_conditional_put_not_a_transaction(
+    dynamodb: tuple[DynamoDBEventStore, list[str]],
+) -> None:
+    # A transaction writes every item twice (prepare, commit): two write units per event, where
+    # one item holding the append is one unit per started kilobyte (DynamoDB developer guide,
+    # "Amazon DynamoDB Transactions: How it works", capacity management for transactions).
+    store, sent = dynamodb
+    store.append([event("s", 1), event("s", 2), event("s", 3)])
+    assert sent == ["PutItem"]
+    assert [e.version for e in store.read("s")] == [1, 2, 3]
+
+
+def test_events_stored_one_item_each_read_back_beside_later_appends(
+    dynamodb: tuple[DynamoDBEventStore, list[str]],
+) -> None:
+    # Given a stream written one item per event (the layout of every event stored before)
+    from lambdas.adapters.event_codec import to_item
+
+    store, _ = dynamodb
+    earlier = [event("s", 1), event("s", 2)]
+    for e in earlier:
+        store._client.put_item(TableName="events", Item=to_item(e))
+    # When an append of two more follows
+    later = [event("s", 3), event("s", 4)]
+    store.append(later)
+    # Then the stream reads whole and in order, by read and by iter_all
+    assert store.read("s") == earlier + later
+    assert list(store.iter_all()) == earlier + later
+
+
+def test_what_the_stream_carries_of_an_append_is_each_of_its_events(
+    dynamodb: tuple[DynamoDBEventStore, list[str]],
+) -> None:
+    from lambdas.handlers.stream import inserted
+
+    store, _ = dynamodb
+    appended = [event("s", 1), event("s", 2), event("s", 3)]
+    store.append(appended)
+    (item,) = store._client.scan(TableName="events")["Items"]
+    record = {"eventName": "INSERT", "dynamodb": {"NewImage": item, "SequenceNumber": "7"}}
+    assert [(r.sequence_number, r.event) for r in inserted([record])] == [("7", e) for e in appended]
+
+
+def test_an_append_too_large_for_one_item_is_one_transaction_still(
+    dynamodb: tuple[DynamoDBEventStore, list[str]],
+) -> None:
+    # DynamoDB refuses an item over 400 KB; three events of 150 KB each still go in atomically.
+    store, sent = dynamodb
+    large = [
+        ev.new_stored_event(
+            ev.OrderCancelled(order_id="o", reason="x" * 150_000),
+            stream_id="big",
+            version=v,
+            causation_id="c",
+            source="t",
+        )
+        for v in (1, 2, 3)
+    ]
+    store.append(large)
+    assert sent == ["TransactWriteItems"]
+    assert store.read("big") == large
+    with pytest.raises(ConcurrencyConflict):
+        store.append([event("big", 3)])
