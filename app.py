@@ -31,6 +31,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         pharmacy=pharmacy_api(context),
         verification=pharmacist_verification(context),
         verification_producers=split_list(context(names.CONTEXT_VERIFICATION_PRODUCERS)),
+        domain_events_queue=str(context(names.CONTEXT_DOMAIN_EVENTS_QUEUE) or "false").lower() == "true",
         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
         description="Order fulfillment saga for pharmacies (Step Functions, EventBridge, DynamoDB)",
     )

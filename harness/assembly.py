@@ -12,10 +12,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra import names
 from localcloud.deploy import CloudAssembly
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _SOURCES = ("app.py", "cdk.json", "infra", "lambdas")
+
+
+READ_PUBLISHED_EVENTS: dict[str, str] = {names.CONTEXT_DOMAIN_EVENTS_QUEUE: "true"}
+"""The context of the local tools that read the published domain events from a queue (the tests, the
+chaos invariants, `saga local up`): a stack synthesized as cdk.json has it has no such queue."""
 
 
 class SynthesisFailed(RuntimeError):

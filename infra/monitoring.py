@@ -72,7 +72,7 @@ class Monitoring(Construct):
         compensation_machine: sfn.StateMachine,
         functions: Mapping[str, lambda_.Function],
         start_queue: sqs.IQueue,
-        dead_letter_queues: Sequence[sqs.IQueue],
+        dead_letter_queues: Sequence[sqs.IQueue | None],
         stream_failures: Mapping[str, sqs.IQueue],
         requests_dead_letter_queue: sqs.IQueue | None = None,
         pharmacy_systems: Sequence[str] = (),
@@ -99,7 +99,7 @@ class Monitoring(Construct):
         self._compensation_alarms(compensation_machine)
         self._stream_alarms(functions, stream_failures)
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
-        self._dashboard(state_machine, functions, start_queue, dead_letter_queues)
+        self._dashboard(state_machine, functions, start_queue, [q for q in dead_letter_queues if q is not None])
         self._stream_dashboard(compensation_machine, functions, stream_failures)
         if pharmacy_systems:
             self._pharmacy_api(pharmacy_systems)
@@ -215,7 +215,7 @@ class Monitoring(Construct):
         alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
         return alarm
 
-    def _alarms(self, state_machine: sfn.StateMachine, dead_letter_queues: Sequence[sqs.IQueue]) -> None:
+    def _alarms(self, state_machine: sfn.StateMachine, dead_letter_queues: Sequence[sqs.IQueue | None]) -> None:
         self.compensation_failed = self._alarm(
             "CompensationFailed",
             saga_metric(contract.SAGAS_PARKED),
@@ -231,6 +231,7 @@ class Monitoring(Construct):
                 "(docs/operations.md, 'Redriving the dead-letter queue').",
             )
             for n, queue in enumerate(dead_letter_queues)
+            if queue is not None
         ]
         self.failed_executions = self._alarm(
             "FailedExecutions",

@@ -22,6 +22,9 @@ CONTEXT_PRESCRIPTION_VERIFICATION = "prescription_verification"
 CONTEXT_VERIFICATION_DEADLINE = "verification_deadline_minutes"
 CONTEXT_VERIFICATION_PRODUCERS = "verification_producers"
 """A pharmacist's verification of each prescription (issue 25); parsed in infra/verification.py."""
+CONTEXT_DOMAIN_EVENTS_QUEUE = "domain_events_queue"
+"""`true`: a queue subscribed to every published domain event (output DomainEventsQueueUrl), for whoever
+reads the events that way (the local tools do); off unless asked, each event it takes is an SQS request."""
 
 # Stack outputs (the public contract: the CLI and the local cloud read these)
 OUTPUT_EVENT_BUS = "EventBusName"

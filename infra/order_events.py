@@ -93,6 +93,7 @@ class OrderEvents(Construct):
         start_visibility: Duration,
         producers: Sequence[str] = (),
         verification_producers: Sequence[str] = (),
+        domain_events_queue: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         # A bus under a customer-managed key sends the events it cannot encrypt or decrypt (the key
@@ -215,20 +216,24 @@ class OrderEvents(Construct):
                 conditions={"ArnEquals": {"aws:SourceArn": [self.bus.event_bus_arn, self.domain_bus.event_bus_arn]}},
             )
         )
-        # A tap integrators (and the local cloud's tests) can read the published events from.
-        self.domain_events_queue, self.domain_events_dead_letter_queue = _queue_with_dead_letters(
-            self, "DomainEventsQueue", "DomainEventsDeadLetterQueue", key, 5
-        )
+        # A queue to read the published events from, only where someone reads it (the local tools):
+        # every event it takes is an SQS request, the most a completed order's SQS line held.
+        self.domain_events_queue: sqs.Queue | None = None
+        self.domain_events_dead_letter_queue: sqs.Queue | None = None
+        if domain_events_queue:
+            self._tap(key, domain_events)
+
+    def _tap(self, key: kms.IKey, domain_events: events.EventPattern) -> None:
+        queue, dead_letters = _queue_with_dead_letters(self, "DomainEventsQueue", "DomainEventsDeadLetterQueue", key, 5)
         events.Rule(
             self,
             "DomainEventsTap",
             event_bus=self.domain_bus,
             description="Copies every published domain event to the domain events queue",
             event_pattern=domain_events,
-            targets=[
-                targets.SqsQueue(self.domain_events_queue, dead_letter_queue=self.domain_events_dead_letter_queue)
-            ],
+            targets=[targets.SqsQueue(queue, dead_letter_queue=dead_letters)],
         )
+        self.domain_events_queue, self.domain_events_dead_letter_queue = queue, dead_letters
 
     def _bus(self, construct_id: str, key: kms.IKey, description: str) -> events.EventBus:
         """A bus under the stack's key, sending what it cannot encrypt or decrypt to the buses' dead-letter queue."""

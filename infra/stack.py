@@ -43,6 +43,7 @@ class OrderFulfillmentStack(Stack):
         pharmacy: PharmacyApi | None = None,
         verification: PharmacistVerification | None = None,
         verification_producers: Sequence[str] = (),
+        domain_events_queue: bool = False,
         **kwargs: Any,
     ) -> None:
         if fault_injection and production:
@@ -60,6 +61,7 @@ class OrderFulfillmentStack(Stack):
             start_visibility=Duration.seconds(6 * START_TIMEOUT.to_seconds()),
             producers=order_producers,
             verification_producers=verification_producers,
+            domain_events_queue=domain_events_queue,
         )
         task_tokens = None if verification is None else verification_tokens(self, "VerificationTokens", key)
 
@@ -128,6 +130,7 @@ class OrderFulfillmentStack(Stack):
             compensation_machine=compensator,
             functions=functions.functions,
             start_queue=order_events.start_queue,
+            # None where the stack has no such queue: each alarm keeps its id (DeadLetters<n>, the runbook's).
             dead_letter_queues=[
                 order_events.dead_letter_queue,
                 order_events.outcomes_dead_letter_queue,
@@ -155,9 +158,10 @@ class OrderFulfillmentStack(Stack):
             names.OUTPUT_START_QUEUE: order_events.start_queue.queue_url,
             names.OUTPUT_DEAD_LETTER_QUEUE: order_events.dead_letter_queue.queue_url,
             names.OUTPUT_DASHBOARD: monitoring.dashboard.dashboard_name,
-            names.OUTPUT_DOMAIN_EVENTS_QUEUE: order_events.domain_events_queue.queue_url,
             names.OUTPUT_ALARM_TOPIC: monitoring.alarm_topic.topic_arn,
         }
+        if order_events.domain_events_queue is not None:
+            outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE] = order_events.domain_events_queue.queue_url
         for output_name, value in outputs.items():
             CfnOutput(self, output_name, value=value)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from harness.assembly import READ_PUBLISHED_EVENTS
 from infra import names
 from infra.pharmacy import PharmacyConfigurationError, pharmacy_api
 from saga_cli.errors import Refused
@@ -46,7 +47,9 @@ def synthesis_context(context: Mapping[str, str], reference: ReferencePharmacy |
         raise Refused(
             f"--pharmacy {REFERENCE} sets {' and '.join(pharmacy_keys)} itself: drop those -c values, or the option"
         )
-    merged = dict(context)
+    # The queue of published events is on locally (a `-c domain_events_queue=false` turns it off):
+    # the tests and the chaos invariants read what was published from it.
+    merged = {**READ_PUBLISHED_EVENTS, **context}
     if reference is not None:
         merged[names.CONTEXT_PHARMACY_API_URL] = reference.url
         merged[names.CONTEXT_PHARMACY_API_SECRET] = REFERENCE_SECRET

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from harness.assembly import synthesize
+from harness.assembly import READ_PUBLISHED_EVENTS, synthesize
 from harness.inprocess import InProcess, deployed
 from infra import names
 from localcloud.deploy import CloudAssembly
@@ -32,7 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def assembly() -> CloudAssembly:
     """The CDK app synthesized once per session, with the fault injection switch on."""
-    return synthesize(fault_injection=True)
+    return synthesize(fault_injection=True, context=READ_PUBLISHED_EVENTS)
 
 
 @pytest.fixture

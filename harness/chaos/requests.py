@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness import sending
-from harness.assembly import synthesize
+from harness.assembly import READ_PUBLISHED_EVENTS, synthesize
 from harness.chaos.invariants import (
     Observed,
     every_stored_domain_event_was_published,
@@ -298,7 +298,11 @@ def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0
     assembly = synthesize(
         "Verifying",
         fault_injection=True,
-        context={"prescription_verification": PHARMACIST, "verification_deadline_minutes": str(DEADLINE_MINUTES)},
+        context={
+            "prescription_verification": PHARMACIST,
+            "verification_deadline_minutes": str(DEADLINE_MINUTES),
+            **READ_PUBLISHED_EVENTS,
+        },
     )
     with deployed(assembly) as cloud:
         stock_for(cloud, sagas)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness import sending
-from harness.assembly import synthesize
+from harness.assembly import READ_PUBLISHED_EVENTS, synthesize
 from harness.chaos.invariants import INVARIANTS, Observed
 from harness.inprocess import InProcess, deployed
 from harness.orders import STOCKED, US_ADDRESS, Kind, of_kind
@@ -101,7 +101,7 @@ class Report:
 def run(sagas: int, seed: int = 7, concurrency: int = 8, timeout: float = 1800.0) -> Report:
     rng = random.Random(seed)
     report = Report(sagas=sagas)
-    assembly = synthesize(fault_injection=True)
+    assembly = synthesize(fault_injection=True, context=READ_PUBLISHED_EVENTS)
     with deployed(assembly) as cloud:
         stock_for(cloud, sagas)
         initial = stock(cloud)

@@ -54,12 +54,15 @@ def test_a_pair_that_is_not_key_equals_value_is_refused(pair: str) -> None:
 
 
 def test_the_reference_pharmacy_sets_the_url_and_the_secret_and_keeps_the_steps_given() -> None:
+    # The local tools read published events from the domain events queue: on, unless -c turns it off.
     assert synthesis_context({"pharmacy_api_steps": "inventory"}, REFERENCE) == {
         "pharmacy_api_url": REFERENCE.url,
         "pharmacy_api_secret": REFERENCE_SECRET,
         "pharmacy_api_steps": "inventory",
+        "domain_events_queue": "true",
     }
-    assert synthesis_context({"stack_name": "S"}, None) == {"stack_name": "S"}
+    assert synthesis_context({"stack_name": "S"}, None) == {"stack_name": "S", "domain_events_queue": "true"}
+    assert synthesis_context({"domain_events_queue": "false"}, None) == {"domain_events_queue": "false"}
 
 
 def test_the_reference_pharmacy_and_a_url_of_ones_own_are_refused_together() -> None:

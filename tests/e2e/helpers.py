@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from harness.orders import US_ADDRESS, order
 from harness.queries import business_records
 from harness.target import Target
@@ -77,6 +79,8 @@ def drain(cloud: Target, queue_url: str) -> list[str]:
 
 def published(cloud: Target) -> list[dict[str, Any]]:  # every event the tap holds, taken out of it
     """The domain events EventBridge delivered to the domain events tap."""
+    if names.OUTPUT_DOMAIN_EVENTS_QUEUE not in cloud.outputs:
+        pytest.skip("the stack has no domain events queue to read: deploy it with -c domain_events_queue=true")
     return [json.loads(body) for body in drain(cloud, cloud.outputs[names.OUTPUT_DOMAIN_EVENTS_QUEUE])]
 
 

@@ -88,3 +88,23 @@ def test_named_order_producers_may_put_and_cancel_orders_on_the_order_bus_and_no
 def test_an_order_producer_that_is_neither_an_account_nor_an_arn_is_refused() -> None:
     with pytest.raises(ValueError, match="neither a 12-digit account id nor an IAM ARN"):
         build_app(cdk.App(context={"order_producers": "pharmacy-api"}))
+
+
+def _resources(context: dict[str, str]) -> dict[str, dict[str, object]]:
+    template = cdk.assertions.Template.from_stack(_stack(build_app(cdk.App(context=context)))).to_json()
+    return {**template["Resources"], **{f"Output:{k}": v for k, v in template.get("Outputs", {}).items()}}
+
+
+def test_the_domain_events_queue_is_deployed_only_when_asked_and_every_alarm_keeps_its_id() -> None:
+    # Each event the queue takes is an SQS request: 9 of a completed order's 12 when it was always there.
+    default, asked = _resources({}), _resources({"domain_events_queue": "true"})
+    tap = {"OrderEventsDomainEventsTap", "Output:DomainEventsQueueUrl"}
+    assert not {k for k in default if any(k.startswith(t) for t in tap)}
+    assert all(any(k.startswith(t) for k in asked) for t in tap)
+    alarms = {k: v for k, v in default.items() if k.startswith("MonitoringDeadLetters")}
+    # The runbook's ids (docs/operations.md): DeadLetters2 is the domain-events queue's, 4 the requests'.
+    assert not any(k.startswith("MonitoringDeadLetters2") for k in alarms)
+    assert any(k.startswith("MonitoringDeadLetters2") for k in asked)
+    for stack in (default, asked):
+        [requests] = [v for k, v in stack.items() if k.startswith("MonitoringDeadLetters4")]
+        assert "requests dead-letter" in str(requests["Properties"]["AlarmDescription"])  # type: ignore[index]
