@@ -78,7 +78,7 @@ def test_the_cost_model_multiplies_counts_by_the_dated_prices() -> None:
 def measured(assembly: CloudAssembly) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
     """Each path's counts, and how many times each function ran in all on that cloud."""
     with deployed(assembly) as cloud:
-        found = usage.measure(cloud)
+        found = usage.measure(cloud, repeats=1)  # the median of several is _median's, tested on its own
         runs = {usage._handler_name(f): len(d) for f, d in cloud.local.runtime.durations.items()}
     return found, runs
 
@@ -94,6 +94,21 @@ def test_no_metered_invocation_is_its_functions_first(measured: tuple[dict[str, 
     for path, used in found.items():
         for function, invocations in used["lambda_invocations"].items():
             assert runs[function] > invocations, f"{path}: {function} ran cold while metered"
+
+
+def test_a_paths_counts_are_the_median_of_its_orders_key_by_key() -> None:
+    runs = [
+        {"final_state": "COMPLETED", "log_bytes": 10, "lambda_invocations": {"projector": 1, "publisher": 1}},
+        {"final_state": "COMPLETED", "log_bytes": 30, "lambda_invocations": {"projector": 2}},
+        {"final_state": "COMPLETED", "log_bytes": 20, "lambda_invocations": {"projector": 1, "publisher": 2}},
+    ]
+    assert usage._median(runs) == {
+        "final_state": "COMPLETED",
+        "log_bytes": 20,
+        "lambda_invocations": {"projector": 1, "publisher": 1},  # publisher: 1, 0, 2
+    }
+    with pytest.raises(RuntimeError, match="ended differently"):
+        usage._median([runs[0], {**runs[1], "final_state": "FAILED"}])
 
 
 def test_the_baseline_is_priced_beside_the_counts_measured_now_with_the_same_prices() -> None:
