@@ -34,7 +34,7 @@ from moto.logs.models import logs_backends
 from moto.sqs.models import Queue, sqs_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from harness.assembly import synthesize
+from harness.assembly import READ_PUBLISHED_EVENTS, synthesize
 from harness.inprocess import deployed
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly
@@ -261,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     retention = None if args.retain_sagas is None else Retention(sagas=args.retain_sagas, minutes=RETAINED_MINUTES)
     sweeper = RetentionAsItWas if args.as_it_was else Sweeper
-    print(json.dumps(memory_run(synthesize(), args.batches, args.batch_orders, args.concurrency, retention, sweeper)))
+    # What `saga local up` deploys: the domain events queue included (saga_cli/local_context.py).
+    assembly = synthesize(context=READ_PUBLISHED_EVENTS)
+    print(json.dumps(memory_run(assembly, args.batches, args.batch_orders, args.concurrency, retention, sweeper)))
     return 0
 
 
