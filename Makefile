@@ -43,7 +43,8 @@ test-endpoint: dev
 	$(VENV)/bin/pytest -p no:randomly tests/e2e --target endpoint
 
 # The same tests against a deployed stack: make test-aws STACK=OrderFulfillment (AWS_PROFILE, AWS_REGION).
-# Fault-injection cases are skipped unless the stack was deployed with -c fault_injection=true.
+# Fault-injection cases are skipped unless the stack was deployed with -c fault_injection=true, and
+# the checks of published events unless with -c domain_events_queue=true.
 test-aws: dev
 	@test -n "$(STACK)" || { echo "make test-aws: name the deployed stack: make test-aws STACK=<stack name>" >&2; exit 2; }
 	@$(PY) -m harness.credentials || exit 2
