@@ -280,9 +280,14 @@ def measure(cloud: InProcess, repeats: int = REPEATS) -> dict[str, dict[str, Any
     warm_up(cloud)
     with metered(cloud) as usage:
         return {
-            path: _median([_one(cloud, usage, kind, f"bench-{path.replace('_', '-')}-{n}") for n in range(repeats)])
+            path: _median([_one(cloud, usage, kind, order_id(path, n)) for n in range(repeats)])
             for path, kind in PATHS.items()
         }
+
+
+def order_id(path: str, n: int) -> str:
+    """The id of a path's n-th metered order."""
+    return f"bench-{path.replace('_', '-')}-{n}"
 
 
 def _one(cloud: InProcess, usage: Usage, kind: Kind, order_id: str) -> dict[str, Any]:

@@ -206,12 +206,12 @@ def test_every_measured_path_is_bound_by_a_quota_and_a_rejection_never_by_step_f
 def over_http() -> tuple[dict[str, dict[str, Any]], list[tuple[str, str, str]]]:
     """Each path measured with every step over HTTP, and what the reference pharmacy itself received."""
     with deployed_over_http() as (cloud, served):
-        return usage.measure(cloud), served.pharmacy.arrivals()
+        return usage.measure(cloud, repeats=1), served.pharmacy.arrivals()
 
 
 def _arrived_for(arrivals: list[tuple[str, str, str]], path: str) -> list[str]:
     """The operations the pharmacy received for one path's order (its resource ids end with the order id)."""
-    order_id = f"bench-{path.replace('_', '-')}"
+    order_id = usage.order_id(path, 0)  # measured once: repeats=1
     return [operation for operation, resource_id, _key in arrivals if resource_id.endswith(f"-{order_id}")]
 
 
