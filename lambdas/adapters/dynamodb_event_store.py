@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from lambdas.adapters.event_codec import Item, append_item, events_from_item, to_item
+from lambdas.adapters.event_codec import NO_EVENT_AT_KEY, Item, append_item, events_from_item, to_item
 from lambdas.domain.errors import ConcurrencyConflict
 from lambdas.domain.events import StoredEvent
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
 
-_NEW_POSITION_ONLY = "attribute_not_exists(pk)"
 _CONFLICT_CODES = {"ConditionalCheckFailed", "TransactionConflict"}
 ITEM_LIMIT_BYTES = 400 * 1024
 """DynamoDB's item size limit (attribute names and values, UTF-8)."""
@@ -47,7 +46,7 @@ class DynamoDBEventStore:
             self._transact(events)
             return
         try:
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression=_NEW_POSITION_ONLY)
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression=NO_EVENT_AT_KEY)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConcurrencyConflict(_conflict_message(events)) from error
@@ -55,7 +54,7 @@ class DynamoDBEventStore:
 
     def _transact(self, events: Sequence[StoredEvent]) -> None:
         puts: list[TransactWriteItemTypeDef] = [
-            {"Put": {"TableName": self._table, "Item": to_item(e), "ConditionExpression": _NEW_POSITION_ONLY}}
+            {"Put": {"TableName": self._table, "Item": to_item(e), "ConditionExpression": NO_EVENT_AT_KEY}}
             for e in events
         ]
         try:

@@ -23,13 +23,12 @@ Item = dict[str, "AttributeValueTypeDef"]
 
 FOLLOWING = "following"
 
-
 NO_EVENT_AT_KEY = "attribute_not_exists(pk)"
 """The condition that holds while no event is stored at an item's key (its stream and version)."""
 
 
 def event_key(stream_id: str, version: int) -> Item:
-    """The key of the event at `version` of `stream_id`."""
+    """The key of the item an append starting at `version` of `stream_id` claims (its first event's)."""
     return {"pk": {"S": stream_id}, "sk": {"N": str(version)}}
 
 
