@@ -35,6 +35,12 @@ def assembly() -> CloudAssembly:
     return synthesize(fault_injection=True, context=READ_PUBLISHED_EVENTS)
 
 
+@pytest.fixture(scope="session")
+def deployable_assembly() -> CloudAssembly:
+    """The CDK app synthesized once per session as `cdk deploy` ships it: cdk.json's context alone."""
+    return synthesize()
+
+
 @pytest.fixture
 def cloud(assembly: CloudAssembly, request: pytest.FixtureRequest) -> Iterator[InProcess]:
     """A fresh local cloud with the stack deployed and the demo catalogue and stock seeded.

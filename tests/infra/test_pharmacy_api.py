@@ -3,15 +3,15 @@ steps' functions get its URL, its secret's name and the right to read that one s
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 
 from app import build_app
-from harness.assembly import synthesize
 from infra.pharmacy import PharmacyApi, PharmacyConfigurationError, pharmacy_api
+from localcloud.deploy import CloudAssembly
+from tests.infra.stacks import KEY_ARN, SECRET, SECRET_ARN, URL
 from tests.infra.template import (
     Template,
     flatten,
@@ -22,11 +22,6 @@ from tests.infra.template import (
     role_policies,
 )
 
-URL = "https://pharmacy.example.com/api"
-SECRET = "pharmacy/api-token"
-SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:pharmacy/api-token-AbCdEf"
-KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-"""The example key ARN of the KMS developer guide ("Key identifiers")."""
 # The six functions that call the three systems: each step and its compensation (lambdas/domain/states.py).
 PRESCRIPTION_FUNCTIONS = {"create_prescription", "cancel_prescription"}
 INVENTORY_FUNCTIONS = {"reserve_inventory", "release_inventory"}
@@ -120,18 +115,21 @@ def test_a_refusal_does_not_repeat_the_value_given() -> None:
 # --- the synthesized template ----------------------------------------------------------------
 
 
-@cache
-def _template(**context: str) -> Template:
-    return synthesize(context=context).template
+@pytest.fixture(scope="module")
+def default(deployable_assembly: CloudAssembly) -> Template:
+    return deployable_assembly.template
 
 
-def _default() -> Template:
-    return _template()
-
-
-def _mixed() -> Template:
+@pytest.fixture(scope="module")
+def mixed(mixed_pharmacy_assembly: CloudAssembly) -> Template:
     """Prescriptions and shipments at the pharmacy, inventory on the built-in tables (issue 24's mixed case)."""
-    return _template(pharmacy_api_url=URL, pharmacy_api_secret=SECRET, pharmacy_api_steps="shipments,prescriptions")
+    return mixed_pharmacy_assembly.template
+
+
+@pytest.fixture(scope="module")
+def configured(configured_assembly: CloudAssembly) -> Template:
+    """Inventory at the pharmacy, its secret given by ARN under a customer managed key (tests/infra/stacks.py)."""
+    return configured_assembly.template
 
 
 def _secret_grants(template: Template, handler: str) -> list[tuple[str, Any]]:
@@ -140,15 +138,15 @@ def _secret_grants(template: Template, handler: str) -> list[tuple[str, Any]]:
     ]
 
 
-def test_the_default_template_has_no_pharmacy_api_anywhere() -> None:
-    template = _default()
+def test_the_default_template_has_no_pharmacy_api_anywhere(default: Template) -> None:
+    template = default
     for handler in HANDLERS:
         assert _secret_grants(template, handler) == [], handler
         assert not [v for v in function_environment(template, handler) if v.startswith("PHARMACY_API")], handler
 
 
-def test_only_the_configured_steps_and_their_compensations_call_the_pharmacy() -> None:
-    template = _mixed()
+def test_only_the_configured_steps_and_their_compensations_call_the_pharmacy(mixed: Template) -> None:
+    template = mixed
     calling = PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS
     for handler in HANDLERS:
         environment = function_environment(template, handler)
@@ -163,8 +161,10 @@ def test_only_the_configured_steps_and_their_compensations_call_the_pharmacy() -
             assert grants == [], handler
 
 
-def test_a_step_at_the_pharmacy_no_longer_reaches_its_table_and_the_others_keep_theirs() -> None:
-    template = _mixed()
+def test_a_step_at_the_pharmacy_no_longer_reaches_its_table_and_the_others_keep_theirs(
+    mixed: Template, default: Template
+) -> None:
+    template = mixed
     business = {"PRESCRIPTIONS_TABLE", "SHIPMENTS_TABLE", "INVENTORY_TABLE", "RESERVATIONS_TABLE"}
     for handler in PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS:
         assert business & set(function_environment(template, handler)) == set(), handler
@@ -174,30 +174,33 @@ def test_a_step_at_the_pharmacy_no_longer_reaches_its_table_and_the_others_keep_
     # when the prescriptions are on the tables): the function may not read a table it does not use.
     assert "CATALOGUE_TABLE" not in function_environment(template, "create_prescription")
     assert not [t for a, t in permissions(template, "create_prescription") if "Catalogue" in t]
-    assert "CATALOGUE_TABLE" in function_environment(_default(), "create_prescription")
+    assert "CATALOGUE_TABLE" in function_environment(default, "create_prescription")
 
 
-def test_the_configuration_changes_only_the_calling_functions_and_their_policies() -> None:
-    default, mixed = _default()["Resources"], _mixed()["Resources"]
+def test_the_configuration_changes_only_the_calling_functions_and_their_policies(
+    mixed: Template, default: Template
+) -> None:
+    template = mixed
+    default, mixed = default["Resources"], mixed["Resources"]
     # What operators watch is added too: the contract-error and gave-up alarms, the dashboard's widgets.
-    alarms = {a for a in resources(_mixed(), "AWS::CloudWatch::Alarm") if a not in default}
+    alarms = {a for a in resources(template, "AWS::CloudWatch::Alarm") if a not in default}
     assert {mixed[a]["Properties"]["MetricName"] for a in alarms} == {"PharmacyContractErrors", "StepsGaveUp"}
     assert set(mixed) == set(default) | alarms
-    [dashboard] = resources(_mixed(), "AWS::CloudWatch::Dashboard")
+    [dashboard] = resources(template, "AWS::CloudWatch::Dashboard")
     calling = PRESCRIPTION_FUNCTIONS | SHIPMENT_FUNCTIONS
-    functions = {function_id(_mixed(), handler) for handler in calling}
+    functions = {function_id(template, handler) for handler in calling}
     roles = {mixed[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions}
     policies = {
         logical_id
-        for logical_id, policy in resources(_mixed(), "AWS::IAM::ManagedPolicy").items()
+        for logical_id, policy in resources(template, "AWS::IAM::ManagedPolicy").items()
         if {r["Ref"] for r in policy["Properties"].get("Roles", [])} & roles
     }
     changed = {logical_id for logical_id in default if default[logical_id] != mixed[logical_id]}
     assert changed == functions | policies | {dashboard}
 
 
-def test_a_secret_given_by_arn_is_granted_by_that_arn_alone() -> None:
-    template = _template(pharmacy_api_url=URL, pharmacy_api_secret=SECRET_ARN, pharmacy_api_steps="inventory")
+def test_a_secret_given_by_arn_is_granted_by_that_arn_alone(configured: Template) -> None:
+    template = configured
     for handler in INVENTORY_FUNCTIONS:
         assert _secret_grants(template, handler) == [("secretsmanager:GetSecretValue", SECRET_ARN)]
         assert function_environment(template, handler)["PHARMACY_API_SECRET"] == SECRET_ARN
@@ -214,16 +217,13 @@ def _decrypt_statements(template: Template, handler: str) -> list[dict[str, Any]
     ]
 
 
-def test_a_secret_under_a_customer_managed_key_may_be_decrypted_through_secrets_manager_only() -> None:
+def test_a_secret_under_a_customer_managed_key_may_be_decrypted_through_secrets_manager_only(
+    configured: Template, mixed: Template
+) -> None:
     # Secrets Manager decrypts a secret under a customer managed key with the caller's kms:Decrypt; the
     # grant is bound to Secrets Manager (kms:ViaService) and to this secret (its encryption context's
     # SecretARN), as AWS's own AWSSecretsManagerClientReadOnlyAccess policy binds it.
-    template = _template(
-        pharmacy_api_url=URL,
-        pharmacy_api_secret=SECRET_ARN,
-        pharmacy_api_steps="inventory",
-        pharmacy_api_secret_key=KEY_ARN,
-    )
+    template = configured
     for handler in INVENTORY_FUNCTIONS:
         [statement] = _decrypt_statements(template, handler)
         assert statement["Action"] == "kms:Decrypt"
@@ -234,7 +234,7 @@ def test_a_secret_under_a_customer_managed_key_may_be_decrypted_through_secrets_
         )
     for handler in set(HANDLERS) - INVENTORY_FUNCTIONS:
         assert _decrypt_statements(template, handler) == [], handler
-    assert all(_decrypt_statements(_mixed(), handler) == [] for handler in HANDLERS), "no key: no grant"
+    assert all(_decrypt_statements(mixed, handler) == [] for handler in HANDLERS), "no key: no grant"
 
 
 # --- what operators watch -----------------------------------------------------------------------
@@ -258,22 +258,24 @@ def _contract_alarms(template: Template) -> list[dict[str, Any]]:
     ]
 
 
-def test_the_dashboard_shows_the_pharmacy_errors_of_the_configured_operations_only() -> None:
-    mixed, default = _dashboard(_mixed()), _dashboard(_default())
+def test_the_dashboard_shows_the_pharmacy_errors_of_the_configured_operations_only(
+    mixed: Template, default: Template
+) -> None:
+    shown, default_shown = _dashboard(mixed), _dashboard(default)
     for operation in PRESCRIPTION_OPERATIONS | SHIPMENT_OPERATIONS:
         for status_class in ("4xx", "5xx", "no answer"):
-            assert f'"{operation} {status_class}"' in mixed, (operation, status_class)
+            assert f'"{operation} {status_class}"' in shown, (operation, status_class)
     for operation in INVENTORY_OPERATIONS | PRESCRIPTION_OPERATIONS | SHIPMENT_OPERATIONS:
-        assert operation not in default
+        assert operation not in default_shown
     for operation in INVENTORY_OPERATIONS:
-        assert operation not in mixed, "inventory keeps the built-in tables"
-    assert "PharmacyContractErrors" in mixed
+        assert operation not in shown, "inventory keeps the built-in tables"
+    assert "PharmacyContractErrors" in shown
 
 
-def test_contract_errors_page_someone_only_when_a_step_calls_the_pharmacy() -> None:
-    [alarm] = _contract_alarms(_mixed())
+def test_contract_errors_page_someone_only_when_a_step_calls_the_pharmacy(mixed: Template, default: Template) -> None:
+    [alarm] = _contract_alarms(mixed)
     assert alarm["Threshold"] == 1
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarm["AlarmActions"], "it notifies the alarm topic"
     assert "pharmacy_api_url" in alarm["AlarmDescription"]
-    assert _contract_alarms(_default()) == []
+    assert _contract_alarms(default) == []
