@@ -1,8 +1,8 @@
-"""What operators watch: the dashboard, and the alarms that page them through an SNS topic."""
+"""What operators watch: the alarms that page them through an SNS topic, and the dashboard (its standing
+widgets are infra/dashboard.py's; the optional parts' widgets come with their alarms, here)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, Duration, Stack
@@ -16,49 +16,14 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.dashboard import PERIOD, add_saga_widgets, add_stream_widgets, saga_metric
 from lambdas import contract
 from lambdas.domain import errors as errors_module
-from lambdas.domain.states import Compensation
 
-PERIOD = Duration.minutes(5)
 STREAM_BEHIND = Duration.minutes(5)
 """A stream consumer this far behind the event store pages someone."""
 FAILED_EXECUTIONS_THRESHOLD = 10
 """Failed executions per 5 minutes that page someone (business refusals also end an execution FAILED)."""
-
-
-def saga_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cw.Metric:
-    return cw.Metric(
-        namespace=contract.METRICS_NAMESPACE,
-        metric_name=name,
-        dimensions_map={contract.SERVICE_DIMENSION: contract.SERVICE, **dimensions},
-        statistic=statistic,
-        period=PERIOD,
-    )
-
-
-def _label(name: str) -> str:
-    """A metric or construct name as a legend reads it: `SagasCompleted` -> `sagas completed`."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").lower()
-
-
-def _dead_letters_label(queue: sqs.IQueue) -> str:
-    """Whose dead letters a queue holds, from its construct id (`OutcomesDeadLetterQueue` -> `outcomes`)."""
-    return _label(queue.node.id.removesuffix("DeadLetterQueue")) or "orders"
-
-
-def _executions_widget(title: str, machine: sfn.StateMachine) -> cw.GraphWidget:
-    """A state machine's executions: started, succeeded, failed, timed out."""
-    return cw.GraphWidget(
-        title=title,
-        left=[
-            machine.metric_started(period=PERIOD, label="started"),
-            machine.metric_succeeded(period=PERIOD, label="succeeded"),
-            machine.metric_failed(period=PERIOD, label="failed"),
-            machine.metric_timed_out(period=PERIOD, label="timed out"),
-        ],
-        width=8,
-    )
 
 
 class Monitoring(Construct):
@@ -99,8 +64,10 @@ class Monitoring(Construct):
         self._compensation_alarms(compensation_machine)
         self._stream_alarms(functions, stream_failures)
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
-        self._dashboard(state_machine, functions, start_queue, [q for q in dead_letter_queues if q is not None])
-        self._stream_dashboard(compensation_machine, functions, stream_failures)
+        add_saga_widgets(
+            self.dashboard, state_machine, functions, start_queue, [q for q in dead_letter_queues if q is not None]
+        )
+        add_stream_widgets(self.dashboard, compensation_machine, functions, stream_failures)
         if pharmacy_systems:
             self._pharmacy_api(pharmacy_systems)
         if verification:
@@ -292,113 +259,3 @@ class Monitoring(Construct):
                     periods=3,
                 ),
             ]
-
-    def _stream_dashboard(
-        self,
-        machine: sfn.StateMachine,
-        functions: Mapping[str, lambda_.Function],
-        failures: Mapping[str, sqs.IQueue],
-    ) -> None:
-        self.dashboard.add_widgets(
-            _executions_widget("Compensation executions", machine),
-            cw.GraphWidget(
-                title="Event store stream: iterator age (ms)",
-                left=[
-                    functions[name].metric("IteratorAge", statistic="Maximum", period=PERIOD, label=name)
-                    for name in failures
-                ],
-                width=8,
-            ),
-            cw.GraphWidget(
-                title="Stream batches given up",
-                left=[
-                    q.metric_approximate_number_of_messages_visible(period=PERIOD, label=name)
-                    for name, q in failures.items()
-                ],
-                width=8,
-            ),
-        )
-
-    def _dashboard(
-        self,
-        state_machine: sfn.StateMachine,
-        functions: Mapping[str, lambda_.Function],
-        start_queue: sqs.IQueue,
-        dead_letter_queues: Sequence[sqs.IQueue],
-    ) -> None:
-        self.dashboard.add_widgets(
-            _executions_widget("Executions", state_machine),
-            cw.GraphWidget(
-                title="Sagas by outcome",
-                left=[
-                    saga_metric(name).with_(label=label)
-                    for name, label in (
-                        (contract.SAGAS_STARTED, "started"),
-                        (contract.SAGAS_COMPLETED, "completed"),
-                        (contract.SAGAS_FAILED, "failed"),
-                        (contract.SAGAS_REJECTED, "rejected"),
-                        (contract.SAGAS_CANCELLED, "cancelled"),
-                        (contract.SAGAS_PARKED, "parked"),
-                    )
-                ],
-                width=8,
-            ),
-            cw.GraphWidget(
-                title="Orders refused",
-                left=[
-                    saga_metric(contract.SAGAS_REJECTED).with_(label="rejected (invalid)"),
-                    saga_metric(contract.CONFLICTING_ORDERS).with_(label="conflicting (order id reused)"),
-                ],
-                width=8,
-            ),
-            cw.GraphWidget(
-                title="Compensations by step",
-                left=[
-                    saga_metric(contract.COMPENSATIONS_RUN, **{contract.COMPENSATION_DIMENSION: c.value}).with_(
-                        label=_label(c.value)
-                    )
-                    for c in Compensation
-                ],
-                width=8,
-            ),
-        )
-        self.dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Saga duration (s)",
-                left=[
-                    saga_metric(contract.SAGA_DURATION, "p50").with_(label="p50"),
-                    saga_metric(contract.SAGA_DURATION, "p99").with_(label="p99"),
-                ],
-                width=8,
-            ),
-            cw.GraphWidget(
-                title="Start queue: oldest message age (s)",
-                left=[start_queue.metric_approximate_age_of_oldest_message(period=PERIOD, label="start queue")],
-                width=8,
-            ),
-            cw.GraphWidget(
-                title="Dead-letter queue depth",
-                left=[
-                    q.metric_approximate_number_of_messages_visible(period=PERIOD, label=_dead_letters_label(q))
-                    for q in dead_letter_queues
-                ],
-                width=8,
-            ),
-        )
-        self.dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Lambda errors",
-                left=[fn.metric_errors(period=PERIOD, label=name) for name, fn in functions.items()],
-                width=8,
-            ),
-            cw.GraphWidget(
-                title="Lambda throttles",
-                left=[fn.metric_throttles(period=PERIOD, label=name) for name, fn in functions.items()],
-                width=8,
-            ),
-            cw.GraphWidget(
-                title="Lambda duration p99 (ms)",
-                left=[fn.metric_duration(period=PERIOD, statistic="p99", label=name) for name, fn in functions.items()],
-                width=8,
-            ),
-        )
