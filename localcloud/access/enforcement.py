@@ -4,9 +4,9 @@ Replaces moto's `_authenticate_and_authorize_normal_action`, which every service
 `call_action` runs before the action (moto's own version checks signatures and the action
 on `*` only, and is off unless asked for). Here the caller is found (`principals`), the
 request becomes the actions and resource ARNs IAM checks (`actions`), and each is decided
-against the caller's identity policies and the resource's policy (`policies`). A refusal
-is answered in the service's own error shape: a handler sees the `AccessDeniedException`
-(SQS: `AccessDenied`, SNS: `AuthorizationError`) that AWS would give it.
+against the caller's identity policies and the resource's policy (`policies`; `policy_sources`
+finds them). A refusal is answered in the service's own error shape: a handler sees the
+`AccessDeniedException` (SQS: `AccessDenied`, SNS: `AuthorizationError`) that AWS would give it.
 
 What is enforced is recorded: the grants each role used (tests derive the permissions a
 function needs from them), and every refusal (a test's cloud must end with none it did
@@ -15,7 +15,6 @@ not provoke).
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,9 +24,9 @@ from typing import Any
 from moto.core.responses import BaseResponse
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from localcloud.access import actions, policies, principals
+from localcloud.access import actions, policies, policy_sources, principals
 from localcloud.access.actions import Arns, Check
-from localcloud.access.policies import Decision, Request, Statement
+from localcloud.access.policies import Decision, Request
 from localcloud.access.principals import Principal
 from localcloud.patching import Kind, Patch
 
@@ -73,14 +72,16 @@ class Authorizer:
             return Decision(True)
         if check.action in NOT_MODELLED:
             return Decision(False, f"because {NOT_MODELLED[check.action]}")
-        identity_key, identity, boundary = _identity(principal)
-        resource_key, resource_policy = _resource_policy(check.resource)
+        identity_key, identity, boundary = policy_sources.identity(principal)
+        resource_key, resource_policy = policy_sources.resource_policy(check.resource)
         key = (principal, identity_key, check.action, check.resource, tuple(check.context.items()), resource_key)
         decision = self._decisions.get(key)
         if decision is None:
-            request = Request(principal, check.action, check.resource, {**_global_context(principal), **check.context})
+            context = {**policy_sources.global_context(principal), **check.context}
+            request = Request(principal, check.action, check.resource, context)
             trust = check.action == "sts:AssumeRole"
-            decision = policies.evaluate(request, identity, resource_policy, _account_of(check.resource), trust=trust)
+            account = policy_sources.account_of(check.resource)
+            decision = policies.evaluate(request, identity, resource_policy, account, trust=trust)
             if decision.allowed and boundary is not None and not policies.evaluate(request, boundary, [], None).allowed:
                 decision = Decision(False, f"because no permissions boundary allows the {check.action} action")
             with self._lock:
@@ -118,120 +119,11 @@ class Authorizer:
             self.granted = set()
             self.refused = []
             self._seen_refusals = set()
-        _role_statements.cache_clear()
+        policy_sources.forget_roles()
 
 
 AUTHORIZER = Authorizer()
 """One per process, as moto's backends are."""
-
-
-# --- whose policies ----------------------------------------------------------------------
-
-
-def _iam(account: str) -> Any:
-    from moto.iam.models import iam_backends
-
-    return iam_backends[account]["aws"]
-
-
-def _identity(principal: Principal) -> tuple[Any, list[Statement], list[Statement] | None]:
-    """(cache key, identity statements, permissions boundary statements or None) of a principal."""
-    if not principal.is_role or principal.account is None:
-        return None, [], None
-    backend = _iam(principal.account)
-    role = _role(backend, principal.arn)
-    if role is None:
-        return "no such role", [], None
-    managed = tuple((arn, p.default_version_id) for arn, p in role.managed_policies.items())
-    inline = tuple(role.policies.items())
-    boundary_arn = role.permissions_boundary_arn or None
-    boundary_policy = backend.managed_policies.get(boundary_arn) if boundary_arn else None
-    boundary_version = boundary_policy.default_version_id if boundary_policy is not None else None
-    key = (managed, inline, boundary_arn, boundary_version)
-    return key, _role_statements(principal.account, managed, inline), _boundary(backend, boundary_arn)
-
-
-def _role(backend: Any, role_arn: str) -> Any:
-    name = role_arn.rsplit("/", 1)[1]
-    return next((role for role in backend.roles.values() if role.name == name), None)
-
-
-@functools.lru_cache(maxsize=1024)
-def _role_statements(account: str, managed: tuple[Any, ...], inline: tuple[Any, ...]) -> list[Statement]:
-    backend = _iam(account)
-    found: list[Statement] = []
-    for arn, _ in managed:
-        policy = backend.managed_policies.get(arn)
-        if policy is not None:
-            found.extend(_default_version(policy))
-    for _, document in inline:
-        found.extend(policies.statements(document))
-    return found
-
-
-def _default_version(policy: Any) -> list[Statement]:
-    version = next((v for v in policy.versions if v.is_default), None)
-    return policies.statements(version.document) if version is not None else []
-
-
-def _boundary(backend: Any, arn: str | None) -> list[Statement] | None:
-    if not arn:
-        return None
-    policy = backend.managed_policies.get(arn)
-    return _default_version(policy) if policy is not None else []
-
-
-def _resource_policy(resource: str) -> tuple[Any, list[Statement]]:
-    """(cache key, statements) of the policy attached to `resource` (queue, topic, event bus)."""
-    parts = resource.split(":", 5)
-    if len(parts) < 6:
-        return None, []
-    _, _, service, region, account, name = parts
-    document: Any = None
-    if service == "sqs":
-        from moto.sqs.models import sqs_backends
-
-        queue = sqs_backends[account][region].queues.get(name)
-        document = queue.policy if queue is not None else None
-    elif service == "sns":
-        from moto.sns.models import sns_backends
-
-        topic = sns_backends[account][region].topics.get(resource)
-        document = json.dumps(topic._policy_json) if topic is not None else None
-    elif service == "iam" and name.startswith("role/"):
-        # A role's trust policy is the resource policy sts:AssumeRole is decided on.
-        role = _role(_iam(account), resource)
-        document = role.assume_role_policy_document if role is not None else None
-    elif service == "events" and name.startswith("event-bus/"):
-        from moto.events.models import events_backends
-
-        bus = events_backends[account][region].event_buses.get(name.split("/", 1)[1])
-        document = bus.policy if bus is not None else None
-    if not document:
-        return None, []
-    text = document if isinstance(document, str) else json.dumps(document)
-    return text, _parsed(text)
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed(text: str) -> list[Statement]:
-    return policies.statements(text)
-
-
-def _account_of(resource: str) -> str | None:
-    parts = resource.split(":")
-    return parts[4] if len(parts) > 5 and parts[4] else None
-
-
-def _global_context(principal: Principal) -> dict[str, Any]:
-    """The global condition keys AWS sets on every request (IAM User Guide, "AWS global condition
-    context keys"). `aws:SecureTransport` is true: AWS's endpoints are TLS; the local endpoint
-    is plain HTTP and counts as TLS (the README's list of what is not enforced says so)."""
-    context: dict[str, Any] = {"aws:SecureTransport": True, "aws:PrincipalIsAWSService": principal.service}
-    if not principal.service:
-        context["aws:PrincipalArn"] = principal.arn
-        context["aws:PrincipalAccount"] = principal.account
-    return context
 
 
 # --- who is calling ----------------------------------------------------------------------
