@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 import time
 import weakref
 from typing import Any
 
-import jsonpath_ng
-from jsonpath_ng import ext as jsonpath_ext
 from moto.stepfunctions.exceptions import ExecutionAlreadyExists
 from moto.stepfunctions.models import StateMachine
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
@@ -30,15 +26,15 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from localcloud import aws_metrics
+from localcloud.patches import stepfunctions_engine as engine
 from localcloud.patches import stepfunctions_timers as timers
+from localcloud.patches.stepfunctions_engine import clear_engine_clients
 from localcloud.patches.stepfunctions_timers import set_time_scale
 from localcloud.patching import Kind, Patch
 
@@ -130,47 +126,11 @@ def _name_stays_taken(self: StateMachine, name: str, execution_input: str) -> An
     return _NAME_IDEMPOTENCY.original(self, name, execution_input)
 
 
-# --- one parse per definition, one client per service ------------------------------------
-
-
-@functools.lru_cache(maxsize=64)
-def _syntax_tree(definition: str) -> Any:
-    return AmazonStateLanguageParser.parse(definition)[1]
-
-
-def _evaluation_entrypoint(self: ExecutionWorker) -> EvalComponent:
-    """The syntax tree depends on the definition alone: each definition is parsed once; the
-    evaluation components are still built from the tree for each execution, as moto builds them,
-    so no two executions share a component object."""
-    program: EvalComponent = Preprocessor().visit(
-        _syntax_tree(self._evaluation_details.state_machine_details.definition)
-    )
-    return program
-
-
-_engine_clients: dict[tuple[str, str, bool], Any] = {}
-_engine_clients_lock = threading.Lock()
+# --- one parse per definition, one client per service (stepfunctions_engine.py) -----------------
 
 
 def _cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    from moto.core.models import botocore_stubber
-
-    key = (region, service, bool(botocore_stubber.enabled))
-    with _engine_clients_lock:
-        if key not in _engine_clients:
-            _engine_clients[key] = _BOTO_CLIENT_FOR.original(region, service, state_credentials)
-        return _engine_clients[key]
-
-
-def clear_engine_clients() -> None:
-    with _engine_clients_lock:
-        _engine_clients.clear()
-
-
-# Parsed JSONPath expressions are immutable: cached (moto builds a ply/yacc parser per expression).
-# attr-defined: jsonpath_ng re-exports parse without __all__, which strict mypy does not follow.
-_cached_ext_parse = functools.lru_cache(maxsize=1024)(jsonpath_ext.parse)  # type: ignore[attr-defined]
-_cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.parse)  # type: ignore[attr-defined]
+    return engine.boto_client_for(region, service, state_credentials, _BOTO_CLIENT_FOR.original)
 
 
 # --- a time scale for Retry backoff, task deadlines, heartbeats and Wait states ----------------
@@ -229,36 +189,20 @@ def _set_error(self: Environment, error: Any) -> None:
 # --- SendTask*: the token's task must be open; SendTaskFailure keeps its cause ------------------
 
 
-def _refuse_a_closed_task(response: StepFunctionResponse) -> None:
-    """A token whose task is closed (answered, timed out, or its execution over) is TaskTimedOut.
-
-    moto looks only among running executions for SendTaskSuccess and SendTaskHeartbeat, and
-    answers InvalidToken for a token of a finished one; AWS says its task is closed.
-    """
-    token = response._get_param("taskToken")
-    # attr-defined: moto's backend method, private to its parser backend.
-    for execution in response.stepfunction_backend._get_executions():  # type: ignore[attr-defined]
-        # An execution just started has a worker but no environment yet (its thread sets it): no token of its.
-        env = getattr(getattr(execution, "exec_worker", None), "env", None)
-        endpoint: CallbackEndpoint | None = env.callback_pool_manager.get(token) if env else None
-        if endpoint is not None and (execution.status != "RUNNING" or timers.is_closed(endpoint)):
-            raise timers.task_timed_out()
-
-
 def _send_task_success(self: StepFunctionResponse) -> Any:
-    _refuse_a_closed_task(self)
+    timers.refuse_a_closed_task(self)
     return _SEND_SUCCESS.original(self)
 
 
 def _send_task_heartbeat(self: StepFunctionResponse) -> Any:
-    _refuse_a_closed_task(self)
+    timers.refuse_a_closed_task(self)
     return _SEND_HEARTBEAT.original(self)
 
 
 def _send_task_failure(self: StepFunctionResponse) -> Any:
     from moto.core.responses import EmptyResult
 
-    _refuse_a_closed_task(self)
+    timers.refuse_a_closed_task(self)
     self.stepfunction_backend.send_task_failure(  # type: ignore[call-arg]  # the parser backend's takes a cause
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
@@ -305,7 +249,7 @@ PATCHES = (
     Patch(
         owner=ExecutionWorker,
         name="_get_evaluation_entrypoint",
-        replacement=_evaluation_entrypoint,
+        replacement=engine.evaluation_entrypoint,
         kind=Kind.SPEED,
         why="moto parses the whole definition with ANTLR for every execution (a tenth of a busy "
         "local cloud's CPU); each definition is parsed once.",
@@ -321,7 +265,7 @@ PATCHES = (
     Patch(
         owner=json_path,
         name="parse",
-        replacement=_cached_ext_parse,
+        replacement=engine.cached_ext_parse,
         kind=Kind.SPEED,
         why="moto builds a JSONPath parser (a ply/yacc table) for every path it evaluates, per "
         "state; parsed expressions are immutable: cached.",
@@ -329,7 +273,7 @@ PATCHES = (
     Patch(
         owner=result_path,
         name="parse",
-        replacement=_cached_parse,
+        replacement=engine.cached_parse,
         kind=Kind.SPEED,
         why="As json_path.parse, for every state's ResultPath.",
     ),

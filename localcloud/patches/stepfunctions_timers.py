@@ -32,6 +32,7 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.responses import StepFunctionResponse
 
 _time_scale = 1.0
 
@@ -229,3 +230,19 @@ def scaled_wait(self: WaitFunction, env: Environment) -> None:
         if remaining <= 0:
             return
         env.program_state_event.wait(remaining)
+
+
+def refuse_a_closed_task(response: StepFunctionResponse) -> None:
+    """A token whose task is closed (answered, timed out, or its execution over) is TaskTimedOut.
+
+    moto looks only among running executions for SendTaskSuccess and SendTaskHeartbeat, and
+    answers InvalidToken for a token of a finished one; AWS says its task is closed.
+    """
+    token = response._get_param("taskToken")
+    # attr-defined: moto's backend method, private to its parser backend.
+    for execution in response.stepfunction_backend._get_executions():  # type: ignore[attr-defined]
+        # An execution just started has a worker but no environment yet (its thread sets it): no token of its.
+        env = getattr(getattr(execution, "exec_worker", None), "env", None)
+        endpoint: CallbackEndpoint | None = env.callback_pool_manager.get(token) if env else None
+        if endpoint is not None and (execution.status != "RUNNING" or is_closed(endpoint)):
+            raise task_timed_out()

@@ -30,6 +30,7 @@ from localcloud import patches
 from localcloud.deploy import UnsupportedResource, check_resource_types
 from localcloud.patches import BY_ID
 from localcloud.patches import stepfunctions as sfn_patches
+from localcloud.patches import stepfunctions_engine as sfn_engine
 from localcloud.patching import MISSING
 from tests.concurrency import at_once
 from tests.fakes import create_events_table, queue_for_source
@@ -224,15 +225,15 @@ def test_moto_still_parses_the_definition_per_execution_and_the_patch_parses_it_
     )
     parses: list[str] = []
     real_parse = asl_parser.AmazonStateLanguageParser.parse
-    sfn_patches._syntax_tree.cache_clear()
+    sfn_engine.syntax_tree.cache_clear()
 
     def counted_parse(definition: str) -> Any:
         parses.append(definition)
         return real_parse(definition)
 
     with mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", counted_parse):
-        first = sfn_patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]  # a stand-in worker
-        second = sfn_patches._evaluation_entrypoint(worker)  # type: ignore[arg-type]  # a stand-in worker
+        first = sfn_engine.evaluation_entrypoint(worker)  # type: ignore[arg-type]  # a stand-in worker
+        second = sfn_engine.evaluation_entrypoint(worker)  # type: ignore[arg-type]  # a stand-in worker
     assert parses == [definition]
     # Each execution still gets components of its own, of the kind moto builds.
     assert first is not second
