@@ -23,7 +23,7 @@ from pharmacy_reference.catalogue import CATALOGUE
 from pharmacy_reference.faults import Faults
 from pharmacy_reference.server import Served, serve
 from pharmacy_reference.service import Pharmacy
-from saga_cli import render
+from saga_cli import render, render_sagas
 from tests.e2e.helpers import US_ADDRESS, edited_assembly, published, view
 
 TOKEN = "e2e-pharmacy-token"
@@ -161,10 +161,10 @@ def test_a_pharmacy_answering_503_twice_sees_one_key_three_times_and_one_saga_co
     assert [call.status for call in prescription.calls] == [503, 503, 201]
     assert {call.operation for call in prescription.calls} == {"createPrescription"}
     with render.console.capture() as shown:
-        render.status(found)
+        render_sagas.status(found)
     assert f"attempts 3  HTTP {host}: 503, 503, 201" in shown.get()
     assert f"HTTP {host}: 503, 503, 201" in shown.get().split("Reserve Inventory", 1)[1]
-    states = {state["name"]: state for state in render.status_json(found)["states"]}
+    states = {state["name"]: state for state in render_sagas.status_json(found)["states"]}
     assert states["Initiate Shipment"]["calls"] == [
         f"createShipment at {host}: HTTP 503",
         f"createShipment at {host}: HTTP 503",
