@@ -73,9 +73,9 @@ def test_a_completed_saga_lists_its_three_steps_in_order_and_how_long_it_took() 
 @pytest.mark.parametrize(
     ("refusal", "step"),
     [
-        (ev.PrescriptionFailed(order_id="o-1", reason="the reason"), "create_prescription"),
-        (ev.InventoryReservationFailed(order_id="o-1", reason="the reason"), "reserve_inventory"),
-        (ev.ShipmentInitiationFailed(order_id="o-1", reason="the reason"), "initiate_shipment"),
+        (ev.PrescriptionRefused(order_id="o-1", reason="the reason"), "create_prescription"),
+        (ev.InventoryReservationRefused(order_id="o-1", reason="the reason"), "reserve_inventory"),
+        (ev.ShipmentInitiationRefused(order_id="o-1", reason="the reason"), "initiate_shipment"),
     ],
 )
 def test_a_refused_step_is_the_failed_step_with_its_reason(refusal: ev.DomainEvent, step: str) -> None:
@@ -91,7 +91,7 @@ def test_a_failed_saga_lists_its_compensations_in_the_order_they_ran_and_ends_wi
         _moved(S.STARTED, S.PENDING_PRESCRIPTION),
         ev.PrescriptionCreated(order_id="o-1", prescription_id="rx-o-1"),
         _moved(S.PENDING_PRESCRIPTION, S.PENDING_INVENTORY),
-        ev.InventoryReservationFailed(order_id="o-1", reason="line 1: not enough stock"),
+        ev.InventoryReservationRefused(order_id="o-1", reason="line 1: not enough stock"),
         _moved(S.PENDING_INVENTORY, S.COMPENSATING, "line 1: not enough stock"),
         ev.CompensationRecorded(order_id="o-1", compensation="cancel_prescription", had_effect=True),
         ev.PrescriptionCancelled(order_id="o-1", prescription_id="rx-o-1"),

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from lambdas.domain import events as ev
 from lambdas.domain.order import OrderLine, ShippingAddress
 from lambdas.logic.publish import bus_entry
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 AT = datetime(2026, 12, 7, 8, 0, 0, 123000, tzinfo=UTC)
 PATIENT = "patient-7c1e"
@@ -30,7 +33,7 @@ def _stored(event: ev.DomainEvent, version: int = 1) -> ev.StoredEvent:
     )
 
 
-def _detail(entry: dict[str, Any]) -> dict[str, Any]:
+def _detail(entry: PutEventsRequestEntryTypeDef) -> dict[str, Any]:
     detail = json.loads(entry["Detail"])
     assert isinstance(detail, dict), "Detail is a JSON object"
     return detail
