@@ -14,7 +14,7 @@ import pytest
 
 from app import build_app
 from harness.assembly import PROJECT_ROOT, synthesis_context
-from infra.stack import FaultInjectionNotAllowed
+from infra.stack import FaultInjectionNotAllowed, OrderFulfillmentStack
 from localcloud.deploy import CloudAssembly
 from tests.infra.stacks import CONFIGURED_STACK, ORDER_PRODUCER
 from tests.infra.template import resources
@@ -98,6 +98,11 @@ def test_named_order_producers_may_put_and_cancel_orders_on_the_order_bus_and_no
 def test_an_order_producer_that_is_neither_an_account_nor_an_arn_is_refused() -> None:
     with pytest.raises(ValueError, match="neither a 12-digit account id nor an IAM ARN"):
         build_app(cdk.App(context={"order_producers": "pharmacy-api"}))
+
+
+def _stack(app: cdk.App) -> OrderFulfillmentStack:
+    [stack] = [c for c in app.node.children if isinstance(c, OrderFulfillmentStack)]
+    return stack
 
 
 def _resources(context: dict[str, str]) -> dict[str, dict[str, object]]:
