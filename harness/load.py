@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -169,9 +170,18 @@ def run_load(
     sent_at: dict[str, datetime] = {}
     sent: list[str] = []
 
+    stopping = threading.Event()
+    """Set by the interrupt: a sender takes no order after it (a pool's queued orders would still start)."""
+
     def send(order: PlannedOrder) -> None:
+        if stopping.is_set():
+            return
         sent_at[order.order_id] = datetime.now(UTC)
-        deliver(target, order.detail, order.deliveries)
+        try:
+            deliver(target, order.detail, order.deliveries)
+        except KeyboardInterrupt:
+            stopping.set()
+            raise
         sent.append(order.order_id)  # list.append is atomic: the senders share it safely
         on_sent(1)
 
@@ -181,6 +191,7 @@ def run_load(
         list(pool.map(send, orders))
     except KeyboardInterrupt:
         # Orders not yet begun are dropped; the ones on their way finish, so the count is exact.
+        stopping.set()
         pool.shutdown(wait=True, cancel_futures=True)
         raise LoadInterrupted(list(sent), len(orders), None) from None
     finally:
