@@ -63,6 +63,16 @@ class OrderCreated(BaseModel):
     shipping_address: ShippingAddress | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: Any) -> Any:
+        # json.loads reads an escaped lone surrogate ("\ud800") into a str that UTF-8 cannot encode:
+        # JSON leaves its meaning open (RFC 8259, section 8.2), and the event's JSON would change such a
+        # key without a word (pydantic writes it as three other characters). Refused, as any bad value.
+        if _holds_lone_surrogate(value):
+            raise ValueError("holds text that is not valid Unicode (a lone surrogate, U+D800 to U+DFFF)")
+        return value
+
     @field_validator("medications", mode="before")
     @classmethod
     def _lines_from_ids_or_objects(cls, value: Any) -> Any:
@@ -115,6 +125,26 @@ def _holds_non_finite(value: Any) -> bool:
         if isinstance(item, dict | list):
             pending.extend(item.values() if isinstance(item, dict) else item)
     return False
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether a string in `value`, a key or a value, holds a lone surrogate (without recursion: the input is a
+    client's)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and _LONE_SURROGATE.search(item):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A str from json.loads holds a surrogate only when the JSON escaped one alone: a pair is read as one character."""
 
 
 def usable_order_id(detail: Any) -> str | None:

@@ -102,7 +102,8 @@ def sagas(draw: st.DrawFn) -> Hostile:
         order_id=draw(hostile.filter(lambda v: v != "")),
         reasons=draw(st.lists(hostile, min_size=1, max_size=3)),
         key=draw(hostile),
-        metadata_key=draw(hostile),
+        # a lone surrogate never reaches a stored key: the order is refused (tests/unit/test_order.py)
+        metadata_key=draw(hostile.filter(lambda v: not re.search("[\ud800-\udfff]", v))),
         metadata_value=draw(hostile),
         patient_id=draw(hostile),
         address_line=draw(hostile),

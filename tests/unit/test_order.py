@@ -118,3 +118,25 @@ def test_a_number_that_is_not_finite_is_refused_in_every_other_field_too() -> No
     reasons = _reasons({**SEED_EXAMPLE, "patient_id": nan, "medications": [{"medication_id": "m", "quantity": nan}]})
     assert sorted(r.split(":")[0] for r in reasons) == ["medications.0.quantity", "patient_id"]
     assert not [r for r in reasons if "nan" in r.lower()]
+
+
+@pytest.mark.parametrize(
+    ("field", "escaped"),
+    [
+        ("metadata", '{"\\ud800": "v"}'),  # a key
+        ("metadata", '{"k": ["x\\udfff"]}'),  # a value, nested
+        ("patient_id", '"p\\ud83d"'),  # the first half of a pair, alone
+    ],
+)
+def test_text_with_a_lone_surrogate_is_refused_where_it_is_without_its_value(field: str, escaped: str) -> None:
+    # Given a detail as json.loads reads JSON that escapes half a surrogate pair: a str UTF-8 cannot encode
+    # (RFC 8259, section 8.2: such strings' meaning is left open), which the saga's event would change
+    value = json.loads(escaped)
+    reasons = _reasons({**SEED_EXAMPLE, field: value})
+    assert reasons == [f"{field}: holds text that is not valid Unicode (a lone surrogate, U+D800 to U+DFFF)"]
+
+
+def test_a_surrogate_pair_is_one_character_and_accepted() -> None:
+    metadata = json.loads('{"emoji \\ud83d\\ude00": "\\ud83d\\ude00"}')
+    assert metadata == {"emoji 😀": "😀"}
+    assert OrderCreated.model_validate({**SEED_EXAMPLE, "metadata": metadata}).metadata == metadata
