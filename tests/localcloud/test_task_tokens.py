@@ -230,7 +230,7 @@ def test_heartbeats_keep_a_task_open_until_its_answer(local: LocalCloud) -> None
 @pins("stepfunctions.ExecutionState.from_state_props")
 def test_heartbeat_seconds_without_timeout_seconds_sets_no_deadline(local: LocalCloud) -> None:
     queue = _queue(local)
-    ask = _ask_by_sqs(queue, HeartbeatSeconds=3600, Catch=_caught(["States.ALL"]), End=True)
+    ask = _ask_by_sqs(queue, HeartbeatSeconds=DAY, Catch=_caught(["States.ALL"]), End=True)
     machine = _machine(local, {"Ask": ask, **CAUGHT})
     # The cloud's clock: a two-minute Wait that has ended means two (scaled) minutes have passed
     clock = _machine(local, {"Wait": {"Type": "Wait", "Seconds": 120, "End": True}}, start="Wait")
