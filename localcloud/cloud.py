@@ -34,7 +34,8 @@ from localcloud.access.actions import Arns, Check
 from localcloud.access.enforcement import AUTHORIZER, Refusal
 from localcloud.access.principals import Principal
 from localcloud.deploy import CloudAssembly, check_resource_types, create_stack, publish_assets
-from localcloud.pollers import Pollers, Undelivered
+from localcloud.mappings import Pollers
+from localcloud.pollers import Undelivered
 from localcloud.runtime import InProcessRuntime, InvocationRecord
 from localcloud.service_clients import ServiceClients, ServiceName
 

@@ -31,14 +31,12 @@ from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommu
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from localcloud import aws_metrics
 from localcloud.patches import stepfunctions_engine as engine
+from localcloud.patches import stepfunctions_status_change as status_change
 from localcloud.patches import stepfunctions_timers as timers
 from localcloud.patches.stepfunctions_engine import clear_engine_clients
 from localcloud.patches.stepfunctions_timers import set_time_scale
 from localcloud.patching import Kind, Patch
-
-STATUS_CHANGE = "Step Functions Execution Status Change"
 
 # --- CloudFormation ------------------------------------------------------------------------
 
@@ -71,39 +69,9 @@ def _state_machine_from_cloudformation(
 # --- execution status change events ------------------------------------------------------
 
 
-def _millis(moment: Any) -> int | None:
-    return int(moment.timestamp() * 1000) if moment else None
-
-
 def _terminated_with_event(self: BaseExecutionWorkerCommunication) -> None:
     _TERMINATED.original(self)
-    from moto.events.models import events_backends
-
-    execution = self.execution
-    detail = {
-        "executionArn": execution.exec_arn,
-        "stateMachineArn": execution.state_machine_arn,
-        "name": execution.name,
-        "status": execution.exec_status.value if execution.exec_status else None,
-        "startDate": _millis(execution.start_date),
-        "stopDate": _millis(execution.stop_date),
-        "error": execution.error,
-        "cause": execution.cause,
-        # As AWS's event: the execution's input and output, as JSON text (the saga's hold ids only).
-        "input": json.dumps(execution.input_data),
-        "output": execution.output
-        if isinstance(execution.output, str) or execution.output is None
-        else json.dumps(execution.output),
-    }
-    entry = {
-        "Source": "aws.states",
-        "DetailType": STATUS_CHANGE,
-        "Detail": json.dumps(detail),
-        "Resources": [execution.exec_arn],
-        "EventBusName": "default",
-    }
-    events_backends[execution.account_id][execution.region_name].put_events([entry])
-    aws_metrics.ended(execution.state_machine_arn, detail["status"])
+    status_change.publish(self.execution)
 
 
 # --- a forgotten execution's name stays taken (localcloud/retention.py forgets them) ----------
