@@ -167,9 +167,12 @@ class Sweeper:
             if shard is None:
                 continue
             with DYNAMODB_LOCK:  # every stream write holds it; so do the pollers' and the API's reads
-                before = unread[id(shard)] if id(shard) in unread else first_after(shard, horizon)
-                forgotten += trim(shard, before)
+                forgotten += trim(shard, self._first_kept(shard, unread, horizon))
         return forgotten
+
+    def _first_kept(self, shard: Any, unread: dict[int, int], horizon: float) -> int:
+        """The sequence number of the first record `shard` keeps: the first its mappings have yet to read."""
+        return unread[id(shard)] if id(shard) in unread else first_after(shard, horizon)
 
     def _forget_archived_events(self, horizon: float) -> int:
         forgotten = 0

@@ -38,8 +38,6 @@ from harness.assembly import READ_PUBLISHED_EVENTS, synthesize
 from harness.inprocess import deployed
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import CloudAssembly
-from localcloud.patches.dynamodb import LOCK as DYNAMODB_LOCK
-from localcloud.patches.dynamodbstreams import trim
 from localcloud.patches.stepfunctions import forgotten_names
 from localcloud.retention import Retention, Sweeper, first_after
 
@@ -131,17 +129,9 @@ class RetentionAsItWas(Sweeper):
     and the names of forgotten executions were kept on the state machine itself, which moto
     deep-copies into every execution it starts."""
 
-    def _forget_stream_records(self, horizon: float) -> int:
-        unread = self.cloud.first_unread_stream_records()
-        forgotten = 0
-        for table in list(dynamodb_backends[self.cloud.account][self.cloud.region].tables.values()):
-            shard = table.stream_shard
-            if shard is None:
-                continue
-            with DYNAMODB_LOCK:
-                read = unread.get(id(shard), int(shard.starting_sequence_number) + len(shard.items))
-                forgotten += trim(shard, min(read, first_after(shard, horizon)))
-        return forgotten
+    def _first_kept(self, shard: Any, unread: dict[int, int], horizon: float) -> int:
+        read = unread.get(id(shard), int(shard.starting_sequence_number) + len(shard.items))
+        return min(read, first_after(shard, horizon))
 
     def _forget_executions(self, horizon: float) -> int:
         forgotten = super()._forget_executions(horizon)
