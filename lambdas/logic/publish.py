@@ -13,15 +13,17 @@ if TYPE_CHECKING:
 
 
 def bus_entry(stored: StoredEvent, bus_name: str) -> PutEventsRequestEntryTypeDef:
-    """A PutEvents entry: DetailType is the type key, Detail carries ids and outcomes only."""
+    """A PutEvents entry: DetailType is the type key, Detail carries ids and outcomes only.
+    An event stored in an older shape is published upcast, with the schema version of the shape it has."""
+    event = stored.to_domain()
     detail = {
         "event_id": stored.event_id,
         "type": stored.type,
         "stream_id": stored.stream_id,
         "version": stored.version,
         "occurred_at": stored.occurred_at.isoformat(),
-        "schema_version": stored.schema_version,
-        "payload": stored.to_domain().public_payload(),
+        "schema_version": event.SCHEMA_VERSION,
+        "payload": event.public_payload(),
         "metadata": stored.metadata.model_dump(mode="json"),
     }
     return {

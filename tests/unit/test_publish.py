@@ -63,7 +63,7 @@ def test_the_detail_carries_the_events_envelope() -> None:
     assert detail["type"] == "order_fulfillment_saga.started"
     assert (detail["stream_id"], detail["version"]) == ("saga-o-1", 3)
     assert datetime.fromisoformat(detail["occurred_at"]) == AT
-    assert detail["schema_version"] == stored.schema_version
+    assert detail["schema_version"] == 1, "the started event's first and only shape"
     assert detail["metadata"] == {"correlation_id": "o-1", "causation_id": "msg-1", "source": "start_saga"}
     assert detail["payload"]["order_id"] == "o-1"
 
@@ -93,3 +93,19 @@ def test_a_reason_said_outside_the_saga_is_replaced_by_the_fixed_sentence() -> N
 @pytest.mark.parametrize("type_key", sorted(ev.registered_types()))
 def test_every_type_key_fits_eventbridges_detail_type(type_key: str) -> None:
     assert 1 <= len(type_key) <= 128
+
+
+def test_an_event_stored_in_an_older_shape_is_published_upcast_and_says_the_shape_it_has() -> None:
+    # Given a SagaResumed stored before schema 2, its ARN under the old, misleading `execution_name`
+    arn = "arn:aws:states:us-east-1:123456789012:execution:compensation:o-1-resume-1"
+    stored = ev.StoredEvent.model_validate(
+        {
+            **_stored(ev.SagaResumed(order_id="o-1", execution_arn=arn)).model_dump(),
+            "schema_version": 1,
+            "payload": {"order_id": "o-1", "execution_name": arn},
+        }
+    )
+    detail = _detail(bus_entry(stored, "domain-events"))
+    # Then a subscriber gets the payload in today's shape, and the schema version of that shape, not the stored one
+    assert detail["payload"] == {"order_id": "o-1", "execution_arn": arn}
+    assert detail["schema_version"] == 2
