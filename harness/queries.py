@@ -249,10 +249,6 @@ def replay_projection(target: Target, apply: bool) -> ReplayReport:
     return ReplayReport(len(rebuilt), missing, extra, different, applied=apply)
 
 
-BUSINESS_TABLES = ("Prescriptions", "Reservations", "Shipments")
-"""The steps' own tables (`infra/tables.py`), not stack outputs: found among the stack's resources."""
-
-
 def business_table(target: Target, table: str) -> str:
     """The name of a business table (Catalogue, Inventory, Prescriptions, Reservations, Shipments),
     from the stack's outputs: the same on the local cloud and on AWS, whatever CDK's logical ids."""
