@@ -68,6 +68,21 @@ EXAMPLES: list[ev.DomainEvent] = [
 ]
 
 
+def _stored_v1(type_key: str, payload: dict[str, Any], version: int = 1) -> ev.StoredEvent:
+    """An event as schema version 1 stored it, in its order's stream (payload["order_id"])."""
+    order_id = payload["order_id"]
+    return ev.StoredEvent(
+        event_id="e",
+        type=type_key,
+        stream_id=f"saga-{order_id}",
+        version=version,
+        occurred_at=datetime.now(UTC),
+        schema_version=1,
+        payload=payload,
+        metadata=ev.EventMetadata(correlation_id=order_id, source="test"),
+    )
+
+
 def test_every_registered_type_has_an_example() -> None:
     assert {type(e) for e in EXAMPLES} == set(ev.registered_types().values())
 
@@ -122,16 +137,7 @@ def test_an_old_stored_shape_is_upcast_to_the_current_model() -> None:
         return payload
 
     # When a v1 event is read back
-    stored_v1 = ev.StoredEvent(
-        event_id="e",
-        type="test.note_added",
-        stream_id="s",
-        version=1,
-        occurred_at=datetime.now(UTC),
-        schema_version=1,
-        payload={"order_id": "o", "note": "hello"},
-        metadata=ev.EventMetadata(correlation_id="o", source="test"),
-    )
+    stored_v1 = _stored_v1("test.note_added", {"order_id": "o", "note": "hello"})
     # Then it is the current model
     assert stored_v1.to_domain() == NoteAdded(order_id="o", remark="hello")
 
@@ -148,15 +154,10 @@ def test_public_payload_leaves_patient_data_out() -> None:
 def test_a_rejection_stored_before_its_bounds_reads_as_kept_whole_with_its_digest() -> None:
     # Given an OrderRejected as v1 stored it: every reason, the raw message, nothing else
     raw = json.dumps({"id": "event-1", "detail": {"patient_id": "p", "order_id": "o", "medications": []}})
-    stored_v1 = ev.StoredEvent(
-        event_id="e",
-        type=ev.OrderRejected.TYPE_KEY,
-        stream_id="saga-o",
+    stored_v1 = _stored_v1(
+        ev.OrderRejected.TYPE_KEY,
+        {"order_id": "o", "reasons": ["medications: too short"], "raw_message": raw},
         version=1,
-        occurred_at=datetime.now(UTC),
-        schema_version=1,
-        payload={"order_id": "o", "reasons": ["medications: too short"], "raw_message": raw},
-        metadata=ev.EventMetadata(correlation_id="o", source="test"),
     )
     rejected = stored_v1.to_domain()
     assert isinstance(rejected, ev.OrderRejected)
@@ -197,16 +198,7 @@ def test_a_resumption_stored_with_its_arn_under_execution_name_replays_as_its_ex
     # Given a SagaResumed as v1 stored it: the resume's execution ARN under `execution_name`
     # (resume_saga recorded the task's causation id, Step Functions' $$.Execution.Id: an ARN)
     arn = "arn:aws:states:us-east-1:123456789012:execution:OrderFulfillment-Resume:o-1-resume-1a2b3c4d"
-    stored_v1 = ev.StoredEvent(
-        event_id="e",
-        type=ev.SagaResumed.TYPE_KEY,
-        stream_id="saga-o-1",
-        version=9,
-        occurred_at=datetime.now(UTC),
-        schema_version=1,
-        payload={"order_id": "o-1", "execution_name": arn},
-        metadata=ev.EventMetadata(correlation_id="o-1", source="test"),
-    )
+    stored_v1 = _stored_v1(ev.SagaResumed.TYPE_KEY, {"order_id": "o-1", "execution_name": arn}, version=9)
     # When it is read back, as the saga's replay and the CLI read it
     resumed = stored_v1.to_domain()
     # Then the ARN is where its name says, and the execution's name is the ARN's last part
