@@ -1,4 +1,4 @@
-"""The projector's batch port, `ProjectionRows` (lambdas/logic/project.py): the projection store
+"""The projector's batch port, `ProjectionRows` (lambdas/logic/ports.py): the projection store
 plus `get_each`, the batch read whose rows are decoded one by one, so that a row which cannot be
 decoded fails only its own saga. Run against the fake and the DynamoDB projection."""
 

@@ -1,6 +1,6 @@
 """The saga projection contract, written once, run against the fake and the DynamoDB projection.
 
-The port the logic writes through is `ProjectionStore` (lambdas/logic/project.py): the projector
+The port the logic writes through is `ProjectionStore` (lambdas/logic/ports.py): the projector
 writes a saga's row conditioned on the version it read (a conflict when another writer moved the
 row on) and a rebuild replaces it. What the projector reads the rows with, and the monitoring
 queries the CLI and the console run on the `by-state` index, are specified here as well: a write
