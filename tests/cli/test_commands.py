@@ -7,24 +7,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from harness.inprocess import POISON_MESSAGE_ERRORS, InProcess
 from infra import names
 from saga_cli.main import app
+from tests.cli.invoking import runner, saga, saga_json
 from tests.e2e.helpers import order
-
-runner = CliRunner()
-
-
-def saga(*args: str) -> Any:
-    return runner.invoke(app, list(args))
-
-
-def saga_json(*args: str) -> Any:
-    result = saga(*args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def test_order_create_then_status_shows_projection_execution_and_timeline(cloud: InProcess) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.inprocess import InProcess
-from tests.cli.test_commands import saga, saga_json
+from tests.cli.invoking import saga, saga_json
 from tests.e2e.helpers import order
 
 

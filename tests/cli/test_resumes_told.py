@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
-
-from typer.testing import CliRunner
 
 from harness.inprocess import InProcess
 from harness.orders import US_ADDRESS, order
 from infra import names
 from lambdas.domain.states import SagaState
-from saga_cli.main import app
-
-runner = CliRunner()
+from tests.cli.invoking import saga, saga_json
 
 UNDELIVERABLE = {**US_ADDRESS, "country": "AQ"}
 """Refused at Initiate Shipment (a country outside the serviced set): Release Inventory is the first undo."""
@@ -22,16 +17,6 @@ UNDONE_AFTER_SHIPMENT = "Release Inventory → Cancel Prescription → Cancel Or
 """The compensations of a saga refused at shipment, in reverse order of its steps (README's graph)."""
 FAULT = "InjectedPermanentFault"
 """The error the local cloud's fault plan raises for a `permanent` fault (harness/faults.py)."""
-
-
-def saga(*args: str) -> Any:
-    return runner.invoke(app, list(args))
-
-
-def saga_json(*args: str) -> Any:
-    result = saga(*args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def parked(cloud: InProcess, order_id: str) -> None:
